@@ -1,0 +1,26 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { DaylogConfig } from '@daylog/config';
+import { Clock } from './clock/clock';
+import { ConfigModule } from './config/config.module';
+import { HealthModule } from './health/health.module';
+import { IngestModule } from './ingest/ingest.module';
+import { QueryModule } from './query/query.module';
+import { RetentionModule } from './retention/retention.module';
+import { StorageModule } from './storage/storage.module';
+
+@Module({})
+export class AppModule {
+  static register(config: DaylogConfig, clock: Clock): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        ConfigModule.forRoot(config, clock),
+        StorageModule,
+        IngestModule,
+        QueryModule,
+        RetentionModule,
+        HealthModule,
+      ],
+    };
+  }
+}

@@ -1,0 +1,30 @@
+import { LogLevel } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
+import { DaylogConfig } from '@daylog/config';
+import { AppModule } from './app.module';
+import { Clock } from './clock/clock';
+import { HttpErrorFilter } from './http/http-error.filter';
+import { createValidationPipe } from './http/validation.pipe';
+import { registerIngestBodyParsers } from './ingest/ingest-body-parsers';
+
+/** Parsers, pipes and filters: the one place both main.ts and the tests configure the app. */
+export function configureApp(app: NestFastifyApplication, config: DaylogConfig): void {
+  registerIngestBodyParsers(app.getHttpAdapter().getInstance(), config.maxBodyBytes);
+  app.useGlobalPipes(createValidationPipe());
+  app.useGlobalFilters(new HttpErrorFilter(config.maxBodyBytes));
+}
+
+export async function createAggregator(
+  config: DaylogConfig,
+  clock: Clock,
+  logLevels: LogLevel[] = ['log', 'warn', 'error', 'fatal'],
+): Promise<NestFastifyApplication> {
+  const app = await NestFactory.create<NestFastifyApplication>(
+    AppModule.register(config, clock),
+    new FastifyAdapter({ bodyLimit: config.maxBodyBytes }),
+    { bodyParser: false, logger: logLevels },
+  );
+  configureApp(app, config);
+  return app;
+}

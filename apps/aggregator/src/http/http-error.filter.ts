@@ -1,0 +1,60 @@
+import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
+import { FastifyReply, FastifyRequest } from 'fastify';
+import { RetryLaterException } from './retry-later.exception';
+
+interface FastifyError {
+  statusCode?: number;
+  code?: string;
+  message: string;
+  /** Where in the body parsing stopped, for a body that is not valid JSON. */
+  at?: number;
+}
+
+/**
+ * Every error leaves as `{"error": "..."}` with a sentence a person can act on: Nest's exceptions,
+ * Fastify's own (body too large, unknown content type) and anything unexpected, which is logged
+ * with its request and answered without internals.
+ */
+@Catch()
+export class HttpErrorFilter implements ExceptionFilter {
+  private readonly logger = new Logger('HttpError');
+
+  constructor(private readonly maxBodyBytes: number) {}
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const request = host.switchToHttp().getRequest<FastifyRequest>();
+    const reply = host.switchToHttp().getResponse<FastifyReply>();
+    const [status, body] = this.describe(exception, request);
+    if (exception instanceof RetryLaterException) reply.header('Retry-After', String(exception.retryAfterSeconds));
+    if (status >= 500 && !(exception instanceof HttpException)) {
+      this.logger.error(`${request.method} ${request.url} failed: ${(exception as Error).stack ?? String(exception)}`);
+    }
+    void reply.status(status).send(body);
+  }
+
+  /** Nest wraps Fastify's 4xx errors in an HttpException; the original, with its code, is the cause. */
+  private describe(exception: unknown, request: FastifyRequest): [number, object] {
+    const fastifyError = (exception instanceof HttpException ? exception.cause : exception) as FastifyError | undefined;
+    switch (fastifyError?.code) {
+      case 'FST_ERR_CTP_BODY_TOO_LARGE':
+        return [413, { error: `the body is larger than ${this.maxBodyBytes} bytes (DAYLOG_MAX_BODY_BYTES, counted after decompression); send smaller batches` }];
+      case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+        return [415, { error: `Content-Type ${JSON.stringify(request.headers['content-type'] ?? '')} is not accepted: use application/json, application/x-ndjson or text/plain` }];
+      case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+        return [400, { error: 'the body is shorter or longer than its Content-Length' }];
+      case 'Z_DATA_ERROR':
+      case 'Z_BUF_ERROR':
+        return [400, { error: 'the body is not valid gzip' }];
+    }
+    if (typeof fastifyError?.at === 'number') return [400, { error: fastifyError.message, at: fastifyError.at }];
+    if (!(exception instanceof HttpException) && fastifyError?.statusCode && fastifyError.statusCode < 500) {
+      return [fastifyError.statusCode, { error: fastifyError.message }];
+    }
+    if (exception instanceof HttpException) {
+      const response = exception.getResponse();
+      const body = typeof response === 'object' && 'error' in response ? response : { error: exception.message };
+      return [exception.getStatus(), body];
+    }
+    return [500, { error: 'internal error; the server log has the details' }];
+  }
+}

@@ -1,0 +1,47 @@
+import { Transform } from 'class-transformer';
+import { ValidateBy, ValidationOptions } from 'class-validator';
+import { parseDuration, parseTimestamp, normalizeLevel } from '@daylog/log-model';
+
+/** `pod=a&pod=b` and `pod=a,b` both become ['a', 'b']. */
+export function CommaList(): PropertyDecorator {
+  return Transform(({ value }: { value: unknown }) => {
+    if (value === undefined) return undefined;
+    const values = Array.isArray(value) ? (value as unknown[]) : [value];
+    return values.flatMap((v) => (typeof v === 'string' ? v.split(',') : [v])).map((v) => (typeof v === 'string' ? v.trim() : v)).filter((v) => v !== '');
+  });
+}
+
+/** Repeatable but never split: a searched text may hold commas. */
+export function RepeatableList(): PropertyDecorator {
+  return Transform(({ value }: { value: unknown }) => (value === undefined || Array.isArray(value) ? value : [value]));
+}
+
+function check(name: string, validate: (value: unknown) => boolean, message: string, options?: ValidationOptions): PropertyDecorator {
+  return ValidateBy({ name, validator: { validate } }, { message, ...options });
+}
+
+const isText = (value: unknown): value is string => typeof value === 'string';
+
+export const IsSingleDuration = (param: string) =>
+  check('isDuration', (v) => isText(v) && parseDuration(v) !== undefined, `${param} must be a duration such as 90s, 15m, 2h or 1d, given once`);
+
+export const IsSingleTimestamp = (param: string) =>
+  check('isTimestamp', (v) => isText(v) && parseTimestamp(v) !== undefined, `${param} must be an RFC 3339 time (2026-11-24T10:00:00Z) or epoch milliseconds, given once`);
+
+export const IsSingleLevel = (param: string) =>
+  check('isLevel', (v) => isText(v) && normalizeLevel(v) !== undefined, `${param} must be one level (trace, debug, info, warn, error, fatal), given once`);
+
+export const AreLevels = (param: string) =>
+  check('areLevels', (v) => Array.isArray(v) && v.length > 0 && v.every((l) => isText(l) && normalizeLevel(l) !== undefined), `${param} must list levels among trace, debug, info, warn, error, fatal`);
+
+export const IsSingleChoice = (param: string, choices: readonly string[]) =>
+  check('isChoice', (v) => isText(v) && choices.includes(v), `${param} must be one of ${choices.join(', ')}`);
+
+export const IsSingleInteger = (param: string, min: number, max: number) =>
+  check('isInteger', (v) => isText(v) && /^\d{1,9}$/.test(v) && +v >= min && +v <= max, `${param} must be a whole number from ${min} to ${max}, given once`);
+
+export const IsSingleText = (param: string, maxLength: number) =>
+  check('isText', (v) => isText(v) && v.length > 0 && v.length <= maxLength, `${param} must be a non-empty text of at most ${maxLength} characters, given once`);
+
+export const AreTexts = (param: string, maxLength: number) =>
+  check('areTexts', (v) => Array.isArray(v) && v.length > 0 && v.every((t) => isText(t) && t.length > 0 && t.length <= maxLength), `${param} values must be non-empty texts of at most ${maxLength} characters`);

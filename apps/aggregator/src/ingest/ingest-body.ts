@@ -1,0 +1,20 @@
+/** A request body as the content-type parsers leave it, before any line is validated. */
+export type IngestBody =
+  | { format: 'json'; value: unknown }
+  | { format: 'ndjson'; lines: NumberedLine[] }
+  | { format: 'text'; lines: NumberedLine[] };
+
+/** `index` is the line's position in the body (0-based), so a rejection points at the right line. */
+export interface NumberedLine {
+  index: number;
+  value: unknown;
+}
+
+/** An NDJSON line that is not JSON: rejected on its own, its neighbours kept. */
+export class UnparsableLine {
+  constructor(readonly reason: string) {}
+}
+
+export function isIngestBody(body: unknown): body is IngestBody {
+  return typeof body === 'object' && body !== null && 'format' in body;
+}

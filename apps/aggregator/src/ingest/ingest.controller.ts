@@ -1,0 +1,20 @@
+import { Body, Controller, Headers, HttpCode, Post, Query } from '@nestjs/common';
+import { IngestAnswer } from '@daylog/log-model';
+import { IngestBody } from './ingest-body';
+import { IngestQueryDto } from './ingest-query.dto';
+import { IngestService } from './ingest.service';
+
+@Controller('api/v1/logs')
+export class IngestController {
+  constructor(private readonly ingestService: IngestService) {}
+
+  @Post()
+  @HttpCode(200)
+  ingest(
+    @Body() body: IngestBody,
+    @Query() query: IngestQueryDto,
+    @Headers('idempotency-key') idempotencyKey?: string,
+  ): Promise<IngestAnswer> {
+    return this.ingestService.ingest(body, query, idempotencyKey);
+  }
+}

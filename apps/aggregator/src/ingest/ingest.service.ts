@@ -1,0 +1,133 @@
+import { BadRequestException, Inject, Injectable } from '@nestjs/common';
+import { DaylogConfig } from '@daylog/config';
+import {
+  IngestAnswer,
+  LABEL_NAMES,
+  LineBounds,
+  LineDefaults,
+  LineRejection,
+  LogLine,
+  Labels,
+  labelProblem,
+  normalizeLevel,
+  validateLine,
+} from '@daylog/log-model';
+import { LOG_STORE, LogStore } from '@daylog/storage';
+import { CLOCK, Clock } from '../clock/clock';
+import { DAYLOG_CONFIG } from '../config/config.module';
+import { RetryLaterException } from '../http/retry-later.exception';
+import { IngestBody, NumberedLine, UnparsableLine } from './ingest-body';
+import { IngestQueryDto } from './ingest-query.dto';
+
+const FUTURE_TOLERANCE_MS = 5 * 60_000;
+const MAX_IDEMPOTENCY_KEY_LENGTH = 200;
+const BATCH_SHAPE = 'the JSON body must be {"labels": {...}, "lines": [...]} or an array of lines';
+
+@Injectable()
+export class IngestService {
+  constructor(
+    @Inject(LOG_STORE) private readonly store: LogStore,
+    @Inject(DAYLOG_CONFIG) private readonly config: DaylogConfig,
+    @Inject(CLOCK) private readonly clock: Clock,
+  ) {}
+
+  async ingest(body: IngestBody, query: IngestQueryDto, idempotencyKey: string | undefined): Promise<IngestAnswer> {
+    const key = this.checkIdempotencyKey(idempotencyKey);
+    const { lines, batchLabels } = this.unpack(body);
+    const defaults: LineDefaults = {
+      labels: { ...this.queryLabels(query), ...batchLabels },
+      level: query.level === undefined ? undefined : normalizeLevel(query.level),
+    };
+    const now = this.clock.now();
+    const bounds: LineBounds = {
+      receivedTs: now,
+      oldestTs: now - this.config.retentionMs,
+      newestTs: now + FUTURE_TOLERANCE_MS,
+      maxMessageBytes: this.config.maxLineBytes,
+    };
+
+    const accepted: LogLine[] = [];
+    const acceptedIndexes: number[] = [];
+    const rejected: LineRejection[] = [];
+    for (const { index, value } of lines) {
+      const line = value instanceof UnparsableLine ? value.reason : validateLine(value, defaults, bounds);
+      if (typeof line === 'string') {
+        rejected.push({ index, reason: line });
+      } else {
+        accepted.push(line);
+        acceptedIndexes.push(index);
+      }
+    }
+    if (accepted.length === 0 && key === null) throw this.noValidLine(lines, rejected);
+    this.admit(accepted.length);
+
+    const result = await this.store.appendBatch({ idempotencyKey: key, lines: accepted });
+    if (result.duplicate) return { accepted: 0, rejected: [], duplicate: true };
+    if (accepted.length === 0) throw this.noValidLine(lines, rejected);
+    for (const i of result.expired) rejected.push({ index: acceptedIndexes[i], reason: 'ts is older than the retention' });
+    rejected.sort((a, b) => a.index - b.index);
+    return { accepted: result.accepted, rejected, duplicate: false };
+  }
+
+  private checkIdempotencyKey(key: string | undefined): string | null {
+    if (key === undefined) return null;
+    if (key.length === 0 || key.length > MAX_IDEMPOTENCY_KEY_LENGTH) {
+      throw new BadRequestException({
+        error: `Idempotency-Key must be 1 to ${MAX_IDEMPOTENCY_KEY_LENGTH} characters`,
+      });
+    }
+    return key;
+  }
+
+  /** Backpressure: a batch is refused whole, before any of it is queued, while the writer is behind. */
+  private admit(lineCount: number): void {
+    const queued = this.store.queuedLines();
+    if (queued > 0 && queued + lineCount > this.config.maxQueuedLines) {
+      throw new RetryLaterException('the writer is behind; retry this batch later', 1);
+    }
+  }
+
+  private noValidLine(lines: NumberedLine[], rejected: LineRejection[]): BadRequestException {
+    const error = lines.length === 0 ? 'the batch has no lines' : 'no valid line';
+    return new BadRequestException({ error, accepted: 0, rejected });
+  }
+
+  private unpack(body: IngestBody): { lines: NumberedLine[]; batchLabels: Labels } {
+    if (body.format !== 'json') return { lines: body.lines, batchLabels: {} };
+    const value = body.value;
+    if (Array.isArray(value)) return { lines: this.numbered(value), batchLabels: {} };
+    if (typeof value !== 'object' || value === null) throw new BadRequestException({ error: BATCH_SHAPE });
+    const { labels, lines, ...rest } = value as Record<string, unknown>;
+    const extra = Object.keys(rest)[0];
+    if (extra !== undefined) throw new BadRequestException({ error: `unknown key "${extra}": ${BATCH_SHAPE}` });
+    if (!Array.isArray(lines)) throw new BadRequestException({ error: `"lines" must be an array: ${BATCH_SHAPE}` });
+    return { lines: this.numbered(lines), batchLabels: this.batchLabels(labels) };
+  }
+
+  private numbered(lines: unknown[]): NumberedLine[] {
+    return lines.map((value, index) => ({ index, value }));
+  }
+
+  private batchLabels(labels: unknown): Labels {
+    if (labels === undefined || labels === null) return {};
+    if (typeof labels !== 'object' || Array.isArray(labels)) {
+      throw new BadRequestException({ error: '"labels" must be an object of namespace, pod, container and source' });
+    }
+    const result: Labels = {};
+    for (const [name, value] of Object.entries(labels)) {
+      if (!(LABEL_NAMES as readonly string[]).includes(name)) {
+        throw new BadRequestException({ error: `labels.${name} is not a label: use ${LABEL_NAMES.join(', ')}` });
+      }
+      const problem = labelProblem(`labels.${name}`, value);
+      if (problem) throw new BadRequestException({ error: problem });
+      result[name as keyof Labels] = value as string;
+    }
+    return result;
+  }
+
+  private queryLabels(query: IngestQueryDto): Labels {
+    const labels: Labels = {};
+    for (const name of LABEL_NAMES) if (query[name] !== undefined) labels[name] = query[name];
+    return labels;
+  }
+}

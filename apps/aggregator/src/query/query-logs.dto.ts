@@ -1,0 +1,39 @@
+import { IsOptional } from 'class-validator';
+import { MAX_LABEL_LENGTH } from '@daylog/log-model';
+import {
+  AreLevels,
+  AreTexts,
+  CommaList,
+  IsSingleChoice,
+  IsSingleDuration,
+  IsSingleInteger,
+  IsSingleLevel,
+  IsSingleText,
+  IsSingleTimestamp,
+  RepeatableList,
+} from '../http/query-params';
+
+export const MAX_LIMIT = 5000;
+export const FORMATS = ['text', 'ndjson', 'json'] as const;
+export type Format = (typeof FORMATS)[number];
+export const DIRECTIONS = ['backward', 'forward'] as const;
+const MAX_SEARCH_LENGTH = 1000;
+
+/** The query string of GET /api/v1/logs, named as on the wire. */
+export class QueryLogsDto {
+  @IsOptional() @CommaList() @AreTexts('namespace', MAX_LABEL_LENGTH) namespace?: string[];
+  @IsOptional() @CommaList() @AreTexts('pod', MAX_LABEL_LENGTH) pod?: string[];
+  @IsOptional() @CommaList() @AreTexts('container', MAX_LABEL_LENGTH) container?: string[];
+  @IsOptional() @CommaList() @AreTexts('source', MAX_LABEL_LENGTH) source?: string[];
+  @IsOptional() @CommaList() @AreLevels('level') level?: string[];
+  @IsOptional() @IsSingleLevel('min_level') min_level?: string;
+  @IsOptional() @IsSingleDuration('since') since?: string;
+  @IsOptional() @IsSingleTimestamp('from') from?: string;
+  @IsOptional() @IsSingleTimestamp('to') to?: string;
+  @IsOptional() @RepeatableList() @AreTexts('q', MAX_SEARCH_LENGTH) q?: string[];
+  @IsOptional() @RepeatableList() @AreTexts('exclude', MAX_SEARCH_LENGTH) exclude?: string[];
+  @IsOptional() @IsSingleInteger('limit', 1, MAX_LIMIT) limit?: string;
+  @IsOptional() @IsSingleChoice('direction', DIRECTIONS) direction?: (typeof DIRECTIONS)[number];
+  @IsOptional() @IsSingleText('cursor', 200) cursor?: string;
+  @IsOptional() @IsSingleChoice('format', FORMATS) format?: Format;
+}

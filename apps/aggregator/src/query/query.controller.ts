@@ -1,0 +1,46 @@
+import { Controller, Get, Headers, Query, Req, Res } from '@nestjs/common';
+import { FastifyReply, FastifyRequest } from 'fastify';
+import { Format, QueryLogsDto } from './query-logs.dto';
+import { toNdjsonLine, toTextLine, toWireLine } from './line-formats';
+import { QueryService } from './query.service';
+
+const CONTENT_TYPES: Record<Format, string> = {
+  text: 'text/plain; charset=utf-8',
+  ndjson: 'application/x-ndjson',
+  json: 'application/json; charset=utf-8',
+};
+
+function formatFromAccept(accept: string | undefined): Format {
+  if (accept?.includes('application/x-ndjson')) return 'ndjson';
+  if (accept?.includes('application/json')) return 'json';
+  return 'text';
+}
+
+function nextPageUrl(request: FastifyRequest, cursor: string): string {
+  const url = new URL(request.url, `${request.protocol}://${request.host}`);
+  url.searchParams.set('cursor', cursor);
+  return url.toString();
+}
+
+@Controller('api/v1/logs')
+export class QueryController {
+  constructor(private readonly queryService: QueryService) {}
+
+  @Get()
+  async search(
+    @Query() params: QueryLogsDto,
+    @Headers('accept') accept: string | undefined,
+    @Req() request: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<string> {
+    const { lines, nextCursor } = await this.queryService.search(params);
+    const format = params.format ?? formatFromAccept(accept);
+    void reply.header('Content-Type', CONTENT_TYPES[format]);
+    if (nextCursor) {
+      void reply.header('X-Next-Cursor', nextCursor);
+      void reply.header('Link', `<${nextPageUrl(request, nextCursor)}>; rel="next"`);
+    }
+    if (format === 'json') return JSON.stringify({ lines: lines.map(toWireLine), nextCursor });
+    return lines.map(format === 'ndjson' ? toNdjsonLine : toTextLine).join('');
+  }
+}

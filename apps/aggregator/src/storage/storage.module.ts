@@ -1,0 +1,28 @@
+import { Global, Inject, Module, OnApplicationShutdown } from '@nestjs/common';
+import { DaylogConfig } from '@daylog/config';
+import { LOG_STORE, LogStore, SqliteLogStore } from '@daylog/storage';
+import { DAYLOG_CONFIG } from '../config/config.module';
+
+@Global()
+@Module({
+  providers: [
+    {
+      provide: LOG_STORE,
+      inject: [DAYLOG_CONFIG],
+      useFactory: (config: DaylogConfig): Promise<LogStore> =>
+        SqliteLogStore.open({
+          dataDir: config.dataDir,
+          partitionMs: config.partitionMs,
+          synchronous: config.synchronous,
+        }),
+    },
+  ],
+  exports: [LOG_STORE],
+})
+export class StorageModule implements OnApplicationShutdown {
+  constructor(@Inject(LOG_STORE) private readonly store: LogStore) {}
+
+  onApplicationShutdown(): Promise<void> {
+    return this.store.close();
+  }
+}

@@ -1,0 +1,72 @@
+import { IsIn, IsNotEmpty, Matches, ValidateBy, ValidationOptions } from 'class-validator';
+import { DURATION_HINT, parseDuration } from '@daylog/log-model';
+
+function IsDuration(options?: ValidationOptions): PropertyDecorator {
+  return ValidateBy(
+    {
+      name: 'isDuration',
+      validator: { validate: (value) => typeof value === 'string' && parseDuration(value) !== undefined },
+    },
+    { message: `expected ${DURATION_HINT}`, ...options },
+  );
+}
+
+function IsPositiveInteger(max: number): PropertyDecorator {
+  return ValidateBy(
+    {
+      name: 'isPositiveInteger',
+      validator: {
+        validate: (value) => typeof value === 'string' && /^\d{1,15}$/.test(value) && +value > 0 && +value <= max,
+      },
+    },
+    { message: `expected a whole number from 1 to ${max}` },
+  );
+}
+
+export const ENV_DEFAULTS = {
+  DAYLOG_HOST: '0.0.0.0',
+  DAYLOG_PORT: '8080',
+  DAYLOG_DATA_DIR: './data',
+  DAYLOG_RETENTION: '24h',
+  DAYLOG_PARTITION: '1h',
+  DAYLOG_PRUNE_INTERVAL: '1m',
+  DAYLOG_MAX_BODY_BYTES: '16777216',
+  DAYLOG_MAX_LINE_BYTES: '65536',
+  DAYLOG_MAX_QUEUED_LINES: '200000',
+  DAYLOG_SYNCHRONOUS: 'full',
+} as const;
+
+export type EnvName = keyof typeof ENV_DEFAULTS;
+
+/** The environment as text, each variable checked on its own; cross-checks follow in load-config. */
+export class EnvironmentVariables implements Record<EnvName, string> {
+  @IsNotEmpty({ message: 'expected a host name or IP address to listen on' })
+  DAYLOG_HOST!: string;
+
+  @Matches(/^\d{1,5}$/, { message: 'expected a port from 0 to 65535' })
+  DAYLOG_PORT!: string;
+
+  @IsNotEmpty({ message: 'expected a directory path' })
+  DAYLOG_DATA_DIR!: string;
+
+  @IsDuration()
+  DAYLOG_RETENTION!: string;
+
+  @IsDuration()
+  DAYLOG_PARTITION!: string;
+
+  @IsDuration()
+  DAYLOG_PRUNE_INTERVAL!: string;
+
+  @IsPositiveInteger(1024 ** 3)
+  DAYLOG_MAX_BODY_BYTES!: string;
+
+  @IsPositiveInteger(16 * 1024 ** 2)
+  DAYLOG_MAX_LINE_BYTES!: string;
+
+  @IsPositiveInteger(10_000_000)
+  DAYLOG_MAX_QUEUED_LINES!: string;
+
+  @IsIn(['full', 'normal'], { message: 'expected full (every acknowledged batch is fsynced) or normal' })
+  DAYLOG_SYNCHRONOUS!: string;
+}

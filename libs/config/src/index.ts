@@ -1,0 +1,3 @@
+export * from './daylog-config';
+export { ENV_DEFAULTS } from './environment-variables';
+export * from './load-config';

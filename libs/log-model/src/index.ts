@@ -1,0 +1,4 @@
+export * from './durations';
+export * from './levels';
+export * from './line';
+export * from './timestamps';

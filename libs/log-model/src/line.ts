@@ -1,0 +1,118 @@
+import { ACCEPTED_LEVEL_NAMES, Level, normalizeLevel } from './levels';
+import { TIMESTAMP_HINT, parseTimestamp } from './timestamps';
+
+export const LABEL_NAMES = ['namespace', 'pod', 'container', 'source'] as const;
+export type LabelName = (typeof LABEL_NAMES)[number];
+export type Labels = Partial<Record<LabelName, string>>;
+export const MAX_LABEL_LENGTH = 253;
+
+export type FieldValue = string | number | boolean;
+export type Fields = Record<string, FieldValue>;
+
+/** A line as stored and as returned by a query. */
+export interface LogLine {
+  ts: number;
+  level: Level;
+  namespace: string | null;
+  pod: string;
+  container: string | null;
+  source: string | null;
+  message: string;
+  fields: Fields | null;
+}
+
+export interface LineRejection {
+  index: number;
+  reason: string;
+}
+
+export interface IngestAnswer {
+  accepted: number;
+  rejected: LineRejection[];
+  duplicate: boolean;
+}
+
+/** What a line falls back to when it does not say: the batch's labels over the query string's. */
+export interface LineDefaults {
+  labels: Labels;
+  level?: Level;
+}
+
+export interface LineBounds {
+  receivedTs: number;
+  /** Lines older than this are past the retention. */
+  oldestTs: number;
+  newestTs: number;
+  maxMessageBytes: number;
+}
+
+const LINE_KEYS = new Set(['ts', 'level', 'message', 'fields', ...LABEL_NAMES]);
+
+/** A label value's problem, or undefined when it is fine. */
+export function labelProblem(name: string, value: unknown): string | undefined {
+  if (typeof value !== 'string') return `${name} must be a string`;
+  if (value.length === 0) return `${name} must not be empty`;
+  if (value.length > MAX_LABEL_LENGTH) return `${name} is longer than ${MAX_LABEL_LENGTH} characters`;
+  return undefined;
+}
+
+/** Turns one wire line into a stored line, or says in a sentence why it cannot be stored. */
+export function validateLine(raw: unknown, defaults: LineDefaults, bounds: LineBounds): LogLine | string {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    return 'a line must be a JSON object with at least a message';
+  }
+  const line = raw as Record<string, unknown>;
+  for (const key of Object.keys(line)) {
+    if (!LINE_KEYS.has(key)) {
+      return `unknown field "${key}"; put extra attributes in "fields"`;
+    }
+  }
+
+  const message = line.message;
+  if (typeof message !== 'string' || message.length === 0) return 'message is required and must be a non-empty string';
+  if (message.length * 3 > bounds.maxMessageBytes && Buffer.byteLength(message) > bounds.maxMessageBytes) {
+    return `message is longer than ${bounds.maxMessageBytes} bytes`;
+  }
+
+  const ts = line.ts ?? bounds.receivedTs;
+  const tsMs = parseTimestamp(ts);
+  if (tsMs === undefined) return `ts must be ${TIMESTAMP_HINT}`;
+  if (tsMs < bounds.oldestTs) return 'ts is older than the retention';
+  if (tsMs > bounds.newestTs) return 'ts is more than 5 minutes in the future';
+
+  let level = defaults.level ?? 'info';
+  if (line.level !== undefined && line.level !== null) {
+    const normalized = typeof line.level === 'string' ? normalizeLevel(line.level) : undefined;
+    if (!normalized) return `level must be one of ${ACCEPTED_LEVEL_NAMES}`;
+    level = normalized;
+  }
+
+  const labels: Record<LabelName, string | null> = { namespace: null, pod: null, container: null, source: null };
+  for (const name of LABEL_NAMES) {
+    const value = line[name] ?? defaults.labels[name];
+    if (value === undefined || value === null) continue;
+    const problem = labelProblem(name, value);
+    if (problem) return problem;
+    labels[name] = value as string;
+  }
+  if (labels.pod === null) return 'pod is required: give it in the line, the batch labels or the query string';
+
+  const fields = line.fields === undefined || line.fields === null ? null : validateFields(line.fields);
+  if (typeof fields === 'string') return fields;
+
+  return { ts: tsMs, level, ...labels, pod: labels.pod, message, fields };
+}
+
+function validateFields(raw: unknown): Fields | string {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    return 'fields must be a flat object of strings, numbers and booleans';
+  }
+  const fields = raw as Record<string, unknown>;
+  for (const [key, value] of Object.entries(fields)) {
+    const kind = typeof value;
+    if (kind !== 'string' && kind !== 'number' && kind !== 'boolean') {
+      return `fields.${key} must be a string, number or boolean`;
+    }
+  }
+  return fields as Fields;
+}

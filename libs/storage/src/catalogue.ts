@@ -1,0 +1,68 @@
+import Database from 'better-sqlite3';
+import { PartitionBounds } from './partition-schema';
+
+export interface StreamLabels {
+  namespace: string | null;
+  pod: string;
+  container: string | null;
+  source: string | null;
+}
+
+export interface StreamRow extends StreamLabels {
+  id: number;
+}
+
+/** The catalogue database's statements: partitions and streams. */
+export class Catalogue {
+  private readonly listPartitions: Database.Statement<[], PartitionBounds>;
+  private readonly insertPartition: Database.Statement<[number, number, string, number]>;
+  private readonly deletePartition: Database.Statement<[number]>;
+  private readonly streamsAfter: Database.Statement<[number], StreamRow>;
+  private readonly insertStream: Database.Statement<[string, string, string, string], { id: number }>;
+  private readonly deleteStream: Database.Statement<[number]>;
+
+  constructor(readonly db: Database.Database) {
+    this.listPartitions = db.prepare(
+      'SELECT start_ms AS startMs, end_ms AS endMs, name FROM partitions ORDER BY start_ms',
+    );
+    this.insertPartition = db.prepare(
+      'INSERT INTO partitions (start_ms, end_ms, name, created_ms) VALUES (?, ?, ?, ?)',
+    );
+    this.deletePartition = db.prepare('DELETE FROM partitions WHERE start_ms = ?');
+    this.streamsAfter = db.prepare(
+      `SELECT id, NULLIF(namespace, '') AS namespace, pod, NULLIF(container, '') AS container,
+              NULLIF(source, '') AS source
+       FROM streams WHERE id > ? ORDER BY id`,
+    );
+    this.insertStream = db.prepare(
+      `INSERT INTO streams (namespace, pod, container, source) VALUES (?, ?, ?, ?)
+       ON CONFLICT DO UPDATE SET pod = excluded.pod RETURNING id`,
+    );
+    this.deleteStream = db.prepare('DELETE FROM streams WHERE id = ?');
+  }
+
+  partitions(): PartitionBounds[] {
+    return this.listPartitions.all();
+  }
+
+  addPartition(partition: PartitionBounds, nowMs: number): void {
+    this.insertPartition.run(partition.startMs, partition.endMs, partition.name, nowMs);
+  }
+
+  removePartitions(partitions: readonly PartitionBounds[]): void {
+    this.db.transaction(() => partitions.forEach((p) => this.deletePartition.run(p.startMs)))();
+  }
+
+  streams(afterId = 0): StreamRow[] {
+    return this.streamsAfter.all(afterId);
+  }
+
+  /** The id of a label set, made on first sight. */
+  streamId(labels: StreamLabels): number {
+    return this.insertStream.get(labels.namespace ?? '', labels.pod, labels.container ?? '', labels.source ?? '')!.id;
+  }
+
+  removeStreams(ids: readonly number[]): void {
+    this.db.transaction(() => ids.forEach((id) => this.deleteStream.run(id)))();
+  }
+}

@@ -1,0 +1,4 @@
+export * from './cursor-codec';
+export * from './log-store';
+export { MigrationError } from './migrator';
+export { SqliteLogStore, SqliteLogStoreOptions } from './sqlite-log-store';

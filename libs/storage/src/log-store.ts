@@ -1,0 +1,72 @@
+import { LabelName, Level, LogLine } from '@daylog/log-model';
+
+/** A batch to store: lines already validated, keyed when the sender gave an Idempotency-Key. */
+export interface AppendBatch {
+  idempotencyKey: string | null;
+  lines: LogLine[];
+}
+
+export interface AppendResult {
+  duplicate: boolean;
+  accepted: number;
+  /** Indexes (into `lines`) refused because their partition was pruned while they waited. */
+  expired: number[];
+}
+
+/** One keyset position: the last line a page returned. */
+export interface CursorPosition {
+  ts: number;
+  partitionStart: number;
+  id: number;
+}
+
+/** `*` in a pattern matches any run of characters; several patterns for a label are alternatives. */
+export type LabelPatterns = Partial<Record<LabelName, string[]>>;
+
+export interface LogQuery {
+  fromMs: number;
+  toMs: number;
+  labels: LabelPatterns;
+  levels: Level[] | null;
+  /** Case-insensitive substrings that must all appear in the message. */
+  contains: string[];
+  /** Case-insensitive substrings none of which may appear. */
+  excludes: string[];
+  limit: number;
+  direction: 'backward' | 'forward';
+  after: CursorPosition | null;
+}
+
+export interface StoredLogLine extends LogLine {
+  position: CursorPosition;
+}
+
+export interface QueryPage {
+  lines: StoredLogLine[];
+  /** Where the next page starts, or null on the last page. */
+  next: CursorPosition | null;
+}
+
+export interface DropResult {
+  droppedPartitions: string[];
+  droppedLines: number;
+}
+
+export interface StorageStats {
+  partitions: number;
+  bytes: number;
+}
+
+/** What ingest, query and the pruner need from storage; SQLite is one implementation. */
+export interface LogStore {
+  appendBatch(batch: AppendBatch): Promise<AppendResult>;
+  query(query: LogQuery): Promise<QueryPage>;
+  dropPartitionsBefore(cutoffMs: number): Promise<DropResult>;
+  stats(): StorageStats;
+  /** Lines handed to appendBatch whose commit has not been answered yet. */
+  queuedLines(): number;
+  isReady(): boolean;
+  close(): Promise<void>;
+}
+
+export const LOG_STORE = Symbol('LogStore');

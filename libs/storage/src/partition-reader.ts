@@ -1,0 +1,162 @@
+import Database from 'better-sqlite3';
+import { LEVELS, severityOf } from '@daylog/log-model';
+import { Catalogue, StreamRow } from './catalogue';
+import { matchingStreamIds } from './label-matcher';
+import { LogQuery, QueryPage, StoredLogLine } from './log-store';
+import { PartitionBounds, WARN_SEVERITY, partitionFile } from './partition-schema';
+
+interface LineRow {
+  id: number;
+  ts: number;
+  stream_id: number;
+  level: number;
+  message: string;
+  fields: string | null;
+}
+
+/** Statements are cached per connection by their text; the text varies only with the filters' shape. */
+const STATEMENTS_PER_PARTITION = 64;
+
+class PartitionConnection {
+  private readonly statements = new Map<string, Database.Statement<unknown[], LineRow>>();
+
+  constructor(readonly db: Database.Database) {}
+
+  all(sql: string, params: unknown[]): LineRow[] {
+    let statement = this.statements.get(sql);
+    if (!statement) {
+      statement = this.db.prepare<unknown[], LineRow>(sql);
+      if (this.statements.size >= STATEMENTS_PER_PARTITION) this.statements.clear();
+      this.statements.set(sql, statement);
+    }
+    return statement.all(...params);
+  }
+}
+
+function escapeLike(text: string): string {
+  return `%${text.replace(/[\\%_]/g, '\\$&')}%`;
+}
+
+/**
+ * Reads on the main thread, one read-only connection per partition file; the writer thread's
+ * commits are visible to each new statement (WAL).
+ */
+export class PartitionReader {
+  private readonly connections = new Map<string, PartitionConnection>();
+  private readonly streams = new Map<number, StreamRow>();
+  private lastStreamId = 0;
+
+  constructor(
+    private readonly catalogue: Catalogue,
+    private readonly dataDir: string,
+  ) {}
+
+  query(query: LogQuery): QueryPage {
+    this.refreshStreams();
+    const streamIds = matchingStreamIds(this.streams.values(), query.labels);
+    if (streamIds?.length === 0) return { lines: [], next: null };
+
+    const backward = query.direction === 'backward';
+    const partitions = this.catalogue
+      .partitions()
+      .filter((p) => p.endMs > query.fromMs && p.startMs < query.toMs)
+      .filter((p) => !query.after || (backward ? p.startMs <= query.after.partitionStart : p.startMs >= query.after.partitionStart));
+    if (backward) partitions.reverse();
+
+    const lines: StoredLogLine[] = [];
+    for (const partition of partitions) {
+      const rows = this.queryPartition(partition, query, streamIds, query.limit + 1 - lines.length);
+      for (const row of rows) lines.push(this.toLine(row, partition));
+      if (lines.length > query.limit) break;
+    }
+    const hasMore = lines.length > query.limit;
+    if (hasMore) lines.length = query.limit;
+    return { lines, next: hasMore ? lines[lines.length - 1].position : null };
+  }
+
+  forgetPartitions(names: readonly string[]): void {
+    for (const name of names) {
+      this.connections.get(name)?.db.close();
+      this.connections.delete(name);
+    }
+  }
+
+  forgetStreams(ids: readonly number[]): void {
+    for (const id of ids) this.streams.delete(id);
+  }
+
+  close(): void {
+    this.forgetPartitions([...this.connections.keys()]);
+  }
+
+  private queryPartition(
+    partition: PartitionBounds,
+    query: LogQuery,
+    streamIds: number[] | null,
+    limit: number,
+  ): LineRow[] {
+    const where = ['ts >= ?', 'ts < ?'];
+    const params: unknown[] = [query.fromMs, query.toMs];
+    if (streamIds) {
+      where.push(`stream_id IN (${streamIds.map(() => '?').join(',')})`);
+      params.push(...streamIds);
+    }
+    if (query.levels) {
+      const severities = query.levels.map(severityOf);
+      where.push(`level IN (${severities.join(',')})`);
+      // Spelled out so that SQLite sees the partial index on warn and above applies.
+      if (Math.min(...severities) >= WARN_SEVERITY) where.push(`level >= ${WARN_SEVERITY}`);
+    }
+    for (const text of query.contains) {
+      where.push(`message LIKE ? ESCAPE '\\'`);
+      params.push(escapeLike(text));
+    }
+    for (const text of query.excludes) {
+      where.push(`message NOT LIKE ? ESCAPE '\\'`);
+      params.push(escapeLike(text));
+    }
+    const backward = query.direction === 'backward';
+    if (query.after && query.after.partitionStart === partition.startMs) {
+      where.push(backward ? '(ts < ? OR (ts = ? AND id < ?))' : '(ts > ? OR (ts = ? AND id > ?))');
+      params.push(query.after.ts, query.after.ts, query.after.id);
+    }
+    const order = backward ? 'DESC' : 'ASC';
+    const sql = `SELECT id, ts, stream_id, level, message, fields FROM "${partition.name}"
+      WHERE ${where.join(' AND ')} ORDER BY ts ${order}, id ${order} LIMIT ?`;
+    params.push(limit);
+    return this.connection(partition).all(sql, params);
+  }
+
+  private toLine(row: LineRow, partition: PartitionBounds): StoredLogLine {
+    const stream = this.streams.get(row.stream_id)!;
+    return {
+      ts: row.ts,
+      level: LEVELS[row.level],
+      namespace: stream.namespace,
+      pod: stream.pod,
+      container: stream.container,
+      source: stream.source,
+      message: row.message,
+      fields: row.fields === null ? null : (JSON.parse(row.fields) as StoredLogLine['fields']),
+      position: { ts: row.ts, partitionStart: partition.startMs, id: row.id },
+    };
+  }
+
+  private connection(partition: PartitionBounds): PartitionConnection {
+    let connection = this.connections.get(partition.name);
+    if (!connection) {
+      const db = new Database(partitionFile(this.dataDir, partition.name), { fileMustExist: true });
+      db.pragma('query_only = ON');
+      connection = new PartitionConnection(db);
+      this.connections.set(partition.name, connection);
+    }
+    return connection;
+  }
+
+  private refreshStreams(): void {
+    for (const stream of this.catalogue.streams(this.lastStreamId)) {
+      this.streams.set(stream.id, stream);
+      this.lastStreamId = stream.id;
+    }
+  }
+}

@@ -1,0 +1,59 @@
+import Database from 'better-sqlite3';
+import { join } from 'node:path';
+
+export interface PartitionBounds {
+  startMs: number;
+  endMs: number;
+  /** Named by its UTC start, e.g. `logs_20261124T100000Z`: the table's name and its file's. */
+  name: string;
+}
+
+export function partitionName(startMs: number): string {
+  const iso = new Date(startMs).toISOString();
+  return `logs_${iso.slice(0, 19).replace(/[-:]/g, '')}Z`;
+}
+
+export function partitionFile(dataDir: string, name: string): string {
+  return join(dataDir, 'partitions', `${name}.db`);
+}
+
+/** Files SQLite keeps beside a database in WAL mode: all go when the partition goes. */
+export function partitionFiles(dataDir: string, name: string): string[] {
+  const file = partitionFile(dataDir, name);
+  return [file, `${file}-wal`, `${file}-shm`];
+}
+
+/**
+ * One partition's schema, made from this template when the partition is first written.
+ * `level` is the severity (0 trace … 5 fatal); the level index is partial because warn and above
+ * are the rare lines worth finding fast, and indexing every info line would halve the insert rate.
+ * `streams_seen` lists the label sets present, `batch_keys` the idempotency keys whose newest
+ * lines are here, so both go when the partition is dropped.
+ */
+export function partitionSchema(table: string): string {
+  return `
+    CREATE TABLE IF NOT EXISTS "${table}" (
+      id        INTEGER PRIMARY KEY,
+      ts        INTEGER NOT NULL,
+      stream_id INTEGER NOT NULL,
+      level     INTEGER NOT NULL,
+      message   TEXT    NOT NULL,
+      fields    TEXT
+    );
+    CREATE INDEX IF NOT EXISTS "${table}_by_stream" ON "${table}" (stream_id, ts);
+    CREATE INDEX IF NOT EXISTS "${table}_by_level" ON "${table}" (level, ts) WHERE level >= ${WARN_SEVERITY};
+    CREATE TABLE IF NOT EXISTS streams_seen (stream_id INTEGER PRIMARY KEY);
+    CREATE TABLE IF NOT EXISTS batch_keys (idempotency_key TEXT PRIMARY KEY) WITHOUT ROWID;
+  `;
+}
+
+export const WARN_SEVERITY = 3;
+
+export type Synchronous = 'full' | 'normal';
+
+export function openDatabase(file: string, synchronous: Synchronous): Database.Database {
+  const db = new Database(file);
+  db.pragma('journal_mode = WAL');
+  db.pragma(`synchronous = ${synchronous}`);
+  return db;
+}

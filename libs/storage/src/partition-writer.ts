@@ -1,0 +1,263 @@
+import Database from 'better-sqlite3';
+import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { LogLine, severityOf } from '@daylog/log-model';
+import { Catalogue, StreamLabels } from './catalogue';
+import { AppendBatch, AppendResult } from './log-store';
+import { PartitionCatalog } from './partition-catalog';
+import {
+  PartitionBounds,
+  Synchronous,
+  openDatabase,
+  partitionFile,
+  partitionFiles,
+  partitionSchema,
+} from './partition-schema';
+
+export interface WriterOptions {
+  dataDir: string;
+  partitionMs: number;
+  synchronous: Synchronous;
+}
+
+export interface WriterDropResult {
+  droppedPartitions: string[];
+  droppedLines: number;
+  removedStreams: number[];
+}
+
+interface OpenPartition {
+  bounds: PartitionBounds;
+  db: Database.Database;
+  insertLine: Database.Statement<[number, number, number, string, string | null]>;
+  insertSeen: Database.Statement<[number]>;
+  insertKey: Database.Statement<[string]>;
+}
+
+interface PendingWrite {
+  bounds: PartitionBounds;
+  lines: LogLine[];
+  keys: string[];
+}
+
+/** Partitions a writer keeps open: the current one and a few that late lines still reach. */
+const OPEN_PARTITIONS = 4;
+
+export const CATALOGUE_FILE = 'catalogue.db';
+
+function streamKey(labels: StreamLabels): string {
+  return `${labels.namespace ?? ''}\u0000${labels.pod}\u0000${labels.container ?? ''}\u0000${labels.source ?? ''}`;
+}
+
+/**
+ * The only writer of Daylog's data. It runs on its own thread (writer.worker.ts) so that parsing
+ * requests and committing batches overlap; every method here is synchronous.
+ */
+export class PartitionWriter {
+  private readonly catalogue: Catalogue;
+  private readonly partitions: PartitionCatalog;
+  private readonly open = new Map<number, OpenPartition>();
+  private readonly streamIds = new Map<string, number>();
+  private readonly streamsSeen = new Map<number, Set<number>>();
+  private readonly batchKeys = new Map<string, number>();
+  private prunedBefore = 0;
+
+  constructor(private readonly options: WriterOptions) {
+    mkdirSync(join(options.dataDir, 'partitions'), { recursive: true });
+    this.catalogue = new Catalogue(openDatabase(join(options.dataDir, CATALOGUE_FILE), options.synchronous));
+    this.partitions = new PartitionCatalog(options.partitionMs, this.reconcileFiles());
+    for (const stream of this.catalogue.streams()) this.streamIds.set(streamKey(stream), stream.id);
+    for (const bounds of this.partitions.all()) this.loadPartitionState(bounds);
+  }
+
+  append(batches: readonly AppendBatch[]): AppendResult[] {
+    const results = batches.map((): AppendResult => ({ duplicate: false, accepted: 0, expired: [] }));
+    const writes = new Map<number, PendingWrite>();
+    const keysInGroup = new Set<string>();
+
+    batches.forEach((batch, b) => {
+      const key = batch.idempotencyKey;
+      if (key !== null && (this.batchKeys.has(key) || keysInGroup.has(key))) {
+        results[b].duplicate = true;
+        return;
+      }
+      let newest: PendingWrite | undefined;
+      batch.lines.forEach((line, index) => {
+        const bounds = this.partitionFor(line.ts);
+        if (!bounds) {
+          results[b].expired.push(index);
+          return;
+        }
+        let write = writes.get(bounds.startMs);
+        if (!write) writes.set(bounds.startMs, (write = { bounds, lines: [], keys: [] }));
+        write.lines.push(line);
+        results[b].accepted++;
+        if (!newest || bounds.startMs > newest.bounds.startMs) newest = write;
+      });
+      // The key is committed with the batch's newest lines, after its older ones: a crash
+      // between the two leaves a batch that a resend completes rather than one it duplicates.
+      if (key !== null && newest) {
+        newest.keys.push(key);
+        keysInGroup.add(key);
+      }
+    });
+
+    for (const write of [...writes.values()].sort((a, b) => a.bounds.startMs - b.bounds.startMs)) {
+      this.commit(write);
+    }
+    return results;
+  }
+
+  dropBefore(cutoffMs: number): WriterDropResult {
+    this.prunedBefore = Math.max(this.prunedBefore, cutoffMs);
+    const expired = this.partitions.removeEndingBy(cutoffMs);
+    if (expired.length === 0) return { droppedPartitions: [], droppedLines: 0, removedStreams: [] };
+
+    let droppedLines = 0;
+    for (const bounds of expired) droppedLines += this.lineCount(bounds);
+    this.catalogue.removePartitions(expired);
+    const expiredStarts = new Set(expired.map((p) => p.startMs));
+    for (const bounds of expired) {
+      this.closePartition(bounds.startMs, false);
+      this.streamsSeen.delete(bounds.startMs);
+      for (const file of partitionFiles(this.options.dataDir, bounds.name)) rmSync(file, { force: true });
+    }
+    for (const [key, start] of this.batchKeys) if (expiredStarts.has(start)) this.batchKeys.delete(key);
+
+    const removedStreams = this.forgetUnusedStreams();
+    return { droppedPartitions: expired.map((p) => p.name), droppedLines, removedStreams };
+  }
+
+  close(): void {
+    for (const start of [...this.open.keys()]) this.closePartition(start, true);
+    this.catalogue.db.close();
+  }
+
+  /** The live partition for ts, made if missing; undefined when ts falls in a pruned range. */
+  private partitionFor(ts: number): PartitionBounds | undefined {
+    const existing = this.partitions.find(ts);
+    if (existing) return existing;
+    const planned = this.partitions.planFor(ts);
+    if (planned.endMs <= this.prunedBefore) return undefined;
+    this.openPartition(planned);
+    this.catalogue.addPartition(planned, Date.now());
+    this.partitions.add(planned);
+    this.streamsSeen.set(planned.startMs, new Set());
+    return planned;
+  }
+
+  private commit(write: PendingWrite): void {
+    const partition = this.openPartition(write.bounds);
+    const seen = this.streamsSeen.get(write.bounds.startMs)!;
+    const newlySeen: number[] = [];
+    partition.db.transaction(() => {
+      for (const line of write.lines) {
+        const streamId = this.streamIdOf(line);
+        if (!seen.has(streamId)) {
+          partition.insertSeen.run(streamId);
+          newlySeen.push(streamId);
+        }
+        partition.insertLine.run(
+          line.ts,
+          streamId,
+          severityOf(line.level),
+          line.message,
+          line.fields ? JSON.stringify(line.fields) : null,
+        );
+      }
+      for (const key of write.keys) partition.insertKey.run(key);
+    })();
+    for (const id of newlySeen) seen.add(id);
+    for (const key of write.keys) this.batchKeys.set(key, write.bounds.startMs);
+  }
+
+  private streamIdOf(labels: StreamLabels): number {
+    const key = streamKey(labels);
+    let id = this.streamIds.get(key);
+    if (id === undefined) {
+      id = this.catalogue.streamId(labels);
+      this.streamIds.set(key, id);
+    }
+    return id;
+  }
+
+  private openPartition(bounds: PartitionBounds): OpenPartition {
+    const cached = this.open.get(bounds.startMs);
+    if (cached) {
+      this.open.delete(bounds.startMs);
+      this.open.set(bounds.startMs, cached);
+      return cached;
+    }
+    const db = openDatabase(partitionFile(this.options.dataDir, bounds.name), this.options.synchronous);
+    db.exec(partitionSchema(bounds.name));
+    const partition: OpenPartition = {
+      bounds,
+      db,
+      insertLine: db.prepare(
+        `INSERT INTO "${bounds.name}" (ts, stream_id, level, message, fields) VALUES (?, ?, ?, ?, ?)`,
+      ),
+      insertSeen: db.prepare('INSERT OR IGNORE INTO streams_seen (stream_id) VALUES (?)'),
+      insertKey: db.prepare('INSERT OR IGNORE INTO batch_keys (idempotency_key) VALUES (?)'),
+    };
+    this.open.set(bounds.startMs, partition);
+    if (this.open.size > OPEN_PARTITIONS) this.closePartition(this.open.keys().next().value!, true);
+    return partition;
+  }
+
+  /** Checkpointing first leaves no WAL behind even while readers keep the file open. */
+  private closePartition(startMs: number, checkpoint: boolean): void {
+    const partition = this.open.get(startMs);
+    if (!partition) return;
+    if (checkpoint) partition.db.pragma('wal_checkpoint(TRUNCATE)');
+    partition.db.close();
+    this.open.delete(startMs);
+  }
+
+  private lineCount(bounds: PartitionBounds): number {
+    const db = this.open.get(bounds.startMs)?.db ?? new Database(partitionFile(this.options.dataDir, bounds.name));
+    const count = db.prepare(`SELECT max(id) FROM "${bounds.name}"`).pluck().get() as number | null;
+    if (!this.open.has(bounds.startMs)) db.close();
+    return count ?? 0;
+  }
+
+  /**
+   * Partition files the catalogue does not list are removed: a partition is listed before its first
+   * line is written, so such a file holds no line. Listed partitions whose file is gone are unlisted.
+   */
+  private reconcileFiles(): PartitionBounds[] {
+    const listed = this.catalogue.partitions();
+    const present = listed.filter((p) => existsSync(partitionFile(this.options.dataDir, p.name)));
+    this.catalogue.removePartitions(listed.filter((p) => !present.includes(p)));
+    const listedFiles = new Set(present.flatMap((p) => partitionFiles(this.options.dataDir, p.name)));
+    const dir = join(this.options.dataDir, 'partitions');
+    for (const file of readdirSync(dir)) {
+      if (!listedFiles.has(join(dir, file))) rmSync(join(dir, file), { force: true });
+    }
+    return present;
+  }
+
+  private loadPartitionState(bounds: PartitionBounds): void {
+    const db = openDatabase(partitionFile(this.options.dataDir, bounds.name), this.options.synchronous);
+    db.exec(partitionSchema(bounds.name));
+    const seen = db.prepare('SELECT stream_id FROM streams_seen').pluck().all() as number[];
+    this.streamsSeen.set(bounds.startMs, new Set(seen));
+    for (const key of db.prepare('SELECT idempotency_key FROM batch_keys').pluck().all() as string[]) {
+      this.batchKeys.set(key, bounds.startMs);
+    }
+    db.close();
+  }
+
+  private forgetUnusedStreams(): number[] {
+    const used = new Set<number>();
+    for (const seen of this.streamsSeen.values()) for (const id of seen) used.add(id);
+    const unused: number[] = [];
+    for (const [key, id] of this.streamIds) {
+      if (!used.has(id)) {
+        unused.push(id);
+        this.streamIds.delete(key);
+      }
+    }
+    this.catalogue.removeStreams(unused);
+    return unused;
+  }
+}

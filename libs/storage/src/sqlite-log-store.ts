@@ -1,0 +1,91 @@
+import { mkdirSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { Catalogue } from './catalogue';
+import { AppendBatch, AppendResult, DropResult, LogQuery, LogStore, QueryPage, StorageStats } from './log-store';
+import { migrate } from './migrator';
+import { PartitionReader } from './partition-reader';
+import { Synchronous, openDatabase } from './partition-schema';
+import { CATALOGUE_FILE, WriterDropResult } from './partition-writer';
+import { WriterClient } from './writer-client';
+
+export interface SqliteLogStoreOptions {
+  dataDir: string;
+  partitionMs: number;
+  synchronous: Synchronous;
+}
+
+/** Storage on local SQLite files: a catalogue, and one file per time partition. */
+export class SqliteLogStore implements LogStore {
+  private queued = 0;
+  private closed = false;
+
+  private constructor(
+    private readonly dataDir: string,
+    private readonly catalogue: Catalogue,
+    private readonly reader: PartitionReader,
+    private readonly writer: WriterClient,
+  ) {}
+
+  /** Migrates the catalogue, then starts the writer thread; fails loudly if either cannot. */
+  static async open(options: SqliteLogStoreOptions): Promise<SqliteLogStore> {
+    mkdirSync(options.dataDir, { recursive: true });
+    const db = openDatabase(join(options.dataDir, CATALOGUE_FILE), options.synchronous);
+    try {
+      migrate(db);
+      db.pragma('query_only = ON');
+      const catalogue = new Catalogue(db);
+      const writer = await WriterClient.start(options);
+      return new SqliteLogStore(options.dataDir, catalogue, new PartitionReader(catalogue, options.dataDir), writer);
+    } catch (error) {
+      db.close();
+      throw error;
+    }
+  }
+
+  async appendBatch(batch: AppendBatch): Promise<AppendResult> {
+    this.queued += batch.lines.length;
+    try {
+      return await this.writer.request<AppendResult>({ type: 'append', batch });
+    } finally {
+      this.queued -= batch.lines.length;
+    }
+  }
+
+  query(query: LogQuery): Promise<QueryPage> {
+    return Promise.resolve(this.reader.query(query));
+  }
+
+  async dropPartitionsBefore(cutoffMs: number): Promise<DropResult> {
+    const result = await this.writer.request<WriterDropResult>({ type: 'drop', cutoffMs });
+    this.reader.forgetPartitions(result.droppedPartitions);
+    this.reader.forgetStreams(result.removedStreams);
+    return { droppedPartitions: result.droppedPartitions, droppedLines: result.droppedLines };
+  }
+
+  stats(): StorageStats {
+    const partitions = this.catalogue.partitions().length;
+    let bytes = 0;
+    for (const dir of [this.dataDir, join(this.dataDir, 'partitions')]) {
+      for (const entry of readdirSync(dir, { withFileTypes: true })) {
+        if (entry.isFile()) bytes += statSync(join(dir, entry.name)).size;
+      }
+    }
+    return { partitions, bytes };
+  }
+
+  queuedLines(): number {
+    return this.queued;
+  }
+
+  isReady(): boolean {
+    return !this.closed && this.writer.alive;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.writer.stop();
+    this.reader.close();
+    this.catalogue.db.close();
+  }
+}

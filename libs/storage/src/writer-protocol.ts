@@ -1,0 +1,11 @@
+import { AppendBatch } from './log-store';
+
+export type WriterRequest =
+  | { type: 'append'; id: number; batch: AppendBatch }
+  | { type: 'drop'; id: number; cutoffMs: number }
+  | { type: 'close'; id: number };
+
+export type WriterReply =
+  | { type: 'ready' }
+  | { type: 'done'; id: number; result: unknown }
+  | { type: 'failed'; id: number; message: string; code?: string };

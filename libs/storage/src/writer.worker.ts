@@ -1,0 +1,49 @@
+import { parentPort, workerData } from 'node:worker_threads';
+import { PartitionWriter, WriterOptions } from './partition-writer';
+import { WriterReply, WriterRequest } from './writer-protocol';
+
+const port = parentPort!;
+const writer = new PartitionWriter(workerData as WriterOptions);
+let appends: Extract<WriterRequest, { type: 'append' }>[] = [];
+
+function reply(message: WriterReply): void {
+  port.postMessage(message);
+}
+
+function failed(id: number, error: unknown): WriterReply {
+  const { message, code } = error as { message: string; code?: string };
+  return { type: 'failed', id, message, code };
+}
+
+/**
+ * Group commit: every append that arrived while the previous group was being written goes into
+ * the next transaction, so concurrent senders share one fsync.
+ */
+function flushAppends(): void {
+  const group = appends;
+  appends = [];
+  if (group.length === 0) return;
+  try {
+    const results = writer.append(group.map((request) => request.batch));
+    group.forEach((request, i) => reply({ type: 'done', id: request.id, result: results[i] }));
+  } catch (error) {
+    for (const request of group) reply(failed(request.id, error));
+  }
+}
+
+port.on('message', (request: WriterRequest) => {
+  if (request.type === 'append') {
+    appends.push(request);
+    if (appends.length === 1) setImmediate(flushAppends);
+    return;
+  }
+  flushAppends();
+  try {
+    const result = request.type === 'drop' ? writer.dropBefore(request.cutoffMs) : writer.close();
+    reply({ type: 'done', id: request.id, result });
+  } catch (error) {
+    reply(failed(request.id, error));
+  }
+});
+
+reply({ type: 'ready' });

@@ -1,0 +1,248 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { gzipSync } from 'node:zlib';
+import { HOUR, MINUTE, TestApp, queryJson, startTestApp } from './support/test-app';
+
+describe('POST /api/v1/logs', () => {
+  let t: TestApp;
+  before(async () => {
+    t = await startTestApp({ env: { DAYLOG_MAX_BODY_BYTES: '65536', DAYLOG_MAX_LINE_BYTES: '1024' } });
+  });
+  after(() => t.close());
+
+  /** Sends the bytes as given: superagent would otherwise serialise a Buffer as a JSON object. */
+  const post = (contentType: string, body: string | Buffer, query = '') =>
+    t.http
+      .post(`/api/v1/logs${query}`)
+      .set('Content-Type', contentType)
+      .serialize((data: unknown) => data as string)
+      .send(body);
+
+  async function storedMessages(pod: string): Promise<string[]> {
+    const { lines } = await queryJson(t.http, { pod, direction: 'forward', limit: '5000' });
+    return lines.map((line) => line.message);
+  }
+
+  describe('formats', () => {
+    it('stores a JSON batch with labels, each line taking the batch labels it does not give', async () => {
+      const response = await post(
+        'application/json',
+        JSON.stringify({
+          labels: { namespace: 'shop', pod: 'json-batch', container: 'nginx' },
+          lines: [
+            { message: 'GET / 200', source: 'access.log', fields: { status: 200, method: 'GET', cached: false } },
+            { message: 'upstream timed out', level: 'ERR', container: 'sidecar', ts: '2026-11-24T09:59:00.5Z' },
+          ],
+        }),
+      );
+      assert.equal(response.status, 200);
+      assert.deepEqual(response.body, { accepted: 2, rejected: [], duplicate: false });
+      const { lines } = await queryJson(t.http, { pod: 'json-batch', direction: 'forward' });
+      assert.deepEqual(lines, [
+        {
+          ts: '2026-11-24T09:59:00.500Z',
+          level: 'error',
+          namespace: 'shop',
+          pod: 'json-batch',
+          container: 'sidecar',
+          source: null,
+          message: 'upstream timed out',
+        },
+        {
+          ts: new Date(t.clock.now()).toISOString(),
+          level: 'info',
+          namespace: 'shop',
+          pod: 'json-batch',
+          container: 'nginx',
+          source: 'access.log',
+          message: 'GET / 200',
+          fields: { status: 200, method: 'GET', cached: false },
+        },
+      ]);
+    });
+
+    it('stores a bare JSON array, labels from the query string', async () => {
+      const response = await post('application/json', JSON.stringify([{ message: 'a' }, { message: 'b' }]), '?pod=json-array&namespace=ns');
+      assert.deepEqual(response.body, { accepted: 2, rejected: [], duplicate: false });
+      const { lines } = await queryJson(t.http, { pod: 'json-array', direction: 'forward' });
+      assert.deepEqual(lines.map((l) => [l.namespace, l.message]), [['ns', 'a'], ['ns', 'b']]);
+    });
+
+    it('stores NDJSON, rejecting only the line that is not JSON', async () => {
+      const body = '{"message":"one","pod":"ndjson"}\n{not json}\n\n{"message":"three","pod":"ndjson"}\n';
+      const response = await post('application/x-ndjson', body);
+      assert.equal(response.status, 200);
+      assert.equal(response.body.accepted, 2);
+      assert.equal(response.body.rejected.length, 1);
+      assert.equal(response.body.rejected[0].index, 1);
+      assert.match(response.body.rejected[0].reason, /^not valid JSON/);
+      assert.deepEqual(await storedMessages('ndjson'), ['one', 'three']);
+    });
+
+    it('stores text/plain lines with labels, source and level from the query string, skipping empty lines', async () => {
+      const response = await post('text/plain', '[error] first\r\n\n[error] second\n', '?pod=text&source=error.log&level=crit');
+      assert.deepEqual(response.body, { accepted: 2, rejected: [], duplicate: false });
+      const { lines } = await queryJson(t.http, { pod: 'text', direction: 'forward' });
+      assert.deepEqual(lines.map((l) => [l.level, l.source, l.message]), [
+        ['fatal', 'error.log', '[error] first'],
+        ['fatal', 'error.log', '[error] second'],
+      ]);
+    });
+
+    for (const [contentType, body] of [
+      ['application/json', JSON.stringify({ labels: { pod: 'gzip-json' }, lines: [{ message: 'zipped json' }] })],
+      ['application/x-ndjson', '{"message":"zipped ndjson","pod":"gzip-ndjson"}\n'],
+      ['text/plain', 'zipped text\n'],
+    ]) {
+      it(`inflates a gzip ${contentType} body`, async () => {
+        const pod = `gzip-${contentType.split(/[/-]/).pop()}`;
+        const query = `?pod=${contentType === 'text/plain' ? 'gzip-plain' : pod}`;
+        const response = await post(contentType, gzipSync(body), query).set('Content-Encoding', 'gzip');
+        assert.deepEqual(response.body, { accepted: 1, rejected: [], duplicate: false });
+      });
+    }
+
+    it('answers the gzip bodies with their lines stored', async () => {
+      assert.deepEqual(await storedMessages('gzip-json'), ['zipped json']);
+      assert.deepEqual(await storedMessages('gzip-ndjson'), ['zipped ndjson']);
+      assert.deepEqual(await storedMessages('gzip-plain'), ['zipped text']);
+    });
+  });
+
+  describe('per-line validation', () => {
+    const now = () => t.clock.now();
+    const cases: [string, object | (() => object), RegExp][] = [
+      ['a line that is not an object', ['just text'] as unknown as object, /must be a JSON object/],
+      ['a missing message', { level: 'info' }, /message is required/],
+      ['an empty message', { message: '' }, /message is required/],
+      ['a message over DAYLOG_MAX_LINE_BYTES', { message: 'é'.repeat(600) }, /longer than 1024 bytes/],
+      ['an unknown level', { message: 'm', level: 'loud' }, /level must be one of trace, debug, info/],
+      ['a ts older than the retention', () => ({ message: 'm', ts: now() - 25 * HOUR }), /older than the retention/],
+      ['a ts more than 5 minutes ahead', () => ({ message: 'm', ts: now() + 6 * MINUTE }), /5 minutes in the future/],
+      ['a ts that is not a time', { message: 'm', ts: 'yesterday' }, /ts must be an RFC 3339 time/],
+      ['a fractional epoch', { message: 'm', ts: 1.5 }, /ts must be/],
+      ['nested fields', { message: 'm', fields: { a: { b: 1 } } }, /fields\.a must be a string, number or boolean/],
+      ['fields that are not an object', { message: 'm', fields: [1] }, /fields must be a flat object/],
+      ['an unknown key', { message: 'm', msg: 'x' }, /unknown field "msg"/],
+      ['a label longer than 253', { message: 'm', container: 'c'.repeat(254) }, /container is longer than 253/],
+      ['a label that is not a string', { message: 'm', namespace: 5 }, /namespace must be a string/],
+    ];
+    for (const [what, line, reason] of cases) {
+      it(`rejects ${what} by its index and keeps its neighbours`, async () => {
+        const bad = typeof line === 'function' ? line() : Array.isArray(line) ? (line[0] as object) : line;
+        const lines = [{ message: 'good before' }, bad, { message: 'good after' }];
+        const response = await post('application/json', JSON.stringify({ labels: { pod: 'mixed' }, lines }));
+        assert.equal(response.status, 200);
+        assert.equal(response.body.accepted, 2);
+        assert.equal(response.body.rejected.length, 1);
+        assert.equal(response.body.rejected[0].index, 1);
+        assert.match(response.body.rejected[0].reason, reason);
+      });
+    }
+
+    it('rejects a line with no pod anywhere', async () => {
+      const response = await post('application/json', JSON.stringify([{ message: 'orphan' }, { message: 'ok', pod: 'has-pod' }]));
+      assert.equal(response.status, 200);
+      assert.deepEqual(response.body.rejected, [
+        { index: 0, reason: 'pod is required: give it in the line, the batch labels or the query string' },
+      ]);
+    });
+
+    it('normalises level aliases, case-insensitively, to the six canonical levels', async () => {
+      const aliases = ['TRACE', 'debug', 'Notice', 'warning', 'err', 'CRIT', 'critical', 'alert', 'emerg', 'panic'];
+      const lines = aliases.map((level, i) => ({ message: `m${i}`, level, ts: t.clock.now() - 1000 + i }));
+      await post('application/json', JSON.stringify({ labels: { pod: 'levels' }, lines }));
+      const stored = await queryJson(t.http, { pod: 'levels', direction: 'forward' });
+      assert.deepEqual(
+        stored.lines.map((l) => l.level),
+        ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'fatal', 'fatal', 'fatal', 'fatal'],
+      );
+    });
+
+    it('answers 400 with every rejection when no line is valid', async () => {
+      const response = await post('application/json', JSON.stringify({ labels: { pod: 'bad' }, lines: [{ level: 'x' }, {}] }));
+      assert.equal(response.status, 400);
+      assert.deepEqual(response.body, {
+        error: 'no valid line',
+        accepted: 0,
+        rejected: [
+          { index: 0, reason: 'message is required and must be a non-empty string' },
+          { index: 1, reason: 'message is required and must be a non-empty string' },
+        ],
+      });
+    });
+  });
+
+  describe('Idempotency-Key', () => {
+    it('stores a resent batch once and answers the resend as a duplicate', async () => {
+      const batch = JSON.stringify({ labels: { pod: 'idempotent' }, lines: [{ message: 'once' }, { message: 'twice?' }] });
+      const first = await post('application/json', batch).set('Idempotency-Key', 'shipper-a:inode-7:0-120');
+      assert.deepEqual(first.body, { accepted: 2, rejected: [], duplicate: false });
+      const again = await post('application/json', batch).set('Idempotency-Key', 'shipper-a:inode-7:0-120');
+      assert.deepEqual(again.body, { accepted: 0, rejected: [], duplicate: true });
+      const otherBody = await post('application/json', '[{"message":"other","pod":"idempotent"}]').set(
+        'Idempotency-Key',
+        'shipper-a:inode-7:0-120',
+      );
+      assert.deepEqual(otherBody.body, { accepted: 0, rejected: [], duplicate: true });
+      assert.deepEqual(await storedMessages('idempotent'), ['once', 'twice?']);
+    });
+
+    it('stores one copy when the same key arrives twice at once', async () => {
+      const send = () =>
+        post('application/json', '[{"message":"racing","pod":"race"}]').set('Idempotency-Key', 'race-key');
+      const answers = await Promise.all([send(), send(), send()]);
+      assert.deepEqual(answers.map((a) => a.body.duplicate).sort(), [false, true, true]);
+      assert.deepEqual(await storedMessages('race'), ['racing']);
+    });
+
+    it('does not record a key for a batch with no valid line, so a corrected resend is stored', async () => {
+      const bad = await post('application/json', '[{"pod":"fixed"}]').set('Idempotency-Key', 'fix-me');
+      assert.equal(bad.status, 400);
+      const good = await post('application/json', '[{"pod":"fixed","message":"fixed"}]').set('Idempotency-Key', 'fix-me');
+      assert.deepEqual(good.body, { accepted: 1, rejected: [], duplicate: false });
+    });
+  });
+
+  describe('errors', () => {
+    const cases: [string, () => ReturnType<typeof post>, number, object | RegExp][] = [
+      ['a body that is not JSON', () => post('application/json', '{"lines": [}'), 400, { error: /not valid JSON/, at: 11 }],
+      ['a long body with an unexpected token', () => post('application/json', '{"lines": [{"message": "a"}, }, {"message": "b"}]'), 400, { at: 29 }],
+      ['a body cut short', () => post('application/json', '{"lines": [1, 2'), 400, { at: 15 }],
+      ['JSON that is neither a batch nor an array', () => post('application/json', '"hello"'), 400, { error: /must be \{"labels"/ }],
+      ['a batch with an unknown key', () => post('application/json', '{"lines":[],"label":{}}'), 400, { error: /unknown key "label"/ }],
+      ['a batch whose lines is not an array', () => post('application/json', '{"lines":{}}'), 400, { error: /"lines" must be an array/ }],
+      ['a batch with an unknown label', () => post('application/json', '{"labels":{"host":"x"},"lines":[{"message":"m"}]}'), 400, { error: /labels\.host is not a label/ }],
+      ['a batch label that is not a string', () => post('application/json', '{"labels":{"pod":1},"lines":[{"message":"m"}]}'), 400, { error: 'labels.pod must be a string' }],
+      ['labels that are not an object', () => post('application/json', '{"labels":"pod","lines":[{"message":"m"}]}'), 400, { error: /"labels" must be an object/ }],
+      ['an empty batch', () => post('application/json', '{"lines":[]}'), 400, { error: 'the batch has no lines', accepted: 0, rejected: [] }],
+      ['an empty text body', () => post('text/plain', '\n\n', '?pod=p'), 400, { error: 'the batch has no lines' }],
+      ['an empty JSON body', () => post('application/json', ''), 400, { error: /not valid JSON|empty/ }],
+      ['an unknown query parameter', () => post('text/plain', 'm', '?pod=p&host=x'), 400, { error: /unknown parameter "host"; accepted: namespace, pod/, param: 'host' }],
+      ['a level in the query string that is not one', () => post('text/plain', 'm', '?pod=p&level=loud'), 400, { param: 'level' }],
+      ['a repeated label in the query string', () => post('text/plain', 'm', '?pod=a&pod=b'), 400, { param: 'pod' }],
+      ['an Idempotency-Key over 200 characters', () => post('text/plain', 'm', '?pod=p').set('Idempotency-Key', 'k'.repeat(201)), 400, { error: /Idempotency-Key must be 1 to 200/ }],
+      ['a body over DAYLOG_MAX_BODY_BYTES', () => post('text/plain', 'x'.repeat(70_000), '?pod=p'), 413, { error: /larger than 65536 bytes/ }],
+      ['a small gzip that inflates past the limit', () => post('text/plain', gzipSync(Buffer.alloc(50_000_000, 'a')), '?pod=p').set('Content-Encoding', 'gzip'), 413, { error: /larger than 65536 bytes/ }],
+      ['a gzip header on a body that is not gzip', () => post('text/plain', 'plain', '?pod=p').set('Content-Encoding', 'gzip'), 400, { error: 'the body is not valid gzip' }],
+      ['an encoding other than gzip', () => post('text/plain', 'm', '?pod=p').set('Content-Encoding', 'br'), 415, { error: /Content-Encoding "br" is not accepted/ }],
+      ['a content type not listed', () => post('application/xml', '<log/>'), 415, { error: /Content-Type "application\/xml" is not accepted/ }],
+    ];
+    for (const [what, send, status, expected] of cases) {
+      it(`answers ${status} for ${what}`, async () => {
+        const response = await send();
+        assert.equal(response.status, status, JSON.stringify(response.body));
+        for (const [key, value] of Object.entries(expected)) {
+          if (value instanceof RegExp) assert.match(String(response.body[key]), value);
+          else assert.deepEqual(response.body[key], value);
+        }
+        assert.equal(typeof response.body.error, 'string');
+      });
+    }
+
+    it('stores nothing from any refused request', async () => {
+      const { lines } = await queryJson(t.http, { pod: 'p' });
+      assert.deepEqual(lines, []);
+    });
+  });
+});
