@@ -6,7 +6,7 @@ import { QueryService } from './query.service';
 
 const CONTENT_TYPES: Record<Format, string> = {
   text: 'text/plain; charset=utf-8',
-  ndjson: 'application/x-ndjson',
+  ndjson: 'application/x-ndjson; charset=utf-8',
   json: 'application/json; charset=utf-8',
 };
 
