@@ -112,7 +112,7 @@ describe('POST /api/v1/logs', () => {
   describe('per-line validation', () => {
     const now = () => t.clock.now();
     const cases: [string, object | (() => object), RegExp][] = [
-      ['a line that is not an object', ['just text'] as unknown as object, /must be a JSON object/],
+      ['a line that is not an object', ['just text'], /must be a JSON object/],
       ['a missing message', { level: 'info' }, /message is required/],
       ['an empty message', { message: '' }, /message is required/],
       ['a message over DAYLOG_MAX_LINE_BYTES', { message: 'é'.repeat(600) }, /longer than 1024 bytes/],
