@@ -1,0 +1,101 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { rmSync } from 'node:fs';
+import { once } from 'node:events';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { loadConfig } from '@daylog/config';
+import { LOG_STORE, LogStore } from '@daylog/storage';
+import { startTestApp, tempDataDir } from './support/test-app';
+
+const MAIN = join(__dirname, '../apps/aggregator/src/main.js');
+
+/** Runs the built aggregator as `npm start` does, with only the given environment. */
+function runAggregator(env: Record<string, string>) {
+  const child = spawn(process.execPath, [MAIN], { env: { PATH: process.env.PATH, ...env }, stdio: 'pipe' });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const exited = once(child, 'exit') as Promise<[number | null, string | null]>;
+  return { child, exited, output: () => ({ stdout, stderr }) };
+}
+
+describe('configuration at boot', () => {
+  const scratchDir = tempDataDir();
+  after(() => rmSync(scratchDir, { recursive: true, force: true }));
+
+  it('has defaults that work', () => {
+    assert.deepEqual(loadConfig({}), {
+      host: '0.0.0.0',
+      port: 8080,
+      dataDir: './data',
+      retentionMs: 86_400_000,
+      partitionMs: 3_600_000,
+      pruneIntervalMs: 60_000,
+      maxBodyBytes: 16_777_216,
+      maxLineBytes: 65_536,
+      maxQueuedLines: 200_000,
+      synchronous: 'full',
+    });
+  });
+
+  const bad: [Record<string, string>, string][] = [
+    [{ DAYLOG_PORT: 'http' }, 'DAYLOG_PORT="http" is not valid: expected a port from 0 to 65535'],
+    [{ DAYLOG_PORT: '70000' }, 'DAYLOG_PORT="70000" is not valid: expected a port from 0 to 65535'],
+    [{ DAYLOG_RETENTION: 'forever' }, 'DAYLOG_RETENTION="forever" is not valid: expected a positive duration such as 90s, 15m, 2h or 1d'],
+    [{ DAYLOG_PARTITION: '7m' }, 'DAYLOG_PARTITION="7m" is not valid: expected a duration that divides a day (1h, 30m, 15m, …) and is no longer than DAYLOG_RETENTION (24h)'],
+    [{ DAYLOG_RETENTION: '30m' }, 'DAYLOG_PARTITION="1h" is not valid: expected a duration that divides a day (1h, 30m, 15m, …) and is no longer than DAYLOG_RETENTION (30m)'],
+    [{ DAYLOG_PRUNE_INTERVAL: '0s' }, 'DAYLOG_PRUNE_INTERVAL="0s" is not valid: expected a positive duration such as 90s, 15m, 2h or 1d'],
+    [{ DAYLOG_MAX_BODY_BYTES: '16MB' }, 'DAYLOG_MAX_BODY_BYTES="16MB" is not valid: expected a whole number from 1 to 1073741824'],
+    [{ DAYLOG_MAX_LINE_BYTES: '0' }, 'DAYLOG_MAX_LINE_BYTES="0" is not valid: expected a whole number from 1 to 16777216'],
+    [{ DAYLOG_HOST: '' }, 'DAYLOG_HOST="" is not valid: expected a host name or IP address to listen on'],
+    [{ DAYLOG_SYNCHRONOUS: 'off' }, 'DAYLOG_SYNCHRONOUS="off" is not valid: expected full (every acknowledged batch is fsynced) or normal'],
+  ];
+  for (const [env, line] of bad) {
+    it(`stops with one line naming ${Object.keys(env)[0]}=${Object.values(env)[0]}`, async () => {
+      const run = runAggregator({ DAYLOG_DATA_DIR: scratchDir, ...env });
+      const [code] = await run.exited;
+      assert.equal(code, 1);
+      assert.equal(run.output().stderr, `${line}\n`);
+    });
+  }
+
+  it('starts from the built main.js, answers health checks, and exits 0 on SIGTERM', async () => {
+    const dataDir = tempDataDir();
+    const port = String(20000 + Math.floor(Math.random() * 20000));
+    const run = runAggregator({ DAYLOG_DATA_DIR: dataDir, DAYLOG_PORT: port, DAYLOG_HOST: '127.0.0.1' });
+    try {
+      let ready: Response | undefined;
+      for (let attempt = 0; attempt < 100 && !ready?.ok; attempt++) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        ready = await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined);
+      }
+      assert.equal(ready?.status, 200, run.output().stdout + run.output().stderr);
+      const alive = await fetch(`http://127.0.0.1:${port}/healthz`);
+      assert.deepEqual(await alive.json(), { status: 'ok' });
+      run.child.kill('SIGTERM');
+      const [code, signal] = await run.exited;
+      assert.deepEqual([code, signal], [0, null]);
+    } finally {
+      run.child.kill('SIGKILL');
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('health', () => {
+  it('says ready while storage is open and 503 once it is closed', async () => {
+    const t = await startTestApp();
+    try {
+      assert.deepEqual((await t.http.get('/readyz')).body, { status: 'ready' });
+      await t.app.get<symbol, LogStore>(LOG_STORE).close();
+      const response = await t.http.get('/readyz');
+      assert.equal(response.status, 503);
+      assert.deepEqual(response.body, { error: 'storage is not open' });
+      assert.equal((await t.http.get('/healthz')).status, 200);
+    } finally {
+      await t.close();
+    }
+  });
+});

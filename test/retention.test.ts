@@ -1,0 +1,122 @@
+import assert from 'node:assert/strict';
+import { readdirSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { LOG_STORE, LogStore } from '@daylog/storage';
+import { RetentionService } from '../apps/aggregator/src/retention/retention.service';
+import { HOUR, MINUTE, ManualClock, TestApp, queryJson, startTestApp, tempDataDir } from './support/test-app';
+
+function dirBytes(dir: string): number {
+  let total = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    total += entry.isDirectory() ? dirBytes(path) : statSync(path).size;
+  }
+  return total;
+}
+
+const partitionFiles = (dataDir: string) => readdirSync(join(dataDir, 'partitions')).sort();
+
+/** 200-byte messages, the size of an nginx access line, so that the files have a size worth measuring. */
+function batch(pod: string, count: number, ts: number) {
+  const lines = Array.from({ length: count }, (_, i) => ({
+    ts: ts + i,
+    message: `10.0.0.${i % 255} - - "GET /api/items/${i} HTTP/1.1" 200 ${1000 + i} "-" "Mozilla/5.0 (X11; Linux x86_64)" ${'x'.repeat(90)}`,
+  }));
+  return { labels: { namespace: 'shop', pod }, lines };
+}
+
+async function send(t: TestApp, body: object, key?: string) {
+  const request = t.http.post('/api/v1/logs');
+  if (key) void request.set('Idempotency-Key', key);
+  const response = await request.send(body);
+  assert.equal(response.status, 200, JSON.stringify(response.body));
+  return response.body as { accepted: number; duplicate: boolean };
+}
+
+describe('retention', () => {
+  it('hides, then drops, lines past the retention and gives their space back, WAL included', async () => {
+    const dataDir = tempDataDir();
+    const t = await startTestApp({ dataDir });
+    try {
+      const start = t.clock.now();
+      await send(t, batch('old', 3000, start - 2 * HOUR), 'key-old-08h');
+      await send(t, batch('old', 3000, start - HOUR), 'key-old-09h');
+      await send(t, batch('old', 3000, start), 'key-old-10h');
+      assert.deepEqual(partitionFiles(dataDir).filter((f) => f.endsWith('.db')), [
+        'logs_20261124T080000Z.db',
+        'logs_20261124T090000Z.db',
+        'logs_20261124T100000Z.db',
+      ]);
+
+      t.clock.advance(23 * HOUR);
+      assert.equal((await queryJson(t.http, { pod: 'old', limit: '5000' })).lines.length, 5000);
+      assert.equal((await queryJson(t.http, { pod: 'old', from: '2026-11-24T00:00:00Z', limit: '5000' })).lines.length, 5000);
+
+      t.clock.advance(2 * HOUR);
+      await send(t, batch('new', 10, t.clock.now()));
+      assert.deepEqual((await queryJson(t.http, { pod: 'old' })).lines, [], 'old lines are hidden before the pruner runs');
+      assert.deepEqual((await queryJson(t.http, { pod: 'old', direction: 'forward', from: '2026-11-24T00:00:00Z' })).lines, []);
+
+      const before = dirBytes(dataDir);
+      const retention = t.app.get(RetentionService);
+      const [result] = await Promise.all([retention.prune(), send(t, batch('during-prune', 10, t.clock.now()))]);
+      assert.deepEqual(result, {
+        droppedPartitions: ['logs_20261124T080000Z', 'logs_20261124T090000Z', 'logs_20261124T100000Z'],
+        droppedLines: 9000,
+      });
+      assert.deepEqual(partitionFiles(dataDir), ['logs_20261125T110000Z.db', 'logs_20261125T110000Z.db-shm', 'logs_20261125T110000Z.db-wal']);
+      const afterPrune = dirBytes(dataDir);
+      assert.ok(afterPrune < before / 4, `data dir went from ${before} to ${afterPrune} bytes`);
+      assert.equal(t.app.get<symbol, LogStore>(LOG_STORE).stats().partitions, 1);
+      assert.equal((await queryJson(t.http, { pod: 'during-prune' })).lines.length, 10, 'ingest went on while pruning');
+
+      const resent = await send(t, batch('old', 3, t.clock.now()), 'key-old-10h');
+      assert.deepEqual(resent, { accepted: 3, rejected: [], duplicate: false }, 'the idempotency key went with its partition');
+    } finally {
+      await t.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  it('rejects a line older than the retention after a prune, by its index', async () => {
+    const t = await startTestApp();
+    try {
+      t.clock.advance(25 * HOUR);
+      await t.app.get(RetentionService).prune();
+      const response = await t.http.post('/api/v1/logs').send(batch('late', 1, t.clock.now() - 24 * HOUR - MINUTE));
+      assert.equal(response.status, 400);
+      assert.equal(response.body.rejected[0].reason, 'ts is older than the retention');
+    } finally {
+      await t.close();
+    }
+  });
+});
+
+describe('restart on the same data dir', () => {
+  it('keeps every line, label and idempotency key', async () => {
+    const dataDir = tempDataDir();
+    const clock = new ManualClock();
+    const first = await startTestApp({ dataDir, clock });
+    await send(first, batch('kept', 500, clock.now() - HOUR), 'restart-key');
+    await send(first, batch('kept', 500, clock.now() - MINUTE));
+    const stored = await queryJson(first.http, { pod: 'kept', limit: '5000', format: 'json' });
+    await first.close();
+
+    const second = await startTestApp({ dataDir, clock });
+    try {
+      assert.deepEqual(await queryJson(second.http, { pod: 'kept', limit: '5000', format: 'json' }), stored);
+      assert.equal(stored.lines.length, 1000);
+      assert.deepEqual(await send(second, batch('kept', 500, clock.now() - HOUR), 'restart-key'), {
+        accepted: 0,
+        rejected: [],
+        duplicate: true,
+      });
+      await send(second, batch('kept', 1, clock.now()));
+      assert.equal((await queryJson(second.http, { pod: 'kept', limit: '5000' })).lines.length, 1001);
+    } finally {
+      await second.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+});
