@@ -246,3 +246,31 @@ describe('POST /api/v1/logs', () => {
     });
   });
 });
+
+describe('POST /api/v1/logs when the writer is behind', () => {
+  it('answers 503 with Retry-After and stores nothing of the refused batches', async () => {
+    const t = await startTestApp({ env: { DAYLOG_MAX_QUEUED_LINES: '1' } });
+    try {
+      const batch = (i: number) => ({
+        labels: { pod: `pressure-${i}` },
+        lines: Array.from({ length: 500 }, (_, n) => ({ message: `line ${n}` })),
+      });
+      const answers = await Promise.all(Array.from({ length: 20 }, (_, i) => t.http.post('/api/v1/logs').send(batch(i))));
+      const refused = answers.flatMap((answer, i) => (answer.status === 503 ? [i] : []));
+      const stored = answers.flatMap((answer, i) => (answer.status === 200 ? [i] : []));
+      assert.equal(refused.length + stored.length, 20);
+      assert.ok(refused.length > 0, 'no batch was refused');
+      assert.ok(stored.length > 0, 'every batch was refused');
+      for (const i of refused) {
+        assert.equal(answers[i].headers['retry-after'], '1');
+        assert.deepEqual(answers[i].body, { error: 'the writer is behind; retry this batch later' });
+        assert.deepEqual((await queryJson(t.http, { pod: `pressure-${i}` })).lines, []);
+      }
+      for (const i of stored) {
+        assert.equal((await queryJson(t.http, { pod: `pressure-${i}`, limit: '1000' })).lines.length, 500);
+      }
+    } finally {
+      await t.close();
+    }
+  });
+});
