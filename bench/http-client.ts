@@ -1,0 +1,103 @@
+import http from 'node:http';
+import { nowMs } from './bench-support';
+
+export const HOST = '127.0.0.1';
+const REQUEST_TIMEOUT_MS = 120_000;
+
+export interface HttpAnswer {
+  status: number;
+  body: string;
+}
+
+/** One request on loopback; the whole answer body as text. */
+export function send(
+  agent: http.Agent | false,
+  port: number,
+  method: 'GET' | 'POST',
+  path: string,
+  body?: Buffer,
+): Promise<HttpAnswer> {
+  return new Promise((resolve, reject) => {
+    const headers: http.OutgoingHttpHeaders = body
+      ? { 'content-type': 'application/json', 'content-length': body.length }
+      : {};
+    const request = http.request({ host: HOST, port, method, path, agent, headers }, (response) => {
+      const chunks: Buffer[] = [];
+      response.on('data', (chunk: Buffer) => chunks.push(chunk));
+      response.on('error', reject);
+      response.on('end', () => resolve({ status: response.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));
+    });
+    request.setTimeout(REQUEST_TIMEOUT_MS, () => request.destroy(new Error(`no answer in ${REQUEST_TIMEOUT_MS} ms`)));
+    request.on('error', reject);
+    request.end(body);
+  });
+}
+
+export interface IngestOutcome {
+  ms: number;
+  requests: number;
+  failures: number;
+  /** The first few failures, said in a line each. */
+  problems: string[];
+}
+
+interface IngestAnswerBody {
+  accepted?: unknown;
+  rejected?: unknown;
+  duplicate?: unknown;
+}
+
+function answerProblem(answer: HttpAnswer, expected: number): string | null {
+  if (answer.status !== 200) return `status ${answer.status}: ${answer.body.slice(0, 300)}`;
+  let parsed: IngestAnswerBody;
+  try {
+    parsed = JSON.parse(answer.body) as IngestAnswerBody;
+  } catch {
+    return `200 with a body that is not JSON: ${answer.body.slice(0, 300)}`;
+  }
+  const rejected = Array.isArray(parsed.rejected) ? parsed.rejected.length : -1;
+  if (parsed.accepted !== expected || rejected !== 0 || parsed.duplicate !== false) {
+    return `accepted ${String(parsed.accepted)} of ${expected}: ${answer.body.slice(0, 300)}`;
+  }
+  return null;
+}
+
+/**
+ * POSTs every body from `clients` concurrent senders over a keep-alive agent, each taking the next body
+ * as it finishes one; every answer must be 200 with all its lines accepted. Timed from the first send to
+ * the last answer.
+ */
+export async function postAll(
+  port: number,
+  bodies: readonly Buffer[],
+  linesIn: (index: number) => number,
+  clients: number,
+): Promise<IngestOutcome> {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: clients });
+  let next = 0;
+  let failures = 0;
+  const problems: string[] = [];
+  const fail = (index: number, problem: string) => {
+    failures++;
+    if (problems.length < 5) problems.push(`batch ${index}: ${problem}`);
+  };
+  const sender = async (): Promise<void> => {
+    while (next < bodies.length) {
+      const index = next++;
+      try {
+        const answer = await send(agent, port, 'POST', '/api/v1/logs', bodies[index]);
+        const problem = answerProblem(answer, linesIn(index));
+        if (problem) fail(index, problem);
+      } catch (error) {
+        fail(index, (error as Error).message);
+      }
+    }
+  };
+  const started = nowMs();
+  try {
+    await Promise.all(Array.from({ length: clients }, sender));
+    return { ms: nowMs() - started, requests: bodies.length, failures, problems };
+  } finally {
+    agent.destroy();
+  }
+}

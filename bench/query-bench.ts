@@ -1,0 +1,103 @@
+import http from 'node:http';
+import { nowMs } from './bench-support';
+import { send } from './http-client';
+import { RawFilter, RawLine, RawQueries } from './raw-query';
+
+export const PAGE_LIMIT = 100;
+
+export interface QueryCase {
+  name: string;
+  /** The query string after `format=json&`. */
+  params: string;
+  filter: RawFilter;
+}
+
+export interface QueryOutcome {
+  name: string;
+  params: string;
+  httpMs: number[];
+  rawMs: number[];
+  lines: number;
+  plan: string;
+  /** Why the HTTP page and the raw page differ, or null when they are the same lines. */
+  mismatch: string | null;
+}
+
+interface WireLine {
+  ts: string;
+  pod: string;
+  message: string;
+}
+
+async function httpPage(agent: http.Agent, port: number, params: string): Promise<{ ms: number; lines: WireLine[] }> {
+  const started = nowMs();
+  const answer = await send(agent, port, 'GET', `/api/v1/logs?format=json&${params}`);
+  const ms = nowMs() - started;
+  if (answer.status !== 200) throw new Error(`GET ?${params} answered ${answer.status}: ${answer.body.slice(0, 300)}`);
+  return { ms, lines: (JSON.parse(answer.body) as { lines: WireLine[] }).lines };
+}
+
+function rawPage(raw: RawQueries, filter: RawFilter): { ms: number; lines: RawLine[] } {
+  const started = nowMs();
+  const lines = raw.newest(filter, PAGE_LIMIT);
+  return { ms: nowMs() - started, lines };
+}
+
+function difference(httpLines: WireLine[], rawLines: RawLine[]): string | null {
+  if (httpLines.length !== rawLines.length) return `${httpLines.length} lines over HTTP, ${rawLines.length} raw`;
+  for (let i = 0; i < httpLines.length; i++) {
+    const [a, b] = [httpLines[i], rawLines[i]];
+    if (Date.parse(a.ts) !== b.ts || a.pod !== b.pod || a.message !== b.message) {
+      return `line ${i} differs: ${JSON.stringify(a)} vs ${JSON.stringify(b)}`;
+    }
+  }
+  return null;
+}
+
+/**
+ * Each case `warmups` times, then `reps` times timed, HTTP and raw taking turns so both see the same cache
+ * state. An HTTP sample runs from sending the request to the last byte of the answer (parsing it is not
+ * timed); a raw sample is the catalogue look-ups plus the partition statements plus building the line objects.
+ */
+export async function queryBench(
+  port: number,
+  dataDir: string,
+  cases: readonly QueryCase[],
+  reps: number,
+  warmups: number,
+): Promise<{ outcomes: QueryOutcome[]; floorMs: number[] }> {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  const raw = new RawQueries(dataDir);
+  try {
+    const outcomes: QueryOutcome[] = [];
+    for (const c of cases) {
+      let mismatch: string | null = null;
+      let lines = 0;
+      for (let i = 0; i < warmups; i++) {
+        const viaHttp = await httpPage(agent, port, c.params);
+        const direct = rawPage(raw, c.filter);
+        mismatch ??= difference(viaHttp.lines, direct.lines);
+        lines = viaHttp.lines.length;
+      }
+      const httpMs: number[] = [];
+      const rawMs: number[] = [];
+      for (let i = 0; i < reps; i++) {
+        httpMs.push((await httpPage(agent, port, c.params)).ms);
+        rawMs.push(rawPage(raw, c.filter).ms);
+      }
+      outcomes.push({ name: c.name, params: c.params, httpMs, rawMs, lines, plan: raw.plan(c.filter, PAGE_LIMIT), mismatch });
+    }
+    // The cheapest route through the same stack: what any answer costs before storage is asked.
+    const floorMs: number[] = [];
+    for (let i = 0; i < warmups + reps; i++) {
+      const started = nowMs();
+      const answer = await send(agent, port, 'GET', '/healthz');
+      if (answer.status !== 200) throw new Error(`GET /healthz answered ${answer.status}`);
+      if (i >= warmups) floorMs.push(nowMs() - started);
+    }
+    return { outcomes, floorMs };
+  } finally {
+    raw.close();
+    agent.destroy();
+  }
+}

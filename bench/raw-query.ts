@@ -1,0 +1,180 @@
+import Database from 'better-sqlite3';
+import { join } from 'node:path';
+import { LEVELS, Level, severityOf } from '@daylog/log-model';
+import { PartitionBounds, WARN_SEVERITY, partitionFile } from '../libs/storage/src/partition-schema';
+import { CATALOGUE_FILE } from '../libs/storage/src/partition-writer';
+
+const DAY_MS = 86_400_000;
+
+export interface RawFilter {
+  pod?: string;
+  levels?: Level[];
+  contains?: string;
+}
+
+export interface RawLine {
+  ts: number;
+  level: Level;
+  namespace: string | null;
+  pod: string;
+  container: string | null;
+  source: string | null;
+  message: string;
+  fields: Record<string, unknown> | null;
+}
+
+interface LineRow {
+  id: number;
+  ts: number;
+  stream_id: number;
+  level: number;
+  message: string;
+  fields: string | null;
+}
+
+interface StreamRow {
+  id: number;
+  namespace: string | null;
+  pod: string;
+  container: string | null;
+  source: string | null;
+}
+
+function escapeLike(text: string): string {
+  return `%${text.replace(/[\\%_]/g, '\\$&')}%`;
+}
+
+/** The statement partition-reader.ts builds for one partition of a backward page without a cursor. */
+function pageSql(
+  table: string,
+  filter: RawFilter,
+  streamIds: number[] | null,
+  fromMs: number,
+  toMs: number,
+  limit: number,
+): { sql: string; params: unknown[] } {
+  const where = ['ts >= ?', 'ts < ?'];
+  const params: unknown[] = [fromMs, toMs];
+  if (streamIds) {
+    where.push(`stream_id IN (${streamIds.map(() => '?').join(',')})`);
+    params.push(...streamIds);
+  }
+  if (filter.levels) {
+    const severities = filter.levels.map(severityOf);
+    where.push(`level IN (${severities.join(',')})`);
+    if (Math.min(...severities) >= WARN_SEVERITY) where.push(`level >= ${WARN_SEVERITY}`);
+  }
+  if (filter.contains !== undefined) {
+    where.push(`message LIKE ? ESCAPE '\\'`);
+    params.push(escapeLike(filter.contains));
+  }
+  params.push(limit);
+  const sql = `SELECT id, ts, stream_id, level, message, fields FROM "${table}"
+      WHERE ${where.join(' AND ')} ORDER BY ts DESC, id DESC LIMIT ?`;
+  return { sql, params };
+}
+
+/**
+ * The query baseline: the SQL that libs/storage/src/partition-reader.ts builds for a newest-first page
+ * (same WHERE, ORDER BY and LIMIT limit + 1), run with better-sqlite3 on read-only connections to the same
+ * files, newest partition first, stopping once the page is full. The partition list and the stream ids come
+ * from the catalogue on every query, as the reader does; connections and statements are cached, as the
+ * reader caches them.
+ */
+export class RawQueries {
+  private readonly catalogue: Database.Database;
+  private readonly partitions: Database.Statement<[], PartitionBounds>;
+  private readonly streamsAfter: Database.Statement<[number], StreamRow>;
+  private readonly podStreams: Database.Statement<[string], number>;
+  private readonly streams = new Map<number, StreamRow>();
+  private lastStreamId = 0;
+  private readonly connections = new Map<string, Database.Database>();
+  private readonly statements = new Map<string, Database.Statement<unknown[], LineRow>>();
+
+  constructor(private readonly dataDir: string) {
+    this.catalogue = new Database(join(dataDir, CATALOGUE_FILE), { readonly: true, fileMustExist: true });
+    this.partitions = this.catalogue.prepare(
+      'SELECT start_ms AS startMs, end_ms AS endMs, name FROM partitions ORDER BY start_ms',
+    );
+    this.streamsAfter = this.catalogue.prepare(
+      `SELECT id, NULLIF(namespace, '') AS namespace, pod, NULLIF(container, '') AS container,
+              NULLIF(source, '') AS source
+       FROM streams WHERE id > ? ORDER BY id`,
+    );
+    this.podStreams = this.catalogue.prepare<[string], number>('SELECT id FROM streams WHERE pod = ?').pluck();
+  }
+
+  /** The newest `limit` lines of the last 24 h matching the filter. */
+  newest(filter: RawFilter, limit: number): RawLine[] {
+    for (const stream of this.streamsAfter.all(this.lastStreamId)) {
+      this.streams.set(stream.id, stream);
+      this.lastStreamId = stream.id;
+    }
+    const streamIds = filter.pod === undefined ? null : this.podStreams.all(filter.pod);
+    if (streamIds?.length === 0) return [];
+
+    const fromMs = Date.now() - DAY_MS;
+    const toMs = Number.MAX_SAFE_INTEGER;
+    const lines: RawLine[] = [];
+    const partitions = this.partitions.all().filter((p) => p.endMs > fromMs && p.startMs < toMs);
+    for (const partition of partitions.reverse()) {
+      const { sql, params } = pageSql(partition.name, filter, streamIds, fromMs, toMs, limit + 1 - lines.length);
+      for (const row of this.statement(partition.name, sql).all(...params)) lines.push(this.toLine(row));
+      if (lines.length > limit) break;
+    }
+    if (lines.length > limit) lines.length = limit;
+    return lines;
+  }
+
+  /** The plan SQLite picks for the filter in the newest partition, for the report. */
+  plan(filter: RawFilter, limit: number): string {
+    const partition = this.partitions.all().at(-1);
+    if (!partition) return '(no partition)';
+    const streamIds = filter.pod === undefined ? null : this.podStreams.all(filter.pod);
+    const { sql, params } = pageSql(partition.name, filter, streamIds, Date.now() - DAY_MS, Number.MAX_SAFE_INTEGER, limit + 1);
+    const rows = this.connection(partition.name)
+      .prepare<unknown[], { detail: string }>(`EXPLAIN QUERY PLAN ${sql}`)
+      .all(...params);
+    return rows.map((row) => row.detail).join('; ');
+  }
+
+  close(): void {
+    for (const db of this.connections.values()) db.close();
+    this.connections.clear();
+    this.statements.clear();
+    this.catalogue.close();
+  }
+
+  private connection(name: string): Database.Database {
+    let db = this.connections.get(name);
+    if (!db) {
+      db = new Database(partitionFile(this.dataDir, name), { readonly: true, fileMustExist: true });
+      this.connections.set(name, db);
+    }
+    return db;
+  }
+
+  private statement(name: string, sql: string): Database.Statement<unknown[], LineRow> {
+    const key = `${name}\u0000${sql}`;
+    let statement = this.statements.get(key);
+    if (!statement) {
+      statement = this.connection(name).prepare<unknown[], LineRow>(sql);
+      this.statements.set(key, statement);
+    }
+    return statement;
+  }
+
+  private toLine(row: LineRow): RawLine {
+    const stream = this.streams.get(row.stream_id)!;
+    return {
+      ts: row.ts,
+      level: LEVELS[row.level],
+      namespace: stream.namespace,
+      pod: stream.pod,
+      container: stream.container,
+      source: stream.source,
+      message: row.message,
+      fields: row.fields === null ? null : (JSON.parse(row.fields) as Record<string, unknown>),
+    };
+  }
+}

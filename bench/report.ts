@@ -1,0 +1,97 @@
+import { median, percentile, round } from './bench-support';
+import { QueryOutcome } from './query-bench';
+import { PruneOutcome } from './prune-bench';
+
+const INGEST_GOAL = 0.6;
+const QUERY_GOAL = 2;
+const STORAGE_GOAL = 1.5;
+
+interface Figure {
+  name: string;
+  value: number;
+  unit: string;
+  baseline?: number;
+  ratio?: number;
+}
+
+export interface Results {
+  runs: number;
+  lines: number;
+  rawRates: number[];
+  httpRates: number[];
+  queries: QueryOutcome[];
+  floorMs: number[];
+  prune: PruneOutcome;
+  storedBytes: number;
+  meanMessageBytes: number;
+}
+
+export const say = (line = ''): void => console.log(line);
+export const seconds = (milliseconds: number): string => `${(milliseconds / 1000).toFixed(2)} s`;
+export const mb = (bytes: number): string => `${(bytes / 1e6).toFixed(1)} MB`;
+export const formatInt = (value: number): string => Math.round(value).toLocaleString('en-US');
+export const formatPercent = (ratio: number): string => `${(ratio * 100).toFixed(1)} %`;
+const ms = (value: number) => `${value.toFixed(2)} ms`;
+const goal = (met: boolean) => (met ? 'met' : 'NOT met');
+
+/** The human-readable summary, then the one-line JSON that must be the output's last line. */
+export function report(results: Results): void {
+  const figures: Figure[] = [];
+  const figure = (name: string, value: number, unit: string, baseline?: number, digits = 3) => {
+    const entry: Figure = { name, value: round(value, digits), unit };
+    if (baseline !== undefined) {
+      entry.baseline = round(baseline, digits);
+      entry.ratio = round(value / baseline, 3);
+    }
+    figures.push(entry);
+  };
+
+  say();
+  say(`=== summary (${results.runs} runs, medians) ===`);
+  const httpRate = median(results.httpRates);
+  const rawRate = median(results.rawRates);
+  const ingestRatio = httpRate / rawRate;
+  const pairRatios = results.httpRates.map((rate, i) => rate / results.rawRates[i]);
+  say(`ingest.http ${formatInt(httpRate).padStart(9)} lines/s   runs ${results.httpRates.map(formatInt).join(', ')}`);
+  say(`ingest.raw  ${formatInt(rawRate).padStart(9)} lines/s   runs ${results.rawRates.map(formatInt).join(', ')}`);
+  say(
+    `ingest http/raw ${formatPercent(ingestRatio)} (median over median)   goal ≥ ${formatPercent(INGEST_GOAL)}: ` +
+      `${goal(ingestRatio >= INGEST_GOAL)}; each http run over the raw run before it: ` +
+      `${pairRatios.map(formatPercent).join(', ')}`,
+  );
+  figure('ingest.http', httpRate, 'lines/s', rawRate, 0);
+  figure('ingest.raw', rawRate, 'lines/s', undefined, 0);
+
+  const floor = results.floorMs;
+  say(`http floor: GET /healthz on the same keep-alive connection p50 ${ms(percentile(floor, 50))} p95 ${ms(percentile(floor, 95))}`);
+  for (const q of results.queries) {
+    const [h50, h95] = [percentile(q.httpMs, 50), percentile(q.httpMs, 95)];
+    const [r50, r95] = [percentile(q.rawMs, 50), percentile(q.rawMs, 95)];
+    say(
+      `query.${q.name.padEnd(14)} ?${q.params} (${q.lines} lines): http p50 ${ms(h50)} p95 ${ms(h95)} | ` +
+        `raw p50 ${ms(r50)} p95 ${ms(r95)} | http/raw p50 ${(h50 / r50).toFixed(2)}× p95 ${(h95 / r95).toFixed(2)}×` +
+        `   goal ≤ ${QUERY_GOAL}×: ${goal(h50 / r50 <= QUERY_GOAL)}`,
+    );
+    say(`    plan in the newest partition: ${q.plan}`);
+    if (q.mismatch) say(`    WARNING: the HTTP and raw pages differ: ${q.mismatch}`);
+    figure(`query.${q.name}`, h50, 'ms', r50);
+    figure(`query.${q.name}.p95`, h95, 'ms', r95);
+  }
+
+  const { prune } = results;
+  say(
+    `prune.drop_1m ${ms(prune.dropMs)} to drop one partition of ${formatInt(prune.rows)} rows ` +
+      `(data dir ${mb(prune.bytesBefore)} before, ${mb(prune.bytesAfter)} after)`,
+  );
+  figure('prune.drop_1m', prune.dropMs, 'ms');
+
+  const bytesPerLine = results.storedBytes / results.lines;
+  const ratio = bytesPerLine / results.meanMessageBytes;
+  say(
+    `storage.bytes_per_line ${bytesPerLine.toFixed(1)} B (whole data dir, WAL included) vs mean message ` +
+      `${results.meanMessageBytes.toFixed(1)} B: ${ratio.toFixed(2)}×   goal ≤ ${STORAGE_GOAL}×: ${goal(ratio <= STORAGE_GOAL)}`,
+  );
+  figure('storage.bytes_per_line', bytesPerLine, 'B', results.meanMessageBytes, 1);
+
+  say(JSON.stringify({ bench: 'daylog', figures }));
+}

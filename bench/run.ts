@@ -1,0 +1,148 @@
+import { cpus } from 'node:os';
+import { AggregatorProcess } from './aggregator-process';
+import { cleanUpEverything, dirBytes, envInt, makeTempDir, nowMs, removeTempDir } from './bench-support';
+import { BATCH_LINES, Dataset, NEEDLE, POD_COUNT, makeDataset, podName } from './dataset';
+import { postAll } from './http-client';
+import { pruneBench } from './prune-bench';
+import { QueryCase, QueryOutcome, queryBench } from './query-bench';
+import { rawIngest } from './raw-ingest';
+import { formatInt, formatPercent, mb, report, say, seconds } from './report';
+
+const LINES = envInt('BENCH_LINES', 1_000_000, 1);
+const RUNS = envInt('BENCH_RUNS', 3, 1);
+const QUERY_REPS = envInt('BENCH_QUERY_REPS', 30, 1);
+const QUERY_WARMUPS = 3;
+const CLIENTS = 4;
+const PRUNE_ROWS = Math.min(LINES, 1_000_000);
+
+const cpuSince = (start: NodeJS.CpuUsage) => {
+  const used = process.cpuUsage(start);
+  return `${((used.user + used.system) / 1e6).toFixed(1)} s`;
+};
+
+function describeDataset(dataset: Dataset, madeInMs: number): void {
+  const share = (count: number) => formatPercent(count / LINES);
+  const { info, warn, error } = dataset.levelCounts;
+  say(
+    `data: ${formatInt(LINES)} lines over ${((dataset.lastTs - dataset.firstTs) / 3_600_000).toFixed(2)} h up to now, ` +
+      `${POD_COUNT} pods, mean message ${dataset.meanMessageBytes.toFixed(1)} B, ` +
+      `info ${share(info)} / warn ${share(warn)} / error ${share(error)}, ${dataset.needles} × "${NEEDLE}"; ` +
+      `${dataset.bodies.length} JSON bodies of ≤ ${BATCH_LINES} lines, ${mb(dataset.bodyBytes)}, made in ${seconds(madeInMs)}`,
+  );
+}
+
+function rawRun(dataset: Dataset, tag: string): number {
+  const dataDir = makeTempDir('raw');
+  const cpu = process.cpuUsage();
+  const raw = rawIngest(dataset.lines, dataDir);
+  const rate = LINES / (raw.ms / 1000);
+  say(
+    `${tag} raw : ${formatInt(LINES)} lines in ${seconds(raw.ms)} = ${formatInt(rate)} lines/s ` +
+      `(${raw.partitions} hourly files, ${(dirBytes(dataDir) / LINES).toFixed(1)} B/line on disk; cpu ${cpuSince(cpu)})`,
+  );
+  removeTempDir(dataDir);
+  return rate;
+}
+
+/** The POSTs, timed; the aggregator's CPU (all its threads) is read from /proc around them. */
+async function httpIngest(aggregator: AggregatorProcess, dataset: Dataset, tag: string, rawRate: number) {
+  const linesIn = (index: number) => Math.min(BATCH_LINES, LINES - index * BATCH_LINES);
+  const clientCpu = process.cpuUsage();
+  const serverCpu = aggregator.cpuSeconds();
+  const outcome = await postAll(aggregator.port, dataset.bodies, linesIn, CLIENTS);
+  const serverCpuAfter = aggregator.cpuSeconds();
+  if (outcome.failures > 0) {
+    throw new Error(
+      `${outcome.failures} of ${outcome.requests} ingest requests failed; the first:\n  ${outcome.problems.join('\n  ')}`,
+    );
+  }
+  const rate = LINES / (outcome.ms / 1000);
+  const aggregatorCpu =
+    serverCpu === null || serverCpuAfter === null ? 'n/a' : `${(serverCpuAfter - serverCpu).toFixed(1)} s`;
+  say(
+    `${tag} http: ${formatInt(LINES)} lines in ${seconds(outcome.ms)} = ${formatInt(rate)} lines/s ` +
+      `(${outcome.requests} POSTs from ${CLIENTS} clients, all 200 with every line accepted; cpu: aggregator ` +
+      `${aggregatorCpu}, bench client ${cpuSince(clientCpu)}); http/raw ${formatPercent(rate / rawRate)}`,
+  );
+  return rate;
+}
+
+/** Raw and HTTP ingest taking turns, each on a fresh data dir; queries and bytes on the last HTTP run's data. */
+async function ingestRuns(dataset: Dataset) {
+  const rawRates: number[] = [];
+  const httpRates: number[] = [];
+  let queries: QueryOutcome[] = [];
+  let floorMs: number[] = [];
+  let storedBytes = 0;
+  const pod = podName(Math.min(7, dataset.bodies.length - 1) % POD_COUNT);
+  const cases: QueryCase[] = [
+    { name: 'pod_newest', params: `pod=${pod}&limit=100`, filter: { pod } },
+    { name: 'errors_newest', params: 'level=error&limit=100', filter: { levels: ['error'] } },
+    { name: 'substring', params: `q=${NEEDLE}&limit=100`, filter: { contains: NEEDLE } },
+  ];
+
+  for (let run = 1; run <= RUNS; run++) {
+    const tag = `run ${run}/${RUNS}`;
+    const rawRate = rawRun(dataset, tag);
+    rawRates.push(rawRate);
+
+    const dataDir = makeTempDir('http');
+    const aggregator = await AggregatorProcess.start(dataDir);
+    try {
+      httpRates.push(await httpIngest(aggregator, dataset, tag, rawRate));
+      if (run === RUNS) {
+        const started = nowMs();
+        ({ outcomes: queries, floorMs } = await queryBench(aggregator.port, dataDir, cases, QUERY_REPS, QUERY_WARMUPS));
+        say(
+          `${tag} queries: ${cases.length} kinds × (${QUERY_WARMUPS} warm-up + ${QUERY_REPS} timed) × http and raw ` +
+            `in ${seconds(nowMs() - started)}`,
+        );
+      }
+      await aggregator.stop();
+    } catch (error) {
+      aggregator.kill();
+      throw error;
+    }
+    storedBytes = dirBytes(dataDir);
+    say(`${tag} http data dir after SIGTERM (exit 0): ${mb(storedBytes)} = ${(storedBytes / LINES).toFixed(1)} B/line`);
+    removeTempDir(dataDir);
+  }
+  return { rawRates, httpRates, queries, floorMs, storedBytes };
+}
+
+async function main(): Promise<void> {
+  const started = nowMs();
+  say(
+    `daylog bench: ${formatInt(LINES)} lines, ${RUNS} runs, node ${process.version}, ${cpus().length} cpus; ` +
+      `aggregator on its defaults (DAYLOG_SYNCHRONOUS=full), raw baseline with synchronous=FULL`,
+  );
+  const madeAt = nowMs();
+  const dataset = makeDataset(LINES, Date.now());
+  describeDataset(dataset, nowMs() - madeAt);
+
+  const ingest = await ingestRuns(dataset);
+
+  const prune = await pruneBench(dataset.lines, PRUNE_ROWS);
+  say(
+    `prune: ${formatInt(prune.rows)} rows appended to one partition in ${seconds(prune.fillMs)} (synchronous=normal), ` +
+      `then dropped`,
+  );
+  say(`total bench time ${seconds(nowMs() - started)}`);
+
+  report({ ...ingest, runs: RUNS, lines: LINES, prune, meanMessageBytes: dataset.meanMessageBytes });
+}
+
+process.on('exit', cleanUpEverything);
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    console.error(`bench: ${signal}, cleaning up`);
+    cleanUpEverything();
+    process.exit(130);
+  });
+}
+
+main().catch((error: unknown) => {
+  console.error(`bench FAILED: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+  cleanUpEverything();
+  process.exitCode = 1;
+});
