@@ -126,6 +126,7 @@ describe('POST /api/v1/logs', () => {
       ['an unknown key', { message: 'm', msg: 'x' }, /unknown field "msg"/],
       ['a label longer than 253', { message: 'm', container: 'c'.repeat(254) }, /container is longer than 253/],
       ['a label that is not a string', { message: 'm', namespace: 5 }, /namespace must be a string/],
+      ['a label with a control character', { message: 'm', source: 'a\u0000b' }, /source must not contain control characters/],
     ];
     for (const [what, line, reason] of cases) {
       it(`rejects ${what} by its index and keeps its neighbours`, async () => {

@@ -110,8 +110,24 @@ describe('GET /api/v1/logs', () => {
   }
 
   it('returns everything within the retention when no time is given', async () => {
-    const { lines } = await queryJson(t.http, {});
+    const { lines } = await queryJson(t.http, { namespace: 'shop,payments,kube-system' });
     assert.equal(lines.length, 7);
+  });
+
+  it('matches a wildcard that covers more label sets than fit in one SQL list', async () => {
+    for (let i = 0; i < 250; i += 50) {
+      await ingestLines(t.http, Array.from({ length: 50 }, (_, n) => ({ pod: `many-${i + n}`, message: `from many-${i + n}`, ts: at(-HOUR) })), { namespace: 'crowd' });
+    }
+    const { lines } = await queryJson(t.http, { pod: 'many-*', limit: '5000' });
+    assert.equal(new Set(lines.map((line) => line.pod)).size, 250);
+    const { lines: some } = await queryJson(t.http, { pod: 'many-1*', limit: '5000' });
+    assert.equal(some.length, 111);
+  });
+
+  it('answers an unknown route with a 404 in the same error shape', async () => {
+    const response = await t.http.get('/api/v1/nope');
+    assert.equal(response.status, 404);
+    assert.deepEqual(response.body, { error: 'Cannot GET /api/v1/nope' });
   });
 
   describe('pages', () => {
@@ -178,6 +194,9 @@ describe('GET /api/v1/logs', () => {
       ['a cursor that is not one', { cursor: 'bm90IGEgY3Vyc29y' }, 'cursor', /not one this server gave out/],
       ['a cursor with a forged position', { cursor: Buffer.from('1.-5.0.1.xxxxxxxxxxxx').toString('base64url') }, 'cursor', /not one this server gave out/],
       ['an empty q', { q: '' }, 'q', /non-empty/],
+      ['more than 50 q', { q: Array.from({ length: 51 }, (_, i) => `word${i}`) }, 'q', /1 to 50 non-empty values/],
+      ['a q with a NUL, which SQL would cut the pattern at', { q: 'a\u0000b' }, 'q', /without control characters/],
+      ['a pod with a control character', { pod: 'web\u0001' }, 'pod', /without control characters/],
     ];
     for (const [what, query, param, error] of cases) {
       it(`for ${what}`, async () => {

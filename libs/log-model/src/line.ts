@@ -46,6 +46,9 @@ export interface LineBounds {
   maxMessageBytes: number;
 }
 
+// eslint-disable-next-line no-control-regex -- finding control characters is the point
+export const CONTROL_CHARACTER = /[\u0000-\u001f\u007f]/;
+
 const LINE_KEYS = new Set(['ts', 'level', 'message', 'fields', ...LABEL_NAMES]);
 
 /** A label value's problem, or undefined when it is fine. */
@@ -53,6 +56,7 @@ export function labelProblem(name: string, value: unknown): string | undefined {
   if (typeof value !== 'string') return `${name} must be a string`;
   if (value.length === 0) return `${name} must not be empty`;
   if (value.length > MAX_LABEL_LENGTH) return `${name} is longer than ${MAX_LABEL_LENGTH} characters`;
+  if (CONTROL_CHARACTER.test(value)) return `${name} must not contain control characters`;
   return undefined;
 }
 

@@ -14,6 +14,9 @@ interface LineRow {
   fields: string | null;
 }
 
+/** Past this many label sets a filter is one JSON parameter, under SQLite's limit on parameters. */
+const MAX_LISTED_STREAMS = 200;
+
 /** Statements are cached per connection by their text; the text varies only with the filters' shape. */
 const STATEMENTS_PER_PARTITION = 64;
 
@@ -97,9 +100,12 @@ export class PartitionReader {
   ): LineRow[] {
     const where = ['ts >= ?', 'ts < ?'];
     const params: unknown[] = [query.fromMs, query.toMs];
-    if (streamIds) {
+    if (streamIds && streamIds.length <= MAX_LISTED_STREAMS) {
       where.push(`stream_id IN (${streamIds.map(() => '?').join(',')})`);
       params.push(...streamIds);
+    } else if (streamIds) {
+      where.push('stream_id IN (SELECT value FROM json_each(?))');
+      params.push(JSON.stringify(streamIds));
     }
     if (query.levels) {
       const severities = query.levels.map(severityOf);

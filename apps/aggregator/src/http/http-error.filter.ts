@@ -51,9 +51,11 @@ export class HttpErrorFilter implements ExceptionFilter {
       return [fastifyError.statusCode, { error: fastifyError.message }];
     }
     if (exception instanceof HttpException) {
+      // Our own exceptions carry a body with `error`; Nest's built-in ones (404 for an unknown route)
+      // carry `statusCode` and `message`, which become the one sentence.
       const response = exception.getResponse();
-      const body = typeof response === 'object' && 'error' in response ? response : { error: exception.message };
-      return [exception.getStatus(), body];
+      const ours = typeof response === 'object' && 'error' in response && !('statusCode' in response);
+      return [exception.getStatus(), ours ? response : { error: exception.message }];
     }
     return [500, { error: 'internal error; the server log has the details' }];
   }

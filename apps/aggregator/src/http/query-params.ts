@@ -1,6 +1,9 @@
 import { Transform } from 'class-transformer';
 import { ValidateBy, ValidationOptions } from 'class-validator';
-import { parseDuration, parseTimestamp, normalizeLevel } from '@daylog/log-model';
+import { CONTROL_CHARACTER, normalizeLevel, parseDuration, parseTimestamp } from '@daylog/log-model';
+
+/** More values than this for one parameter is a mistake, and would make SQL too deep to plan. */
+export const MAX_VALUES_PER_PARAM = 50;
 
 /** `pod=a&pod=b` and `pod=a,b` both become ['a', 'b']. */
 export function CommaList(): PropertyDecorator {
@@ -32,7 +35,7 @@ export const IsSingleLevel = (param: string) =>
   check('isLevel', (v) => isText(v) && normalizeLevel(v) !== undefined, `${param} must be one level (trace, debug, info, warn, error, fatal), given once`);
 
 export const AreLevels = (param: string) =>
-  check('areLevels', (v) => Array.isArray(v) && v.length > 0 && v.every((l) => isText(l) && normalizeLevel(l) !== undefined), `${param} must list levels among trace, debug, info, warn, error, fatal`);
+  check('areLevels', (v) => Array.isArray(v) && v.length > 0 && v.length <= MAX_VALUES_PER_PARAM && v.every((l) => isText(l) && normalizeLevel(l) !== undefined), `${param} must list levels among trace, debug, info, warn, error, fatal`);
 
 export const IsSingleChoice = (param: string, choices: readonly string[]) =>
   check('isChoice', (v) => isText(v) && choices.includes(v), `${param} must be one of ${choices.join(', ')}`);
@@ -40,8 +43,15 @@ export const IsSingleChoice = (param: string, choices: readonly string[]) =>
 export const IsSingleInteger = (param: string, min: number, max: number) =>
   check('isInteger', (v) => isText(v) && /^\d{1,9}$/.test(v) && +v >= min && +v <= max, `${param} must be a whole number from ${min} to ${max}, given once`);
 
+const isPlainText = (value: unknown, maxLength: number): boolean =>
+  isText(value) && value.length > 0 && value.length <= maxLength && !CONTROL_CHARACTER.test(value);
+
 export const IsSingleText = (param: string, maxLength: number) =>
-  check('isText', (v) => isText(v) && v.length > 0 && v.length <= maxLength, `${param} must be a non-empty text of at most ${maxLength} characters, given once`);
+  check('isText', (v) => isPlainText(v, maxLength), `${param} must be a non-empty text of at most ${maxLength} characters without control characters, given once`);
 
 export const AreTexts = (param: string, maxLength: number) =>
-  check('areTexts', (v) => Array.isArray(v) && v.length > 0 && v.every((t) => isText(t) && t.length > 0 && t.length <= maxLength), `${param} values must be non-empty texts of at most ${maxLength} characters`);
+  check(
+    'areTexts',
+    (v) => Array.isArray(v) && v.length > 0 && v.length <= MAX_VALUES_PER_PARAM && v.every((t) => isPlainText(t, maxLength)),
+    `${param} takes 1 to ${MAX_VALUES_PER_PARAM} non-empty values of at most ${maxLength} characters without control characters`,
+  );
