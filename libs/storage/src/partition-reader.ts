@@ -77,11 +77,8 @@ export class PartitionReader {
     return { lines, next: hasMore ? lines[lines.length - 1].position : null };
   }
 
-  forgetPartitions(names: readonly string[]): void {
-    for (const name of names) {
-      this.connections.get(name)?.db.close();
-      this.connections.delete(name);
-    }
+  forgetPartitionsEndingBy(cutoffMs: number): void {
+    this.forgetPartitions(this.catalogue.partitions().filter((p) => p.endMs <= cutoffMs).map((p) => p.name));
   }
 
   forgetStreams(ids: readonly number[]): void {
@@ -90,6 +87,13 @@ export class PartitionReader {
 
   close(): void {
     this.forgetPartitions([...this.connections.keys()]);
+  }
+
+  private forgetPartitions(names: readonly string[]): void {
+    for (const name of names) {
+      this.connections.get(name)?.db.close();
+      this.connections.delete(name);
+    }
   }
 
   private queryPartition(

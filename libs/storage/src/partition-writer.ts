@@ -24,6 +24,8 @@ export interface WriterDropResult {
   droppedPartitions: string[];
   droppedLines: number;
   removedStreams: number[];
+  /** Files to delete: the caller unlinks them off the writer's critical path. */
+  filesToRemove: string[];
 }
 
 interface OpenPartition {
@@ -111,7 +113,7 @@ export class PartitionWriter {
   dropBefore(cutoffMs: number): WriterDropResult {
     this.prunedBefore = Math.max(this.prunedBefore, cutoffMs);
     const expired = this.partitions.removeEndingBy(cutoffMs);
-    if (expired.length === 0) return { droppedPartitions: [], droppedLines: 0, removedStreams: [] };
+    if (expired.length === 0) return { droppedPartitions: [], droppedLines: 0, removedStreams: [], filesToRemove: [] };
 
     let droppedLines = 0;
     for (const bounds of expired) droppedLines += this.lineCount(bounds);
@@ -120,12 +122,15 @@ export class PartitionWriter {
     for (const bounds of expired) {
       this.closePartition(bounds.startMs, false);
       this.streamsSeen.delete(bounds.startMs);
-      for (const file of partitionFiles(this.options.dataDir, bounds.name)) rmSync(file, { force: true });
     }
     for (const [key, start] of this.batchKeys) if (expiredStarts.has(start)) this.batchKeys.delete(key);
 
-    const removedStreams = this.forgetUnusedStreams();
-    return { droppedPartitions: expired.map((p) => p.name), droppedLines, removedStreams };
+    return {
+      droppedPartitions: expired.map((p) => p.name),
+      droppedLines,
+      removedStreams: this.forgetUnusedStreams(),
+      filesToRemove: expired.flatMap((p) => partitionFiles(this.options.dataDir, p.name)),
+    };
   }
 
   close(): void {
@@ -213,6 +218,7 @@ export class PartitionWriter {
     this.open.delete(startMs);
   }
 
+  /** Rows are never deleted, so the largest rowid is the number of lines. */
   private lineCount(bounds: PartitionBounds): number {
     const db = this.open.get(bounds.startMs)?.db ?? new Database(partitionFile(this.options.dataDir, bounds.name));
     const count = db.prepare(`SELECT max(id) FROM "${bounds.name}"`).pluck().get() as number | null;

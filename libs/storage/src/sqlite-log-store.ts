@@ -55,9 +55,14 @@ export class SqliteLogStore implements LogStore {
     return Promise.resolve(this.reader.query(query));
   }
 
+  /**
+   * Readers let go of the expiring partitions first: closing the last descriptor of an unlinked
+   * file is what frees its blocks, and that should not happen on the thread that serves HTTP.
+   * No query reopens them, since queries never reach back past now − retention.
+   */
   async dropPartitionsBefore(cutoffMs: number): Promise<DropResult> {
+    this.reader.forgetPartitionsEndingBy(cutoffMs);
     const result = await this.writer.request<WriterDropResult>({ type: 'drop', cutoffMs });
-    this.reader.forgetPartitions(result.droppedPartitions);
     this.reader.forgetStreams(result.removedStreams);
     return { droppedPartitions: result.droppedPartitions, droppedLines: result.droppedLines };
   }
