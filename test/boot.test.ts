@@ -5,6 +5,7 @@ import { once } from 'node:events';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { loadConfig } from '@daylog/config';
+import Database from 'better-sqlite3';
 import { LOG_STORE, LogStore } from '@daylog/storage';
 import { startTestApp, tempDataDir } from './support/test-app';
 
@@ -96,6 +97,28 @@ describe('health', () => {
       assert.equal((await t.http.get('/healthz')).status, 200);
     } finally {
       await t.close();
+    }
+  });
+});
+
+describe('migrations', () => {
+  it('applies the numbered migrations once, and refuses a catalogue written by a newer Daylog', async () => {
+    const dataDir = tempDataDir();
+    try {
+      await (await startTestApp({ dataDir })).close();
+      await (await startTestApp({ dataDir })).close();
+      const db = new Database(join(dataDir, 'catalogue.db'));
+      assert.deepEqual(db.prepare('SELECT version, name FROM schema_migrations').all(), [
+        { version: 1, name: '001_catalogue.sql' },
+      ]);
+      db.prepare("INSERT INTO schema_migrations (version, name, applied_ms) VALUES (2, '002_future.sql', 0)").run();
+      db.close();
+      await assert.rejects(startTestApp({ dataDir }), {
+        name: 'MigrationError',
+        message: 'the catalogue has migration 2 that this build does not know: it was written by a newer Daylog',
+      });
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
     }
   });
 });

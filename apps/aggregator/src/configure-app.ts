@@ -23,7 +23,7 @@ export async function createAggregator(
   const app = await NestFactory.create<NestFastifyApplication>(
     AppModule.register(config, clock),
     new FastifyAdapter({ bodyLimit: config.maxBodyBytes }),
-    { bodyParser: false, logger: logLevels },
+    { bodyParser: false, logger: logLevels, abortOnError: false },
   );
   configureApp(app, config);
   return app;

@@ -16,7 +16,10 @@ function configOrExit(): DaylogConfig {
 
 async function main(): Promise<void> {
   const config = configOrExit();
-  const app = await createAggregator(config, systemClock);
+  const app = await createAggregator(config, systemClock).catch((error: Error) => {
+    console.error(`daylog cannot start: ${error.message}`);
+    process.exit(1);
+  });
   // Closing by hand rather than with enableShutdownHooks, which re-raises the signal (exit 143):
   // in-flight batches are answered, SQLite is closed, and the exit status is 0.
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
