@@ -1,7 +1,9 @@
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
-import { LEVELS, Level, severityOf } from '@daylog/log-model';
-import { PartitionBounds, WARN_SEVERITY, partitionFile } from '../libs/storage/src/partition-schema';
+import { LEVELS, Level, LogLine } from '@daylog/log-model';
+import { LogQuery } from '@daylog/storage';
+import { Statement, pageStatement } from '../libs/storage/src/page-statement';
+import { PartitionBounds, partitionFile } from '../libs/storage/src/partition-schema';
 import { CATALOGUE_FILE } from '../libs/storage/src/partition-writer';
 
 const DAY_MS = 86_400_000;
@@ -12,16 +14,7 @@ export interface RawFilter {
   contains?: string;
 }
 
-export interface RawLine {
-  ts: number;
-  level: Level;
-  namespace: string | null;
-  pod: string;
-  container: string | null;
-  source: string | null;
-  message: string;
-  fields: Record<string, unknown> | null;
-}
+export type RawLine = LogLine;
 
 interface LineRow {
   id: number;
@@ -40,38 +33,27 @@ interface StreamRow {
   source: string | null;
 }
 
-function escapeLike(text: string): string {
-  return `%${text.replace(/[\\%_]/g, '\\$&')}%`;
-}
-
-/** The statement partition-reader.ts builds for one partition of a backward page without a cursor. */
+/** The statement partition-reader.ts runs for one partition of a backward page without a cursor. */
 function pageSql(
-  table: string,
+  partition: PartitionBounds,
   filter: RawFilter,
   streamIds: number[] | null,
   fromMs: number,
   toMs: number,
   limit: number,
-): { sql: string; params: unknown[] } {
-  const where = ['ts >= ?', 'ts < ?'];
-  const params: unknown[] = [fromMs, toMs];
-  if (streamIds) {
-    where.push(`stream_id IN (${streamIds.map(() => '?').join(',')})`);
-    params.push(...streamIds);
-  }
-  if (filter.levels) {
-    const severities = filter.levels.map(severityOf);
-    where.push(`level IN (${severities.join(',')})`);
-    if (Math.min(...severities) >= WARN_SEVERITY) where.push(`level >= ${WARN_SEVERITY}`);
-  }
-  if (filter.contains !== undefined) {
-    where.push(`message LIKE ? ESCAPE '\\'`);
-    params.push(escapeLike(filter.contains));
-  }
-  params.push(limit);
-  const sql = `SELECT id, ts, stream_id, level, message, fields FROM "${table}"
-      WHERE ${where.join(' AND ')} ORDER BY ts DESC, id DESC LIMIT ?`;
-  return { sql, params };
+): Statement {
+  const query: LogQuery = {
+    fromMs,
+    toMs,
+    labels: {},
+    levels: filter.levels ?? null,
+    contains: filter.contains === undefined ? [] : [filter.contains],
+    excludes: [],
+    limit,
+    direction: 'backward',
+    after: null,
+  };
+  return pageStatement(partition, query, streamIds, limit);
 }
 
 /**
@@ -118,7 +100,7 @@ export class RawQueries {
     const lines: RawLine[] = [];
     const partitions = this.partitions.all().filter((p) => p.endMs > fromMs && p.startMs < toMs);
     for (const partition of partitions.reverse()) {
-      const { sql, params } = pageSql(partition.name, filter, streamIds, fromMs, toMs, limit + 1 - lines.length);
+      const { sql, params } = pageSql(partition, filter, streamIds, fromMs, toMs, limit + 1 - lines.length);
       for (const row of this.statement(partition.name, sql).all(...params)) lines.push(this.toLine(row));
       if (lines.length > limit) break;
     }
@@ -131,7 +113,7 @@ export class RawQueries {
     const partition = this.partitions.all().at(-1);
     if (!partition) return '(no partition)';
     const streamIds = filter.pod === undefined ? null : this.podStreams.all(filter.pod);
-    const { sql, params } = pageSql(partition.name, filter, streamIds, Date.now() - DAY_MS, Number.MAX_SAFE_INTEGER, limit + 1);
+    const { sql, params } = pageSql(partition, filter, streamIds, Date.now() - DAY_MS, Number.MAX_SAFE_INTEGER, limit + 1);
     const rows = this.connection(partition.name)
       .prepare<unknown[], { detail: string }>(`EXPLAIN QUERY PLAN ${sql}`)
       .all(...params);
@@ -174,7 +156,7 @@ export class RawQueries {
       container: stream.container,
       source: stream.source,
       message: row.message,
-      fields: row.fields === null ? null : (JSON.parse(row.fields) as Record<string, unknown>),
+      fields: row.fields === null ? null : (JSON.parse(row.fields) as LogLine['fields']),
     };
   }
 }

@@ -7,6 +7,7 @@ import request from 'supertest';
 import { DaylogConfig, loadConfig } from '@daylog/config';
 import { Clock } from '../../apps/aggregator/src/clock/clock';
 import { createAggregator } from '../../apps/aggregator/src/configure-app';
+import { WireLine } from '../../apps/aggregator/src/query/line-formats';
 
 export const HOUR = 3_600_000;
 export const MINUTE = 60_000;
@@ -60,16 +61,7 @@ export async function startTestApp(
   };
 }
 
-export interface WireLineBody {
-  ts: string;
-  level: string;
-  namespace: string | null;
-  pod: string;
-  container: string | null;
-  source: string | null;
-  message: string;
-  fields?: Record<string, unknown>;
-}
+export type WireLineBody = WireLine;
 
 export async function ingestLines(
   http: TestAgent,

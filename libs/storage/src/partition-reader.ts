@@ -1,9 +1,10 @@
 import Database from 'better-sqlite3';
-import { LEVELS, severityOf } from '@daylog/log-model';
+import { LEVELS } from '@daylog/log-model';
 import { Catalogue, StreamRow } from './catalogue';
 import { matchingStreamIds } from './label-matcher';
 import { LogQuery, QueryPage, StoredLogLine } from './log-store';
-import { PartitionBounds, WARN_SEVERITY, partitionFile } from './partition-schema';
+import { pageStatement } from './page-statement';
+import { PartitionBounds, partitionFile } from './partition-schema';
 
 interface LineRow {
   id: number;
@@ -13,9 +14,6 @@ interface LineRow {
   message: string;
   fields: string | null;
 }
-
-/** Past this many label sets a filter is one JSON parameter, under SQLite's limit on parameters. */
-const MAX_LISTED_STREAMS = 200;
 
 /** Statements are cached per connection by their text; the text varies only with the filters' shape. */
 const STATEMENTS_PER_PARTITION = 64;
@@ -34,10 +32,6 @@ class PartitionConnection {
     }
     return statement.all(...params);
   }
-}
-
-function escapeLike(text: string): string {
-  return `%${text.replace(/[\\%_]/g, '\\$&')}%`;
 }
 
 /**
@@ -102,38 +96,7 @@ export class PartitionReader {
     streamIds: number[] | null,
     limit: number,
   ): LineRow[] {
-    const where = ['ts >= ?', 'ts < ?'];
-    const params: unknown[] = [query.fromMs, query.toMs];
-    if (streamIds && streamIds.length <= MAX_LISTED_STREAMS) {
-      where.push(`stream_id IN (${streamIds.map(() => '?').join(',')})`);
-      params.push(...streamIds);
-    } else if (streamIds) {
-      where.push('stream_id IN (SELECT value FROM json_each(?))');
-      params.push(JSON.stringify(streamIds));
-    }
-    if (query.levels) {
-      const severities = query.levels.map(severityOf);
-      where.push(`level IN (${severities.join(',')})`);
-      // Spelled out so that SQLite sees the partial index on warn and above applies.
-      if (Math.min(...severities) >= WARN_SEVERITY) where.push(`level >= ${WARN_SEVERITY}`);
-    }
-    for (const text of query.contains) {
-      where.push(`message LIKE ? ESCAPE '\\'`);
-      params.push(escapeLike(text));
-    }
-    for (const text of query.excludes) {
-      where.push(`message NOT LIKE ? ESCAPE '\\'`);
-      params.push(escapeLike(text));
-    }
-    const backward = query.direction === 'backward';
-    if (query.after && query.after.partitionStart === partition.startMs) {
-      where.push(backward ? '(ts < ? OR (ts = ? AND id < ?))' : '(ts > ? OR (ts = ? AND id > ?))');
-      params.push(query.after.ts, query.after.ts, query.after.id);
-    }
-    const order = backward ? 'DESC' : 'ASC';
-    const sql = `SELECT id, ts, stream_id, level, message, fields FROM "${partition.name}"
-      WHERE ${where.join(' AND ')} ORDER BY ts ${order}, id ${order} LIMIT ?`;
-    params.push(limit);
+    const { sql, params } = pageStatement(partition, query, streamIds, limit);
     return this.connection(partition).all(sql, params);
   }
 

@@ -1,0 +1,59 @@
+import { severityOf } from '@daylog/log-model';
+import { LogQuery } from './log-store';
+import { PartitionBounds, WARN_SEVERITY } from './partition-schema';
+
+/** Past this many label sets a filter is one JSON parameter, under SQLite's limit on parameters. */
+const MAX_LISTED_STREAMS = 200;
+
+export interface Statement {
+  sql: string;
+  params: unknown[];
+}
+
+function likeContaining(text: string): string {
+  return `%${text.replace(/[\\%_]/g, '\\$&')}%`;
+}
+
+/** The SQL for one partition's share of a page: filters, the keyset position, order and limit. */
+export function pageStatement(
+  partition: PartitionBounds,
+  query: LogQuery,
+  streamIds: number[] | null,
+  limit: number,
+): Statement {
+  const where = ['ts >= ?', 'ts < ?'];
+  const params: unknown[] = [query.fromMs, query.toMs];
+  if (streamIds && streamIds.length <= MAX_LISTED_STREAMS) {
+    where.push(`stream_id IN (${streamIds.map(() => '?').join(',')})`);
+    params.push(...streamIds);
+  } else if (streamIds) {
+    where.push('stream_id IN (SELECT value FROM json_each(?))');
+    params.push(JSON.stringify(streamIds));
+  }
+  if (query.levels) {
+    const severities = query.levels.map(severityOf);
+    where.push(`level IN (${severities.join(',')})`);
+    // Spelled out so that SQLite sees the partial index on warn and above applies.
+    if (Math.min(...severities) >= WARN_SEVERITY) where.push(`level >= ${WARN_SEVERITY}`);
+  }
+  for (const text of query.contains) {
+    where.push(`message LIKE ? ESCAPE '\\'`);
+    params.push(likeContaining(text));
+  }
+  for (const text of query.excludes) {
+    where.push(`message NOT LIKE ? ESCAPE '\\'`);
+    params.push(likeContaining(text));
+  }
+  const backward = query.direction === 'backward';
+  if (query.after && query.after.partitionStart === partition.startMs) {
+    where.push(backward ? '(ts < ? OR (ts = ? AND id < ?))' : '(ts > ? OR (ts = ? AND id > ?))');
+    params.push(query.after.ts, query.after.ts, query.after.id);
+  }
+  const order = backward ? 'DESC' : 'ASC';
+  params.push(limit);
+  return {
+    sql: `SELECT id, ts, stream_id, level, message, fields FROM "${partition.name}"
+      WHERE ${where.join(' AND ')} ORDER BY ts ${order}, id ${order} LIMIT ?`,
+    params,
+  };
+}
