@@ -41,11 +41,11 @@ export function tempDataDir(): string {
 
 /** The production bootstrap (createAggregator → configureApp) on a temp data dir, with real HTTP. */
 export async function startTestApp(
-  options: { dataDir?: string; clock?: ManualClock; env?: Record<string, string> } = {},
+  options: { dataDir?: string; clock?: ManualClock | Clock; env?: Record<string, string> } = {},
 ): Promise<TestApp> {
   const dataDir = options.dataDir ?? tempDataDir();
   const config = loadConfig({ DAYLOG_DATA_DIR: dataDir, DAYLOG_SYNCHRONOUS: 'normal', ...options.env });
-  const clock = options.clock ?? new ManualClock();
+  const clock = (options.clock ?? new ManualClock()) as ManualClock;
   const app = await createAggregator(config, clock, ['error', 'fatal']);
   await app.init();
   await app.getHttpAdapter().getInstance().ready();

@@ -8,7 +8,7 @@ const DAY_MS = 86_400_000;
 
 /** A bad setting, said in one line: the variable, its value, and what is accepted. */
 export class ConfigError extends Error {
-  constructor(name: EnvName, value: string, expected: string) {
+  constructor(name: string, value: string, expected: string) {
     super(`${name}=${JSON.stringify(value)} is not valid: ${expected}`);
     this.name = 'ConfigError';
   }

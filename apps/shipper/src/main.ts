@@ -1,0 +1,50 @@
+import { createServer } from 'node:http';
+import { ConfigError, ShipperConfig, loadShipperConfig } from '@daylog/config';
+import { AggregatorClient, CheckpointStore, Shipper, ShipperMetrics, logEvent } from '@daylog/shipper';
+
+// The sidecar is plain wiring without Nest: an empty Nest application context alone takes ~76 MB
+// of RSS here (bare Node: ~39 MB), and the shipper must stay well under 80 MB.
+
+function configOrExit(): ShipperConfig {
+  try {
+    return loadShipperConfig(process.env);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    console.error(error.message);
+    process.exit(1);
+  }
+}
+
+function serveMetrics(port: number, metrics: ShipperMetrics): void {
+  createServer((request, response) => {
+    if (request.url === '/metrics') {
+      response.writeHead(200, { 'Content-Type': 'text/plain; version=0.0.4' }).end(metrics.toPrometheus());
+    } else if (request.url === '/healthz') {
+      response.writeHead(200, { 'Content-Type': 'application/json' }).end('{"status":"ok"}');
+    } else {
+      response.writeHead(404).end();
+    }
+  })
+    .listen(port)
+    .unref();
+}
+
+async function main(): Promise<void> {
+  const config = configOrExit();
+  const metrics = new ShipperMetrics();
+  const shipper = new Shipper(config, new AggregatorClient(config, metrics), new CheckpointStore(config.stateDir), metrics);
+  if (config.metricsPort !== null) serveMetrics(config.metricsPort, metrics);
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.once(signal, () => {
+      logEvent('stopping', { signal });
+      void shipper.stop().then(() => process.exit(0));
+    });
+  }
+  logEvent('started', { url: config.url, files: config.files, state_dir: config.stateDir });
+  await shipper.run();
+}
+
+main().catch((error: Error) => {
+  logEvent('failed', { error: error.stack ?? error.message });
+  process.exit(1);
+});

@@ -1,0 +1,181 @@
+import { promisify } from 'node:util';
+import { gzip } from 'node:zlib';
+import { ShipperConfig } from '@daylog/config';
+import { IngestAnswer } from '@daylog/log-model';
+import { ParsedLine } from './line-parsers';
+import { ShipperMetrics, logEvent } from './shipper-metrics';
+
+const gzipAsync = promisify(gzip);
+
+export interface OutgoingLine extends ParsedLine {
+  source: string;
+  /** Byte offset just past the line in its file. */
+  endOffset: number;
+}
+
+/** Lines of one file, bytes [start, last line's endOffset): the range names the batch. */
+export interface OutgoingBatch {
+  identity: string;
+  start: number;
+  lines: OutgoingLine[];
+}
+
+export const batchEnd = (batch: OutgoingBatch): number => batch.lines[batch.lines.length - 1].endOffset;
+export const batchKey = (batch: OutgoingBatch): string => `${batch.identity}:${batch.start}-${batchEnd(batch)}`;
+
+export interface RetryPolicy {
+  baseMs: number;
+  capMs: number;
+  /** Attempts for a 4xx other than 408/429 (a wrong token, say) before the batch is given up. */
+  clientErrorAttempts: number;
+}
+
+export const DEFAULT_RETRY: RetryPolicy = { baseMs: 500, capMs: 30_000, clientErrorAttempts: 3 };
+
+type Attempt = { outcome: 'stored' } | { outcome: 'too-large' } | { outcome: 'refused'; reason: string } | { outcome: 'retry'; afterMs: number; reason: string };
+
+/** `Retry-After` as seconds or an HTTP date, in ms from now. */
+export function retryAfterMs(header: string | null, nowMs: number): number {
+  if (!header) return 0;
+  if (/^\d+$/.test(header.trim())) return Number(header) * 1000;
+  const date = Date.parse(header);
+  return Number.isNaN(date) ? 0 : Math.max(0, date - nowMs);
+}
+
+export function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(signal.reason as Error);
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal.reason as Error);
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/** POSTs batches to the aggregator until each is stored or definitely refused. */
+export class AggregatorClient {
+  constructor(
+    private readonly config: ShipperConfig,
+    private readonly metrics: ShipperMetrics,
+    private readonly retry: RetryPolicy = DEFAULT_RETRY,
+    private readonly random: () => number = Math.random,
+  ) {}
+
+  /**
+   * Resolves once every line is stored or refused for good; calls onAcked after each piece (a 413
+   * halves the batch, each half under its own range). Rejects only when the signal aborts.
+   */
+  async deliver(batch: OutgoingBatch, onAcked: (endOffset: number) => void, signal: AbortSignal): Promise<void> {
+    const pieces = [batch];
+    while (pieces.length > 0) {
+      const piece = pieces.shift()!;
+      const outcome = await this.sendUntilDone(piece, signal);
+      if (outcome === 'too-large' && piece.lines.length > 1) {
+        const half = Math.ceil(piece.lines.length / 2);
+        const first = { ...piece, lines: piece.lines.slice(0, half) };
+        pieces.unshift(first, { ...piece, start: batchEnd(first), lines: piece.lines.slice(half) });
+        this.metrics.batchesSplit++;
+        logEvent('batch_split', { key: batchKey(piece), lines: piece.lines.length });
+        continue;
+      }
+      onAcked(batchEnd(piece));
+    }
+  }
+
+  private async sendUntilDone(batch: OutgoingBatch, signal: AbortSignal): Promise<'done' | 'too-large'> {
+    for (let attempt = 0, clientErrors = 0; ; attempt++) {
+      const result = await this.attempt(batch, signal);
+      if (result.outcome === 'stored') return 'done';
+      if (result.outcome === 'too-large') {
+        if (batch.lines.length > 1) return 'too-large';
+        this.giveUp(batch, 'a single line is larger than the aggregator takes');
+        return 'done';
+      }
+      if (result.outcome === 'refused') {
+        if (++clientErrors < this.retry.clientErrorAttempts) continue;
+        this.giveUp(batch, result.reason);
+        return 'done';
+      }
+      const backoff = this.random() * Math.min(this.retry.capMs, this.retry.baseMs * 2 ** attempt);
+      const delayMs = Math.max(backoff, result.afterMs);
+      this.metrics.linesRetried += batch.lines.length;
+      logEvent('retry', { key: batchKey(batch), attempt: attempt + 1, reason: result.reason, delay_ms: Math.round(delayMs) });
+      await sleep(delayMs, signal);
+    }
+  }
+
+  private giveUp(batch: OutgoingBatch, reason: string): void {
+    this.metrics.linesRejected += batch.lines.length;
+    this.metrics.batchesDropped++;
+    logEvent('batch_refused', { key: batchKey(batch), lines: batch.lines.length, reason });
+  }
+
+  private async attempt(batch: OutgoingBatch, signal: AbortSignal): Promise<Attempt> {
+    let response: Response;
+    try {
+      response = await fetch(`${this.config.url}/api/v1/logs`, {
+        method: 'POST',
+        headers: this.headers(batch),
+        body: await gzipAsync(JSON.stringify(this.body(batch))),
+        signal,
+      });
+    } catch (error) {
+      if (signal.aborted) throw error;
+      const cause = (error as Error).cause as Error | undefined;
+      return { outcome: 'retry', afterMs: 0, reason: `aggregator unreachable: ${cause?.message ?? (error as Error).message}` };
+    }
+    const text = await response.text();
+    const answer = (() => {
+      try {
+        return JSON.parse(text) as Partial<IngestAnswer> & { error?: string };
+      } catch {
+        return { error: text.slice(0, 200) };
+      }
+    })();
+    const { status } = response;
+    if (status === 200 || (status === 400 && Array.isArray(answer.rejected))) {
+      this.count(batch, answer);
+      return { outcome: 'stored' };
+    }
+    if (status === 413) return { outcome: 'too-large' };
+    if (status === 408 || status === 429 || status >= 500) {
+      return { outcome: 'retry', afterMs: retryAfterMs(response.headers.get('retry-after'), Date.now()), reason: `${status} ${answer.error ?? ''}`.trim() };
+    }
+    return { outcome: 'refused', reason: `${status} ${answer.error ?? ''}`.trim() };
+  }
+
+  private count(batch: OutgoingBatch, answer: Partial<IngestAnswer>): void {
+    const rejected = answer.rejected ?? [];
+    this.metrics.linesShipped += answer.duplicate ? batch.lines.length : (answer.accepted ?? 0);
+    this.metrics.linesRejected += rejected.length;
+    for (const { index, reason } of rejected.slice(0, 5)) {
+      logEvent('line_rejected', { key: batchKey(batch), offset: batch.lines[index]?.endOffset, reason });
+    }
+  }
+
+  private headers(batch: OutgoingBatch): Record<string, string> {
+    const headers: Record<string, string> = {
+      'Content-Type': 'application/json',
+      'Content-Encoding': 'gzip',
+      'Idempotency-Key': batchKey(batch),
+    };
+    if (this.config.token) headers.Authorization = `Bearer ${this.config.token}`;
+    return headers;
+  }
+
+  private body(batch: OutgoingBatch): object {
+    const { namespace, pod, container } = this.config.labels;
+    const labels: Record<string, string> = { pod };
+    if (namespace) labels.namespace = namespace;
+    if (container) labels.container = container;
+    return {
+      labels,
+      lines: batch.lines.map(({ ts, level, message, fields, source }) => ({ ts, level, message, fields, source })),
+    };
+  }
+}

@@ -1,0 +1,90 @@
+import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+/** Where shipping of one file stands; keyed by the file's identity, `${dev}:${ino}`. */
+export interface FileCheckpoint {
+  path: string;
+  dev: number;
+  ino: number;
+  /** Hex of the file's first bytes when first seen: tells a reused inode from the same file. */
+  fingerprint: string;
+  /** When the shipper first saw this file: with dev and ino, names it even if its inode is reused later. */
+  firstSeenMs: number;
+  /** Bumped when the file is truncated in place, so byte ranges (and idempotency keys) never repeat. */
+  generation: number;
+  /** Everything before this byte is acknowledged by the aggregator. */
+  offset: number;
+  /** A batch sent but not yet acknowledged: after a crash it is resent with the same range, so the same key. */
+  inflight: { start: number; end: number } | null;
+  updatedMs: number;
+}
+
+export interface LoadedCheckpoints {
+  files: Map<string, FileCheckpoint>;
+  /** Why the state file could not be used, when it could not. */
+  problem: string | null;
+}
+
+const STATE_FILE = 'checkpoints.json';
+const VERSION = 1;
+
+function isCheckpoint(value: unknown): value is FileCheckpoint {
+  const c = value as FileCheckpoint;
+  return (
+    typeof c === 'object' && c !== null && typeof c.path === 'string' && Number.isSafeInteger(c.dev) &&
+    Number.isSafeInteger(c.ino) && typeof c.fingerprint === 'string' && Number.isSafeInteger(c.generation) && typeof c.firstSeenMs === 'number' &&
+    Number.isSafeInteger(c.offset) && c.offset >= 0 && typeof c.updatedMs === 'number' &&
+    (c.inflight === null || (Number.isSafeInteger(c.inflight?.start) && Number.isSafeInteger(c.inflight?.end)))
+  );
+}
+
+/**
+ * Offsets on the shared volume, written atomically: a temp file, fsync, rename, fsync of the folder.
+ * A state file that does not parse is set aside (checkpoints.json.corrupt-<time>) and shipping starts
+ * over from the beginning of each file: duplicates are better than losing lines.
+ */
+export class CheckpointStore {
+  private readonly file: string;
+
+  constructor(private readonly dir: string) {
+    this.file = join(dir, STATE_FILE);
+    mkdirSync(dir, { recursive: true });
+  }
+
+  load(): LoadedCheckpoints {
+    let text: string;
+    try {
+      text = readFileSync(this.file, 'utf8');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { files: new Map(), problem: null };
+      throw error;
+    }
+    try {
+      const state = JSON.parse(text) as { version: number; files: Record<string, unknown> };
+      if (state.version !== VERSION || typeof state.files !== 'object' || state.files === null) throw new Error(`version ${state.version}`);
+      const files = new Map<string, FileCheckpoint>();
+      for (const [key, value] of Object.entries(state.files)) {
+        if (!isCheckpoint(value)) throw new Error(`entry ${key} is malformed`);
+        files.set(key, value);
+      }
+      return { files, problem: null };
+    } catch (error) {
+      const aside = `${this.file}.corrupt-${Date.now()}`;
+      renameSync(this.file, aside);
+      return { files: new Map(), problem: `${STATE_FILE} is unreadable (${(error as Error).message}); moved to ${aside}, reading every file from its beginning` };
+    }
+  }
+
+  save(files: Iterable<FileCheckpoint>): void {
+    const state = { version: VERSION, files: Object.fromEntries([...files].map((c) => [`${c.dev}:${c.ino}`, c])) };
+    const temp = `${this.file}.tmp`;
+    writeFileSync(temp, JSON.stringify(state));
+    const fd = openSync(temp, 'r');
+    fsyncSync(fd);
+    closeSync(fd);
+    renameSync(temp, this.file);
+    const dirFd = openSync(this.dir, 'r');
+    fsyncSync(dirFd);
+    closeSync(dirFd);
+  }
+}

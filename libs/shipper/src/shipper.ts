@@ -1,0 +1,320 @@
+import { FSWatcher, watch } from 'node:fs';
+import { open, readdir, stat } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { glob } from 'tinyglobby';
+import { ShipperConfig } from '@daylog/config';
+import { AggregatorClient, batchEnd } from './aggregator-client';
+import { CheckpointStore, FileCheckpoint } from './checkpoint-store';
+import { ShipperMetrics, logEvent } from './shipper-metrics';
+import { TrackedFile, readFingerprint, startsWith } from './tracked-file';
+
+export interface ShipperClock {
+  now(): number;
+}
+
+/** Rotated names that hold compressed copies: never read as text. */
+const COMPRESSED = /\.(gz|bz2|xz|zst|zip)$/;
+
+/**
+ * Follows the files the globs name, and the files they used to name until those are finished,
+ * and delivers every line once: offsets are saved only after the aggregator acknowledges, and a
+ * batch's range is saved before it is sent, so that a resend after a crash carries the same key.
+ */
+export class Shipper {
+  private readonly files = new Map<string, TrackedFile>();
+  private saved = new Map<string, FileCheckpoint>();
+  private readonly abort = new AbortController();
+  private stopping = false;
+  private wakeUp: (() => void) | null = null;
+  private watchers: FSWatcher[] = [];
+  private started = false;
+  private finished: Promise<void> | null = null;
+
+  constructor(
+    private readonly config: ShipperConfig,
+    private readonly client: AggregatorClient,
+    private readonly store: CheckpointStore,
+    private readonly metrics: ShipperMetrics,
+    private readonly clock: ShipperClock = Date,
+  ) {}
+
+  /** Runs until stop(); resolves once pending lines are flushed (or the grace ran out) and offsets are saved. */
+  run(): Promise<void> {
+    this.finished ??= this.loop();
+    return this.finished;
+  }
+
+  /** Stops reading, gives pending lines `graceMs` to be delivered, saves the offsets. */
+  async stop(graceMs = 5000): Promise<void> {
+    this.stopping = true;
+    this.wakeUp?.();
+    const deadline = setTimeout(() => this.abort.abort(new Error('shutdown grace period is over')), graceMs);
+    try {
+      await this.run();
+    } finally {
+      clearTimeout(deadline);
+    }
+  }
+
+  private async loop(): Promise<void> {
+    const loaded = this.store.load();
+    if (loaded.problem) logEvent('checkpoints_unreadable', { problem: loaded.problem });
+    this.saved = loaded.files;
+    this.watchDirectories();
+    try {
+      await this.recoverRotatedWhileDown();
+      while (!this.stopping) {
+        await this.discover();
+        this.started = true;
+        let progressed = false;
+        for (const file of [...this.files.values()]) progressed = (await this.pump(file)) || progressed;
+        if (!progressed) await this.idle();
+      }
+      for (const file of this.files.values()) while (file.pending.length > 0) await this.flush(file);
+    } catch (error) {
+      if (!this.abort.signal.aborted) throw error;
+      logEvent('shutdown_incomplete', { reason: (error as Error).message });
+    } finally {
+      for (const watcher of this.watchers) watcher.close();
+      this.save();
+      for (const file of this.files.values()) await file.handle.close();
+      logEvent('stopped', { ...this.metrics });
+    }
+  }
+
+  /** Reads what a file has, and ships a batch when one is full, old enough, or the file is done. */
+  private async pump(file: TrackedFile): Promise<boolean> {
+    const now = this.clock.now();
+    const { size, nlink } = await file.handle.stat();
+    if (size < file.readOffset || !(await startsWith(file.handle, file.checkpoint.fingerprint))) {
+      await this.truncated(file);
+      return true;
+    }
+    let progressed = false;
+    if (size > file.readOffset && !this.batchFull(file)) {
+      progressed = (await file.readMore(size - file.readOffset)) > 0;
+      if (file.pendingSinceMs === 0 && file.pending.length > 0) file.pendingSinceMs = now;
+      file.lastGrowthMs = now;
+    }
+    file.size = size;
+    this.metrics.bytesBehind = [...this.files.values()].reduce((sum, f) => sum + Math.max(0, f.size - f.checkpoint.offset), 0);
+    const idle = file.readOffset >= size && now - file.lastGrowthMs >= this.retireAfterMs();
+    const done = (file.rotated || nlink === 0) && idle;
+    if (done) file.acceptPartialLine();
+    const inflightEnd = file.checkpoint.inflight?.end;
+    const due =
+      this.batchFull(file) ||
+      now - file.pendingSinceMs >= this.config.batchWaitMs ||
+      done ||
+      (inflightEnd !== undefined && file.pending.some((line) => line.endOffset >= inflightEnd));
+    if (file.pending.length > 0 && due) {
+      await this.flush(file);
+      progressed = true;
+    }
+    if (done && file.pending.length === 0) {
+      await this.retire(file);
+      progressed = true;
+    }
+    return progressed;
+  }
+
+  private batchFull(file: TrackedFile): boolean {
+    return file.pending.length >= this.config.batchLines || file.pendingBytes >= this.config.batchBytes;
+  }
+
+  /** A rotated file is finished once it has not grown for a while: the app has reopened its log. */
+  private retireAfterMs(): number {
+    return Math.max(5 * this.config.pollIntervalMs, this.config.batchWaitMs);
+  }
+
+  private async flush(file: TrackedFile): Promise<void> {
+    const inflightEnd = file.checkpoint.inflight?.end;
+    let take = 0;
+    let bytes = 0;
+    while (take < file.pending.length && take < this.config.batchLines && (take === 0 || bytes < this.config.batchBytes)) {
+      bytes += file.pending[take].message.length;
+      take++;
+      if (inflightEnd !== undefined && file.pending[take - 1].endOffset >= inflightEnd) break;
+    }
+    const lines = file.pending.splice(0, take);
+    file.pendingBytes -= bytes;
+    const batch = { identity: file.identity, start: file.batchStart, lines };
+    const end = batchEnd(batch);
+    file.checkpoint.inflight = { start: batch.start, end };
+    file.checkpoint.updatedMs = this.clock.now();
+    this.save();
+    await this.client.deliver(
+      batch,
+      (ackedEnd) => {
+        file.checkpoint.offset = ackedEnd;
+        file.checkpoint.inflight = ackedEnd < end ? { start: ackedEnd, end } : null;
+        file.checkpoint.updatedMs = this.clock.now();
+        this.save();
+      },
+      this.abort.signal,
+    );
+    file.batchStart = end;
+    file.pendingSinceMs = file.pending.length > 0 ? this.clock.now() : 0;
+  }
+
+  /**
+   * Copytruncate: the file is shorter than what was read, or begins with other bytes. The lines
+   * written between the last read and the truncation are in the copy beside it (access.log.1),
+   * recognised by the same first bytes: they are read from there before starting again at 0.
+   */
+  private async truncated(file: TrackedFile): Promise<void> {
+    const copy = await this.findCopy(file);
+    if (copy) {
+      const size = (await copy.stat()).size;
+      await file.readFrom(copy, file.readOffset, size);
+      file.readOffset = Math.max(file.readOffset, size);
+      await copy.close();
+    }
+    file.acceptPartialLine();
+    while (file.pending.length > 0) await this.flush(file);
+    this.metrics.rotations++;
+    logEvent('truncated', { path: file.checkpoint.path, generation: file.checkpoint.generation + 1, copy_found: copy !== null });
+    Object.assign(file.checkpoint, {
+      generation: file.checkpoint.generation + 1,
+      fingerprint: await readFingerprint(file.handle),
+      offset: 0,
+      inflight: null,
+      updatedMs: this.clock.now(),
+    });
+    file.splitter.reset();
+    file.readOffset = 0;
+    file.batchStart = 0;
+    this.save();
+  }
+
+  private async findCopy(file: TrackedFile): Promise<Awaited<ReturnType<typeof open>> | null> {
+    const dir = dirname(file.checkpoint.path);
+    const name = basename(file.checkpoint.path);
+    const siblings = (await readdir(dir)).filter((entry) => entry !== name && entry.startsWith(`${name}.`) && !COMPRESSED.test(entry));
+    for (const sibling of siblings) {
+      const handle = await open(join(dir, sibling), 'r').catch(() => null);
+      if (!handle) continue;
+      const st = await handle.stat();
+      if (st.ino !== file.checkpoint.ino && st.size >= file.readOffset && (await startsWith(handle, file.checkpoint.fingerprint))) {
+        return handle;
+      }
+      await handle.close();
+    }
+    return null;
+  }
+
+  private async retire(file: TrackedFile): Promise<void> {
+    const key = `${file.checkpoint.dev}:${file.checkpoint.ino}`;
+    this.files.delete(key);
+    await file.handle.close();
+    logEvent('finished', { path: file.checkpoint.path, offset: file.checkpoint.offset });
+    this.save();
+  }
+
+  private async discover(): Promise<void> {
+    const paths = await glob(this.config.files, { absolute: true, onlyFiles: true });
+    const named = new Set<string>();
+    for (const path of paths) {
+      const st = await stat(path).catch(() => null);
+      if (!st) continue;
+      const key = `${st.dev}:${st.ino}`;
+      named.add(key);
+      const tracked = this.files.get(key);
+      if (tracked) {
+        tracked.checkpoint.path = path;
+        tracked.rotated = false;
+        continue;
+      }
+      const replaced = [...this.files.values()].find((file) => file.checkpoint.path === path);
+      if (replaced) {
+        replaced.rotated = true;
+        this.metrics.rotations++;
+        logEvent('rotated', { path, previous_inode: replaced.checkpoint.ino, inode: st.ino });
+      }
+      const savedHere = [...this.saved.values()].some((c) => c.path === path);
+      const fromStart = this.started || replaced !== undefined || savedHere || this.config.startAt === 'beginning';
+      await this.track(path, st.dev, st.ino, fromStart ? 0 : st.size);
+    }
+    for (const [key, file] of this.files) if (!named.has(key)) file.rotated = true;
+  }
+
+  /** Opens a file to follow: from its saved offset if it is the same file, else from `startOffset`. */
+  private async track(path: string, dev: number, ino: number, startOffset: number): Promise<void> {
+    const key = `${dev}:${ino}`;
+    const saved = this.saved.get(key);
+    this.saved.delete(key);
+    const now = this.clock.now();
+    const checkpoint: FileCheckpoint = saved ?? {
+      path, dev, ino, fingerprint: '', firstSeenMs: now, generation: 0, offset: startOffset, inflight: null, updatedMs: now,
+    };
+    checkpoint.path = path;
+    const file = await TrackedFile.open(path, checkpoint, this.config, this.metrics, now).catch(() => null);
+    if (!file) return;
+    if (!saved) checkpoint.fingerprint = await readFingerprint(file.handle);
+    this.files.set(key, file);
+    this.save();
+    logEvent('following', { path, offset: checkpoint.offset, resumed: saved !== undefined });
+  }
+
+  /**
+   * Files rotated while the shipper was down: a saved file no longer at its path is found by its
+   * inode beside it and finished from its offset; rotated copies newer than its last checkpoint
+   * that the shipper never saw are read from their beginning, oldest first.
+   */
+  private async recoverRotatedWhileDown(): Promise<void> {
+    const atPaths = new Set<string>();
+    for (const path of await glob(this.config.files, { absolute: true, onlyFiles: true })) {
+      const st = await stat(path).catch(() => null);
+      if (st) atPaths.add(`${st.dev}:${st.ino}`);
+    }
+    for (const [key, saved] of [...this.saved]) {
+      if (atPaths.has(key)) continue;
+      const dir = dirname(saved.path);
+      const name = basename(saved.path);
+      const entries = await readdir(dir).catch(() => [] as string[]);
+      const candidates: { path: string; dev: number; ino: number; mtimeMs: number }[] = [];
+      for (const entry of entries.filter((e) => e.startsWith(name) && !COMPRESSED.test(e))) {
+        const st = await stat(join(dir, entry)).catch(() => null);
+        if (st?.isFile()) candidates.push({ path: join(dir, entry), dev: st.dev, ino: st.ino, mtimeMs: st.mtimeMs });
+      }
+      const itself = candidates.find((c) => `${c.dev}:${c.ino}` === key);
+      if (!itself) {
+        this.saved.delete(key);
+        continue;
+      }
+      await this.track(itself.path, itself.dev, itself.ino, saved.offset);
+      const unseen = candidates
+        .filter((c) => !atPaths.has(`${c.dev}:${c.ino}`) && `${c.dev}:${c.ino}` !== key && !this.files.has(`${c.dev}:${c.ino}`))
+        .filter((c) => c.mtimeMs > itself.mtimeMs && !this.saved.has(`${c.dev}:${c.ino}`))
+        .sort((a, b) => a.mtimeMs - b.mtimeMs);
+      for (const copy of unseen) await this.track(copy.path, copy.dev, copy.ino, 0);
+      logEvent('recovered', { path: saved.path, rotated_copies: unseen.length });
+    }
+  }
+
+  private save(): void {
+    this.store.save([...this.files.values()].map((file) => file.checkpoint));
+  }
+
+  private watchDirectories(): void {
+    for (const dir of new Set(this.config.files.map((pattern) => dirname(pattern)))) {
+      try {
+        this.watchers.push(watch(dir, () => this.wakeUp?.()));
+      } catch {
+        logEvent('watch_unavailable', { dir, fallback: `polling every ${this.config.pollIntervalMs} ms` });
+      }
+    }
+  }
+
+  /** Waits for a change in a watched folder or the poll interval, whichever comes first. */
+  private idle(): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => this.wakeUp?.(), this.config.pollIntervalMs);
+      this.wakeUp = () => {
+        clearTimeout(timer);
+        this.wakeUp = null;
+        resolve();
+      };
+    });
+  }
+}

@@ -1,0 +1,223 @@
+import assert from 'node:assert/strict';
+import { appendFileSync, copyFileSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { createServer, request as httpRequest } from 'node:http';
+import { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { ShipperRig, assertExactlyOnce, runShipper, shipperEnv, startRig, storedMessages, waitForLines, writeLines } from './support/shipper-harness';
+
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe('shipper', () => {
+  let rig: ShipperRig;
+  before(async () => {
+    rig = await startRig({ DAYLOG_MAX_BODY_BYTES: '200000' });
+  });
+  after(() => rig.close());
+
+  /** Each test's pod has its own folder of logs, and its own shipper state inside it. */
+  const podDir = (pod: string) => {
+    const dir = join(rig.logDir, pod);
+    mkdirSync(dir);
+    return { dir, env: shipperEnv({ url: rig.url, logDir: dir }, pod) };
+  };
+
+  it('ships lines written before and after it starts, joins a line written in two parts, and follows a file created later', async () => {
+    const { dir, env } = podDir('basic');
+    const access = join(dir, 'access.log');
+    const written = writeLines(access, 'before', 1, 50);
+    writeFileSync(join(dir, 'one.log'), 'a one-line file\n');
+    const shipper = runShipper(env);
+    written.push('a one-line file');
+    written.push(...writeLines(access, 'after', 1, 50));
+    appendFileSync(access, 'abc');
+    await pause(300);
+    appendFileSync(access, 'def\n');
+    written.push('abcdef');
+    writeFileSync(join(dir, 'later.log'), '');
+    await pause(200);
+    written.push(...writeLines(join(dir, 'later.log'), 'later', 1, 10));
+    assertExactlyOnce(await waitForLines(rig.aggregator.http, 'basic', written.length), written);
+    await shipper.stop();
+  });
+
+  it('follows a rename rotation under load: finishes the old file, then the new one', async () => {
+    const { dir, env } = podDir('renamed');
+    const access = join(dir, 'access.log');
+    const written: string[] = [];
+    const shipper = runShipper(env);
+    let n = 1;
+    for (let round = 0; round < 10; round++) {
+      written.push(...writeLines(access, 'line', n, 500));
+      n += 500;
+      if (round === 4) {
+        renameSync(access, join(dir, 'access.log.1'));
+        written.push(...writeLines(join(dir, 'access.log.1'), 'late-in-old', 1, 20));
+        writeFileSync(access, '');
+      }
+      await pause(20);
+    }
+    assertExactlyOnce(await waitForLines(rig.aggregator.http, 'renamed', written.length), written);
+    assert.ok(shipper.metrics.rotations >= 1);
+    await shipper.stop();
+  });
+
+  it('survives copytruncate, reading the unread tail from the copy beside the file', async () => {
+    const { dir, env } = podDir('copytruncate');
+    const access = join(dir, 'access.log');
+    const written = writeLines(access, 'first', 1, 300);
+    let shipper = runShipper(env);
+    await waitForLines(rig.aggregator.http, 'copytruncate', written.length);
+    await shipper.stop();
+    written.push(...writeLines(access, 'unread', 1, 40));
+    copyFileSync(access, join(dir, 'access.log.1'));
+    truncateSync(access, 0);
+    written.push(...writeLines(access, 'second', 1, 100));
+    shipper = runShipper(env);
+    await waitForLines(rig.aggregator.http, 'copytruncate', written.length);
+    written.push(...writeLines(access, 'third', 1, 100));
+    copyFileSync(access, join(dir, 'access.log.1'));
+    truncateSync(access, 0);
+    written.push(...writeLines(access, 'fourth', 1, 50));
+    assertExactlyOnce(await waitForLines(rig.aggregator.http, 'copytruncate', written.length), written);
+    await shipper.stop();
+  });
+
+  it('resumes after a restart exactly where it stopped', async () => {
+    const { dir, env } = podDir('restart');
+    const access = join(dir, 'access.log');
+    const written = writeLines(access, 'one', 1, 1000);
+    let shipper = runShipper(env);
+    await waitForLines(rig.aggregator.http, 'restart', 1000);
+    await shipper.stop();
+    written.push(...writeLines(access, 'two', 1, 1000));
+    shipper = runShipper(env);
+    assertExactlyOnce(await waitForLines(rig.aggregator.http, 'restart', written.length), written);
+    await shipper.stop();
+    assert.ok(existsSync(join(dir, '.daylog', 'checkpoints.json')));
+  });
+
+  it('splits a batch the aggregator answers 413, and ships every line once', async () => {
+    const { dir, env } = podDir('split');
+    const written = writeLines(join(dir, 'access.log'), 'wide', 1, 3000, ` ${'x'.repeat(150)}`);
+    const shipper = runShipper(env);
+    assertExactlyOnce(await waitForLines(rig.aggregator.http, 'split', written.length), written);
+    assert.ok(shipper.metrics.batchesSplit > 0, 'no batch was split');
+    await shipper.stop();
+  });
+
+  it('cuts a 1 MiB line, replaces invalid UTF-8, and keeps going', async () => {
+    const { dir, env } = podDir('odd');
+    const access = join(dir, 'app.log');
+    appendFileSync(access, `${'y'.repeat(1024 * 1024)}\n`);
+    appendFileSync(access, Buffer.concat([Buffer.from('bad bytes: '), Buffer.from([0xff, 0xfe]), Buffer.from('\n')]));
+    appendFileSync(access, 'after\n');
+    const shipper = runShipper(env);
+    const stored = await waitForLines(rig.aggregator.http, 'odd', 3);
+    assert.equal(stored.length, 3);
+    assert.match(stored[0], /^y+ …\[truncated \d+ bytes\]$/);
+    assert.ok(Buffer.byteLength(stored[0]) <= 65536);
+    assert.equal(stored[1], 'bad bytes: \ufffd\ufffd');
+    assert.equal(stored[2], 'after');
+    assert.equal(shipper.metrics.linesTruncated, 1);
+    assert.equal(shipper.metrics.linesInvalidUtf8, 1);
+    await shipper.stop();
+  });
+
+  it('sets a corrupt checkpoint file aside and starts over rather than crash', async () => {
+    const { dir, env } = podDir('corrupt');
+    mkdirSync(join(dir, '.daylog'));
+    writeFileSync(join(dir, '.daylog', 'checkpoints.json'), '{"version": 1, "files": {"1:2": {"path": ');
+    const written = writeLines(join(dir, 'access.log'), 'line', 1, 20);
+    const shipper = runShipper(env);
+    assertExactlyOnce(await waitForLines(rig.aggregator.http, 'corrupt', written.length), written);
+    assert.equal(readdirSync(join(dir, '.daylog')).filter((f) => f.startsWith('checkpoints.json.corrupt-')).length, 1);
+    await shipper.stop();
+  });
+
+  it('waits at least Retry-After before sending again after a 429', async () => {
+    const { dir, env } = podDir('throttled');
+    const target = new URL(rig.url);
+    const requests: number[] = [];
+    const proxy = createServer((incoming, outgoing) => {
+      requests.push(Date.now());
+      if (requests.length === 1) {
+        incoming.resume();
+        outgoing.writeHead(429, { 'Retry-After': '3', 'Content-Type': 'application/json' }).end('{"error":"slow down"}');
+        return;
+      }
+      const upstream = httpRequest({ host: target.hostname, port: target.port, path: incoming.url, method: incoming.method, headers: incoming.headers }, (answer) => {
+        outgoing.writeHead(answer.statusCode!, answer.headers);
+        answer.pipe(outgoing);
+      });
+      incoming.pipe(upstream);
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    const port = (proxy.address() as AddressInfo).port;
+    try {
+      const written = writeLines(join(dir, 'access.log'), 'line', 1, 10);
+      const shipper = runShipper({ ...env, DAYLOG_URL: `http://127.0.0.1:${port}` });
+      assertExactlyOnce(await waitForLines(rig.aggregator.http, 'throttled', written.length), written);
+      assert.ok(requests.length >= 2);
+      assert.ok(requests[1] - requests[0] >= 3000, `second request ${requests[1] - requests[0]} ms after the 429`);
+      assert.equal(shipper.metrics.linesRetried, 10);
+      await shipper.stop();
+    } finally {
+      proxy.close();
+    }
+  });
+
+  it('keeps lines while the aggregator is down and delivers them once it is back', async () => {
+    const { dir, env } = podDir('outage');
+    const target = new URL(rig.url);
+    let up = false;
+    const gate = createServer((incoming, outgoing) => {
+      if (!up) {
+        incoming.resume();
+        outgoing.writeHead(503, { 'Content-Type': 'application/json' }).end('{"error":"down"}');
+        return;
+      }
+      const upstream = httpRequest({ host: target.hostname, port: target.port, path: incoming.url, method: incoming.method, headers: incoming.headers }, (answer) => {
+        outgoing.writeHead(answer.statusCode!, answer.headers);
+        answer.pipe(outgoing);
+      });
+      incoming.pipe(upstream);
+    });
+    await new Promise<void>((resolve) => gate.listen(0, '127.0.0.1', resolve));
+    try {
+      const written = writeLines(join(dir, 'access.log'), 'line', 1, 60_000);
+      const shipper = runShipper({ ...env, DAYLOG_URL: `http://127.0.0.1:${(gate.address() as AddressInfo).port}` }, { baseMs: 50, capMs: 200, clientErrorAttempts: 3 });
+      await pause(1000);
+      assert.deepEqual(await storedMessages(rig.aggregator.http, 'outage'), []);
+      // 60k lines are 720 kB; while the aggregator is down the shipper holds one read (256 kB) at most.
+      assert.ok(shipper.metrics.linesRead < 25_000, `read ${shipper.metrics.linesRead} lines while the aggregator was down`);
+      up = true;
+      assertExactlyOnce(await waitForLines(rig.aggregator.http, 'outage', written.length, 60_000), written);
+      await shipper.stop();
+    } finally {
+      gate.close();
+    }
+  });
+
+  it('ships 100k lines written as fast as possible, once each', async () => {
+    const { dir, env } = podDir('flood');
+    const shipper = runShipper(env);
+    const written: string[] = [];
+    for (let i = 0; i < 100; i++) written.push(...writeLines(join(dir, 'access.log'), 'flood', i * 1000 + 1, 1000));
+    assertExactlyOnce(await waitForLines(rig.aggregator.http, 'flood', written.length, 60_000), written);
+    await shipper.stop();
+  });
+
+  it('follows a file deleted and recreated under the same name', async () => {
+    const { dir, env } = podDir('recreated');
+    const app = join(dir, 'app.log');
+    const written = writeLines(app, 'first', 1, 100);
+    const shipper = runShipper(env);
+    await waitForLines(rig.aggregator.http, 'recreated', 100);
+    rmSync(app);
+    await pause(200);
+    written.push(...writeLines(app, 'second', 1, 100));
+    assertExactlyOnce(await waitForLines(rig.aggregator.http, 'recreated', written.length), written);
+    await shipper.stop();
+  });
+});

@@ -1,0 +1,109 @@
+import assert from 'node:assert/strict';
+import { appendFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ShipperConfig, loadShipperConfig } from '@daylog/config';
+import { AggregatorClient, CheckpointStore, RetryPolicy, Shipper, ShipperMetrics } from '@daylog/shipper';
+import { TestApp, TestAgent, WireLineBody, startTestApp } from './test-app';
+
+export const systemClock = { now: () => Date.now() };
+
+/** A real aggregator on a real port, and a folder of log files for shippers to follow. */
+export interface ShipperRig {
+  aggregator: TestApp;
+  url: string;
+  logDir: string;
+  close(): Promise<void>;
+}
+
+export async function startRig(env: Record<string, string> = {}): Promise<ShipperRig> {
+  const aggregator = await startTestApp({ clock: systemClock, env });
+  await aggregator.app.listen({ port: 0, host: '127.0.0.1' });
+  const url = (await aggregator.app.getUrl()).replace('[::1]', '127.0.0.1');
+  const logDir = mkdtempSync(join(tmpdir(), 'daylog-logs-'));
+  mkdirSync(logDir, { recursive: true });
+  return {
+    aggregator,
+    url,
+    logDir,
+    close: async () => {
+      await aggregator.close();
+      rmSync(logDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export function shipperEnv(rig: { url: string; logDir: string }, pod: string, env: Record<string, string> = {}): Record<string, string> {
+  return {
+    DAYLOG_URL: rig.url,
+    DAYLOG_FILES: join(rig.logDir, '*.log'),
+    POD_NAME: pod,
+    POD_NAMESPACE: 'shop',
+    CONTAINER_NAME: 'nginx',
+    DAYLOG_BATCH_WAIT: '100ms',
+    DAYLOG_POLL_INTERVAL: '50ms',
+    ...env,
+  };
+}
+
+export interface RunningShipper {
+  shipper: Shipper;
+  metrics: ShipperMetrics;
+  config: ShipperConfig;
+  done: Promise<void>;
+  stop(): Promise<void>;
+}
+
+export function runShipper(env: Record<string, string>, retry?: RetryPolicy): RunningShipper {
+  const config = loadShipperConfig(env);
+  const metrics = new ShipperMetrics();
+  const shipper = new Shipper(config, new AggregatorClient(config, metrics, retry), new CheckpointStore(config.stateDir), metrics);
+  const done = shipper.run();
+  return { shipper, metrics, config, done, stop: () => shipper.stop() };
+}
+
+/** Appends numbered lines `<prefix> 000001 …` and returns their messages. */
+export function writeLines(file: string, prefix: string, from: number, count: number, pad = ''): string[] {
+  const lines = Array.from({ length: count }, (_, i) => `${prefix} ${String(from + i).padStart(6, '0')}${pad}`);
+  if (lines.length > 0) appendFileSync(file, `${lines.join('\n')}\n`);
+  return lines;
+}
+
+/** Every stored message of a pod, oldest first, following cursors. */
+export async function storedMessages(http: TestAgent, pod: string): Promise<string[]> {
+  const messages: string[] = [];
+  let cursor: string | null = null;
+  do {
+    const query: Record<string, string> = { pod, direction: 'forward', limit: '5000', format: 'json' };
+    if (cursor) query.cursor = cursor;
+    const response = await http.get('/api/v1/logs').query(query);
+    assert.equal(response.status, 200, response.text);
+    const body = response.body as { lines: WireLineBody[]; nextCursor: string | null };
+    messages.push(...body.lines.map((line) => line.message));
+    cursor = body.nextCursor;
+  } while (cursor);
+  return messages;
+}
+
+/** Waits until the pod has `count` lines stored (or the time is up), then returns them. */
+export async function waitForLines(http: TestAgent, pod: string, count: number, timeoutMs = 15_000): Promise<string[]> {
+  const deadline = Date.now() + timeoutMs;
+  let messages = await storedMessages(http, pod);
+  while (messages.length < count && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    messages = await storedMessages(http, pod);
+  }
+  return messages;
+}
+
+/** Each written line stored exactly once: compared as sorted multisets, since files interleave. */
+export function assertExactlyOnce(stored: string[], written: string[]): void {
+  const counts = new Map<string, number>();
+  for (const message of stored) counts.set(message, (counts.get(message) ?? 0) + 1);
+  const duplicated = [...counts].filter(([, n]) => n > 1).map(([m]) => m);
+  const missing = written.filter((m) => !counts.has(m));
+  const writtenSet = new Set(written);
+  const unexpected = stored.filter((m) => !writtenSet.has(m));
+  assert.deepEqual({ duplicated: duplicated.slice(0, 5), missing: missing.slice(0, 5), unexpected: unexpected.slice(0, 5) }, { duplicated: [], missing: [], unexpected: [] });
+  assert.equal(stored.length, written.length);
+}
