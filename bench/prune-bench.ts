@@ -38,7 +38,7 @@ export async function pruneBench(source: readonly LogLine[], rows: number): Prom
       while (next < rows) {
         const lines = batch(next);
         next += lines.length;
-        const result = await store.appendBatch({ idempotencyKey: null, lines });
+        const result = await store.appendBatch({ idempotencyKey: null, receivedMs: Date.now(), lines });
         if (result.accepted !== lines.length) throw new Error(`the store accepted ${result.accepted} of ${lines.length} lines`);
       }
     };

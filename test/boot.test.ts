@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { once } from 'node:events';
+import { createServer } from 'node:net';
+import { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { loadConfig } from '@daylog/config';
@@ -45,9 +47,12 @@ describe('configuration at boot', () => {
     [{ DAYLOG_PORT: 'http' }, 'DAYLOG_PORT="http" is not valid: expected a port from 0 to 65535'],
     [{ DAYLOG_PORT: '70000' }, 'DAYLOG_PORT="70000" is not valid: expected a port from 0 to 65535'],
     [{ DAYLOG_RETENTION: 'forever' }, 'DAYLOG_RETENTION="forever" is not valid: expected a positive duration such as 90s, 15m, 2h or 1d'],
-    [{ DAYLOG_PARTITION: '7m' }, 'DAYLOG_PARTITION="7m" is not valid: expected a duration that divides a day (1h, 30m, 15m, …) and is no longer than DAYLOG_RETENTION (24h)'],
-    [{ DAYLOG_RETENTION: '30m' }, 'DAYLOG_PARTITION="1h" is not valid: expected a duration that divides a day (1h, 30m, 15m, …) and is no longer than DAYLOG_RETENTION (30m)'],
+    [{ DAYLOG_PARTITION: '7m' }, 'DAYLOG_PARTITION="7m" is not valid: expected a duration of at least 1m that divides a day (1h, 30m, 15m, …) and is no longer than DAYLOG_RETENTION (24h)'],
+    [{ DAYLOG_PARTITION: '1ms' }, 'DAYLOG_PARTITION="1ms" is not valid: expected a duration of at least 1m that divides a day (1h, 30m, 15m, …) and is no longer than DAYLOG_RETENTION (24h)'],
+    [{ DAYLOG_RETENTION: '30m' }, 'DAYLOG_PARTITION="1h" is not valid: expected a duration of at least 1m that divides a day (1h, 30m, 15m, …) and is no longer than DAYLOG_RETENTION (30m)'],
     [{ DAYLOG_PRUNE_INTERVAL: '0s' }, 'DAYLOG_PRUNE_INTERVAL="0s" is not valid: expected a positive duration such as 90s, 15m, 2h or 1d'],
+    [{ DAYLOG_PRUNE_INTERVAL: '30d' }, 'DAYLOG_PRUNE_INTERVAL="30d" is not valid: expected a duration from 1s to 24d'],
+    [{ DAYLOG_DATA_DIR: '/proc/version/data' }, 'DAYLOG_DATA_DIR="/proc/version/data" is not valid: cannot be used as a directory (ENOTDIR)'],
     [{ DAYLOG_MAX_BODY_BYTES: '16MB' }, 'DAYLOG_MAX_BODY_BYTES="16MB" is not valid: expected a whole number from 1 to 1073741824'],
     [{ DAYLOG_MAX_LINE_BYTES: '0' }, 'DAYLOG_MAX_LINE_BYTES="0" is not valid: expected a whole number from 1 to 16777216'],
     [{ DAYLOG_HOST: '' }, 'DAYLOG_HOST="" is not valid: expected a host name or IP address to listen on'],
@@ -55,12 +60,27 @@ describe('configuration at boot', () => {
   ];
   for (const [env, line] of bad) {
     it(`stops with one line naming ${Object.keys(env)[0]}=${Object.values(env)[0]}`, async () => {
-      const run = runAggregator({ DAYLOG_DATA_DIR: scratchDir, ...env });
+      const run = runAggregator({ DAYLOG_DATA_DIR: scratchDir, DAYLOG_PORT: '0', ...env });
       const [code] = await run.exited;
       assert.equal(code, 1);
       assert.equal(run.output().stderr, `${line}\n`);
     });
   }
+
+  it('says in one line that it cannot listen on a port already taken', async () => {
+    const taken = createServer().listen(0, '127.0.0.1');
+    await once(taken, 'listening');
+    try {
+      const port = String((taken.address() as AddressInfo).port);
+      const run = runAggregator({ DAYLOG_DATA_DIR: scratchDir, DAYLOG_HOST: '127.0.0.1', DAYLOG_PORT: port });
+      const [code] = await run.exited;
+      assert.equal(code, 1);
+      const lastLine = run.output().stderr.trimEnd().split('\n').at(-1);
+      assert.equal(lastLine, `daylog cannot start: listen EADDRINUSE: address already in use 127.0.0.1:${port}`);
+    } finally {
+      taken.close();
+    }
+  });
 
   it('starts from the built main.js, answers health checks, and exits 0 on SIGTERM', async () => {
     const dataDir = tempDataDir();
@@ -110,12 +130,13 @@ describe('migrations', () => {
       const db = new Database(join(dataDir, 'catalogue.db'));
       assert.deepEqual(db.prepare('SELECT version, name FROM schema_migrations').all(), [
         { version: 1, name: '001_catalogue.sql' },
+        { version: 2, name: '002_streams_never_reuse_ids.sql' },
       ]);
-      db.prepare("INSERT INTO schema_migrations (version, name, applied_ms) VALUES (2, '002_future.sql', 0)").run();
+      db.prepare("INSERT INTO schema_migrations (version, name, applied_ms) VALUES (99, '099_future.sql', 0)").run();
       db.close();
       await assert.rejects(startTestApp({ dataDir }), {
         name: 'MigrationError',
-        message: 'the catalogue has migration 2 that this build does not know: it was written by a newer Daylog',
+        message: 'the catalogue has migration 99 that this build does not know: it was written by a newer Daylog',
       });
     } finally {
       rmSync(dataDir, { recursive: true, force: true });

@@ -219,6 +219,7 @@ describe('POST /api/v1/logs', () => {
       ['an empty batch', () => post('application/json', '{"lines":[]}'), 400, { error: 'the batch has no lines', accepted: 0, rejected: [] }],
       ['an empty text body', () => post('text/plain', '\n\n', '?pod=p'), 400, { error: 'the batch has no lines' }],
       ['an empty JSON body', () => post('application/json', ''), 400, { error: /not valid JSON|empty/ }],
+      ['a request with no body at all', () => t.http.post('/api/v1/logs?pod=p'), 400, { error: /the request has no body/ }],
       ['an unknown query parameter', () => post('text/plain', 'm', '?pod=p&host=x'), 400, { error: /unknown parameter "host"; accepted: namespace, pod/, param: 'host' }],
       ['a level in the query string that is not one', () => post('text/plain', 'm', '?pod=p&level=loud'), 400, { param: 'level' }],
       ['a repeated label in the query string', () => post('text/plain', 'm', '?pod=a&pod=b'), 400, { param: 'pod' }],

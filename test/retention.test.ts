@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readdirSync, rmSync, statSync } from 'node:fs';
+import { readdirSync, readlinkSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { LOG_STORE, LogStore } from '@daylog/storage';
@@ -87,6 +87,71 @@ describe('retention', () => {
       const response = await t.http.post('/api/v1/logs').send(batch('late', 1, t.clock.now() - 24 * HOUR - MINUTE));
       assert.equal(response.status, 400);
       assert.equal(response.body.rejected[0].reason, 'ts is older than the retention');
+    } finally {
+      await t.close();
+    }
+  });
+});
+
+describe('idempotency keys of late batches', () => {
+  it('remembers a key for the whole retention after the batch arrived, even when its lines were old', async () => {
+    const t = await startTestApp();
+    try {
+      const old = batch('catching-up', 2, t.clock.now() - 23 * HOUR);
+      assert.equal((await send(t, old, 'late-key')).accepted, 2);
+      t.clock.advance(3 * HOUR);
+      await t.app.get(RetentionService).prune();
+      assert.deepEqual(await send(t, batch('catching-up', 1, t.clock.now()), 'late-key'), { accepted: 0, rejected: [], duplicate: true });
+      const identical = await t.http.post('/api/v1/logs').set('Idempotency-Key', 'late-key').send(old);
+      assert.deepEqual(identical.body, { accepted: 0, rejected: [], duplicate: true });
+      assert.deepEqual((await queryJson(t.http, { pod: 'catching-up' })).lines, []);
+    } finally {
+      await t.close();
+    }
+  });
+});
+
+describe('label sets after a prune', () => {
+  it('never gives a forgotten label set\'s id to a new one', async () => {
+    const t = await startTestApp();
+    try {
+      const start = t.clock.now();
+      await send(t, batch('steady', 1, start));
+      await send(t, batch('gone', 1, start));
+      t.clock.advance(23 * HOUR);
+      await send(t, batch('steady', 1, t.clock.now()));
+      assert.equal((await queryJson(t.http, { namespace: 'shop', limit: '10' })).lines.length, 3);
+      t.clock.advance(2 * HOUR);
+      await t.app.get(RetentionService).prune();
+      await send(t, batch('fresh', 1, t.clock.now()));
+      const fresh = await queryJson(t.http, { pod: 'fresh' });
+      assert.deepEqual(fresh.lines.map((line) => line.pod), ['fresh']);
+      const all = await queryJson(t.http, { namespace: 'shop' });
+      assert.deepEqual(all.lines.map((line) => line.pod).sort(), ['fresh', 'steady']);
+    } finally {
+      await t.close();
+    }
+  });
+});
+
+describe('many small partitions', () => {
+  it('keeps a bounded number of files open while a query reads a day of one-minute partitions', async () => {
+    const t = await startTestApp({ env: { DAYLOG_PARTITION: '1m' } });
+    try {
+      for (let minute = 0; minute < 200; minute += 50) {
+        const lines = Array.from({ length: 50 }, (_, i) => ({ ts: t.clock.now() - (minute + i + 1) * MINUTE, message: `minute ${minute + i}` }));
+        await send(t, { labels: { pod: 'minutes' }, lines });
+      }
+      const { lines } = await queryJson(t.http, { pod: 'minutes', limit: '5000' });
+      assert.equal(lines.length, 200);
+      const partitionDescriptors = readdirSync('/proc/self/fd').filter((fd) => {
+        try {
+          return readlinkSync(join('/proc/self/fd', fd)).includes(join(t.config.dataDir, 'partitions'));
+        } catch {
+          return false;
+        }
+      });
+      assert.ok(partitionDescriptors.length <= 64 * 3 + 4 * 3, `${partitionDescriptors.length} partition files open`);
     } finally {
       await t.close();
     }

@@ -1,10 +1,14 @@
 import { plainToInstance } from 'class-transformer';
+import { accessSync, constants, mkdirSync } from 'node:fs';
 import { validateSync } from 'class-validator';
 import { parseDuration } from '@daylog/log-model';
 import { DaylogConfig } from './daylog-config';
 import { ENV_DEFAULTS, EnvName, EnvironmentVariables } from './environment-variables';
 
 const DAY_MS = 86_400_000;
+const MINUTE_MS = 60_000;
+/** setInterval's largest delay (2³¹−1 ms, about 24.8 days); beyond it Node fires at once. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** A bad setting, said in one line: the variable, its value, and what is accepted. */
 export class ConfigError extends Error {
@@ -28,12 +32,16 @@ export function loadConfig(env: NodeJS.ProcessEnv): DaylogConfig {
   if (port > 65535) throw new ConfigError('DAYLOG_PORT', vars.DAYLOG_PORT, 'expected a port from 0 to 65535');
   const retentionMs = parseDuration(vars.DAYLOG_RETENTION)!;
   const partitionMs = parseDuration(vars.DAYLOG_PARTITION)!;
-  if (DAY_MS % partitionMs !== 0 || partitionMs > retentionMs) {
+  if (DAY_MS % partitionMs !== 0 || partitionMs < MINUTE_MS || partitionMs > retentionMs) {
     throw new ConfigError(
       'DAYLOG_PARTITION',
       vars.DAYLOG_PARTITION,
-      `expected a duration that divides a day (1h, 30m, 15m, …) and is no longer than DAYLOG_RETENTION (${vars.DAYLOG_RETENTION})`,
+      `expected a duration of at least 1m that divides a day (1h, 30m, 15m, …) and is no longer than DAYLOG_RETENTION (${vars.DAYLOG_RETENTION})`,
     );
+  }
+  const pruneIntervalMs = parseDuration(vars.DAYLOG_PRUNE_INTERVAL)!;
+  if (pruneIntervalMs < 1000 || pruneIntervalMs > MAX_TIMER_MS) {
+    throw new ConfigError('DAYLOG_PRUNE_INTERVAL', vars.DAYLOG_PRUNE_INTERVAL, 'expected a duration from 1s to 24d');
   }
 
   return {
@@ -42,10 +50,20 @@ export function loadConfig(env: NodeJS.ProcessEnv): DaylogConfig {
     dataDir: vars.DAYLOG_DATA_DIR,
     retentionMs,
     partitionMs,
-    pruneIntervalMs: parseDuration(vars.DAYLOG_PRUNE_INTERVAL)!,
+    pruneIntervalMs,
     maxBodyBytes: Number(vars.DAYLOG_MAX_BODY_BYTES),
     maxLineBytes: Number(vars.DAYLOG_MAX_LINE_BYTES),
     maxQueuedLines: Number(vars.DAYLOG_MAX_QUEUED_LINES),
     synchronous: vars.DAYLOG_SYNCHRONOUS as DaylogConfig['synchronous'],
   };
+}
+
+/** The data dir exists (made if missing) and is writable; else the one line names DAYLOG_DATA_DIR. */
+export function ensureDataDir(config: DaylogConfig): void {
+  try {
+    mkdirSync(config.dataDir, { recursive: true });
+    accessSync(config.dataDir, constants.W_OK);
+  } catch (error) {
+    throw new ConfigError('DAYLOG_DATA_DIR', config.dataDir, `cannot be used as a directory (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+  }
 }

@@ -3,6 +3,8 @@ import { LabelName, Level, LogLine } from '@daylog/log-model';
 /** A batch to store: lines already validated, keyed when the sender gave an Idempotency-Key. */
 export interface AppendBatch {
   idempotencyKey: string | null;
+  /** When the batch arrived: its key is kept at least until this time passes the retention. */
+  receivedMs: number;
   lines: LogLine[];
 }
 

@@ -15,6 +15,9 @@ interface LineRow {
   fields: string | null;
 }
 
+/** Open read connections, newest use last; a day of 1-minute partitions would otherwise exhaust descriptors. */
+const OPEN_CONNECTIONS = 64;
+
 /** Statements are cached per connection by their text; the text varies only with the filters' shape. */
 const STATEMENTS_PER_PARTITION = 64;
 
@@ -117,12 +120,15 @@ export class PartitionReader {
 
   private connection(partition: PartitionBounds): PartitionConnection {
     let connection = this.connections.get(partition.name);
-    if (!connection) {
+    if (connection) {
+      this.connections.delete(partition.name);
+    } else {
       const db = new Database(partitionFile(this.dataDir, partition.name), { fileMustExist: true });
       db.pragma('query_only = ON');
       connection = new PartitionConnection(db);
-      this.connections.set(partition.name, connection);
+      if (this.connections.size >= OPEN_CONNECTIONS) this.forgetPartitions([this.connections.keys().next().value!]);
     }
+    this.connections.set(partition.name, connection);
     return connection;
   }
 

@@ -98,9 +98,17 @@ export class PartitionWriter {
       });
       // The key is committed with the batch's newest lines, after its older ones: a crash
       // between the two leaves a batch that a resend completes rather than one it duplicates.
+      // It is also kept in the partition of the batch's arrival, so a sender catching up on old
+      // lines is still recognised for the whole retention after it sent them.
       if (key !== null && newest) {
         newest.keys.push(key);
         keysInGroup.add(key);
+        const arrival = this.partitionFor(batch.receivedMs);
+        if (arrival && arrival.startMs > newest.bounds.startMs) {
+          let write = writes.get(arrival.startMs);
+          if (!write) writes.set(arrival.startMs, (write = { bounds: arrival, lines: [], keys: [] }));
+          write.keys.push(key);
+        }
       }
     });
 
@@ -173,7 +181,12 @@ export class PartitionWriter {
       for (const key of write.keys) partition.insertKey.run(key);
     })();
     for (const id of newlySeen) seen.add(id);
-    for (const key of write.keys) this.batchKeys.set(key, write.bounds.startMs);
+    for (const key of write.keys) this.rememberKey(key, write.bounds.startMs);
+  }
+
+  /** A key lives until the last partition holding it is dropped. */
+  private rememberKey(key: string, partitionStart: number): void {
+    this.batchKeys.set(key, Math.max(this.batchKeys.get(key) ?? partitionStart, partitionStart));
   }
 
   private streamIdOf(labels: StreamLabels): number {
@@ -248,7 +261,7 @@ export class PartitionWriter {
     const seen = db.prepare('SELECT stream_id FROM streams_seen').pluck().all() as number[];
     this.streamsSeen.set(bounds.startMs, new Set(seen));
     for (const key of db.prepare('SELECT idempotency_key FROM batch_keys').pluck().all() as string[]) {
-      this.batchKeys.set(key, bounds.startMs);
+      this.rememberKey(key, bounds.startMs);
     }
     db.close();
   }

@@ -29,7 +29,9 @@ export class HttpErrorFilter implements ExceptionFilter {
     if (status >= 500 && !(exception instanceof HttpException)) {
       this.logger.error(`${request.method} ${request.url} failed: ${(exception as Error).stack ?? String(exception)}`);
     }
-    void reply.status(status).send(body);
+    // Headers a handler set before it failed (a page's cursor, a text content type) do not belong to the error.
+    for (const header of ['X-Next-Cursor', 'Link']) reply.removeHeader(header);
+    void reply.status(status).header('Content-Type', 'application/json; charset=utf-8').send(body);
   }
 
   /** Nest wraps Fastify's 4xx errors in an HttpException; the original, with its code, is the cause. */

@@ -11,7 +11,7 @@ export class IngestController {
   @Post()
   @HttpCode(200)
   ingest(
-    @Body() body: IngestBody,
+    @Body() body: IngestBody | undefined,
     @Query() query: IngestQueryDto,
     @Headers('idempotency-key') idempotencyKey?: string,
   ): Promise<IngestAnswer> {

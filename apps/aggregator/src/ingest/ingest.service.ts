@@ -31,7 +31,10 @@ export class IngestService {
     @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 
-  async ingest(body: IngestBody, query: IngestQueryDto, idempotencyKey: string | undefined): Promise<IngestAnswer> {
+  async ingest(body: IngestBody | undefined, query: IngestQueryDto, idempotencyKey: string | undefined): Promise<IngestAnswer> {
+    if (body === undefined) {
+      throw new BadRequestException({ error: 'the request has no body: send lines as application/json, application/x-ndjson or text/plain' });
+    }
     const key = this.checkIdempotencyKey(idempotencyKey);
     const { lines, batchLabels } = this.unpack(body);
     const defaults: LineDefaults = {
@@ -61,7 +64,7 @@ export class IngestService {
     if (accepted.length === 0 && key === null) throw this.noValidLine(lines, rejected);
     this.admit(accepted.length);
 
-    const result = await this.store.appendBatch({ idempotencyKey: key, lines: accepted });
+    const result = await this.store.appendBatch({ idempotencyKey: key, receivedMs: now, lines: accepted });
     if (result.duplicate) return { accepted: 0, rejected: [], duplicate: true };
     if (accepted.length === 0) throw this.noValidLine(lines, rejected);
     for (const i of result.expired) rejected.push({ index: acceptedIndexes[i], reason: 'ts is older than the retention' });

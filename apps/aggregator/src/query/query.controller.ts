@@ -16,10 +16,17 @@ function formatFromAccept(accept: string | undefined): Format {
   return 'text';
 }
 
+/** The whole URL of the next page; relative when the request's Host cannot make one (HTTP/1.0, say). */
 function nextPageUrl(request: FastifyRequest, cursor: string): string {
-  const url = new URL(request.url, `${request.protocol}://${request.host}`);
+  const url = new URL(request.url, 'http://host');
   url.searchParams.set('cursor', cursor);
-  return url.toString();
+  const relative = `${url.pathname}${url.search}`;
+  if (!request.host) return relative;
+  try {
+    return new URL(relative, `${request.protocol}://${request.host}`).toString();
+  } catch {
+    return relative;
+  }
 }
 
 @Controller('api/v1/logs')
