@@ -141,6 +141,11 @@ describe('POST /api/v1/logs', () => {
       });
     }
 
+    it('rejects a field number too large for a double rather than store it as null', async () => {
+      const response = await post('application/json', '[{"pod":"big","message":"m","fields":{"n":1e400}},{"pod":"big","message":"ok"}]');
+      assert.deepEqual(response.body.rejected, [{ index: 0, reason: 'fields.n must be a finite number' }]);
+    });
+
     it('rejects a line with no pod anywhere', async () => {
       const response = await post('application/json', JSON.stringify([{ message: 'orphan' }, { message: 'ok', pod: 'has-pod' }]));
       assert.equal(response.status, 200);

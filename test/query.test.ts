@@ -124,6 +124,17 @@ describe('GET /api/v1/logs', () => {
     assert.equal(some.length, 111);
   });
 
+  for (const name of ['constructor', '__proto__', 'toString', 'hasOwnProperty']) {
+    it(`refuses a parameter named like an object property: ${name}`, async () => {
+      const response = await t.http.get(`/api/v1/logs?${name}=x`);
+      assert.equal(response.status, 400);
+      assert.equal(response.body.param, name);
+      const ingest = await t.http.post(`/api/v1/logs?pod=p&${name}=x`).set('Content-Type', 'text/plain').send('m');
+      assert.equal(ingest.status, 400);
+      assert.equal(ingest.body.param, name);
+    });
+  }
+
   it('answers an unknown route with a 404 in the same error shape', async () => {
     const response = await t.http.get('/api/v1/nope');
     assert.equal(response.status, 404);
@@ -170,6 +181,12 @@ describe('GET /api/v1/logs', () => {
       assert.match(response.body.error as string, /other filters/);
     });
 
+    it('keeps a cursor valid when the same values are listed in another order', async () => {
+      const first = await t.http.get('/api/v1/logs').query({ namespace: 'shop,payments', limit: '1' });
+      const { lines } = await queryJson(t.http, { namespace: 'payments,shop', limit: '1', cursor: first.headers['x-next-cursor'] as string });
+      assert.equal(lines.length, 1);
+    });
+
     it('keeps a cursor valid when only limit or format change', async () => {
       const first = await t.http.get('/api/v1/logs').query({ namespace: 'shop', limit: '1' });
       const { lines } = await queryJson(t.http, { namespace: 'shop', limit: '5', cursor: first.headers['x-next-cursor'] });
@@ -200,6 +217,8 @@ describe('GET /api/v1/logs', () => {
       ['a cursor that is not one', { cursor: 'bm90IGEgY3Vyc29y' }, 'cursor', /not one this server gave out/],
       ['a cursor with a forged position', { cursor: Buffer.from('1.-5.0.1.xxxxxxxxxxxx').toString('base64url') }, 'cursor', /not one this server gave out/],
       ['an empty q', { q: '' }, 'q', /non-empty/],
+      ['a from on a day the month does not have', { from: '2026-02-30T00:00:00Z' }, 'from', /RFC 3339/],
+      ['a to at hour 24', { to: '2026-11-24T24:00:00Z' }, 'to', /RFC 3339/],
       ['more than 50 q', { q: Array.from({ length: 51 }, (_, i) => `word${i}`) }, 'q', /1 to 50 non-empty values/],
       ['a q with a NUL, which SQL would cut the pattern at', { q: 'a\u0000b' }, 'q', /without control characters/],
       ['a pod with a control character', { pod: 'web\u0001' }, 'pod', /without control characters/],

@@ -93,6 +93,22 @@ describe('retention', () => {
   });
 });
 
+describe('the pruner on its interval', () => {
+  it('drops expired partitions by itself, within two prune intervals', async () => {
+    const t = await startTestApp({ env: { DAYLOG_PRUNE_INTERVAL: '1s' } });
+    try {
+      await send(t, batch('timer', 10, t.clock.now()));
+      assert.equal(partitionFiles(t.config.dataDir).filter((f) => f.endsWith('.db')).length, 1);
+      t.clock.advance(25 * HOUR);
+      const deadline = Date.now() + 2500;
+      while (partitionFiles(t.config.dataDir).length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      assert.deepEqual(partitionFiles(t.config.dataDir), []);
+    } finally {
+      await t.close();
+    }
+  });
+});
+
 describe('idempotency keys of late batches', () => {
   it('remembers a key for the whole retention after the batch arrived, even when its lines were old', async () => {
     const t = await startTestApp();

@@ -22,7 +22,8 @@ export async function createAggregator(
 ): Promise<NestFastifyApplication> {
   const app = await NestFactory.create<NestFastifyApplication>(
     AppModule.register(config, clock),
-    new FastifyAdapter({ bodyLimit: config.maxBodyBytes }),
+    // A request that stops sending its body is closed after a minute rather than held forever.
+    new FastifyAdapter({ bodyLimit: config.maxBodyBytes, requestTimeout: 60_000 }),
     { bodyParser: false, logger: logLevels, abortOnError: false },
   );
   configureApp(app, config);

@@ -114,6 +114,7 @@ function validateFields(raw: unknown): Fields | string {
   const fields = raw as Record<string, unknown>;
   for (const [key, value] of Object.entries(fields)) {
     const kind = typeof value;
+    if (kind === 'number' && !Number.isFinite(value)) return `fields.${key} must be a finite number`;
     if (kind !== 'string' && kind !== 'number' && kind !== 'boolean') {
       return `fields.${key} must be a string, number or boolean`;
     }

@@ -42,8 +42,6 @@ export class HttpErrorFilter implements ExceptionFilter {
         return [413, { error: `the body is larger than ${this.maxBodyBytes} bytes (DAYLOG_MAX_BODY_BYTES, counted after decompression); send smaller batches` }];
       case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
         return [415, { error: `Content-Type ${JSON.stringify(request.headers['content-type'] ?? '')} is not accepted: use application/json, application/x-ndjson or text/plain` }];
-      case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
-        return [400, { error: 'the body is shorter or longer than its Content-Length' }];
       case 'Z_DATA_ERROR':
       case 'Z_BUF_ERROR':
         return [400, { error: 'the body is not valid gzip' }];

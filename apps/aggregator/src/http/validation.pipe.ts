@@ -1,17 +1,35 @@
-import { BadRequestException, ValidationError, ValidationPipe } from '@nestjs/common';
+import { ArgumentMetadata, BadRequestException, ValidationError, ValidationPipe } from '@nestjs/common';
 import { getMetadataStorage } from 'class-validator';
 
-function acceptedParams(error: ValidationError): string {
-  const dto = (error.target as object).constructor;
+function paramsOf(dto: object): string[] {
   const names = getMetadataStorage()
-    .getTargetValidationMetadatas(dto, '', true, false)
+    .getTargetValidationMetadatas(dto as new () => object, '', true, false)
     .map((metadata) => metadata.propertyName);
-  return [...new Set(names)].join(', ');
+  return [...new Set(names)];
+}
+
+const acceptedParams = (error: ValidationError): string => paramsOf((error.target as object).constructor).join(', ');
+
+/**
+ * class-transformer skips keys such as `constructor` and `__proto__`, so the whitelist never sees
+ * them; the raw query string is checked against the DTO's parameters first.
+ */
+class QueryValidationPipe extends ValidationPipe {
+  override async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
+    if (metadata.type === 'query' && metadata.metatype && typeof value === 'object' && value !== null) {
+      const accepted = paramsOf(metadata.metatype);
+      const unknown = Object.keys(value).find((key) => !accepted.includes(key));
+      if (unknown !== undefined) {
+        throw new BadRequestException({ error: `unknown parameter "${unknown}"; accepted: ${accepted.join(', ')}`, param: unknown });
+      }
+    }
+    return super.transform(value, metadata) as Promise<unknown>;
+  }
 }
 
 /** A 400 that names the parameter: `{"error": "...", "param": "limit"}`. */
 export function createValidationPipe(): ValidationPipe {
-  return new ValidationPipe({
+  return new QueryValidationPipe({
     whitelist: true,
     forbidNonWhitelisted: true,
     transform: true,

@@ -14,7 +14,3 @@ export interface NumberedLine {
 export class UnparsableLine {
   constructor(readonly reason: string) {}
 }
-
-export function isIngestBody(body: unknown): body is IngestBody {
-  return typeof body === 'object' && body !== null && 'format' in body;
-}

@@ -35,7 +35,10 @@ export class QueryService {
 
   async search(params: QueryLogsDto): Promise<SearchResult> {
     const { cursor, limit, format, ...filters } = params;
-    const fingerprint = filterFingerprint(filters);
+    // Lists are sorted so that pod=a,b and pod=b,a, the same filter, share their cursors.
+    const fingerprint = filterFingerprint(
+      Object.fromEntries(Object.entries(filters).map(([name, value]) => [name, Array.isArray(value) ? [...value].sort() : value])),
+    );
     const query = this.toLogQuery(params);
     if (cursor !== undefined) {
       const decoded = decodeCursor(cursor, fingerprint);
