@@ -12,6 +12,11 @@ export interface ShipperClock {
   now(): number;
 }
 
+/** `access.log.2` → 2; a name without a number → 0. */
+function rotationNumber(path: string): number {
+  return Number(/\.(\d+)$/.exec(path)?.[1] ?? 0);
+}
+
 /** Rotated names that hold compressed copies: never read as text. */
 const COMPRESSED = /\.(gz|bz2|xz|zst|zip)$/;
 
@@ -283,10 +288,12 @@ export class Shipper {
         continue;
       }
       await this.track(itself.path, itself.dev, itself.ino, saved.offset);
+      // Copies written since the last checkpoint that the shipper never followed. Timestamps are
+      // coarse, so ties are broken by logrotate's numbering: a higher suffix is an older copy.
       const unseen = candidates
-        .filter((c) => !atPaths.has(`${c.dev}:${c.ino}`) && `${c.dev}:${c.ino}` !== key && !this.files.has(`${c.dev}:${c.ino}`))
-        .filter((c) => c.mtimeMs > itself.mtimeMs && !this.saved.has(`${c.dev}:${c.ino}`))
-        .sort((a, b) => a.mtimeMs - b.mtimeMs);
+        .filter((c) => `${c.dev}:${c.ino}` !== key && !atPaths.has(`${c.dev}:${c.ino}`) && !this.files.has(`${c.dev}:${c.ino}`))
+        .filter((c) => c.mtimeMs >= saved.updatedMs && !this.saved.has(`${c.dev}:${c.ino}`))
+        .sort((a, b) => a.mtimeMs - b.mtimeMs || rotationNumber(b.path) - rotationNumber(a.path));
       for (const copy of unseen) await this.track(copy.path, copy.dev, copy.ino, 0);
       logEvent('recovered', { path: saved.path, rotated_copies: unseen.length });
     }
