@@ -5,6 +5,7 @@ import { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ShipperRig, assertExactlyOnce, runShipper, shipperEnv, startRig, storedMessages, waitForLines, writeLines } from './support/shipper-harness';
+import { WireLineBody } from './support/test-app';
 
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -27,8 +28,9 @@ describe('shipper', () => {
     const access = join(dir, 'access.log');
     const written = writeLines(access, 'before', 1, 50);
     writeFileSync(join(dir, 'one.log'), 'a one-line file\n');
+    writeFileSync(join(dir, 'twin.log'), 'a one-line file\n');
     const shipper = runShipper(env);
-    written.push('a one-line file');
+    written.push('a one-line file', 'a one-line file');
     written.push(...writeLines(access, 'after', 1, 50));
     appendFileSync(access, 'abc');
     await pause(300);
@@ -208,6 +210,52 @@ describe('shipper', () => {
     await shipper.stop();
   });
 
+  it('gives up a batch the aggregator refuses with a 4xx after a few tries, counts it, and goes on', async () => {
+    const { dir, env } = podDir('refused');
+    const target = new URL(rig.url);
+    let refusing = true;
+    let refusals = 0;
+    const proxy = createServer((incoming, outgoing) => {
+      if (refusing) {
+        refusals++;
+        incoming.resume();
+        outgoing.writeHead(401, { 'Content-Type': 'application/json' }).end('{"error":"a bearer token is required"}');
+        return;
+      }
+      const upstream = httpRequest({ host: target.hostname, port: target.port, path: incoming.url, method: incoming.method, headers: incoming.headers }, (answer) => {
+        outgoing.writeHead(answer.statusCode!, answer.headers);
+        answer.pipe(outgoing);
+      });
+      incoming.pipe(upstream);
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    try {
+      const access = join(dir, 'access.log');
+      writeLines(access, 'refused', 1, 5);
+      const shipper = runShipper({ ...env, DAYLOG_URL: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}` });
+      while (shipper.metrics.batchesDropped === 0) await pause(50);
+      refusing = false;
+      assert.equal(refusals, 3);
+      assert.equal(shipper.metrics.linesRejected, 5);
+      const written = writeLines(access, 'accepted', 1, 5);
+      assertExactlyOnce(await waitForLines(rig.aggregator.http, 'refused', written.length), written);
+      await shipper.stop();
+    } finally {
+      proxy.close();
+    }
+  });
+
+  it('counts the lines the aggregator rejects one by one and ships their neighbours', async () => {
+    const { dir, env } = podDir('per-line');
+    writeFileSync(join(dir, 'app.log'), '{"msg":"too old","time":"2020-01-01T00:00:00Z"}\n{"msg":"fresh","level":"warn"}\n');
+    const shipper = runShipper(env);
+    assert.deepEqual(await waitForLines(rig.aggregator.http, 'per-line', 1), ['fresh']);
+    while (shipper.metrics.linesRejected === 0) await pause(50);
+    assert.equal(shipper.metrics.linesRejected, 1);
+    assert.equal(shipper.metrics.linesShipped, 1);
+    await shipper.stop();
+  });
+
   it('follows a file deleted and recreated under the same name', async () => {
     const { dir, env } = podDir('recreated');
     const app = join(dir, 'app.log');
@@ -219,5 +267,30 @@ describe('shipper', () => {
     written.push(...writeLines(app, 'second', 1, 100));
     assertExactlyOnce(await waitForLines(rig.aggregator.http, 'recreated', written.length), written);
     await shipper.stop();
+  });
+});
+
+describe('shipper on real nginx logs', () => {
+  it('ships what Debian nginx wrote, with levels and fields parsed', async () => {
+    const rig = await startRig({}, { now: () => Date.UTC(2026, 10, 24, 23, 0, 0) });
+    try {
+      const dir = join(rig.logDir, 'nginx');
+      mkdirSync(dir);
+      for (const name of ['access.log', 'error.log']) copyFileSync(join(__dirname, '../../test/fixtures/nginx', name), join(dir, name));
+      const shipper = runShipper(shipperEnv({ url: rig.url, logDir: dir }, 'webserver'));
+      const stored = await waitForLines(rig.aggregator.http, 'webserver', 6 + 20);
+      assert.equal(stored.length, 26);
+      const errors = await rig.aggregator.http.get('/api/v1/logs').query({ pod: 'webserver', min_level: 'error', format: 'json', direction: 'forward' });
+      const summary = (errors.body.lines as WireLineBody[]).map((l) => [l.source, l.level, l.fields?.status ?? null]);
+      assert.deepEqual(summary, [
+        ['access.log', 'error', 500],
+        ['access.log', 'error', 502],
+        ['error.log', 'error', null],
+        ['error.log', 'error', null],
+      ]);
+      await shipper.stop();
+    } finally {
+      await rig.close();
+    }
   });
 });

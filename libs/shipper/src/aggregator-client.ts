@@ -42,6 +42,11 @@ export function retryAfterMs(header: string | null, nowMs: number): number {
   return Number.isNaN(date) ? 0 : Math.max(0, date - nowMs);
 }
 
+/** Full jitter: anywhere from 0 to the capped exponential step, so many senders do not retry in step. */
+export function backoffDelayMs(attempt: number, policy: RetryPolicy, random: () => number): number {
+  return random() * Math.min(policy.capMs, policy.baseMs * 2 ** attempt);
+}
+
 export function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal.aborted) return reject(signal.reason as Error);
@@ -101,8 +106,7 @@ export class AggregatorClient {
         this.giveUp(batch, result.reason);
         return 'done';
       }
-      const backoff = this.random() * Math.min(this.retry.capMs, this.retry.baseMs * 2 ** attempt);
-      const delayMs = Math.max(backoff, result.afterMs);
+      const delayMs = Math.max(backoffDelayMs(attempt, this.retry, this.random), result.afterMs);
       this.metrics.linesRetried += batch.lines.length;
       logEvent('retry', { key: batchKey(batch), attempt: attempt + 1, reason: result.reason, delay_ms: Math.round(delayMs) });
       await sleep(delayMs, signal);

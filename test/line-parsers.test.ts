@@ -1,0 +1,91 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { parseJsonLine, parseNginxAccess, parseNginxError, parsePlain, parserFor } from '@daylog/shipper';
+import { DEFAULT_RETRY, backoffDelayMs, retryAfterMs } from '@daylog/shipper';
+
+const fixture = (name: string) => readFileSync(join(__dirname, '../../test/fixtures/nginx', name), 'utf8').split('\n').filter(Boolean);
+
+describe('line parsers', () => {
+  it('reads real nginx combined access lines: fields, time, and a level from the status', () => {
+    const lines = fixture('access.log').map(parseNginxAccess);
+    assert.deepEqual(lines.map((l) => [l.level, l.fields?.status]), [
+      ['info', 200], ['info', 200], ['warn', 404], ['error', 500], ['error', 502], ['warn', 400],
+    ]);
+    assert.equal(lines[0].ts, Date.UTC(2026, 10, 24, 22, 40, 17));
+    assert.deepEqual(lines[1].fields, {
+      remote_addr: '127.0.0.1', status: 200, method: 'GET', path: '/?q=shoes&page=2', protocol: 'HTTP/1.1', bytes: 3,
+      referer: 'https://shop.example/cart', user_agent: 'Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0',
+    });
+    assert.deepEqual(lines[5].fields, { remote_addr: '127.0.0.1', status: 400, bytes: 157 });
+  });
+
+  it('reads $request_time after the combined fields, and a time zone offset', () => {
+    const line = parseNginxAccess('10.1.2.3 - bob [24/Nov/2026:11:00:00 +0100] "GET /x HTTP/2.0" 200 12 "-" "k6" 0.042');
+    assert.equal(line.ts, Date.UTC(2026, 10, 24, 10, 0, 0));
+    assert.equal(line.fields?.request_time, 0.042);
+    assert.equal(line.fields?.remote_user, 'bob');
+  });
+
+  it('ships an access line it cannot read as plain text, never drops it', () => {
+    assert.deepEqual(parseNginxAccess('ERROR: not an access line'), { level: 'error', message: 'ERROR: not an access line' });
+  });
+
+  it('reads real nginx error lines: time and level', () => {
+    const lines = fixture('error.log').map(parseNginxError);
+    assert.deepEqual([...new Set(lines.map((l) => l.level))].sort(), ['error', 'info']);
+    const refused = lines.find((l) => l.message.includes('Connection refused'))!;
+    assert.equal(refused.level, 'error');
+    assert.equal(refused.ts, Date.UTC(2026, 10, 24, 22, 40, 17));
+  });
+
+  it('maps every nginx error level', () => {
+    const levels = ['debug', 'info', 'notice', 'warn', 'error', 'crit', 'alert', 'emerg'].map(
+      (level) => parseNginxError(`2026/11/24 10:00:00 [${level}] 1#1: x`).level,
+    );
+    assert.deepEqual(levels, ['debug', 'info', 'info', 'warn', 'error', 'fatal', 'fatal', 'fatal']);
+  });
+
+  it('reads JSON lines by the common names for level, message and time', () => {
+    assert.deepEqual(parseJsonLine('{"severity":"WARNING","msg":"slow","time":"2026-11-24T10:00:00Z","ms":812,"nested":{"a":1}}'), {
+      level: 'warn', message: 'slow', ts: Date.UTC(2026, 10, 24, 10), fields: { ms: 812 },
+    });
+    assert.deepEqual(parseJsonLine('{"level":"info","message":"x","ts":1795554000}'), { level: 'info', message: 'x', ts: 1795554000000 });
+    assert.deepEqual(parseJsonLine('[1,2]'), { level: 'info', message: '[1,2]' });
+  });
+
+  it('takes a leading level word from plain lines', () => {
+    assert.equal(parsePlain('ERROR something broke').level, 'error');
+    assert.equal(parsePlain('[warn] careful').level, 'warn');
+    assert.equal(parsePlain('WARNING: disk').level, 'warn');
+    assert.equal(parsePlain('information is not a level').level, 'info');
+    assert.equal(parsePlain('errors happen').level, 'info');
+  });
+
+  it('picks a parser by file name, then by the first line', () => {
+    assert.equal(parserFor('auto', 'access.log', 'x'), parseNginxAccess);
+    assert.equal(parserFor('auto', 'error.log', 'x'), parseNginxError);
+    assert.equal(parserFor('auto', 'app.log', '{"msg":"x"}'), parseJsonLine);
+    assert.equal(parserFor('auto', 'app.log', 'hello'), parsePlain);
+    assert.equal(parserFor('plain', 'access.log', 'x'), parsePlain);
+  });
+});
+
+describe('delivery timing', () => {
+  it('reads Retry-After as seconds or as an HTTP date', () => {
+    const now = Date.UTC(2026, 10, 24, 10, 0, 0);
+    assert.equal(retryAfterMs('3', now), 3000);
+    assert.equal(retryAfterMs('Tue, 24 Nov 2026 10:00:05 GMT', now), 5000);
+    assert.equal(retryAfterMs('Tue, 24 Nov 2026 09:00:00 GMT', now), 0);
+    assert.equal(retryAfterMs(null, now), 0);
+    assert.equal(retryAfterMs('soon', now), 0);
+  });
+
+  it('backs off exponentially with full jitter, capped', () => {
+    assert.equal(backoffDelayMs(0, DEFAULT_RETRY, () => 0.999999), DEFAULT_RETRY.baseMs * 0.999999);
+    assert.equal(backoffDelayMs(3, DEFAULT_RETRY, () => 0.5), DEFAULT_RETRY.baseMs * 8 * 0.5);
+    assert.equal(backoffDelayMs(30, DEFAULT_RETRY, () => 1), DEFAULT_RETRY.capMs);
+    assert.equal(backoffDelayMs(5, DEFAULT_RETRY, () => 0), 0);
+  });
+});
