@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { appendFileSync, copyFileSync, mkdirSync, renameSync, truncateSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, renameSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ShipperRig, assertExactlyOnce, shipperEnv, startRig, waitForLines, writeLines } from './support/shipper-harness';
@@ -32,11 +32,14 @@ describe('shipper process', () => {
   };
 
   it('flushes on SIGTERM, exits 0, and a restart ships the rest once', async () => {
-    const { dir, env } = podDir('sigterm', { DAYLOG_BATCH_WAIT: '30s', DAYLOG_BATCH_LINES: '100000' });
+    const metricsPort = String(20000 + Math.floor(Math.random() * 20000));
+    const { dir, env } = podDir('sigterm', { DAYLOG_BATCH_WAIT: '30s', DAYLOG_BATCH_LINES: '100000', DAYLOG_METRICS_PORT: metricsPort });
     const access = join(dir, 'access.log');
     const written = writeLines(access, 'line', 1, 500);
     let shipper = startShipper(env);
-    await pause(800);
+    const linesRead = async () =>
+      (await fetch(`http://127.0.0.1:${metricsPort}/metrics`).then((r) => r.text()).catch(() => '')).includes('daylog_shipper_lines_read_total 500');
+    while (!(await linesRead())) await pause(50);
     shipper.child.kill('SIGTERM');
     assert.deepEqual(await shipper.exited, [0, null], shipper.output());
     assert.equal((await waitForLines(rig.aggregator.http, 'sigterm', 500, 2000)).length, 500, 'the pending batch was flushed at SIGTERM');
@@ -132,12 +135,11 @@ describe('shipper process', () => {
     const access = join(dir, 'access.log');
     writeLines(access, 'old', 1, 100);
     const shipper = startShipper(env);
-    await pause(500);
+    while (!shipper.output().includes('"event":"following"')) await pause(20);
     const written = writeLines(access, 'new', 1, 10);
     writeFileSync(join(dir, 'created-later.log'), 'new file line\n');
     written.push('new file line');
     assertExactlyOnce(await waitForLines(rig.aggregator.http, 'from-end', written.length), written);
-    appendFileSync(access, '');
     shipper.child.kill('SIGTERM');
     await shipper.exited;
   });

@@ -102,7 +102,7 @@ export class Shipper {
       file.lastGrowthMs = now;
     }
     file.size = size;
-    this.metrics.bytesBehind = [...this.files.values()].reduce((sum, f) => sum + Math.max(0, f.size - f.checkpoint.offset), 0);
+    this.updateBytesBehind();
     const idle = file.readOffset >= size && now - file.lastGrowthMs >= this.retireAfterMs();
     const done = (file.rotated || nlink === 0) && idle;
     if (done) file.acceptPartialLine();
@@ -121,6 +121,10 @@ export class Shipper {
       progressed = true;
     }
     return progressed;
+  }
+
+  private updateBytesBehind(): void {
+    this.metrics.bytesBehind = [...this.files.values()].reduce((sum, f) => sum + Math.max(0, f.size - f.checkpoint.offset), 0);
   }
 
   private batchFull(file: TrackedFile): boolean {
@@ -155,6 +159,7 @@ export class Shipper {
         file.checkpoint.inflight = ackedEnd < end ? { start: ackedEnd, end } : null;
         file.checkpoint.updatedMs = this.clock.now();
         this.save();
+        this.updateBytesBehind();
       },
       this.abort.signal,
     );
