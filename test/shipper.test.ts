@@ -1,10 +1,8 @@
 import assert from 'node:assert/strict';
 import { appendFileSync, copyFileSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
-import { createServer, request as httpRequest } from 'node:http';
-import { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { ShipperRig, assertExactlyOnce, runShipper, shipperEnv, startRig, storedMessages, waitForLines, writeLines } from './support/shipper-harness';
+import { ShipperRig, assertExactlyOnce, runShipper, shipperEnv, startProxy, startRig, storedMessages, waitForLines, writeLines } from './support/shipper-harness';
 import { WireLineBody } from './support/test-app';
 
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -139,26 +137,14 @@ describe('shipper', () => {
 
   it('waits at least Retry-After before sending again after a 429', async () => {
     const { dir, env } = podDir('throttled');
-    const target = new URL(rig.url);
     const requests: number[] = [];
-    const proxy = createServer((incoming, outgoing) => {
+    const proxy = await startProxy(rig.url, () => {
       requests.push(Date.now());
-      if (requests.length === 1) {
-        incoming.resume();
-        outgoing.writeHead(429, { 'Retry-After': '3', 'Content-Type': 'application/json' }).end('{"error":"slow down"}');
-        return;
-      }
-      const upstream = httpRequest({ host: target.hostname, port: target.port, path: incoming.url, method: incoming.method, headers: incoming.headers }, (answer) => {
-        outgoing.writeHead(answer.statusCode!, answer.headers);
-        answer.pipe(outgoing);
-      });
-      incoming.pipe(upstream);
+      return requests.length === 1 ? { status: 429, headers: { 'Retry-After': '3' }, body: '{"error":"slow down"}' } : null;
     });
-    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
-    const port = (proxy.address() as AddressInfo).port;
     try {
       const written = writeLines(join(dir, 'access.log'), 'line', 1, 10);
-      const shipper = runShipper({ ...env, DAYLOG_URL: `http://127.0.0.1:${port}` });
+      const shipper = runShipper({ ...env, DAYLOG_URL: proxy.url });
       assertExactlyOnce(await waitForLines(rig.aggregator.http, 'throttled', written.length), written);
       assert.ok(requests.length >= 2);
       assert.ok(requests[1] - requests[0] >= 3000, `second request ${requests[1] - requests[0]} ms after the 429`);
@@ -171,24 +157,11 @@ describe('shipper', () => {
 
   it('keeps lines while the aggregator is down and delivers them once it is back', async () => {
     const { dir, env } = podDir('outage');
-    const target = new URL(rig.url);
     let up = false;
-    const gate = createServer((incoming, outgoing) => {
-      if (!up) {
-        incoming.resume();
-        outgoing.writeHead(503, { 'Content-Type': 'application/json' }).end('{"error":"down"}');
-        return;
-      }
-      const upstream = httpRequest({ host: target.hostname, port: target.port, path: incoming.url, method: incoming.method, headers: incoming.headers }, (answer) => {
-        outgoing.writeHead(answer.statusCode!, answer.headers);
-        answer.pipe(outgoing);
-      });
-      incoming.pipe(upstream);
-    });
-    await new Promise<void>((resolve) => gate.listen(0, '127.0.0.1', resolve));
+    const gate = await startProxy(rig.url, () => (up ? null : { status: 503, body: '{"error":"down"}' }));
     try {
       const written = writeLines(join(dir, 'access.log'), 'line', 1, 60_000);
-      const shipper = runShipper({ ...env, DAYLOG_URL: `http://127.0.0.1:${(gate.address() as AddressInfo).port}` }, { baseMs: 50, capMs: 200, clientErrorAttempts: 3 });
+      const shipper = runShipper({ ...env, DAYLOG_URL: gate.url }, { baseMs: 50, capMs: 200, clientErrorAttempts: 3 });
       await pause(1000);
       assert.deepEqual(await storedMessages(rig.aggregator.http, 'outage'), []);
       // 60k lines are 720 kB; while the aggregator is down the shipper holds one read (256 kB) at most.
@@ -212,27 +185,17 @@ describe('shipper', () => {
 
   it('gives up a batch the aggregator refuses with a 4xx after a few tries, counts it, and goes on', async () => {
     const { dir, env } = podDir('refused');
-    const target = new URL(rig.url);
     let refusing = true;
     let refusals = 0;
-    const proxy = createServer((incoming, outgoing) => {
-      if (refusing) {
-        refusals++;
-        incoming.resume();
-        outgoing.writeHead(401, { 'Content-Type': 'application/json' }).end('{"error":"a bearer token is required"}');
-        return;
-      }
-      const upstream = httpRequest({ host: target.hostname, port: target.port, path: incoming.url, method: incoming.method, headers: incoming.headers }, (answer) => {
-        outgoing.writeHead(answer.statusCode!, answer.headers);
-        answer.pipe(outgoing);
-      });
-      incoming.pipe(upstream);
+    const proxy = await startProxy(rig.url, () => {
+      if (!refusing) return null;
+      refusals++;
+      return { status: 401, body: '{"error":"a bearer token is required"}' };
     });
-    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
     try {
       const access = join(dir, 'access.log');
       writeLines(access, 'refused', 1, 5);
-      const shipper = runShipper({ ...env, DAYLOG_URL: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}` });
+      const shipper = runShipper({ ...env, DAYLOG_URL: proxy.url });
       while (shipper.metrics.batchesDropped === 0) await pause(50);
       refusing = false;
       assert.equal(refusals, 3);

@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { appendFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer, request as httpRequest } from 'node:http';
+import { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ShipperConfig, loadShipperConfig } from '@daylog/config';
@@ -105,4 +107,36 @@ export function assertExactlyOnce(stored: string[], written: string[]): void {
   const missing = [...counts].filter(([, n]) => n > 0).map(([m]) => m);
   assert.deepEqual({ duplicated: duplicated.slice(0, 5), missing: missing.slice(0, 5) }, { duplicated: [], missing: [] });
   assert.equal(stored.length, written.length);
+}
+
+export interface CannedAnswer {
+  status: number;
+  headers?: Record<string, string>;
+  body: string;
+}
+
+/**
+ * An HTTP proxy in front of the aggregator that can answer for it: `answer` returns a canned reply,
+ * or null to forward the request. Returns the proxy's URL and a close function.
+ */
+export async function startProxy(target: string, answer: () => CannedAnswer | null): Promise<{ url: string; close(): void }> {
+  const upstreamUrl = new URL(target);
+  const proxy = createServer((incoming, outgoing) => {
+    const canned = answer();
+    if (canned) {
+      incoming.resume();
+      outgoing.writeHead(canned.status, { 'Content-Type': 'application/json', ...canned.headers }).end(canned.body);
+      return;
+    }
+    const upstream = httpRequest(
+      { host: upstreamUrl.hostname, port: upstreamUrl.port, path: incoming.url, method: incoming.method, headers: incoming.headers },
+      (reply) => {
+        outgoing.writeHead(reply.statusCode!, reply.headers);
+        reply.pipe(outgoing);
+      },
+    );
+    incoming.pipe(upstream);
+  });
+  await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+  return { url: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`, close: () => proxy.close() };
 }
