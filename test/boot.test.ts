@@ -2,20 +2,19 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { once } from 'node:events';
-import { createServer } from 'node:net';
-import { AddressInfo } from 'node:net';
+import { AddressInfo, createServer } from 'node:net';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { loadConfig } from '@daylog/config';
 import Database from 'better-sqlite3';
 import { LOG_STORE, LogStore } from '@daylog/storage';
+import { REPO, imageCommand } from './support/image-command';
 import { startTestApp, tempDataDir } from './support/test-app';
 
-const MAIN = join(__dirname, '../apps/aggregator/src/main.js');
-
-/** Runs the built aggregator as `npm start` does, with only the given environment. */
+/** Runs the built aggregator with the image's command line, from the repository as /app, with only the given environment. */
 function runAggregator(env: Record<string, string>) {
-  const child = spawn(process.execPath, [MAIN], { env: { PATH: process.env.PATH, ...env }, stdio: 'pipe' });
+  const [program, args] = imageCommand('aggregator');
+  const child = spawn(program, args, { cwd: REPO, env: { PATH: process.env.PATH, ...env }, stdio: 'pipe' });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
@@ -82,7 +81,7 @@ describe('configuration at boot', () => {
     }
   });
 
-  it('starts from the built main.js, answers health checks, and exits 0 on SIGTERM', async () => {
+  it('starts with the image\'s command line, answers health checks, and exits 0 on SIGTERM', async () => {
     const dataDir = tempDataDir();
     const port = String(20000 + Math.floor(Math.random() * 20000));
     const run = runAggregator({ DAYLOG_DATA_DIR: dataDir, DAYLOG_PORT: port, DAYLOG_HOST: '127.0.0.1' });

@@ -4,14 +4,15 @@ import { once } from 'node:events';
 import { copyFileSync, mkdirSync, renameSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { REPO, imageCommand } from './support/image-command';
 import { ShipperRig, assertExactlyOnce, shipperEnv, startRig, waitForLines, writeLines } from './support/shipper-harness';
 
-const MAIN = join(__dirname, '../apps/shipper/src/main.js');
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** The built shipper as `npm run start:shipper` runs it. */
+/** The built shipper, with the command line of the image's `shipper` stage, run from the repository as /app. */
 function startShipper(env: Record<string, string>): { child: ChildProcess; exited: Promise<[number | null, string | null]>; output: () => string } {
-  const child = spawn(process.execPath, [MAIN], { env: { PATH: process.env.PATH, ...env }, stdio: 'pipe' });
+  const [program, args] = imageCommand('shipper');
+  const child = spawn(program, args, { cwd: REPO, env: { PATH: process.env.PATH, ...env }, stdio: 'pipe' });
   let output = '';
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
