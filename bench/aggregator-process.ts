@@ -13,9 +13,10 @@ const READY_TIMEOUT_MS = 30_000;
 const STOP_TIMEOUT_MS = 60_000;
 const OUTPUT_KEPT = 8_000;
 /** Linux's USER_HZ, the unit of utime and stime in /proc/<pid>/stat. */
-const CLOCK_TICKS_PER_S = 100;
+export const CLOCK_TICKS_PER_S = 100;
 
-async function freePort(): Promise<number> {
+/** A port nothing listens on at the moment, on loopback. */
+export async function freePort(): Promise<number> {
   const server = createServer();
   server.listen(0, HOST);
   await once(server, 'listening');

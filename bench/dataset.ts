@@ -35,7 +35,7 @@ export interface Dataset {
 }
 
 /** mulberry32: a small seeded generator, so every run (and every machine) sees the same data. */
-function seededRandom(seed: number): () => number {
+export function seededRandom(seed: number): () => number {
   let state = seed >>> 0;
   return () => {
     state = (state + 0x6d2b79f5) >>> 0;
@@ -77,18 +77,20 @@ function pick<T>(random: () => number, items: readonly T[]): T {
 }
 
 /** ~90 % info, ~7 % warn, ~3 % error, with an nginx status to match. */
-function levelAndStatus(random: () => number): [Level, number] {
+export function levelAndStatus(random: () => number): [Level, number] {
   const r = random();
   if (r < 0.9) return ['info', pick(random, INFO_STATUS)];
   if (r < 0.97) return ['warn', pick(random, WARN_STATUS)];
   return ['error', pick(random, ERROR_STATUS)];
 }
 
-function accessLine(random: () => number, ts: number, status: number, needle: boolean): string {
+/** `seq`, when given, is appended to the query string (`&seq=…`) so that each line can be told apart. */
+export function accessLine(random: () => number, ts: number, status: number, needle: boolean, seq?: number): string {
   const ip = `10.${Math.floor(random() * 256)}.${Math.floor(random() * 256)}.${Math.floor(random() * 256)}`;
   const path = needle
     ? `/search?q=${NEEDLE}`
-    : `${pick(random, PATHS)}/${Math.floor(random() * 100_000)}?page=${Math.floor(random() * 20)}`;
+    : `${pick(random, PATHS)}/${Math.floor(random() * 100_000)}?page=${Math.floor(random() * 20)}` +
+      (seq === undefined ? '' : `&seq=${seq}`);
   const bytes = Math.floor(random() * 50_000);
   const rt = (random() * 0.5).toFixed(3);
   return (

@@ -1,10 +1,13 @@
 import { median, percentile, round } from './bench-support';
 import { QueryOutcome } from './query-bench';
 import { PruneOutcome } from './prune-bench';
+import { ShipperOutcome } from './shipper-bench';
 
 const INGEST_GOAL = 0.6;
 const QUERY_GOAL = 2;
 const STORAGE_GOAL = 1.5;
+const SHIPPER_RATE_GOAL = 50_000;
+const SHIPPER_RSS_GOAL_MB = 80;
 
 interface Figure {
   name: string;
@@ -24,6 +27,7 @@ export interface Results {
   prune: PruneOutcome;
   storedBytes: number;
   meanMessageBytes: number;
+  shipper: ShipperOutcome[];
 }
 
 export const say = (line = ''): void => console.log(line);
@@ -92,6 +96,22 @@ export function report(results: Results): void {
       `${results.meanMessageBytes.toFixed(1)} B: ${ratio.toFixed(2)}×   goal ≤ ${STORAGE_GOAL}×: ${goal(ratio <= STORAGE_GOAL)}`,
   );
   figure('storage.bytes_per_line', bytesPerLine, 'B', results.meanMessageBytes, 1);
+
+  const shipperRates = results.shipper.map((o) => o.linesPerSec);
+  const shipperRate = median(shipperRates);
+  const rssMb = results.shipper.map((o) => o.peakRssBytes / 1e6);
+  const shipperRss = median(rssMb);
+  say(
+    `shipper.lines_per_sec ${formatInt(shipperRate).padStart(9)} lines/s (${formatInt(results.shipper[0].lines)} lines, ` +
+      `spawn to all shipped)   runs ${shipperRates.map(formatInt).join(', ')}   goal ≥ ${formatInt(SHIPPER_RATE_GOAL)} ` +
+      `lines/s: ${goal(shipperRate >= SHIPPER_RATE_GOAL)}`,
+  );
+  say(
+    `shipper.rss_mb ${shipperRss.toFixed(1)} MB peak RSS (VmHWM, 1 MB = 10^6 B; ${(shipperRss / 1.048576).toFixed(1)} MiB)   ` +
+      `runs ${rssMb.map((value) => value.toFixed(1)).join(', ')}   goal < ${SHIPPER_RSS_GOAL_MB} MB: ${goal(shipperRss < SHIPPER_RSS_GOAL_MB)}`,
+  );
+  figure('shipper.lines_per_sec', shipperRate, 'lines/s', undefined, 0);
+  figure('shipper.rss_mb', shipperRss, 'MB', undefined, 1);
 
   say(JSON.stringify({ bench: 'daylog', figures }));
 }

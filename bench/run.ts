@@ -7,6 +7,7 @@ import { pruneBench } from './prune-bench';
 import { QueryCase, QueryOutcome, queryBench } from './query-bench';
 import { rawIngest } from './raw-ingest';
 import { formatInt, formatPercent, mb, report, say, seconds } from './report';
+import { ShipperOutcome, shipperRun } from './shipper-bench';
 
 const LINES = envInt('BENCH_LINES', 1_000_000, 1);
 const RUNS = envInt('BENCH_RUNS', 3, 1);
@@ -14,6 +15,9 @@ const QUERY_REPS = envInt('BENCH_QUERY_REPS', 30, 1);
 const QUERY_WARMUPS = 3;
 const CLIENTS = 4;
 const PRUNE_ROWS = Math.min(LINES, 1_000_000);
+const SHIPPER_LINES = envInt('SHIPPER_LINES', Math.min(LINES, 200_000), 1);
+/** A directory: each shipper child then runs with --cpu-prof and leaves its .cpuprofile there (slower figures). */
+const SHIPPER_CPU_PROF = process.env.SHIPPER_CPU_PROF?.trim() || undefined;
 
 const cpuSince = (start: NodeJS.CpuUsage) => {
   const used = process.cpuUsage(start);
@@ -110,6 +114,26 @@ async function ingestRuns(dataset: Dataset) {
   return { rawRates, httpRates, queries, floorMs, storedBytes };
 }
 
+/** The shipper sidecar, each run against a fresh aggregator child; see shipper-bench.ts. */
+async function shipperRuns(): Promise<ShipperOutcome[]> {
+  const outcomes: ShipperOutcome[] = [];
+  if (SHIPPER_CPU_PROF) say(`shipper: --cpu-prof into ${SHIPPER_CPU_PROF} (profiling slows it: these figures are not comparable)`);
+  for (let run = 1; run <= RUNS; run++) {
+    const tag = `run ${run}/${RUNS}`;
+    const o = await shipperRun(SHIPPER_LINES, `shipper-bench-${run}`, SHIPPER_CPU_PROF);
+    const cpu = (value: number | null) => (value === null ? 'n/a' : `${value.toFixed(1)} s`);
+    say(
+      `${tag} shipper: ${formatInt(o.lines)} lines (${mb(o.fileBytes)}, ${(o.fileBytes / o.lines).toFixed(1)} B/line) ` +
+        `in ${seconds(o.ms)} = ${formatInt(o.linesPerSec)} lines/s from spawn (/metrics first answered after ` +
+        `${o.firstMetricsMs.toFixed(0)} ms); peak RSS ${mb(o.peakRssBytes)}; cpu: shipper ${cpu(o.shipperCpuSeconds)}, ` +
+        `aggregator ${cpu(o.aggregatorCpuSeconds)}; SIGTERM → exit 0; stored = written, each once ` +
+        `(${o.queryPages} query pages)`,
+    );
+    outcomes.push(o);
+  }
+  return outcomes;
+}
+
 async function main(): Promise<void> {
   const started = nowMs();
   say(
@@ -127,9 +151,11 @@ async function main(): Promise<void> {
     `prune: ${formatInt(prune.rows)} rows appended to one partition in ${seconds(prune.fillMs)} (synchronous=normal), ` +
       `then dropped`,
   );
+
+  const shipper = await shipperRuns();
   say(`total bench time ${seconds(nowMs() - started)}`);
 
-  report({ ...ingest, runs: RUNS, lines: LINES, prune, meanMessageBytes: dataset.meanMessageBytes });
+  report({ ...ingest, runs: RUNS, lines: LINES, prune, meanMessageBytes: dataset.meanMessageBytes, shipper });
 }
 
 process.on('exit', cleanUpEverything);

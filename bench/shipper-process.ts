@@ -1,0 +1,193 @@
+import { ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { CLOCK_TICKS_PER_S, freePort } from './aggregator-process';
+import { nowMs, onCleanup } from './bench-support';
+import { HOST, send } from './http-client';
+
+/** dist/bench/ → dist/apps/shipper/src/main.js, the file `npm run start:shipper` runs. */
+const MAIN_JS = join(__dirname, '../apps/shipper/src/main.js');
+const STOP_TIMEOUT_MS = 30_000;
+const OUTPUT_KEPT = 8_000;
+export const METRICS_POLL_MS = 50;
+
+export interface ShipperOptions {
+  aggregatorPort: number;
+  /** DAYLOG_FILES. */
+  files: string;
+  stateDir: string;
+  pod: string;
+  namespace: string;
+  container: string;
+  /** When set, the child runs with --cpu-prof and writes its profile here at exit. */
+  cpuProfDir?: string;
+}
+
+export interface ShippedOutcome {
+  /** From just before spawn until a /metrics answer showed every line shipped. */
+  ms: number;
+  /** From just before spawn until /metrics first answered: Node's start-up plus the shipper's wiring. */
+  firstMetricsMs: number;
+  polls: number;
+}
+
+/** `name value` pairs of a Prometheus text answer; comments skipped. */
+function parseMetrics(text: string): Map<string, number> {
+  const values = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    if (line === '' || line.startsWith('#')) continue;
+    const space = line.lastIndexOf(' ');
+    values.set(line.slice(0, space), Number(line.slice(space + 1)));
+  }
+  return values;
+}
+
+/** The real shipper (`node dist/apps/shipper/src/main.js`) as a child process, shipping to a loopback aggregator. */
+export class ShipperProcess {
+  private output = '';
+  private readonly exited: Promise<number | null>;
+  private readonly forget: () => void;
+
+  private constructor(
+    private readonly child: ChildProcess,
+    readonly metricsPort: number,
+    /** nowMs() just before spawn. */
+    readonly startedMs: number,
+  ) {
+    const keep = (chunk: Buffer) => {
+      this.output = (this.output + chunk.toString()).slice(-OUTPUT_KEPT);
+    };
+    child.stdout?.on('data', keep);
+    child.stderr?.on('data', keep);
+    this.exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+    this.forget = onCleanup(() => {
+      if (this.running) child.kill('SIGKILL');
+    });
+  }
+
+  /** Spawns it with the given labels and files and the default batch settings; does not wait for anything. */
+  static async start(options: ShipperOptions): Promise<ShipperProcess> {
+    const metricsPort = await freePort();
+    // As for the aggregator: none of the caller's DAYLOG_* (or pod labels), so the batch settings are the defaults.
+    const labels = new Set(['POD_NAME', 'POD_NAMESPACE', 'CONTAINER_NAME']);
+    const env = Object.fromEntries(
+      Object.entries(process.env).filter(([name]) => !name.startsWith('DAYLOG_') && !labels.has(name)),
+    );
+    const execArgv = options.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfDir}`] : [];
+    const startedMs = nowMs();
+    const child = spawn(process.execPath, [...execArgv, MAIN_JS], {
+      env: {
+        ...env,
+        DAYLOG_URL: `http://${HOST}:${options.aggregatorPort}`,
+        DAYLOG_FILES: options.files,
+        DAYLOG_STATE_DIR: options.stateDir,
+        DAYLOG_METRICS_PORT: String(metricsPort),
+        POD_NAME: options.pod,
+        POD_NAMESPACE: options.namespace,
+        CONTAINER_NAME: options.container,
+        NO_COLOR: '1',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    return new ShipperProcess(child, metricsPort, startedMs);
+  }
+
+  get running(): boolean {
+    return this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  /** CPU seconds (user + system, all threads) used so far; null where /proc is missing. */
+  cpuSeconds(): number | null {
+    try {
+      const stat = readFileSync(`/proc/${this.child.pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_S;
+    } catch {
+      return null;
+    }
+  }
+
+  /** Peak resident set size so far (VmHWM of /proc/<pid>/status), in bytes. */
+  peakRssBytes(): number {
+    let status: string;
+    try {
+      status = readFileSync(`/proc/${this.child.pid}/status`, 'utf8');
+    } catch (error) {
+      return this.failed(`could not read /proc/${this.child.pid}/status: ${(error as Error).message}`);
+    }
+    const match = /^VmHWM:\s+(\d+) kB$/m.exec(status);
+    if (!match) return this.failed(`no VmHWM in /proc/${this.child.pid}/status`);
+    return Number(match[1]) * 1024;
+  }
+
+  /** GET /metrics once; null while nothing listens yet. */
+  async metrics(): Promise<Map<string, number> | null> {
+    let answer;
+    try {
+      answer = await send(false, this.metricsPort, 'GET', '/metrics');
+    } catch {
+      return null;
+    }
+    if (answer.status !== 200) return this.failed(`GET /metrics answered ${answer.status}: ${answer.body.slice(0, 300)}`);
+    return parseMetrics(answer.body);
+  }
+
+  /**
+   * Polls /metrics every METRICS_POLL_MS until daylog_shipper_lines_shipped_total reaches `lines`. Fails
+   * at once if the shipper exits, refuses or drops lines, or ships more than it was given; fails at `timeoutMs`.
+   */
+  async waitShipped(lines: number, timeoutMs: number): Promise<ShippedOutcome> {
+    const deadline = this.startedMs + timeoutMs;
+    let firstMetricsMs: number | null = null;
+    let last: Map<string, number> | null = null;
+    let polls = 0;
+    for (;;) {
+      if (!this.running) return this.failed(`the shipper exited (${this.child.exitCode ?? this.child.signalCode}) while shipping`);
+      const metrics = await this.metrics();
+      const at = nowMs();
+      polls++;
+      if (metrics) {
+        firstMetricsMs ??= at - this.startedMs;
+        last = metrics;
+        const shipped = metrics.get('daylog_shipper_lines_shipped_total');
+        if (shipped === undefined) return this.failed('/metrics has no daylog_shipper_lines_shipped_total');
+        const refused = (metrics.get('daylog_shipper_lines_rejected_total') ?? 0) + (metrics.get('daylog_shipper_batches_dropped_total') ?? 0);
+        if (refused > 0) return this.failed(`the aggregator refused lines:\n${[...metrics].join('\n')}`);
+        if (shipped > lines) return this.failed(`the shipper counted ${shipped} lines shipped of ${lines} written`);
+        if (shipped === lines) return { ms: at - this.startedMs, firstMetricsMs, polls };
+      }
+      if (at >= deadline) {
+        const seen = last ? [...last].map(([name, value]) => `${name} ${value}`).join('\n') : '(/metrics never answered)';
+        return this.failed(`daylog_shipper_lines_shipped_total did not reach ${lines} within ${timeoutMs} ms; last /metrics:\n${seen}`);
+      }
+      await sleep(METRICS_POLL_MS);
+    }
+  }
+
+  /** SIGTERM: it flushes what is pending, saves its offsets and exits 0. */
+  async stop(): Promise<void> {
+    if (!this.running) return this.failed(`the shipper had already exited (${this.child.exitCode ?? this.child.signalCode})`);
+    this.child.kill('SIGTERM');
+    const timer = new AbortController();
+    const timeout = sleep(STOP_TIMEOUT_MS, 'timeout' as const, { signal: timer.signal }).catch(() => 'cancelled' as const);
+    const code = await Promise.race([this.exited, timeout]);
+    timer.abort();
+    if (code === 'timeout') {
+      this.child.kill('SIGKILL');
+      return this.failed(`the shipper did not exit within ${STOP_TIMEOUT_MS} ms of SIGTERM`);
+    }
+    this.forget();
+    if (code !== 0) return this.failed(`the shipper exited with ${code ?? this.child.signalCode} after SIGTERM`);
+  }
+
+  /** Kills it without waiting: for the failure paths. */
+  kill(): void {
+    if (this.running) this.child.kill('SIGKILL');
+    this.forget();
+  }
+
+  private failed(message: string): never {
+    throw new Error(`${message}\n--- shipper output (tail) ---\n${this.output}`);
+  }
+}
