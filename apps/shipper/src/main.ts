@@ -25,6 +25,7 @@ function serveMetrics(port: number, metrics: ShipperMetrics): void {
       response.writeHead(404).end();
     }
   })
+    .on('error', (error) => logEvent('metrics_unavailable', { port, error: error.message }))
     .listen(port)
     .unref();
 }

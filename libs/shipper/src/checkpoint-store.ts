@@ -1,4 +1,4 @@
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 
 /** Where shipping of one file stands; keyed by the file's identity, `${dev}:${ino}`. */
@@ -39,14 +39,16 @@ function isCheckpoint(value: unknown): value is FileCheckpoint {
 }
 
 /**
- * Offsets on the shared volume, written atomically: a temp file, fsync, rename, fsync of the folder.
+ * Offsets on the shared volume, written atomically: a temp file, fsync, rename. The folder is not
+ * fsynced: after a power cut the rename may be undone, which brings back the previous checkpoint,
+ * an older but consistent state whose in-flight batch is resent under the same key.
  * A state file that does not parse is set aside (checkpoints.json.corrupt-<time>) and shipping starts
  * over from the beginning of each file: duplicates are better than losing lines.
  */
 export class CheckpointStore {
   private readonly file: string;
 
-  constructor(private readonly dir: string) {
+  constructor(dir: string) {
     this.file = join(dir, STATE_FILE);
     mkdirSync(dir, { recursive: true });
   }
@@ -78,13 +80,13 @@ export class CheckpointStore {
   save(files: Iterable<FileCheckpoint>): void {
     const state = { version: VERSION, files: Object.fromEntries([...files].map((c) => [`${c.dev}:${c.ino}`, c])) };
     const temp = `${this.file}.tmp`;
-    writeFileSync(temp, JSON.stringify(state));
-    const fd = openSync(temp, 'r');
-    fsyncSync(fd);
-    closeSync(fd);
+    const fd = openSync(temp, 'w');
+    try {
+      writeSync(fd, JSON.stringify(state));
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
     renameSync(temp, this.file);
-    const dirFd = openSync(this.dir, 'r');
-    fsyncSync(dirFd);
-    closeSync(dirFd);
   }
 }

@@ -318,10 +318,15 @@ export class Shipper {
     }
   }
 
-  /** Waits for a change in a watched folder or the poll interval, whichever comes first. */
+  /** Waits for a change in a watched folder, the poll interval, or the moment a pending batch is due. */
   private idle(): Promise<void> {
+    const now = this.clock.now();
+    const due = [...this.files.values()]
+      .filter((file) => file.pending.length > 0)
+      .map((file) => file.pendingSinceMs + this.config.batchWaitMs - now);
+    const waitMs = Math.max(0, Math.min(this.config.pollIntervalMs, ...due));
     return new Promise((resolve) => {
-      const timer = setTimeout(() => this.wakeUp?.(), this.config.pollIntervalMs);
+      const timer = setTimeout(() => this.wakeUp?.(), waitMs);
       this.wakeUp = () => {
         clearTimeout(timer);
         this.wakeUp = null;

@@ -117,7 +117,8 @@ export class TrackedFile {
       }
       if (split.invalidUtf8) this.metrics.linesInvalidUtf8++;
       if (message.length === 0) continue;
-      this.pending.push({ ...this.parser(message), source, endOffset: split.endOffset });
+      const parsed = this.parser(message);
+      this.pending.push({ ts: parsed.ts, level: parsed.level, message: parsed.message, fields: parsed.fields, source, endOffset: split.endOffset });
       this.pendingBytes += message.length;
       this.metrics.linesRead++;
     }
