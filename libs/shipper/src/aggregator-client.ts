@@ -1,3 +1,5 @@
+import { Agent, IncomingHttpHeaders, request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import { promisify } from 'node:util';
 import { constants, gzip } from 'node:zlib';
 import { ShipperConfig } from '@daylog/config';
@@ -37,6 +39,37 @@ export const DEFAULT_RETRY: RetryPolicy = { baseMs: 500, capMs: 30_000, clientEr
 
 type Attempt = { outcome: 'stored' } | { outcome: 'too-large' } | { outcome: 'refused'; reason: string } | { outcome: 'retry'; afterMs: number; reason: string };
 
+interface HttpAnswer {
+  status: number;
+  headers: IncomingHttpHeaders;
+  text: string;
+}
+
+/** The longest answer body kept: the aggregator's answers are small; anything else is cut. */
+const MAX_ANSWER_BYTES = 1024 * 1024;
+
+/**
+ * One POST with node:http rather than fetch: undici alone adds ~12 MB of RSS to a sidecar that
+ * must stay well under 80 MB.
+ */
+function post(url: URL, agent: Agent | undefined, headers: Record<string, string>, body: Buffer, signal: AbortSignal): Promise<HttpAnswer> {
+  return new Promise((resolve, reject) => {
+    const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
+    const request = send(url, { method: 'POST', headers: { ...headers, 'Content-Length': String(body.length) }, agent, signal }, (response) => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      response.on('data', (chunk: Buffer) => {
+        size += chunk.length;
+        if (size <= MAX_ANSWER_BYTES) chunks.push(chunk);
+      });
+      response.on('end', () => resolve({ status: response.statusCode ?? 0, headers: response.headers, text: Buffer.concat(chunks).toString('utf8') }));
+      response.on('error', reject);
+    });
+    request.on('error', reject);
+    request.end(body);
+  });
+}
+
 /** `Retry-After` as seconds or an HTTP date, in ms from now. */
 export function retryAfterMs(header: string | null, nowMs: number): number {
   if (!header) return 0;
@@ -67,12 +100,23 @@ export function sleep(ms: number, signal: AbortSignal): Promise<void> {
 
 /** POSTs batches to the aggregator until each is stored or definitely refused. */
 export class AggregatorClient {
+  private readonly endpoint: URL;
+  private readonly agent: Agent | undefined;
+
   constructor(
     private readonly config: ShipperConfig,
     private readonly metrics: ShipperMetrics,
     private readonly retry: RetryPolicy = DEFAULT_RETRY,
     private readonly random: () => number = Math.random,
-  ) {}
+  ) {
+    this.endpoint = new URL(`${config.url}/api/v1/logs`);
+    this.agent = this.endpoint.protocol === 'http:' ? new Agent({ keepAlive: true, maxSockets: 1 }) : undefined;
+  }
+
+  /** Lets go of the kept-alive connection. */
+  close(): void {
+    this.agent?.destroy();
+  }
 
   /**
    * Resolves once every line is stored or refused for good; calls onAcked after each piece (a 413
@@ -123,26 +167,20 @@ export class AggregatorClient {
   }
 
   private async attempt(batch: OutgoingBatch, signal: AbortSignal): Promise<Attempt> {
-    let response: Response;
+    let response: HttpAnswer;
     try {
-      response = await fetch(`${this.config.url}/api/v1/logs`, {
-        method: 'POST',
-        headers: this.headers(batch),
-        // Level 1: log lines compress well even so, at half the CPU of the default level.
-        body: await gzipAsync(JSON.stringify(this.body(batch)), { level: constants.Z_BEST_SPEED }),
-        signal: AbortSignal.any([signal, AbortSignal.timeout(REQUEST_TIMEOUT_MS)]),
-      });
+      // Level 1: log lines compress well even so, at half the CPU of the default level.
+      const body = await gzipAsync(JSON.stringify(this.body(batch)), { level: constants.Z_BEST_SPEED });
+      response = await post(this.endpoint, this.agent, this.headers(batch), body, AbortSignal.any([signal, AbortSignal.timeout(REQUEST_TIMEOUT_MS)]));
     } catch (error) {
       if (signal.aborted) throw error;
-      const cause = (error as Error).cause as Error | undefined;
-      return { outcome: 'retry', afterMs: 0, reason: `aggregator unreachable: ${cause?.message ?? (error as Error).message}` };
+      return { outcome: 'retry', afterMs: 0, reason: `aggregator unreachable: ${(error as Error).message}` };
     }
-    const text = await response.text();
     const answer = (() => {
       try {
-        return JSON.parse(text) as Partial<IngestAnswer> & { error?: string };
+        return JSON.parse(response.text) as Partial<IngestAnswer> & { error?: string };
       } catch {
-        return { error: text.slice(0, 200) };
+        return { error: response.text.slice(0, 200) };
       }
     })();
     const { status } = response;
@@ -152,7 +190,8 @@ export class AggregatorClient {
     }
     if (status === 413) return { outcome: 'too-large' };
     if (status === 408 || status === 429 || status >= 500) {
-      return { outcome: 'retry', afterMs: retryAfterMs(response.headers.get('retry-after'), Date.now()), reason: `${status} ${answer.error ?? ''}`.trim() };
+      const retryAfter = response.headers['retry-after'];
+      return { outcome: 'retry', afterMs: retryAfterMs(typeof retryAfter === 'string' ? retryAfter : null, Date.now()), reason: `${status} ${answer.error ?? ''}`.trim() };
     }
     return { outcome: 'refused', reason: `${status} ${answer.error ?? ''}`.trim() };
   }

@@ -83,6 +83,7 @@ export class Shipper {
       for (const watcher of this.watchers) watcher.close();
       this.save();
       for (const file of this.files.values()) await file.handle.close();
+      this.client.close();
       logEvent('stopped', { ...this.metrics });
     }
   }
