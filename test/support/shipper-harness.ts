@@ -4,7 +4,7 @@ import { createServer, request as httpRequest } from 'node:http';
 import { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ShipperConfig, loadShipperConfig } from '@daylog/config';
+import { ShipperConfig, loadShipperConfig } from '@daylog/config/shipper';
 import { AggregatorClient, CheckpointStore, RetryPolicy, Shipper, ShipperMetrics } from '@daylog/shipper';
 import { TestApp, TestAgent, WireLineBody, startTestApp } from './test-app';
 

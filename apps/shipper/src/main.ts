@@ -1,5 +1,5 @@
 import { createServer } from 'node:http';
-import { ConfigError, ShipperConfig, loadShipperConfig } from '@daylog/config';
+import { ConfigError, ShipperConfig, loadShipperConfig } from '@daylog/config/shipper';
 import { AggregatorClient, CheckpointStore, Shipper, ShipperMetrics, logEvent } from '@daylog/shipper';
 
 // The sidecar is plain wiring without Nest: an empty Nest application context alone takes ~76 MB

@@ -1,3 +1,4 @@
+export * from './config-error';
 export * from './daylog-config';
 export { ENV_DEFAULTS } from './environment-variables';
 export * from './load-config';

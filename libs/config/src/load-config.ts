@@ -2,6 +2,7 @@ import { plainToInstance } from 'class-transformer';
 import { accessSync, constants, mkdirSync } from 'node:fs';
 import { validateSync } from 'class-validator';
 import { parseDuration } from '@daylog/log-model';
+import { ConfigError } from './config-error';
 import { DaylogConfig } from './daylog-config';
 import { ENV_DEFAULTS, EnvName, EnvironmentVariables } from './environment-variables';
 
@@ -10,13 +11,6 @@ const MINUTE_MS = 60_000;
 /** setInterval's largest delay (2³¹−1 ms, about 24.8 days); beyond it Node fires at once. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
-/** A bad setting, said in one line: the variable, its value, and what is accepted. */
-export class ConfigError extends Error {
-  constructor(name: string, value: string, expected: string) {
-    super(`${name}=${JSON.stringify(value)} is not valid: ${expected}`);
-    this.name = 'ConfigError';
-  }
-}
 
 export function loadConfig(env: NodeJS.ProcessEnv): DaylogConfig {
   const names = Object.keys(ENV_DEFAULTS) as EnvName[];

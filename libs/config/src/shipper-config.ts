@@ -1,8 +1,12 @@
-import { plainToInstance } from 'class-transformer';
-import { IsIn, IsNotEmpty, IsOptional, IsUrl, Matches, ValidateBy, validateSync } from 'class-validator';
 import { dirname, join } from 'node:path';
 import { DURATION_HINT, parseDuration } from '@daylog/log-model';
-import { ConfigError } from './load-config';
+import { ConfigError } from './config-error';
+
+export { ConfigError };
+
+// Checked by hand rather than with class-validator, which the aggregator uses: loading it costs the
+// sidecar ~15 MB of RSS, and the shipper must stay well under 80 MB. The shipper imports this file
+// alone, as @daylog/config/shipper.
 
 export const SHIPPER_FORMATS = ['auto', 'nginx-access', 'nginx-error', 'json', 'plain'] as const;
 export type ShipperFormat = (typeof SHIPPER_FORMATS)[number];
@@ -23,116 +27,86 @@ export interface ShipperConfig {
   metricsPort: number | null;
 }
 
-const SHIPPER_ENV_NAMES = [
-  'DAYLOG_URL',
-  'DAYLOG_FILES',
-  'DAYLOG_STATE_DIR',
-  'DAYLOG_FORMAT',
-  'DAYLOG_BATCH_LINES',
-  'DAYLOG_BATCH_BYTES',
-  'DAYLOG_BATCH_WAIT',
-  'DAYLOG_START_AT',
-  'DAYLOG_TOKEN',
-  'POD_NAME',
-  'POD_NAMESPACE',
-  'CONTAINER_NAME',
-  'DAYLOG_MAX_LINE_BYTES',
-  'DAYLOG_POLL_INTERVAL',
-  'DAYLOG_METRICS_PORT',
-] as const;
+type Env = NodeJS.ProcessEnv;
 
-const DEFAULTS = {
-  DAYLOG_FILES: '/var/log/nginx/*.log',
-  DAYLOG_FORMAT: 'auto',
-  DAYLOG_BATCH_LINES: '1000',
-  DAYLOG_BATCH_BYTES: '1048576',
-  DAYLOG_BATCH_WAIT: '1s',
-  DAYLOG_START_AT: 'beginning',
-  DAYLOG_MAX_LINE_BYTES: '65536',
-  DAYLOG_POLL_INTERVAL: '1s',
-} as const;
+function text(env: Env, name: string, fallback: string | undefined, expected: string): string | undefined {
+  const value = env[name] ?? fallback;
+  if (value !== undefined && value.trim() === '') throw new ConfigError(name, value, expected);
+  return value;
+}
 
-const wholeNumber = (max: number) =>
-  ValidateBy(
-    { name: 'wholeNumber', validator: { validate: (v) => typeof v === 'string' && /^\d{1,10}$/.test(v) && +v >= 1 && +v <= max } },
-    { message: `expected a whole number from 1 to ${max}` },
-  );
+function required(env: Env, name: string, expected: string): string {
+  const value = text(env, name, undefined, expected);
+  if (value === undefined) throw new ConfigError(name, '', expected);
+  return value;
+}
 
-const duration = () =>
-  ValidateBy(
-    { name: 'duration', validator: { validate: (v) => typeof v === 'string' && parseDuration(v) !== undefined } },
-    { message: `expected ${DURATION_HINT}` },
-  );
+function oneOf<T extends string>(env: Env, name: string, fallback: T, choices: readonly T[], expected: string): T {
+  const value = env[name] ?? fallback;
+  if (!(choices as readonly string[]).includes(value)) throw new ConfigError(name, value, expected);
+  return value as T;
+}
 
-class ShipperEnvironment {
-  @IsUrl({ require_tld: false, protocols: ['http', 'https'], require_protocol: true }, { message: 'expected the aggregator base URL, e.g. http://daylog:8080' })
-  DAYLOG_URL!: string;
+function wholeNumber(env: Env, name: string, fallback: string, min: number, max: number, expected?: string): number {
+  const value = env[name] ?? fallback;
+  const number = /^\d{1,10}$/.test(value) ? Number(value) : NaN;
+  if (!(number >= min && number <= max)) throw new ConfigError(name, value, expected ?? `expected a whole number from ${min} to ${max}`);
+  return number;
+}
 
-  @IsNotEmpty({ message: 'expected comma-separated file globs, e.g. /var/log/nginx/*.log' })
-  DAYLOG_FILES!: string;
+function duration(env: Env, name: string, fallback: string): number {
+  const value = env[name] ?? fallback;
+  const ms = parseDuration(value);
+  if (ms === undefined) throw new ConfigError(name, value, `expected ${DURATION_HINT}`);
+  return ms;
+}
 
-  @IsOptional() @IsNotEmpty({ message: 'expected a directory path' })
-  DAYLOG_STATE_DIR?: string;
-
-  @IsIn(SHIPPER_FORMATS, { message: `expected one of ${SHIPPER_FORMATS.join(', ')}` })
-  DAYLOG_FORMAT!: string;
-
-  @wholeNumber(100_000) DAYLOG_BATCH_LINES!: string;
-  @wholeNumber(16 * 1024 ** 2) DAYLOG_BATCH_BYTES!: string;
-  @duration() DAYLOG_BATCH_WAIT!: string;
-
-  @IsIn(['beginning', 'end'], { message: 'expected beginning or end (where to start a file seen for the first time)' })
-  DAYLOG_START_AT!: string;
-
-  @IsOptional() @IsNotEmpty({ message: 'expected a bearer token, or leave it unset' })
-  DAYLOG_TOKEN?: string;
-
-  @IsNotEmpty({ message: "expected the pod's name (Downward API: fieldRef metadata.name)" })
-  POD_NAME!: string;
-
-  @IsOptional() @IsNotEmpty({ message: "expected the pod's namespace (Downward API: fieldRef metadata.namespace)" })
-  POD_NAMESPACE?: string;
-
-  @IsOptional() @IsNotEmpty({ message: 'expected the name of the app container whose files these are' })
-  CONTAINER_NAME?: string;
-
-  @wholeNumber(16 * 1024 ** 2) DAYLOG_MAX_LINE_BYTES!: string;
-  @duration() DAYLOG_POLL_INTERVAL!: string;
-
-  @IsOptional() @Matches(/^\d{1,5}$/, { message: 'expected a port for /metrics and /healthz, or leave it unset to serve none' })
-  DAYLOG_METRICS_PORT?: string;
+function baseUrl(env: Env): string {
+  const expected = 'expected the aggregator base URL, e.g. http://daylog:8080';
+  const value = required(env, 'DAYLOG_URL', expected);
+  try {
+    const url = new URL(value);
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error(url.protocol);
+  } catch {
+    throw new ConfigError('DAYLOG_URL', value, expected);
+  }
+  return value.replace(/\/+$/, '');
 }
 
 /** The shipper's settings; the state dir defaults to `.daylog` beside the first glob, on the shared volume. */
-export function loadShipperConfig(env: NodeJS.ProcessEnv): ShipperConfig {
-  const raw: Record<string, string | undefined> = {};
-  for (const name of SHIPPER_ENV_NAMES) raw[name] = env[name] ?? DEFAULTS[name as keyof typeof DEFAULTS];
-  const vars = plainToInstance(ShipperEnvironment, raw);
-  const [first] = validateSync(vars);
-  if (first) {
-    throw new ConfigError(first.property, String(raw[first.property] ?? ''), Object.values(first.constraints ?? {})[0] ?? 'invalid');
-  }
-  const metricsPort = vars.DAYLOG_METRICS_PORT === undefined ? null : Number(vars.DAYLOG_METRICS_PORT);
-  if (metricsPort !== null && metricsPort > 65535) {
-    throw new ConfigError('DAYLOG_METRICS_PORT', vars.DAYLOG_METRICS_PORT!, 'expected a port from 0 to 65535');
-  }
-  if (Number(vars.DAYLOG_MAX_LINE_BYTES) < 1024) {
-    throw new ConfigError('DAYLOG_MAX_LINE_BYTES', vars.DAYLOG_MAX_LINE_BYTES, 'expected at least 1024 (a cut line keeps room for its mark)');
-  }
-  const files = vars.DAYLOG_FILES.split(',').map((glob) => glob.trim()).filter(Boolean);
+export function loadShipperConfig(env: Env): ShipperConfig {
+  const url = baseUrl(env);
+  const filesText = text(env, 'DAYLOG_FILES', '/var/log/nginx/*.log', 'expected comma-separated file globs, e.g. /var/log/nginx/*.log')!;
+  const files = filesText.split(',').map((glob) => glob.trim()).filter(Boolean);
+  const stateDir = text(env, 'DAYLOG_STATE_DIR', undefined, 'expected a directory path') ?? join(dirname(files[0]), '.daylog');
+  const format = oneOf(env, 'DAYLOG_FORMAT', 'auto', SHIPPER_FORMATS, `expected one of ${SHIPPER_FORMATS.join(', ')}`);
+  const batchLines = wholeNumber(env, 'DAYLOG_BATCH_LINES', '1000', 1, 100_000);
+  const batchBytes = wholeNumber(env, 'DAYLOG_BATCH_BYTES', '1048576', 1, 16 * 1024 ** 2);
+  const batchWaitMs = duration(env, 'DAYLOG_BATCH_WAIT', '1s');
+  const startAt = oneOf(env, 'DAYLOG_START_AT', 'beginning', ['beginning', 'end'], 'expected beginning or end (where to start a file seen for the first time)');
+  const token = text(env, 'DAYLOG_TOKEN', undefined, 'expected a bearer token, or leave it unset') ?? null;
+  const pod = required(env, 'POD_NAME', "expected the pod's name (Downward API: fieldRef metadata.name)");
+  const namespace = text(env, 'POD_NAMESPACE', undefined, "expected the pod's namespace (Downward API: fieldRef metadata.namespace)") ?? null;
+  const container = text(env, 'CONTAINER_NAME', undefined, 'expected the name of the app container whose files these are') ?? null;
+  const maxLineBytes = wholeNumber(env, 'DAYLOG_MAX_LINE_BYTES', '65536', 1024, 16 * 1024 ** 2, 'expected at least 1024 (a cut line keeps room for its mark)');
+  const pollIntervalMs = duration(env, 'DAYLOG_POLL_INTERVAL', '1s');
+  const metricsPort =
+    env.DAYLOG_METRICS_PORT === undefined
+      ? null
+      : wholeNumber(env, 'DAYLOG_METRICS_PORT', '', 0, 65535, 'expected a port for /metrics and /healthz, or leave it unset to serve none');
   return {
-    url: vars.DAYLOG_URL.replace(/\/+$/, ''),
+    url,
     files,
-    stateDir: vars.DAYLOG_STATE_DIR ?? join(dirname(files[0]), '.daylog'),
-    format: vars.DAYLOG_FORMAT as ShipperFormat,
-    batchLines: Number(vars.DAYLOG_BATCH_LINES),
-    batchBytes: Number(vars.DAYLOG_BATCH_BYTES),
-    batchWaitMs: parseDuration(vars.DAYLOG_BATCH_WAIT)!,
-    startAt: vars.DAYLOG_START_AT as ShipperConfig['startAt'],
-    token: vars.DAYLOG_TOKEN ?? null,
-    labels: { namespace: vars.POD_NAMESPACE ?? null, pod: vars.POD_NAME, container: vars.CONTAINER_NAME ?? null },
-    maxLineBytes: Number(vars.DAYLOG_MAX_LINE_BYTES),
-    pollIntervalMs: parseDuration(vars.DAYLOG_POLL_INTERVAL)!,
+    stateDir,
+    format,
+    batchLines,
+    batchBytes,
+    batchWaitMs,
+    startAt,
+    token,
+    labels: { namespace, pod, container },
+    maxLineBytes,
+    pollIntervalMs,
     metricsPort,
   };
 }

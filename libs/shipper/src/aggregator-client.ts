@@ -2,7 +2,7 @@ import { Agent, IncomingHttpHeaders, request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { promisify } from 'node:util';
 import { constants, gzip } from 'node:zlib';
-import { ShipperConfig } from '@daylog/config';
+import { ShipperConfig } from '@daylog/config/shipper';
 import { IngestAnswer } from '@daylog/log-model';
 import { ParsedLine } from './line-parsers';
 import { ShipperMetrics, logEvent } from './shipper-metrics';

@@ -1,4 +1,4 @@
-import { ShipperFormat } from '@daylog/config';
+import { ShipperFormat } from '@daylog/config/shipper';
 import { Fields, Level, normalizeLevel } from '@daylog/log-model';
 
 /** A line as the shipper sends it; `ts` absent means "when the aggregator receives it". */

@@ -2,7 +2,7 @@ import { FSWatcher, watch } from 'node:fs';
 import { open, readdir, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { glob } from 'tinyglobby';
-import { ShipperConfig } from '@daylog/config';
+import { ShipperConfig } from '@daylog/config/shipper';
 import { AggregatorClient, batchEnd } from './aggregator-client';
 import { CheckpointStore, FileCheckpoint } from './checkpoint-store';
 import { ShipperMetrics, logEvent } from './shipper-metrics';

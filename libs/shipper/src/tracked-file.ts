@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { FileHandle, open } from 'node:fs/promises';
 import { basename } from 'node:path';
-import { ShipperConfig } from '@daylog/config';
+import { ShipperConfig } from '@daylog/config/shipper';
 import { OutgoingLine } from './aggregator-client';
 import { FileCheckpoint } from './checkpoint-store';
 import { LineParser, parserFor } from './line-parsers';
