@@ -25,7 +25,9 @@ COPY migrations migrations
 
 FROM runtime AS shipper
 USER node
-CMD ["node", "dist/apps/shipper/src/main.js"]
+# A small young generation and a capped heap: the live heap is ~13 MB, and V8's defaults let garbage
+# grow the RSS far past what a sidecar should hold.
+CMD ["node", "--max-semi-space-size=1", "--max-old-space-size=64", "dist/apps/shipper/src/main.js"]
 
 FROM runtime AS aggregator
 ENV DAYLOG_DATA_DIR=/var/lib/daylog

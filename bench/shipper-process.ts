@@ -1,13 +1,11 @@
 import { ChildProcess, spawn } from 'node:child_process';
+import { REPO, imageCommand } from '../test/support/image-command';
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CLOCK_TICKS_PER_S, freePort } from './aggregator-process';
 import { nowMs, onCleanup } from './bench-support';
 import { HOST, send } from './http-client';
 
-/** dist/bench/ → dist/apps/shipper/src/main.js, the file `npm run start:shipper` runs. */
-const MAIN_JS = join(__dirname, '../apps/shipper/src/main.js');
 const STOP_TIMEOUT_MS = 30_000;
 const OUTPUT_KEPT = 8_000;
 export const METRICS_POLL_MS = 50;
@@ -43,7 +41,7 @@ function parseMetrics(text: string): Map<string, number> {
   return values;
 }
 
-/** The real shipper (`node dist/apps/shipper/src/main.js`) as a child process, shipping to a loopback aggregator. */
+/** The real shipper, as the image runs it, as a child process shipping to a loopback aggregator. */
 export class ShipperProcess {
   private output = '';
   private readonly exited: Promise<number | null>;
@@ -76,7 +74,10 @@ export class ShipperProcess {
     );
     const execArgv = options.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfDir}`] : [];
     const startedMs = nowMs();
-    const child = spawn(process.execPath, [...execArgv, MAIN_JS], {
+    // The command line of the image's shipper stage, V8 settings included, run from the repository as /app.
+    const [program, args] = imageCommand('shipper');
+    const child = spawn(program, [...execArgv, ...args], {
+      cwd: REPO,
       env: {
         ...env,
         DAYLOG_URL: `http://${HOST}:${options.aggregatorPort}`,
