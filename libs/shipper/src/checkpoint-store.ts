@@ -14,9 +14,17 @@ export interface FileCheckpoint {
   generation: number;
   /** Everything before this byte is acknowledged by the aggregator. */
   offset: number;
-  /** A batch sent but not yet acknowledged: after a crash it is resent with the same range, so the same key. */
-  inflight: { start: number; end: number } | null;
+  /**
+   * The batches formed after `offset`, in order, acknowledged or not: after a crash they are formed
+   * again with the same ranges, so the same keys, and the aggregator stores each once.
+   */
+  inflight: BatchRange[];
   updatedMs: number;
+}
+
+export interface BatchRange {
+  start: number;
+  end: number;
 }
 
 export interface LoadedCheckpoints {
@@ -26,7 +34,7 @@ export interface LoadedCheckpoints {
 }
 
 const STATE_FILE = 'checkpoints.json';
-const VERSION = 1;
+const VERSION = 2;
 
 function isCheckpoint(value: unknown): value is FileCheckpoint {
   const c = value as FileCheckpoint;
@@ -34,7 +42,7 @@ function isCheckpoint(value: unknown): value is FileCheckpoint {
     typeof c === 'object' && c !== null && typeof c.path === 'string' && Number.isSafeInteger(c.dev) &&
     Number.isSafeInteger(c.ino) && typeof c.fingerprint === 'string' && Number.isSafeInteger(c.generation) && typeof c.firstSeenMs === 'number' &&
     Number.isSafeInteger(c.offset) && c.offset >= 0 && typeof c.updatedMs === 'number' &&
-    (c.inflight === null || (Number.isSafeInteger(c.inflight?.start) && Number.isSafeInteger(c.inflight?.end)))
+    Array.isArray(c.inflight) && c.inflight.every((r) => Number.isSafeInteger(r?.start) && Number.isSafeInteger(r?.end))
   );
 }
 

@@ -12,6 +12,12 @@ export interface ShipperClock {
   now(): number;
 }
 
+/**
+ * Batches on their way at once: the shipper reads and compresses the next ones while the aggregator
+ * commits, and the aggregator's group commit takes several in one transaction.
+ */
+const MAX_IN_FLIGHT = 4;
+
 /** `access.log.2` → 2; a name without a number → 0. */
 function rotationNumber(path: string): number {
   return Number(/\.(\d+)$/.exec(path)?.[1] ?? 0);
@@ -34,6 +40,8 @@ export class Shipper {
   private watchers: FSWatcher[] = [];
   private started = false;
   private finished: Promise<void> | null = null;
+  private readonly inFlight = new Set<Promise<void>>();
+  private deliveryFailure: Error | null = null;
 
   constructor(
     private readonly config: ShipperConfig,
@@ -73,9 +81,11 @@ export class Shipper {
         this.started = true;
         let progressed = false;
         for (const file of [...this.files.values()]) progressed = (await this.pump(file)) || progressed;
+        if (this.deliveryFailure) throw this.deliveryFailure;
         if (!progressed) await this.idle();
       }
       for (const file of this.files.values()) while (file.pending.length > 0) await this.flush(file);
+      await this.drain();
     } catch (error) {
       if (!this.abort.signal.aborted) throw error;
       logEvent('shutdown_incomplete', { reason: (error as Error).message });
@@ -107,7 +117,7 @@ export class Shipper {
     const idle = file.readOffset >= size && now - file.lastGrowthMs >= this.retireAfterMs();
     const done = (file.rotated || nlink === 0) && idle;
     if (done) file.acceptPartialLine();
-    const inflightEnd = file.checkpoint.inflight?.end;
+    const inflightEnd = file.resend[0]?.end;
     const due =
       this.batchFull(file) ||
       now - file.pendingSinceMs >= this.config.batchWaitMs ||
@@ -137,35 +147,58 @@ export class Shipper {
     return Math.max(5 * this.config.pollIntervalMs, this.config.batchWaitMs);
   }
 
+  /**
+   * Sends the next batch without waiting for its answer, once fewer than MAX_IN_FLIGHT are on
+   * their way. Its range is saved before it leaves; after a restart, ranges saved but not yet
+   * acknowledged are formed again exactly.
+   */
   private async flush(file: TrackedFile): Promise<void> {
-    const inflightEnd = file.checkpoint.inflight?.end;
+    while (this.inFlight.size >= MAX_IN_FLIGHT) await Promise.race(this.inFlight);
+    if (this.deliveryFailure) throw this.deliveryFailure;
+    const resendEnd = file.resend[0]?.end;
     let take = 0;
     let bytes = 0;
     while (take < file.pending.length && take < this.config.batchLines && (take === 0 || bytes < this.config.batchBytes)) {
       bytes += file.pending[take].message.length;
       take++;
-      if (inflightEnd !== undefined && file.pending[take - 1].endOffset >= inflightEnd) break;
+      if (resendEnd !== undefined && file.pending[take - 1].endOffset >= resendEnd) break;
     }
     const lines = file.pending.splice(0, take);
     file.pendingBytes -= bytes;
     const batch = { identity: file.identity, start: file.batchStart, lines };
     const end = batchEnd(batch);
-    file.checkpoint.inflight = { start: batch.start, end };
-    file.checkpoint.updatedMs = this.clock.now();
-    this.save();
-    await this.client.deliver(
-      batch,
-      (ackedEnd) => {
-        file.checkpoint.offset = ackedEnd;
-        file.checkpoint.inflight = ackedEnd < end ? { start: ackedEnd, end } : null;
-        file.checkpoint.updatedMs = this.clock.now();
-        this.save();
-        this.updateBytesBehind();
-      },
-      this.abort.signal,
-    );
+    if (resendEnd !== undefined && end >= resendEnd) file.resend.shift();
+    file.sent.push({ start: batch.start, end, acked: false });
     file.batchStart = end;
     file.pendingSinceMs = file.pending.length > 0 ? this.clock.now() : 0;
+    file.checkpoint.updatedMs = this.clock.now();
+    this.save();
+    const delivery: Promise<void> = this.client
+      .deliver(batch, (ackedEnd) => this.acknowledged(file, ackedEnd), this.abort.signal)
+      .catch((error: Error) => {
+        this.deliveryFailure ??= error;
+      })
+      .finally(() => this.inFlight.delete(delivery));
+    this.inFlight.add(delivery);
+  }
+
+  /** Marks bytes up to ackedEnd as stored (a 413 acknowledges a batch in pieces) and moves the offset over the acknowledged front. */
+  private acknowledged(file: TrackedFile, ackedEnd: number): void {
+    const index = file.sent.findIndex((range) => !range.acked && range.start < ackedEnd && ackedEnd <= range.end);
+    const range = file.sent[index];
+    if (ackedEnd < range.end) file.sent.splice(index + 1, 0, { start: ackedEnd, end: range.end, acked: false });
+    range.end = ackedEnd;
+    range.acked = true;
+    while (file.sent[0]?.acked) file.checkpoint.offset = file.sent.shift()!.end;
+    file.checkpoint.updatedMs = this.clock.now();
+    this.save();
+    this.updateBytesBehind();
+  }
+
+  /** Waits for every batch on its way. */
+  private async drain(): Promise<void> {
+    while (this.inFlight.size > 0) await Promise.all(this.inFlight);
+    if (this.deliveryFailure) throw this.deliveryFailure;
   }
 
   /**
@@ -183,15 +216,18 @@ export class Shipper {
     }
     file.acceptPartialLine();
     while (file.pending.length > 0) await this.flush(file);
+    await this.drain();
     this.metrics.rotations++;
     logEvent('truncated', { path: file.checkpoint.path, generation: file.checkpoint.generation + 1, copy_found: copy !== null });
     Object.assign(file.checkpoint, {
       generation: file.checkpoint.generation + 1,
       fingerprint: await readFingerprint(file.handle),
       offset: 0,
-      inflight: null,
+      inflight: [],
       updatedMs: this.clock.now(),
     });
+    file.sent = [];
+    file.resend = [];
     file.splitter.reset();
     file.readOffset = 0;
     file.batchStart = 0;
@@ -215,6 +251,7 @@ export class Shipper {
   }
 
   private async retire(file: TrackedFile): Promise<void> {
+    await this.drain();
     const key = `${file.checkpoint.dev}:${file.checkpoint.ino}`;
     this.files.delete(key);
     await file.handle.close();
@@ -256,7 +293,7 @@ export class Shipper {
     this.saved.delete(key);
     const now = this.clock.now();
     const checkpoint: FileCheckpoint = saved ?? {
-      path, dev, ino, fingerprint: '', firstSeenMs: now, generation: 0, offset: startOffset, inflight: null, updatedMs: now,
+      path, dev, ino, fingerprint: '', firstSeenMs: now, generation: 0, offset: startOffset, inflight: [], updatedMs: now,
     };
     checkpoint.path = path;
     const file = await TrackedFile.open(path, checkpoint, this.config, this.metrics, now).catch(() => null);
@@ -306,6 +343,7 @@ export class Shipper {
   }
 
   private save(): void {
+    for (const file of this.files.values()) file.syncCheckpoint();
     this.store.save([...this.files.values()].map((file) => file.checkpoint));
   }
 

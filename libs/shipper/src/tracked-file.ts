@@ -3,7 +3,7 @@ import { FileHandle, open } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { ShipperConfig } from '@daylog/config/shipper';
 import { OutgoingLine } from './aggregator-client';
-import { FileCheckpoint } from './checkpoint-store';
+import { BatchRange, FileCheckpoint } from './checkpoint-store';
 import { LineParser, parserFor } from './line-parsers';
 import { LineSplitter } from './line-splitter';
 import { ShipperMetrics } from './shipper-metrics';
@@ -39,6 +39,10 @@ export class TrackedFile {
   batchStart: number;
   /** The file's size when last looked at. */
   size = 0;
+  /** Batches sent since `checkpoint.offset`, in order; the offset moves over the acknowledged front. */
+  sent: (BatchRange & { acked: boolean })[] = [];
+  /** Ranges of batches sent before a restart, still to be formed again exactly so. */
+  resend: BatchRange[];
   /** No glob names it any more (renamed or deleted): finish it, then let go. */
   rotated = false;
   lastGrowthMs: number;
@@ -54,6 +58,7 @@ export class TrackedFile {
     this.splitter = new LineSplitter(config.maxLineBytes - TRUNCATION_MARK_BYTES);
     this.readOffset = checkpoint.offset;
     this.batchStart = checkpoint.offset;
+    this.resend = [...checkpoint.inflight];
     this.lastGrowthMs = nowMs;
   }
 
@@ -99,11 +104,9 @@ export class TrackedFile {
     this.accept(this.splitter.push(Buffer.from('\n'), this.readOffset).map((line) => ({ ...line, endOffset: this.readOffset })));
   }
 
-  takePending(): OutgoingLine[] {
-    const lines = this.pending;
-    this.pending = [];
-    this.pendingBytes = 0;
-    return lines;
+  /** The checkpoint's view of the batches beyond its offset: those sent, then those still to resend. */
+  syncCheckpoint(): void {
+    this.checkpoint.inflight = [...this.sent.map(({ start, end }) => ({ start, end })), ...this.resend];
   }
 
   private accept(lines: ReturnType<LineSplitter['push']>): void {
