@@ -1,13 +1,13 @@
-import { ChildProcess, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { REPO, imageCommand } from '../test/support/image-command';
 import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { CLOCK_TICKS_PER_S, freePort } from './aggregator-process';
-import { nowMs, onCleanup } from './bench-support';
+import { freePort } from './aggregator-process';
+import { nowMs } from './bench-support';
+import { ChildRun } from './child-run';
 import { HOST, send } from './http-client';
 
 const STOP_TIMEOUT_MS = 30_000;
-const OUTPUT_KEPT = 8_000;
 export const METRICS_POLL_MS = 50;
 
 export interface ShipperOptions {
@@ -43,26 +43,12 @@ function parseMetrics(text: string): Map<string, number> {
 
 /** The real shipper, as the image runs it, as a child process shipping to a loopback aggregator. */
 export class ShipperProcess {
-  private output = '';
-  private readonly exited: Promise<number | null>;
-  private readonly forget: () => void;
-
   private constructor(
-    private readonly child: ChildProcess,
+    private readonly run: ChildRun,
     readonly metricsPort: number,
     /** nowMs() just before spawn. */
     readonly startedMs: number,
-  ) {
-    const keep = (chunk: Buffer) => {
-      this.output = (this.output + chunk.toString()).slice(-OUTPUT_KEPT);
-    };
-    child.stdout?.on('data', keep);
-    child.stderr?.on('data', keep);
-    this.exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
-    this.forget = onCleanup(() => {
-      if (this.running) child.kill('SIGKILL');
-    });
-  }
+  ) {}
 
   /** Spawns it with the given labels and files and the default batch settings; does not wait for anything. */
   static async start(options: ShipperOptions): Promise<ShipperProcess> {
@@ -91,34 +77,28 @@ export class ShipperProcess {
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    return new ShipperProcess(child, metricsPort, startedMs);
+    return new ShipperProcess(new ChildRun(child, 'shipper'), metricsPort, startedMs);
   }
 
   get running(): boolean {
-    return this.child.exitCode === null && this.child.signalCode === null;
+    return this.run.running;
   }
 
   /** CPU seconds (user + system, all threads) used so far; null where /proc is missing. */
   cpuSeconds(): number | null {
-    try {
-      const stat = readFileSync(`/proc/${this.child.pid}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_S;
-    } catch {
-      return null;
-    }
+    return this.run.cpuSeconds();
   }
 
   /** Peak resident set size so far (VmHWM of /proc/<pid>/status), in bytes. */
   peakRssBytes(): number {
     let status: string;
     try {
-      status = readFileSync(`/proc/${this.child.pid}/status`, 'utf8');
+      status = readFileSync(`/proc/${this.run.child.pid}/status`, 'utf8');
     } catch (error) {
-      return this.failed(`could not read /proc/${this.child.pid}/status: ${(error as Error).message}`);
+      return this.run.failed(`could not read /proc/${this.run.child.pid}/status: ${(error as Error).message}`);
     }
     const match = /^VmHWM:\s+(\d+) kB$/m.exec(status);
-    if (!match) return this.failed(`no VmHWM in /proc/${this.child.pid}/status`);
+    if (!match) return this.run.failed(`no VmHWM in /proc/${this.run.child.pid}/status`);
     return Number(match[1]) * 1024;
   }
 
@@ -130,7 +110,7 @@ export class ShipperProcess {
     } catch {
       return null;
     }
-    if (answer.status !== 200) return this.failed(`GET /metrics answered ${answer.status}: ${answer.body.slice(0, 300)}`);
+    if (answer.status !== 200) return this.run.failed(`GET /metrics answered ${answer.status}: ${answer.body.slice(0, 300)}`);
     return parseMetrics(answer.body);
   }
 
@@ -144,7 +124,7 @@ export class ShipperProcess {
     let last: Map<string, number> | null = null;
     let polls = 0;
     for (;;) {
-      if (!this.running) return this.failed(`the shipper exited (${this.child.exitCode ?? this.child.signalCode}) while shipping`);
+      if (!this.running) return this.run.failed(`the shipper exited (${this.run.child.exitCode ?? this.run.child.signalCode}) while shipping`);
       const metrics = await this.metrics();
       const at = nowMs();
       polls++;
@@ -152,15 +132,15 @@ export class ShipperProcess {
         firstMetricsMs ??= at - this.startedMs;
         last = metrics;
         const shipped = metrics.get('daylog_shipper_lines_shipped_total');
-        if (shipped === undefined) return this.failed('/metrics has no daylog_shipper_lines_shipped_total');
+        if (shipped === undefined) return this.run.failed('/metrics has no daylog_shipper_lines_shipped_total');
         const refused = (metrics.get('daylog_shipper_lines_rejected_total') ?? 0) + (metrics.get('daylog_shipper_batches_dropped_total') ?? 0);
-        if (refused > 0) return this.failed(`the aggregator refused lines:\n${[...metrics].join('\n')}`);
-        if (shipped > lines) return this.failed(`the shipper counted ${shipped} lines shipped of ${lines} written`);
+        if (refused > 0) return this.run.failed(`the aggregator refused lines:\n${[...metrics].join('\n')}`);
+        if (shipped > lines) return this.run.failed(`the shipper counted ${shipped} lines shipped of ${lines} written`);
         if (shipped === lines) return { ms: at - this.startedMs, firstMetricsMs, polls };
       }
       if (at >= deadline) {
         const seen = last ? [...last].map(([name, value]) => `${name} ${value}`).join('\n') : '(/metrics never answered)';
-        return this.failed(`daylog_shipper_lines_shipped_total did not reach ${lines} within ${timeoutMs} ms; last /metrics:\n${seen}`);
+        return this.run.failed(`daylog_shipper_lines_shipped_total did not reach ${lines} within ${timeoutMs} ms; last /metrics:\n${seen}`);
       }
       await sleep(METRICS_POLL_MS);
     }
@@ -168,27 +148,15 @@ export class ShipperProcess {
 
   /** SIGTERM: it flushes what is pending, saves its offsets and exits 0. */
   async stop(): Promise<void> {
-    if (!this.running) return this.failed(`the shipper had already exited (${this.child.exitCode ?? this.child.signalCode})`);
-    this.child.kill('SIGTERM');
-    const timer = new AbortController();
-    const timeout = sleep(STOP_TIMEOUT_MS, 'timeout' as const, { signal: timer.signal }).catch(() => 'cancelled' as const);
-    const code = await Promise.race([this.exited, timeout]);
-    timer.abort();
-    if (code === 'timeout') {
-      this.child.kill('SIGKILL');
-      return this.failed(`the shipper did not exit within ${STOP_TIMEOUT_MS} ms of SIGTERM`);
-    }
-    this.forget();
-    if (code !== 0) return this.failed(`the shipper exited with ${code ?? this.child.signalCode} after SIGTERM`);
+    const { child } = this.run;
+    if (!this.running) return this.run.failed(`the shipper had already exited (${child.exitCode ?? child.signalCode})`);
+    const code = await this.run.terminate(STOP_TIMEOUT_MS);
+    if (code === 'timeout') return this.run.failed(`the shipper did not exit within ${STOP_TIMEOUT_MS} ms of SIGTERM`);
+    if (code !== 0) return this.run.failed(`the shipper exited with ${code ?? child.signalCode} after SIGTERM`);
   }
 
   /** Kills it without waiting: for the failure paths. */
   kill(): void {
-    if (this.running) this.child.kill('SIGKILL');
-    this.forget();
-  }
-
-  private failed(message: string): never {
-    throw new Error(`${message}\n--- shipper output (tail) ---\n${this.output}`);
+    this.run.kill();
   }
 }
