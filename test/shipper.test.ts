@@ -219,6 +219,27 @@ describe('shipper', () => {
     await shipper.stop();
   });
 
+  it('sends gzip JSON with its key and the bearer token', async () => {
+    const { dir, env } = podDir('headers');
+    const seen: Record<string, string | string[] | undefined>[] = [];
+    const proxy = await startProxy(rig.url, (headers) => {
+      seen.push(headers);
+      return null;
+    });
+    try {
+      const written = writeLines(join(dir, 'access.log'), 'line', 1, 3);
+      const shipper = runShipper({ ...env, DAYLOG_URL: proxy.url, DAYLOG_TOKEN: 's3cret-token' });
+      assertExactlyOnce(await waitForLines(rig.aggregator.http, 'headers', written.length), written);
+      assert.equal(seen[0].authorization, 'Bearer s3cret-token');
+      assert.equal(seen[0]['content-type'], 'application/json');
+      assert.equal(seen[0]['content-encoding'], 'gzip');
+      assert.match(String(seen[0]['idempotency-key']), /^[\w-]{22}:0-\d+$/);
+      await shipper.stop();
+    } finally {
+      proxy.close();
+    }
+  });
+
   it('follows a file deleted and recreated under the same name', async () => {
     const { dir, env } = podDir('recreated');
     const app = join(dir, 'app.log');

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { appendFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer, request as httpRequest } from 'node:http';
+import { IncomingHttpHeaders, createServer, request as httpRequest } from 'node:http';
 import { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -119,10 +119,13 @@ export interface CannedAnswer {
  * An HTTP proxy in front of the aggregator that can answer for it: `answer` returns a canned reply,
  * or null to forward the request. Returns the proxy's URL and a close function.
  */
-export async function startProxy(target: string, answer: () => CannedAnswer | null): Promise<{ url: string; close(): void }> {
+export async function startProxy(
+  target: string,
+  answer: (headers: IncomingHttpHeaders) => CannedAnswer | null,
+): Promise<{ url: string; close(): void }> {
   const upstreamUrl = new URL(target);
   const proxy = createServer((incoming, outgoing) => {
-    const canned = answer();
+    const canned = answer(incoming.headers);
     if (canned) {
       incoming.resume();
       outgoing.writeHead(canned.status, { 'Content-Type': 'application/json', ...canned.headers }).end(canned.body);
