@@ -42,6 +42,11 @@ export class Shipper {
   private finished: Promise<void> | null = null;
   private readonly inFlight = new Set<Promise<void>>();
   private deliveryFailure: Error | null = null;
+  /** A watched folder changed since the files were last listed. */
+  private foldersChanged = true;
+  private lastDiscoveryMs = 0;
+  /** Acknowledgements not yet saved. */
+  private unsavedAcks = false;
 
   constructor(
     private readonly config: ShipperConfig,
@@ -77,7 +82,7 @@ export class Shipper {
     try {
       await this.recoverRotatedWhileDown();
       while (!this.stopping) {
-        await this.discover();
+        await this.discoverWhenDue();
         this.started = true;
         let progressed = false;
         for (const file of [...this.files.values()]) progressed = (await this.pump(file)) || progressed;
@@ -96,6 +101,19 @@ export class Shipper {
       this.client.close();
       logEvent('stopped', { ...this.metrics });
     }
+  }
+
+  /**
+   * Lists the globs when a watched folder changed or a poll interval passed, not on every pass of
+   * the loop: under load that listing cost more than parsing. Truncation is seen by pump's fstat.
+   */
+  private async discoverWhenDue(): Promise<void> {
+    const now = this.clock.now();
+    if (!this.foldersChanged && now - this.lastDiscoveryMs < this.config.pollIntervalMs) return;
+    this.foldersChanged = false;
+    this.lastDiscoveryMs = now;
+    await this.discover();
+    if (this.unsavedAcks) this.save();
   }
 
   /** Reads what a file has, and ships a batch when one is full, old enough, or the file is done. */
@@ -191,7 +209,10 @@ export class Shipper {
     range.acked = true;
     while (file.sent[0]?.acked) file.checkpoint.offset = file.sent.shift()!.end;
     file.checkpoint.updatedMs = this.clock.now();
-    this.save();
+    // Saved with the next batch's range, at the next listing, or at stop, not with an fsync of its
+    // own: an acknowledgement lost in a crash only means a resend under the same key, a duplicate
+    // the aggregator recognises.
+    this.unsavedAcks = true;
     this.updateBytesBehind();
   }
 
@@ -343,6 +364,7 @@ export class Shipper {
   }
 
   private save(): void {
+    this.unsavedAcks = false;
     for (const file of this.files.values()) file.syncCheckpoint();
     this.store.save([...this.files.values()].map((file) => file.checkpoint));
   }
@@ -350,7 +372,13 @@ export class Shipper {
   private watchDirectories(): void {
     for (const dir of new Set(this.config.files.map((pattern) => dirname(pattern)))) {
       try {
-        this.watchers.push(watch(dir, () => this.wakeUp?.()));
+        this.watchers.push(
+          // 'rename' is a file created, renamed or deleted; 'change' is only new bytes, which pump reads.
+          watch(dir, (eventType) => {
+            if (eventType === 'rename') this.foldersChanged = true;
+            this.wakeUp?.();
+          }),
+        );
       } catch {
         logEvent('watch_unavailable', { dir, fallback: `polling every ${this.config.pollIntervalMs} ms` });
       }
