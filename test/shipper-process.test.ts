@@ -121,6 +121,8 @@ describe('shipper process', () => {
     [{ DAYLOG_BATCH_WAIT: 'soon' }, 'DAYLOG_BATCH_WAIT="soon" is not valid: expected a positive duration such as 90s, 15m, 2h or 1d'],
     [{ DAYLOG_START_AT: 'middle' }, 'DAYLOG_START_AT="middle" is not valid: expected beginning or end (where to start a file seen for the first time)'],
     [{ DAYLOG_MAX_LINE_BYTES: '100' }, 'DAYLOG_MAX_LINE_BYTES="100" is not valid: expected at least 1024 (a cut line keeps room for its mark)'],
+    [{ DAYLOG_BATCH_BYTES: '16777216' }, 'DAYLOG_BATCH_BYTES="16777216" is not valid: expected a whole number from 1 to 4194304'],
+    [{ DAYLOG_BATCH_LINES: '100000' }, 'DAYLOG_BATCH_LINES="100000" is not valid: expected a whole number from 1 to 10000'],
   ];
   for (const [bad, line] of badConfig) {
     it(`stops with one line naming ${Object.keys(bad)[0]}`, async () => {

@@ -80,8 +80,10 @@ export function loadShipperConfig(env: Env): ShipperConfig {
   const files = filesText.split(',').map((glob) => glob.trim()).filter(Boolean);
   const stateDir = text(env, 'DAYLOG_STATE_DIR', undefined, 'expected a directory path') ?? join(dirname(files[0]), '.daylog');
   const format = oneOf(env, 'DAYLOG_FORMAT', 'auto', SHIPPER_FORMATS, `expected one of ${SHIPPER_FORMATS.join(', ')}`);
-  const batchLines = wholeNumber(env, 'DAYLOG_BATCH_LINES', '1000', 1, 100_000);
-  const batchBytes = wholeNumber(env, 'DAYLOG_BATCH_BYTES', '1048576', 1, 16 * 1024 ** 2);
+  // Bounded so that two batches in flight, as JSON with their parsed fields (~2.6× the log text), fit
+  // the shipper's 64 MB heap: 16 MiB batches ran it out of memory.
+  const batchLines = wholeNumber(env, 'DAYLOG_BATCH_LINES', '1000', 1, 10_000);
+  const batchBytes = wholeNumber(env, 'DAYLOG_BATCH_BYTES', '1048576', 1, 4 * 1024 ** 2);
   const batchWaitMs = duration(env, 'DAYLOG_BATCH_WAIT', '1s');
   const startAt = oneOf(env, 'DAYLOG_START_AT', 'beginning', ['beginning', 'end'], 'expected beginning or end (where to start a file seen for the first time)');
   const token = text(env, 'DAYLOG_TOKEN', undefined, 'expected a bearer token, or leave it unset') ?? null;
