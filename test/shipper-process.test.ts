@@ -5,7 +5,7 @@ import { copyFileSync, mkdirSync, renameSync, truncateSync, writeFileSync } from
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { REPO, imageCommand } from './support/image-command';
-import { ShipperRig, assertExactlyOnce, shipperEnv, startRig, waitForLines, writeLines } from './support/shipper-harness';
+import { ShipperRig, assertExactlyOnce, shipperEnv, startRig, until, waitForLines, writeLines } from './support/shipper-harness';
 
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -34,13 +34,13 @@ describe('shipper process', () => {
 
   it('flushes on SIGTERM, exits 0, and a restart ships the rest once', async () => {
     const metricsPort = String(20000 + Math.floor(Math.random() * 20000));
-    const { dir, env } = podDir('sigterm', { DAYLOG_BATCH_WAIT: '30s', DAYLOG_BATCH_LINES: '100000', DAYLOG_METRICS_PORT: metricsPort });
+    const { dir, env } = podDir('sigterm', { DAYLOG_BATCH_WAIT: '30s', DAYLOG_BATCH_LINES: '10000', DAYLOG_METRICS_PORT: metricsPort });
     const access = join(dir, 'access.log');
     const written = writeLines(access, 'line', 1, 500);
     let shipper = startShipper(env);
     const linesRead = async () =>
       (await fetch(`http://127.0.0.1:${metricsPort}/metrics`).then((r) => r.text()).catch(() => '')).includes('daylog_shipper_lines_read_total 500');
-    while (!(await linesRead())) await pause(50);
+    await until('the shipper reads 500 lines', linesRead);
     shipper.child.kill('SIGTERM');
     assert.deepEqual(await shipper.exited, [0, null], shipper.output());
     assert.equal((await waitForLines(rig.aggregator.http, 'sigterm', 500, 2000)).length, 500, 'the pending batch was flushed at SIGTERM');
@@ -138,7 +138,7 @@ describe('shipper process', () => {
     const access = join(dir, 'access.log');
     writeLines(access, 'old', 1, 100);
     const shipper = startShipper(env);
-    while (!shipper.output().includes('"event":"following"')) await pause(20);
+    await until('the shipper follows the file', () => shipper.output().includes('"event":"following"'));
     const written = writeLines(access, 'new', 1, 10);
     writeFileSync(join(dir, 'created-later.log'), 'new file line\n');
     written.push('new file line');

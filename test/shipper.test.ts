@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { appendFileSync, copyFileSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { ShipperRig, assertExactlyOnce, runShipper, shipperEnv, startProxy, startRig, storedMessages, waitForLines, writeLines } from './support/shipper-harness';
+import { ShipperRig, assertExactlyOnce, runShipper, shipperEnv, startProxy, startRig, storedMessages, until, waitForLines, writeLines } from './support/shipper-harness';
 import { WireLineBody } from './support/test-app';
 
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -196,7 +196,7 @@ describe('shipper', () => {
       const access = join(dir, 'access.log');
       writeLines(access, 'refused', 1, 5);
       const shipper = runShipper({ ...env, DAYLOG_URL: proxy.url });
-      while (shipper.metrics.batchesDropped === 0) await pause(50);
+      await until('the refused batch is given up', () => shipper.metrics.batchesDropped > 0);
       refusing = false;
       assert.equal(refusals, 3);
       assert.equal(shipper.metrics.linesRejected, 5);
@@ -213,7 +213,7 @@ describe('shipper', () => {
     writeFileSync(join(dir, 'app.log'), '{"msg":"too old","time":"2020-01-01T00:00:00Z"}\n{"msg":"fresh","level":"warn"}\n');
     const shipper = runShipper(env);
     assert.deepEqual(await waitForLines(rig.aggregator.http, 'per-line', 1), ['fresh']);
-    while (shipper.metrics.linesRejected === 0) await pause(50);
+    await until('the rejection is counted', () => shipper.metrics.linesRejected > 0);
     assert.equal(shipper.metrics.linesRejected, 1);
     assert.equal(shipper.metrics.linesShipped, 1);
     await shipper.stop();

@@ -64,6 +64,15 @@ export function runShipper(env: Record<string, string>, retry?: RetryPolicy): Ru
   return { shipper, metrics, config, done, stop: () => shipper.stop() };
 }
 
+/** Waits until `condition` holds, failing with `what` after `timeoutMs` rather than spinning forever. */
+export async function until(what: string, condition: () => boolean | Promise<boolean>, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`gave up waiting: ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
 /** Appends numbered lines `<prefix> 000001 …` and returns their messages. */
 export function writeLines(file: string, prefix: string, from: number, count: number, pad = ''): string[] {
   const lines = Array.from({ length: count }, (_, i) => `${prefix} ${String(from + i).padStart(6, '0')}${pad}`);
