@@ -1,4 +1,5 @@
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync } from 'node:fs';
+import { open, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 
 /** Where shipping of one file stands; keyed by the file's identity, `${dev}:${ino}`. */
@@ -33,6 +34,12 @@ export interface LoadedCheckpoints {
   problem: string | null;
 }
 
+interface QueuedWrite {
+  write: Promise<void>;
+  /** The newest state asked for, written when the write starts. */
+  text: string;
+}
+
 const STATE_FILE = 'checkpoints.json';
 const VERSION = 2;
 
@@ -52,9 +59,15 @@ function isCheckpoint(value: unknown): value is FileCheckpoint {
  * an older but consistent state whose in-flight batch is resent under the same key.
  * A state file that does not parse is set aside (checkpoints.json.corrupt-<time>) and shipping starts
  * over from the beginning of each file: duplicates are better than losing lines.
+ * Writes run one at a time off the event loop, and saves asked for while one runs are written
+ * together once it ends, so the fsync overlaps reading and sending instead of stalling them.
  */
 export class CheckpointStore {
   private readonly file: string;
+  /** The write under way, or the last one: the next starts after it. */
+  private writing: Promise<void> = Promise.resolve();
+  /** A write queued behind `writing`, and the newest state it will write. */
+  private queued: QueuedWrite | null = null;
 
   constructor(dir: string) {
     this.file = join(dir, STATE_FILE);
@@ -85,16 +98,35 @@ export class CheckpointStore {
     }
   }
 
-  save(files: Iterable<FileCheckpoint>): void {
+  /** Resolves once these checkpoints, or newer ones, are on disk. */
+  save(files: Iterable<FileCheckpoint>): Promise<void> {
     const state = { version: VERSION, files: Object.fromEntries([...files].map((c) => [`${c.dev}:${c.ino}`, c])) };
-    const temp = `${this.file}.tmp`;
-    const fd = openSync(temp, 'w');
-    try {
-      writeSync(fd, JSON.stringify(state));
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
+    const text = JSON.stringify(state);
+    if (this.queued) {
+      this.queued.text = text;
+      return this.queued.write;
     }
-    renameSync(temp, this.file);
+    const queued: QueuedWrite = {
+      text,
+      write: this.writing.then(() => {
+        this.queued = null;
+        return this.write(queued.text);
+      }),
+    };
+    this.queued = queued;
+    this.writing = queued.write.catch(() => undefined);
+    return queued.write;
+  }
+
+  private async write(text: string): Promise<void> {
+    const temp = `${this.file}.tmp`;
+    const handle = await open(temp, 'w');
+    try {
+      await handle.writeFile(text);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(temp, this.file);
   }
 }

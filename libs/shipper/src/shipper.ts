@@ -96,7 +96,7 @@ export class Shipper {
       logEvent('shutdown_incomplete', { reason: (error as Error).message });
     } finally {
       for (const watcher of this.watchers) watcher.close();
-      this.save();
+      await this.save();
       for (const file of this.files.values()) await file.handle.close();
       this.client.close();
       logEvent('stopped', { ...this.metrics });
@@ -113,7 +113,7 @@ export class Shipper {
     this.foldersChanged = false;
     this.lastDiscoveryMs = now;
     await this.discover();
-    if (this.unsavedAcks) this.save();
+    if (this.unsavedAcks) await this.save();
   }
 
   /** Reads what a file has, and ships a batch when one is full, old enough, or the file is done. */
@@ -190,9 +190,9 @@ export class Shipper {
     file.batchStart = end;
     file.pendingSinceMs = file.pending.length > 0 ? this.clock.now() : 0;
     file.checkpoint.updatedMs = this.clock.now();
-    this.save();
-    const delivery: Promise<void> = this.client
-      .deliver(batch, (ackedEnd) => this.acknowledged(file, ackedEnd), this.abort.signal)
+    // Not awaited: the next batch is read while the range is written; this one leaves once it is.
+    const delivery: Promise<void> = this.save()
+      .then(() => this.client.deliver(batch, (ackedEnd) => this.acknowledged(file, ackedEnd), this.abort.signal))
       .catch((error: Error) => {
         this.deliveryFailure ??= error;
       })
@@ -252,7 +252,7 @@ export class Shipper {
     file.splitter.reset();
     file.readOffset = 0;
     file.batchStart = 0;
-    this.save();
+    await this.save();
   }
 
   private async findCopy(file: TrackedFile): Promise<Awaited<ReturnType<typeof open>> | null> {
@@ -277,7 +277,7 @@ export class Shipper {
     this.files.delete(key);
     await file.handle.close();
     logEvent('finished', { path: file.checkpoint.path, offset: file.checkpoint.offset });
-    this.save();
+    await this.save();
   }
 
   private async discover(): Promise<void> {
@@ -321,7 +321,7 @@ export class Shipper {
     if (!file) return;
     if (!saved) checkpoint.fingerprint = await readFingerprint(file.handle);
     this.files.set(key, file);
-    this.save();
+    await this.save();
     logEvent('following', { path, offset: checkpoint.offset, resumed: saved !== undefined });
   }
 
@@ -363,10 +363,11 @@ export class Shipper {
     }
   }
 
-  private save(): void {
+  /** Snapshots every file's checkpoint now; resolves once that snapshot (or a newer one) is on disk. */
+  private save(): Promise<void> {
     this.unsavedAcks = false;
     for (const file of this.files.values()) file.syncCheckpoint();
-    this.store.save([...this.files.values()].map((file) => file.checkpoint));
+    return this.store.save([...this.files.values()].map((file) => file.checkpoint));
   }
 
   private watchDirectories(): void {
