@@ -114,7 +114,7 @@ export function makeDataset(count: number, endMs: number): Dataset {
     const needle = i % NEEDLE_EVERY === NEEDLE_EVERY / 2;
     const message = accessLine(random, ts, status, needle);
     const pod = podName(Math.floor(i / BATCH_LINES) % POD_COUNT);
-    lines[i] = { ts, level, namespace: NAMESPACE, pod, container: CONTAINER, source: SOURCE, message, fields: null };
+    lines[i] = { ts, level, namespace: NAMESPACE, pod, container: CONTAINER, source: SOURCE, message, fields: null, format: 'nginx-access' };
     levelCounts[level]++;
     messageBytes += Buffer.byteLength(message);
     if (needle) needles++;
@@ -127,7 +127,7 @@ export function makeDataset(count: number, endMs: number): Dataset {
     const body = Buffer.from(
       JSON.stringify({
         labels: { namespace: NAMESPACE, pod: slice[0].pod, container: CONTAINER, source: SOURCE },
-        lines: slice.map((line) => ({ ts: line.ts, level: line.level, message: line.message })),
+        lines: slice.map((line) => ({ ts: line.ts, level: line.level, message: line.message, format: line.format })),
       }),
     );
     bodies.push(body);

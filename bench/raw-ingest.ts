@@ -3,7 +3,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { LogLine, severityOf } from '@daylog/log-model';
 import { migrate } from '../libs/storage/src/migrator';
-import { openDatabase, partitionFile, partitionName, partitionSchema } from '../libs/storage/src/partition-schema';
+import { FORMAT_CODES, openDatabase, partitionFile, partitionName, partitionSchema } from '../libs/storage/src/partition-schema';
 import { CATALOGUE_FILE } from '../libs/storage/src/partition-writer';
 import { BATCH_LINES } from './dataset';
 import { nowMs } from './bench-support';
@@ -66,13 +66,14 @@ export function rawIngest(lines: readonly LogLine[], dataDir: string): RawIngest
     const db = openDatabase(partitionFile(dataDir, name), SYNCHRONOUS);
     db.exec(partitionSchema(name));
     insertPartition.run(startMs, startMs + PARTITION_MS, name, Date.now());
-    const insert = db.prepare<[number, number, number, string, string | null]>(
-      `INSERT INTO "${name}" (ts, stream_id, level, message, fields) VALUES (?, ?, ?, ?, ?)`,
+    const insert = db.prepare<[number, number, number, string, string | null, number | null]>(
+      `INSERT INTO "${name}" (ts, stream_id, level, message, fields, format) VALUES (?, ?, ?, ?, ?, ?)`,
     );
     const insertRange = db.transaction((from: number, to: number) => {
       for (let i = from; i < to; i++) {
         const line = lines[i];
-        insert.run(line.ts, streamIdOf(line), severityOf(line.level), line.message, line.fields ? JSON.stringify(line.fields) : null);
+        const fields = line.fields ? JSON.stringify(line.fields) : null;
+        insert.run(line.ts, streamIdOf(line), severityOf(line.level), line.message, fields, line.format === null ? null : FORMAT_CODES[line.format]);
       }
     });
     return { startMs, endMs: startMs + PARTITION_MS, db, insertRange };

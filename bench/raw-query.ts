@@ -1,9 +1,9 @@
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
-import { LEVELS, Level, LogLine } from '@daylog/log-model';
+import { LEVELS, Level, LogLine, lineFields } from '@daylog/log-model';
 import { LogQuery } from '@daylog/storage';
 import { Statement, pageStatement } from '../libs/storage/src/page-statement';
-import { PartitionBounds, partitionFile } from '../libs/storage/src/partition-schema';
+import { PartitionBounds, formatOfCode, partitionFile } from '../libs/storage/src/partition-schema';
 import { CATALOGUE_FILE } from '../libs/storage/src/partition-writer';
 
 const DAY_MS = 86_400_000;
@@ -23,6 +23,7 @@ interface LineRow {
   level: number;
   message: string;
   fields: string | null;
+  format: number | null;
 }
 
 interface StreamRow {
@@ -148,6 +149,8 @@ export class RawQueries {
 
   private toLine(row: LineRow): RawLine {
     const stream = this.streams.get(row.stream_id)!;
+    const format = formatOfCode(row.format);
+    const sent = row.fields === null ? null : (JSON.parse(row.fields) as LogLine['fields']);
     return {
       ts: row.ts,
       level: LEVELS[row.level],
@@ -156,7 +159,8 @@ export class RawQueries {
       container: stream.container,
       source: stream.source,
       message: row.message,
-      fields: row.fields === null ? null : (JSON.parse(row.fields) as LogLine['fields']),
+      fields: lineFields(format, row.message, sent),
+      format,
     };
   }
 }

@@ -9,7 +9,7 @@ import { loadConfig } from '@daylog/config';
 import Database from 'better-sqlite3';
 import { LOG_STORE, LogStore } from '@daylog/storage';
 import { REPO, imageCommand } from './support/image-command';
-import { startTestApp, tempDataDir } from './support/test-app';
+import { ingestLines, queryJson, startTestApp, tempDataDir } from './support/test-app';
 
 /** Runs the built aggregator with the image's command line, from the repository as /app, with only the given environment. */
 function runAggregator(env: Record<string, string>) {
@@ -137,6 +137,33 @@ describe('migrations', () => {
         name: 'MigrationError',
         message: 'the catalogue has migration 99 that this build does not know: it was written by a newer Daylog',
       });
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  it('adds the format column to a partition file written before it existed, keeping its lines', async () => {
+    const dataDir = tempDataDir();
+    try {
+      const first = await startTestApp({ dataDir });
+      await ingestLines(first.http, [{ message: 'written by an older Daylog', ts: '2026-11-24T09:30:00Z' }]);
+      await first.close();
+      const partition = new Database(join(dataDir, 'partitions', 'logs_20261124T090000Z.db'));
+      partition.exec('ALTER TABLE "logs_20261124T090000Z" DROP COLUMN format');
+      partition.close();
+
+      const second = await startTestApp({ dataDir });
+      try {
+        const line = '10.0.0.7 - - [24/Nov/2026:09:40:00 +0000] "GET / HTTP/1.1" 502 0 "-" "curl/8.5"';
+        await ingestLines(second.http, [{ message: line, format: 'nginx-access' }]);
+        const { lines } = await queryJson(second.http, { pod: 'web-1', direction: 'forward' });
+        assert.deepEqual(lines.map((l) => [l.message, l.level, l.fields?.status ?? null]), [
+          ['written by an older Daylog', 'info', null],
+          [line, 'error', 502],
+        ]);
+      } finally {
+        await second.close();
+      }
     } finally {
       rmSync(dataDir, { recursive: true, force: true });
     }

@@ -109,6 +109,62 @@ describe('POST /api/v1/logs', () => {
     });
   });
 
+  describe('messages in a known format', () => {
+    const access = (status: number, minute: number) =>
+      `10.0.0.7 - - [24/Nov/2026:09:${String(minute).padStart(2, '0')}:00 +0000] "GET /cart?id=${minute} HTTP/1.1" ${status} 512 "-" "curl/8.5"`;
+
+    it('takes time, level and fields from an nginx access line sent as text with format=nginx-access', async () => {
+      const body = [access(200, 10), access(503, 11), 'WARN upstream is slow', access(404, 12)].join('\n');
+      const response = await post('text/plain', body, '?pod=nginx-text&source=access.log&format=nginx-access');
+      assert.deepEqual(response.body, { accepted: 4, rejected: [], duplicate: false });
+      const { lines } = await queryJson(t.http, { pod: 'nginx-text', direction: 'forward' });
+      assert.deepEqual(
+        lines.map((l) => [l.ts, l.level, l.fields?.status ?? null, l.fields?.path ?? null, l.format]),
+        [
+          ['2026-11-24T09:10:00.000Z', 'info', 200, '/cart?id=10', 'nginx-access'],
+          ['2026-11-24T09:11:00.000Z', 'error', 503, '/cart?id=11', 'nginx-access'],
+          ['2026-11-24T09:12:00.000Z', 'warn', 404, '/cart?id=12', 'nginx-access'],
+          // Not in the format after all: read as plain text, at the time it arrived.
+          [new Date(t.clock.now()).toISOString(), 'warn', null, null, 'nginx-access'],
+        ],
+      );
+      assert.deepEqual(lines[0].fields, {
+        remote_addr: '10.0.0.7', status: 200, method: 'GET', path: '/cart?id=10', protocol: 'HTTP/1.1', bytes: 512, user_agent: 'curl/8.5',
+      });
+    });
+
+    it('keeps what a JSON line says over what its message says, and fields it was sent with over derived ones', async () => {
+      const response = await post(
+        'application/json',
+        JSON.stringify({
+          labels: { pod: 'nginx-json' },
+          lines: [
+            { message: access(500, 20), format: 'nginx-access' },
+            { message: access(500, 21), format: 'nginx-access', level: 'debug', ts: '2026-11-24T09:50:00Z', fields: { status: 'masked', trace: 't-1' } },
+          ],
+        }),
+      );
+      assert.deepEqual(response.body, { accepted: 2, rejected: [], duplicate: false });
+      const { lines } = await queryJson(t.http, { pod: 'nginx-json', direction: 'forward' });
+      assert.deepEqual(
+        lines.map((l) => [l.ts, l.level, l.fields?.status, l.fields?.trace ?? null, l.fields?.method]),
+        [
+          ['2026-11-24T09:20:00.000Z', 'error', 500, null, 'GET'],
+          ['2026-11-24T09:50:00.000Z', 'debug', 'masked', 't-1', 'GET'],
+        ],
+      );
+    });
+
+    it('rejects a format it does not know, per line and in the query string', async () => {
+      const response = await post('application/json', JSON.stringify([{ message: 'a', format: 'apache' }, { message: 'b' }]), '?pod=nginx-bad');
+      assert.deepEqual(response.body.rejected, [{ index: 0, reason: 'format must be one of nginx-access' }]);
+      const query = await post('text/plain', 'x', '?pod=nginx-bad&format=apache');
+      assert.equal(query.status, 400);
+      assert.equal(query.body.param, 'format');
+      assert.match(query.body.error, /format must be one of nginx-access/);
+    });
+  });
+
   describe('per-line validation', () => {
     const now = () => t.clock.now();
     const cases: [string, object | (() => object), RegExp][] = [

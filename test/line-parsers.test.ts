@@ -4,32 +4,43 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { parseJsonLine, parseNginxAccess, parseNginxError, parsePlain, parserFor } from '@daylog/shipper';
 import { DEFAULT_RETRY, backoffDelayMs, retryAfterMs } from '@daylog/shipper';
+import { lineFields, messageHeader } from '@daylog/log-model';
 
 const fixture = (name: string) => readFileSync(join(__dirname, '../../test/fixtures/nginx', name), 'utf8').split('\n').filter(Boolean);
 
 describe('line parsers', () => {
   it('reads real nginx combined access lines: fields, time, and a level from the status', () => {
-    const lines = fixture('access.log').map(parseNginxAccess);
-    assert.deepEqual(lines.map((l) => [l.level, l.fields?.status]), [
+    const lines = fixture('access.log');
+    assert.deepEqual(lines.map((l) => [messageHeader('nginx-access', l)?.level, lineFields('nginx-access', l, null)?.status]), [
       ['info', 200], ['info', 200], ['warn', 404], ['error', 500], ['error', 502], ['warn', 400],
     ]);
-    assert.equal(lines[0].ts, Date.UTC(2026, 10, 24, 22, 40, 17));
-    assert.deepEqual(lines[1].fields, {
+    assert.equal(messageHeader('nginx-access', lines[0])?.ts, Date.UTC(2026, 10, 24, 22, 40, 17));
+    assert.deepEqual(lineFields('nginx-access', lines[1], null), {
       remote_addr: '127.0.0.1', status: 200, method: 'GET', path: '/?q=shoes&page=2', protocol: 'HTTP/1.1', bytes: 3,
       referer: 'https://shop.example/cart', user_agent: 'Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0',
     });
-    assert.deepEqual(lines[5].fields, { remote_addr: '127.0.0.1', status: 400, bytes: 157 });
+    assert.deepEqual(lineFields('nginx-access', lines[5], null), { remote_addr: '127.0.0.1', status: 400, bytes: 157 });
   });
 
   it('reads $request_time after the combined fields, and a time zone offset', () => {
-    const line = parseNginxAccess('10.1.2.3 - bob [24/Nov/2026:11:00:00 +0100] "GET /x HTTP/2.0" 200 12 "-" "k6" 0.042');
-    assert.equal(line.ts, Date.UTC(2026, 10, 24, 10, 0, 0));
-    assert.equal(line.fields?.request_time, 0.042);
-    assert.equal(line.fields?.remote_user, 'bob');
+    const line = '10.1.2.3 - bob [24/Nov/2026:11:00:00 +0100] "GET /x HTTP/2.0" 200 12 "-" "k6" 0.042';
+    assert.equal(messageHeader('nginx-access', line)?.ts, Date.UTC(2026, 10, 24, 10, 0, 0));
+    assert.equal(lineFields('nginx-access', line, null)?.request_time, 0.042);
+    assert.equal(lineFields('nginx-access', line, null)?.remote_user, 'bob');
   });
 
-  it('ships an access line it cannot read as plain text, never drops it', () => {
-    assert.deepEqual(parseNginxAccess('ERROR: not an access line'), { level: 'error', message: 'ERROR: not an access line' });
+  it('lets fields sent with a line override those read from its message, and derives none from a line not in its format', () => {
+    const line = '10.1.2.3 - - [24/Nov/2026:11:00:00 +0000] "GET /x HTTP/1.1" 200 12 "-" "k6"';
+    assert.deepEqual(lineFields('nginx-access', line, { status: 'teapot', trace: 'abc' }), {
+      remote_addr: '10.1.2.3', status: 'teapot', method: 'GET', path: '/x', protocol: 'HTTP/1.1', bytes: 12, user_agent: 'k6', trace: 'abc',
+    });
+    assert.equal(messageHeader('nginx-access', 'ERROR: not an access line'), undefined);
+    assert.equal(lineFields('nginx-access', 'ERROR: not an access line', null), null);
+    assert.deepEqual(lineFields(null, line, { a: 1 }), { a: 1 });
+  });
+
+  it('leaves access lines for the aggregator to read, named by their format', () => {
+    assert.deepEqual(parseNginxAccess('ERROR: not an access line'), { message: 'ERROR: not an access line', format: 'nginx-access' });
   });
 
   it('reads real nginx error lines: time and level', () => {

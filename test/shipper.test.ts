@@ -99,7 +99,7 @@ describe('shipper', () => {
 
   it('splits a batch the aggregator answers 413, and ships every line once', async () => {
     const { dir, env } = podDir('split');
-    const written = writeLines(join(dir, 'access.log'), 'wide', 1, 3000, ` ${'x'.repeat(150)}`);
+    const written = writeLines(join(dir, 'access.log'), 'wide', 1, 3000, ` ${'x'.repeat(250)}`);
     const shipper = runShipper(env);
     assertExactlyOnce(await waitForLines(rig.aggregator.http, 'split', written.length), written);
     assert.ok(shipper.metrics.batchesSplit > 0, 'no batch was split');
@@ -219,7 +219,7 @@ describe('shipper', () => {
     await shipper.stop();
   });
 
-  it('sends gzip JSON with its key and the bearer token', async () => {
+  it('sends gzip with its key and the bearer token: access logs as text for the aggregator to read, others as JSON', async () => {
     const { dir, env } = podDir('headers');
     const seen: Record<string, string | string[] | undefined>[] = [];
     const proxy = await startProxy(rig.url, (headers) => {
@@ -227,13 +227,15 @@ describe('shipper', () => {
       return null;
     });
     try {
-      const written = writeLines(join(dir, 'access.log'), 'line', 1, 3);
+      const written = [...writeLines(join(dir, 'access.log'), 'access', 1, 3), ...writeLines(join(dir, 'app.log'), 'app', 1, 3)];
       const shipper = runShipper({ ...env, DAYLOG_URL: proxy.url, DAYLOG_TOKEN: 's3cret-token' });
       assertExactlyOnce(await waitForLines(rig.aggregator.http, 'headers', written.length), written);
-      assert.equal(seen[0].authorization, 'Bearer s3cret-token');
-      assert.equal(seen[0]['content-type'], 'application/json');
-      assert.equal(seen[0]['content-encoding'], 'gzip');
-      assert.match(String(seen[0]['idempotency-key']), /^[\w-]{22}:0-\d+$/);
+      assert.deepEqual(seen.map((headers) => headers['content-type']).sort(), ['application/json', 'text/plain']);
+      for (const headers of seen) {
+        assert.equal(headers.authorization, 'Bearer s3cret-token');
+        assert.equal(headers['content-encoding'], 'gzip');
+        assert.match(String(headers['idempotency-key']), /^[\w-]{22}:0-\d+$/);
+      }
       await shipper.stop();
     } finally {
       proxy.close();

@@ -1,4 +1,5 @@
 export * from './durations';
 export * from './levels';
 export * from './line';
+export * from './message-formats';
 export * from './timestamps';

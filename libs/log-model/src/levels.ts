@@ -34,3 +34,12 @@ export function severityOf(level: Level): number {
 export function levelsAtOrAbove(level: Level): Level[] {
   return LEVELS.slice(severityOf(level));
 }
+
+const LEADING_LEVEL =
+  /^\s*[[(<]?(trace|debug|info|notice|warn|warning|error|err|fatal|crit|critical|alert|emerg|panic)[\])>]?(?=[\s:|-])/i;
+
+/** The level a plain-text line starts with (`ERROR …`, `[warn] …`, `WARNING: …`), if it starts with one. */
+export function leadingLevel(text: string): Level | undefined {
+  const word = LEADING_LEVEL.exec(text);
+  return word ? normalizeLevel(word[1]) : undefined;
+}

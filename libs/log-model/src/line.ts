@@ -1,4 +1,5 @@
-import { ACCEPTED_LEVEL_NAMES, Level, normalizeLevel } from './levels';
+import { ACCEPTED_LEVEL_NAMES, Level, leadingLevel, normalizeLevel } from './levels';
+import { MESSAGE_FORMATS, MessageFormat, MessageHeader, isMessageFormat, messageHeader } from './message-formats';
 import { TIMESTAMP_HINT, parseTimestamp } from './timestamps';
 
 export const LABEL_NAMES = ['namespace', 'pod', 'container', 'source'] as const;
@@ -18,7 +19,9 @@ export interface LogLine {
   container: string | null;
   source: string | null;
   message: string;
+  /** Fields sent with the line; when read back, also those derived from a message in a known format. */
   fields: Fields | null;
+  format: MessageFormat | null;
 }
 
 export interface LineRejection {
@@ -36,6 +39,7 @@ export interface IngestAnswer {
 export interface LineDefaults {
   labels: Labels;
   level?: Level;
+  format?: MessageFormat;
 }
 
 export interface LineBounds {
@@ -49,7 +53,7 @@ export interface LineBounds {
 // eslint-disable-next-line no-control-regex -- finding control characters is the point
 export const CONTROL_CHARACTER = /[\u0000-\u001f\u007f]/;
 
-const LINE_KEYS = new Set(['ts', 'level', 'message', 'fields', ...LABEL_NAMES]);
+const LINE_KEYS = new Set(['ts', 'level', 'message', 'fields', 'format', ...LABEL_NAMES]);
 
 /** A label value's problem, or undefined when it is fine. */
 export function labelProblem(name: string, value: unknown): string | undefined {
@@ -78,13 +82,20 @@ export function validateLine(raw: unknown, defaults: LineDefaults, bounds: LineB
     return `message is longer than ${bounds.maxMessageBytes} bytes`;
   }
 
-  const ts = line.ts ?? bounds.receivedTs;
+  const format = line.format ?? defaults.format ?? null;
+  if (format !== null && !isMessageFormat(format)) return `format must be one of ${MESSAGE_FORMATS.join(', ')}`;
+  // A message in a known format gives the time and level the line leaves out; one that is not in
+  // its format after all is read as plain text.
+  const parsed: Partial<MessageHeader> | undefined =
+    format !== null && (line.ts == null || line.level == null) ? (messageHeader(format, message) ?? { level: leadingLevel(message) }) : undefined;
+
+  const ts = line.ts ?? parsed?.ts ?? bounds.receivedTs;
   const tsMs = parseTimestamp(ts);
   if (tsMs === undefined) return `ts must be ${TIMESTAMP_HINT}`;
   if (tsMs < bounds.oldestTs) return 'ts is older than the retention';
   if (tsMs > bounds.newestTs) return 'ts is more than 5 minutes in the future';
 
-  let level = defaults.level ?? 'info';
+  let level = parsed?.level ?? defaults.level ?? 'info';
   if (line.level !== undefined && line.level !== null) {
     const normalized = typeof line.level === 'string' ? normalizeLevel(line.level) : undefined;
     if (!normalized) return `level must be one of ${ACCEPTED_LEVEL_NAMES}`;
@@ -104,7 +115,7 @@ export function validateLine(raw: unknown, defaults: LineDefaults, bounds: LineB
   const fields = line.fields === undefined || line.fields === null ? null : validateFields(line.fields);
   if (typeof fields === 'string') return fields;
 
-  return { ts: tsMs, level, ...labels, pod: labels.pod, message, fields };
+  return { ts: tsMs, level, ...labels, pod: labels.pod, message, fields, format };
 }
 
 function validateFields(raw: unknown): Fields | string {

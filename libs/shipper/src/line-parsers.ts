@@ -1,51 +1,33 @@
 import { ShipperFormat } from '@daylog/config/shipper';
-import { Fields, Level, normalizeLevel } from '@daylog/log-model';
+import { Fields, Level, MessageFormat, leadingLevel, normalizeLevel } from '@daylog/log-model';
 
-/** A line as the shipper sends it; `ts` absent means "when the aggregator receives it". */
+/**
+ * A line as the shipper sends it. What it leaves out the aggregator fills in: from the message when
+ * `format` names a format it reads (time, level and fields), else the time of receipt and `info`.
+ */
 export interface ParsedLine {
   ts?: number;
-  level: Level;
+  level?: Level;
   message: string;
   fields?: Fields;
+  format?: MessageFormat;
 }
 
 export type LineParser = (text: string) => ParsedLine;
 
-const MONTHS: Record<string, number> = { Jan: 0, Feb: 1, Mar: 2, Apr: 3, May: 4, Jun: 5, Jul: 6, Aug: 7, Sep: 8, Oct: 9, Nov: 10, Dec: 11 };
-
-// nginx "combined", optionally followed by $request_time (a common addition).
-const NGINX_ACCESS =
-  /^(\S+) \S+ (\S+) \[(\d{2})\/(\w{3})\/(\d{4}):(\d{2}):(\d{2}):(\d{2}) ([+-])(\d{2})(\d{2})\] "(?:(\S+) (\S+)(?: (\S+))?|[^"]*)" (\d{3}) (\d+|-) "([^"]*)" "([^"]*)"(?: (\d+(?:\.\d+)?))?/;
-
 // nginx error log: "2026/11/24 10:00:01 [error] 31#31: *7 ..."; nginx writes local time, UTC in containers.
 const NGINX_ERROR = /^(\d{4})\/(\d{2})\/(\d{2}) (\d{2}):(\d{2}):(\d{2}) \[(\w+)\]/;
 
-const LEADING_LEVEL =
-  /^\s*[[(<]?(trace|debug|info|notice|warn|warning|error|err|fatal|crit|critical|alert|emerg|panic)[\])>]?(?=[\s:|-])/i;
-
 export function parsePlain(text: string): ParsedLine {
-  const level = LEADING_LEVEL.exec(text);
-  return { level: (level && normalizeLevel(level[1])) ?? 'info', message: text };
+  return { level: leadingLevel(text) ?? 'info', message: text };
 }
 
+/**
+ * The aggregator reads nginx's access format itself (time, level from the status, fields), and a
+ * line that is not in it as plain text: the line goes as it is, named.
+ */
 export function parseNginxAccess(text: string): ParsedLine {
-  const m = NGINX_ACCESS.exec(text);
-  const month = m ? MONTHS[m[4]] : undefined;
-  if (!m || month === undefined) return parsePlain(text);
-  const offsetMinutes = (m[9] === '-' ? -1 : 1) * (Number(m[10]) * 60 + Number(m[11]));
-  const ts = Date.UTC(+m[5], month, +m[3], +m[6], +m[7], +m[8]) - offsetMinutes * 60_000;
-  const status = Number(m[15]);
-  const fields: Fields = { remote_addr: m[1], status };
-  if (m[2] !== '-') fields.remote_user = m[2];
-  if (m[12]) fields.method = m[12];
-  if (m[13]) fields.path = m[13];
-  if (m[14]) fields.protocol = m[14];
-  if (m[16] !== '-') fields.bytes = Number(m[16]);
-  if (m[17] !== '-') fields.referer = m[17];
-  if (m[18] !== '-') fields.user_agent = m[18];
-  if (m[19]) fields.request_time = Number(m[19]);
-  const level: Level = status >= 500 ? 'error' : status >= 400 ? 'warn' : 'info';
-  return { ts, level, message: text, fields };
+  return { message: text, format: 'nginx-access' };
 }
 
 export function parseNginxError(text: string): ParsedLine {

@@ -13,7 +13,7 @@ const REPLACEMENT = '\ufffd';
 const REPLACEMENT_BYTES = Buffer.from(REPLACEMENT);
 
 /**
- * Cuts a byte stream into complete lines. The bytes after the last newline wait for the rest of
+ * Cuts a byte stream into complete lines; a chunk may be overwritten once push returns. The bytes after the last newline wait for the rest of
  * their line; a line longer than the cap keeps its first maxLineBytes and the rest is counted and
  * skipped up to the next newline, so memory stays bounded and the file is never abandoned.
  */
@@ -37,7 +37,8 @@ export class LineSplitter {
       lines.push(this.complete(chunkOffset + newline + 1));
       start = newline + 1;
     }
-    this.keep(chunk.subarray(start));
+    // Copied: the caller reuses its read buffer, and this tail waits for the next read.
+    this.keep(Buffer.from(chunk.subarray(start)));
     return lines;
   }
 

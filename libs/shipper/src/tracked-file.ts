@@ -47,6 +47,11 @@ export class TrackedFile {
   rotated = false;
   lastGrowthMs: number;
   private parser: LineParser | null = null;
+  /**
+   * Reused for every read: a fresh 256 kB buffer costs ~0.6 ms of page faults here, more than
+   * splitting the lines in it.
+   */
+  private readonly readBuffer = Buffer.allocUnsafe(READ_CHUNK_BYTES);
 
   constructor(
     readonly handle: FileHandle,
@@ -78,8 +83,8 @@ export class TrackedFile {
 
   /** Reads what is there (up to one chunk) into pending lines; returns the bytes read. */
   async readMore(limitBytes: number): Promise<number> {
-    const buffer = Buffer.allocUnsafe(Math.min(READ_CHUNK_BYTES, limitBytes));
-    const { bytesRead } = await this.handle.read(buffer, 0, buffer.length, this.readOffset);
+    const buffer = this.readBuffer;
+    const { bytesRead } = await this.handle.read(buffer, 0, Math.min(buffer.length, limitBytes), this.readOffset);
     if (bytesRead === 0) return 0;
     if (this.checkpoint.fingerprint.length < FINGERPRINT_BYTES * 2) this.checkpoint.fingerprint = await readFingerprint(this.handle);
     this.accept(this.splitter.push(buffer.subarray(0, bytesRead), this.readOffset));
@@ -90,8 +95,8 @@ export class TrackedFile {
   /** Reads bytes of the same content from elsewhere: the rotated copy of a copytruncated file. */
   async readFrom(handle: FileHandle, from: number, to: number): Promise<void> {
     for (let offset = from; offset < to; ) {
-      const buffer = Buffer.allocUnsafe(Math.min(READ_CHUNK_BYTES, to - offset));
-      const { bytesRead } = await handle.read(buffer, 0, buffer.length, offset);
+      const buffer = this.readBuffer;
+      const { bytesRead } = await handle.read(buffer, 0, Math.min(buffer.length, to - offset), offset);
       if (bytesRead === 0) break;
       this.accept(this.splitter.push(buffer.subarray(0, bytesRead), offset));
       offset += bytesRead;
@@ -121,7 +126,8 @@ export class TrackedFile {
       if (split.invalidUtf8) this.metrics.linesInvalidUtf8++;
       if (message.length === 0) continue;
       const parsed = this.parser(message);
-      this.pending.push({ ts: parsed.ts, level: parsed.level, message: parsed.message, fields: parsed.fields, source, endOffset: split.endOffset });
+      const { ts, level, fields, format } = parsed;
+      this.pending.push({ ts, level, message: parsed.message, fields, format, source, endOffset: split.endOffset });
       this.pendingBytes += message.length;
       this.metrics.linesRead++;
     }

@@ -52,7 +52,7 @@ export function pageStatement(
   const order = backward ? 'DESC' : 'ASC';
   params.push(limit);
   return {
-    sql: `SELECT id, ts, stream_id, level, message, fields FROM "${partition.name}"
+    sql: `SELECT id, ts, stream_id, level, message, fields, format FROM "${partition.name}"
       WHERE ${where.join(' AND ')} ORDER BY ts ${order}, id ${order} LIMIT ?`,
     params,
   };

@@ -1,10 +1,10 @@
 import Database from 'better-sqlite3';
-import { LEVELS } from '@daylog/log-model';
+import { LEVELS, lineFields } from '@daylog/log-model';
 import { Catalogue, StreamRow } from './catalogue';
 import { matchingStreamIds } from './label-matcher';
 import { LogQuery, QueryPage, StoredLogLine } from './log-store';
 import { pageStatement } from './page-statement';
-import { PartitionBounds, partitionFile } from './partition-schema';
+import { PartitionBounds, formatOfCode, partitionFile } from './partition-schema';
 
 interface LineRow {
   id: number;
@@ -13,6 +13,7 @@ interface LineRow {
   level: number;
   message: string;
   fields: string | null;
+  format: number | null;
 }
 
 /** Open read connections, newest use last; a day of 1-minute partitions would otherwise exhaust descriptors. */
@@ -105,6 +106,8 @@ export class PartitionReader {
 
   private toLine(row: LineRow, partition: PartitionBounds): StoredLogLine {
     const stream = this.streams.get(row.stream_id)!;
+    const format = formatOfCode(row.format);
+    const sent = row.fields === null ? null : (JSON.parse(row.fields) as StoredLogLine['fields']);
     return {
       ts: row.ts,
       level: LEVELS[row.level],
@@ -113,7 +116,8 @@ export class PartitionReader {
       container: stream.container,
       source: stream.source,
       message: row.message,
-      fields: row.fields === null ? null : (JSON.parse(row.fields) as StoredLogLine['fields']),
+      fields: lineFields(format, row.message, sent),
+      format,
       position: { ts: row.ts, partitionStart: partition.startMs, id: row.id },
     };
   }

@@ -1,5 +1,6 @@
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
+import { MessageFormat } from '@daylog/log-model';
 
 export interface PartitionBounds {
   startMs: number;
@@ -29,8 +30,10 @@ export function partitionFiles(dataDir: string, name: string): string[] {
  * are the rare lines worth finding fast, and indexing every info line would halve the insert rate.
  * The `ts` index serves "newest lines" with no selective filter; lines arrive in time order, so it
  * grows at its right edge and costs little (measured: ~7 % of the insert rate, 17 B a line).
- * `streams_seen` lists the label sets present, `batch_keys` the idempotency keys whose newest
- * lines are here, so both go when the partition is dropped.
+ * `fields` holds only what the line was sent with; `format` (FORMAT_CODES) names the format of a
+ * message whose other fields are parsed from it when read. `streams_seen` lists the label sets
+ * present, `batch_keys` the idempotency keys whose newest lines are here, so both go when the
+ * partition is dropped.
  */
 export function partitionSchema(table: string): string {
   return `
@@ -40,7 +43,8 @@ export function partitionSchema(table: string): string {
       stream_id INTEGER NOT NULL,
       level     INTEGER NOT NULL,
       message   TEXT    NOT NULL,
-      fields    TEXT
+      fields    TEXT,
+      format    INTEGER
     );
     CREATE INDEX IF NOT EXISTS "${table}_by_ts" ON "${table}" (ts);
     CREATE INDEX IF NOT EXISTS "${table}_by_stream" ON "${table}" (stream_id, ts);
@@ -51,6 +55,23 @@ export function partitionSchema(table: string): string {
 }
 
 export const WARN_SEVERITY = 3;
+
+/** Codes stored in a partition's `format` column: a code, once used, keeps its meaning. */
+export const FORMAT_CODES: Readonly<Record<MessageFormat, number>> = { 'nginx-access': 1 };
+const FORMATS_BY_CODE = new Map(Object.entries(FORMAT_CODES).map(([format, code]) => [code, format as MessageFormat]));
+
+export function formatOfCode(code: number | null): MessageFormat | null {
+  return code === null ? null : (FORMATS_BY_CODE.get(code) ?? null);
+}
+
+/**
+ * Makes a partition file written before the `format` column existed current. Partitions live a
+ * day, so this is the whole of their schema history.
+ */
+export function upgradePartition(db: Database.Database, table: string): void {
+  const columns = db.prepare(`SELECT name FROM pragma_table_info(?)`).pluck().all(table) as string[];
+  if (!columns.includes('format')) db.exec(`ALTER TABLE "${table}" ADD COLUMN format INTEGER`);
+}
 
 export type Synchronous = 'full' | 'normal';
 

@@ -6,12 +6,14 @@ import { Catalogue, StreamLabels } from './catalogue';
 import { AppendBatch, AppendResult } from './log-store';
 import { PartitionCatalog } from './partition-catalog';
 import {
+  FORMAT_CODES,
   PartitionBounds,
   Synchronous,
   openDatabase,
   partitionFile,
   partitionFiles,
   partitionSchema,
+  upgradePartition,
 } from './partition-schema';
 
 export interface WriterOptions {
@@ -31,7 +33,7 @@ export interface WriterDropResult {
 interface OpenPartition {
   bounds: PartitionBounds;
   db: Database.Database;
-  insertLine: Database.Statement<[number, number, number, string, string | null]>;
+  insertLine: Database.Statement<[number, number, number, string, string | null, number | null]>;
   insertSeen: Database.Statement<[number]>;
   insertKey: Database.Statement<[string]>;
 }
@@ -176,6 +178,7 @@ export class PartitionWriter {
           severityOf(line.level),
           line.message,
           line.fields ? JSON.stringify(line.fields) : null,
+          line.format === null ? null : FORMAT_CODES[line.format],
         );
       }
       for (const key of write.keys) partition.insertKey.run(key);
@@ -206,13 +209,12 @@ export class PartitionWriter {
       this.open.set(bounds.startMs, cached);
       return cached;
     }
-    const db = openDatabase(partitionFile(this.options.dataDir, bounds.name), this.options.synchronous);
-    db.exec(partitionSchema(bounds.name));
+    const db = this.openPartitionFile(bounds);
     const partition: OpenPartition = {
       bounds,
       db,
       insertLine: db.prepare(
-        `INSERT INTO "${bounds.name}" (ts, stream_id, level, message, fields) VALUES (?, ?, ?, ?, ?)`,
+        `INSERT INTO "${bounds.name}" (ts, stream_id, level, message, fields, format) VALUES (?, ?, ?, ?, ?, ?)`,
       ),
       insertSeen: db.prepare('INSERT OR IGNORE INTO streams_seen (stream_id) VALUES (?)'),
       insertKey: db.prepare('INSERT OR IGNORE INTO batch_keys (idempotency_key) VALUES (?)'),
@@ -255,9 +257,15 @@ export class PartitionWriter {
     return present;
   }
 
-  private loadPartitionState(bounds: PartitionBounds): void {
+  private openPartitionFile(bounds: PartitionBounds): Database.Database {
     const db = openDatabase(partitionFile(this.options.dataDir, bounds.name), this.options.synchronous);
     db.exec(partitionSchema(bounds.name));
+    upgradePartition(db, bounds.name);
+    return db;
+  }
+
+  private loadPartitionState(bounds: PartitionBounds): void {
+    const db = this.openPartitionFile(bounds);
     const seen = db.prepare('SELECT stream_id FROM streams_seen').pluck().all() as number[];
     this.streamsSeen.set(bounds.startMs, new Set(seen));
     for (const key of db.prepare('SELECT idempotency_key FROM batch_keys').pluck().all() as string[]) {

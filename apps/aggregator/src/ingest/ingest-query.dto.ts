@@ -1,6 +1,6 @@
 import { IsOptional } from 'class-validator';
-import { MAX_LABEL_LENGTH } from '@daylog/log-model';
-import { IsSingleLevel, IsSingleText } from '../http/query-params';
+import { MAX_LABEL_LENGTH, MESSAGE_FORMATS, MessageFormat } from '@daylog/log-model';
+import { IsSingleChoice, IsSingleLevel, IsSingleText } from '../http/query-params';
 
 /** Defaults for a batch's lines, from the query string (the only place text/plain bodies have). */
 export class IngestQueryDto {
@@ -9,4 +9,5 @@ export class IngestQueryDto {
   @IsOptional() @IsSingleText('container', MAX_LABEL_LENGTH) container?: string;
   @IsOptional() @IsSingleText('source', MAX_LABEL_LENGTH) source?: string;
   @IsOptional() @IsSingleLevel('level') level?: string;
+  @IsOptional() @IsSingleChoice('format', MESSAGE_FORMATS) format?: MessageFormat;
 }

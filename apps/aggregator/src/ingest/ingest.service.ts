@@ -40,6 +40,7 @@ export class IngestService {
     const defaults: LineDefaults = {
       labels: { ...this.queryLabels(query), ...batchLabels },
       level: query.level === undefined ? undefined : normalizeLevel(query.level),
+      format: query.format,
     };
     const now = this.clock.now();
     const bounds: LineBounds = {

@@ -9,6 +9,7 @@ export interface WireLine {
   source: string | null;
   message: string;
   fields?: LogLine['fields'];
+  format?: LogLine['format'];
 }
 
 export function toWireLine(line: LogLine): WireLine {
@@ -22,6 +23,7 @@ export function toWireLine(line: LogLine): WireLine {
     message: line.message,
   };
   if (line.fields) wire.fields = line.fields;
+  if (line.format) wire.format = line.format;
   return wire;
 }
 
