@@ -1,13 +1,14 @@
 import assert from 'node:assert/strict';
 import { ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { accessSync, chmodSync, constants, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { parse } from 'yaml';
+import { debianTool } from './support/debian-tool';
 import { REPO, imageCommand } from './support/image-command';
 
 interface ComposeService {
@@ -18,20 +19,6 @@ interface ComposeService {
   environment?: Record<string, string>;
   volumes?: string[];
   depends_on?: Record<string, { condition: string }>;
-}
-
-/** A tool `.ci/run` installs from Debian when it is missing; a test without it fails saying so. */
-function debianTool(name: string): string {
-  const found = ['/usr/bin', '/usr/sbin', '/usr/local/bin'].map((dir) => join(dir, name)).find((path) => {
-    try {
-      accessSync(path, constants.X_OK);
-      return true;
-    } catch {
-      return false;
-    }
-  });
-  if (!found) throw new Error(`${name} is not installed: .ci/run installs it (apt-get install ${name})`);
-  return found;
 }
 
 async function freePort(): Promise<number> {

@@ -4,6 +4,7 @@ import { Clock } from './clock/clock';
 import { ConfigModule } from './config/config.module';
 import { HealthModule } from './health/health.module';
 import { IngestModule } from './ingest/ingest.module';
+import { MetricsModule } from './metrics/metrics.module';
 import { QueryModule } from './query/query.module';
 import { RetentionModule } from './retention/retention.module';
 import { StorageModule } from './storage/storage.module';
@@ -16,6 +17,7 @@ export class AppModule {
       imports: [
         ConfigModule.forRoot(config, clock),
         StorageModule,
+        MetricsModule,
         IngestModule,
         QueryModule,
         RetentionModule,

@@ -24,6 +24,26 @@ export interface LogLine {
   format: MessageFormat | null;
 }
 
+/** Why a line was refused, in a word a metric can count by (the `reason` says it in a sentence). */
+export const REJECTION_CAUSES = [
+  'invalid_json',
+  'invalid_line',
+  'too_long',
+  'invalid_timestamp',
+  'too_old',
+  'too_new',
+  'invalid_level',
+  'invalid_label',
+] as const;
+export type RejectionCause = (typeof REJECTION_CAUSES)[number];
+
+export class LineProblem {
+  constructor(
+    readonly cause: RejectionCause,
+    readonly reason: string,
+  ) {}
+}
+
 export interface LineRejection {
   index: number;
   reason: string;
@@ -53,6 +73,8 @@ export interface LineBounds {
 // eslint-disable-next-line no-control-regex -- finding control characters is the point
 export const CONTROL_CHARACTER = /[\u0000-\u001f\u007f]/;
 
+export const OLDER_THAN_RETENTION = 'ts is older than the retention';
+
 const LINE_KEYS = new Set(['ts', 'level', 'message', 'fields', 'format', ...LABEL_NAMES]);
 
 /** A label value's problem, or undefined when it is fine. */
@@ -64,26 +86,26 @@ export function labelProblem(name: string, value: unknown): string | undefined {
   return undefined;
 }
 
-/** Turns one wire line into a stored line, or says in a sentence why it cannot be stored. */
-export function validateLine(raw: unknown, defaults: LineDefaults, bounds: LineBounds): LogLine | string {
+/** Turns one wire line into a stored line, or says why it cannot be stored. */
+export function validateLine(raw: unknown, defaults: LineDefaults, bounds: LineBounds): LogLine | LineProblem {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
-    return 'a line must be a JSON object with at least a message';
+    return new LineProblem('invalid_line', 'a line must be a JSON object with at least a message');
   }
   const line = raw as Record<string, unknown>;
   for (const key of Object.keys(line)) {
     if (!LINE_KEYS.has(key)) {
-      return `unknown field "${key}"; put extra attributes in "fields"`;
+      return new LineProblem('invalid_line', `unknown field "${key}"; put extra attributes in "fields"`);
     }
   }
 
   const message = line.message;
-  if (typeof message !== 'string' || message.length === 0) return 'message is required and must be a non-empty string';
+  if (typeof message !== 'string' || message.length === 0) return new LineProblem('invalid_line', 'message is required and must be a non-empty string');
   if (message.length * 3 > bounds.maxMessageBytes && Buffer.byteLength(message) > bounds.maxMessageBytes) {
-    return `message is longer than ${bounds.maxMessageBytes} bytes`;
+    return new LineProblem('too_long', `message is longer than ${bounds.maxMessageBytes} bytes`);
   }
 
   const format = line.format ?? defaults.format ?? null;
-  if (format !== null && !isMessageFormat(format)) return `format must be one of ${MESSAGE_FORMATS.join(', ')}`;
+  if (format !== null && !isMessageFormat(format)) return new LineProblem('invalid_line', `format must be one of ${MESSAGE_FORMATS.join(', ')}`);
   // A message in a known format gives the time and level the line leaves out; one that is not in
   // its format after all is read as plain text.
   const parsed: Partial<MessageHeader> | undefined =
@@ -91,14 +113,14 @@ export function validateLine(raw: unknown, defaults: LineDefaults, bounds: LineB
 
   const ts = line.ts ?? parsed?.ts ?? bounds.receivedTs;
   const tsMs = parseTimestamp(ts);
-  if (tsMs === undefined) return `ts must be ${TIMESTAMP_HINT}`;
-  if (tsMs < bounds.oldestTs) return 'ts is older than the retention';
-  if (tsMs > bounds.newestTs) return 'ts is more than 5 minutes in the future';
+  if (tsMs === undefined) return new LineProblem('invalid_timestamp', `ts must be ${TIMESTAMP_HINT}`);
+  if (tsMs < bounds.oldestTs) return new LineProblem('too_old', OLDER_THAN_RETENTION);
+  if (tsMs > bounds.newestTs) return new LineProblem('too_new', 'ts is more than 5 minutes in the future');
 
   let level = parsed?.level ?? defaults.level ?? 'info';
   if (line.level !== undefined && line.level !== null) {
     const normalized = typeof line.level === 'string' ? normalizeLevel(line.level) : undefined;
-    if (!normalized) return `level must be one of ${ACCEPTED_LEVEL_NAMES}`;
+    if (!normalized) return new LineProblem('invalid_level', `level must be one of ${ACCEPTED_LEVEL_NAMES}`);
     level = normalized;
   }
 
@@ -107,13 +129,13 @@ export function validateLine(raw: unknown, defaults: LineDefaults, bounds: LineB
     const value = line[name] ?? defaults.labels[name];
     if (value === undefined || value === null) continue;
     const problem = labelProblem(name, value);
-    if (problem) return problem;
+    if (problem) return new LineProblem('invalid_label', problem);
     labels[name] = value as string;
   }
-  if (labels.pod === null) return 'pod is required: give it in the line, the batch labels or the query string';
+  if (labels.pod === null) return new LineProblem('invalid_label', 'pod is required: give it in the line, the batch labels or the query string');
 
   const fields = line.fields === undefined || line.fields === null ? null : validateFields(line.fields);
-  if (typeof fields === 'string') return fields;
+  if (typeof fields === 'string') return new LineProblem('invalid_line', fields);
 
   return { ts: tsMs, level, ...labels, pod: labels.pod, message, fields, format };
 }

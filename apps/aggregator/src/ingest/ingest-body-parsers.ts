@@ -1,7 +1,8 @@
 import { FastifyInstance, FastifyRequest } from 'fastify';
 import { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
-import { IngestBody, NumberedLine, UnparsableLine } from './ingest-body';
+import { LineProblem } from '@daylog/log-model';
+import { IngestBody, NumberedLine } from './ingest-body';
 
 class BodyError extends Error {
   constructor(
@@ -108,7 +109,7 @@ export function registerIngestBodyParsers(fastify: FastifyInstance, maxBodyBytes
   fastify.addContentTypeParser('application/x-ndjson', options, (_request, body: string, done) => {
     const lines: NumberedLine[] = splitLines(body).map(({ index, text }) => {
       const parsed = parseJson(text);
-      const value = 'problem' in parsed ? new UnparsableLine(`not valid JSON: ${parsed.problem}`) : parsed.value;
+      const value = 'problem' in parsed ? new LineProblem('invalid_json', `not valid JSON: ${parsed.problem}`) : parsed.value;
       return { index, value };
     });
     done(null, { format: 'ndjson', lines } satisfies IngestBody);

@@ -4,13 +4,8 @@ export type IngestBody =
   | { format: 'ndjson'; lines: NumberedLine[] }
   | { format: 'text'; lines: NumberedLine[] };
 
-/** `index` is the line's position in the body (0-based), so a rejection points at the right line. */
+/** `index` is the line's position in the body (0-based), so a rejection points at the right line; `value` is a LineProblem for an NDJSON line that is not JSON, rejected on its own. */
 export interface NumberedLine {
   index: number;
   value: unknown;
-}
-
-/** An NDJSON line that is not JSON: rejected on its own, its neighbours kept. */
-export class UnparsableLine {
-  constructor(readonly reason: string) {}
 }

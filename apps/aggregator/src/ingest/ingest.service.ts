@@ -5,9 +5,12 @@ import {
   LABEL_NAMES,
   LineBounds,
   LineDefaults,
+  LineProblem,
   LineRejection,
   LogLine,
   Labels,
+  OLDER_THAN_RETENTION,
+  RejectionCause,
   labelProblem,
   normalizeLevel,
   validateLine,
@@ -16,7 +19,8 @@ import { LOG_STORE, LogStore } from '@daylog/storage';
 import { CLOCK, Clock } from '../clock/clock';
 import { DAYLOG_CONFIG } from '../config/config.module';
 import { RetryLaterException } from '../http/retry-later.exception';
-import { IngestBody, NumberedLine, UnparsableLine } from './ingest-body';
+import { AggregatorMetrics } from '../metrics/aggregator-metrics';
+import { IngestBody, NumberedLine } from './ingest-body';
 import { IngestQueryDto } from './ingest-query.dto';
 
 const FUTURE_TOLERANCE_MS = 5 * 60_000;
@@ -29,6 +33,7 @@ export class IngestService {
     @Inject(LOG_STORE) private readonly store: LogStore,
     @Inject(DAYLOG_CONFIG) private readonly config: DaylogConfig,
     @Inject(CLOCK) private readonly clock: Clock,
+    private readonly metrics: AggregatorMetrics,
   ) {}
 
   async ingest(body: IngestBody | undefined, query: IngestQueryDto, idempotencyKey: string | undefined): Promise<IngestAnswer> {
@@ -53,23 +58,32 @@ export class IngestService {
     const accepted: LogLine[] = [];
     const acceptedIndexes: number[] = [];
     const rejected: LineRejection[] = [];
+    const causes: RejectionCause[] = [];
     for (const { index, value } of lines) {
-      const line = value instanceof UnparsableLine ? value.reason : validateLine(value, defaults, bounds);
-      if (typeof line === 'string') {
-        rejected.push({ index, reason: line });
+      const line = value instanceof LineProblem ? value : validateLine(value, defaults, bounds);
+      if (line instanceof LineProblem) {
+        rejected.push({ index, reason: line.reason });
+        causes.push(line.cause);
       } else {
         accepted.push(line);
         acceptedIndexes.push(index);
       }
     }
-    if (accepted.length === 0 && key === null) throw this.noValidLine(lines, rejected);
+    if (accepted.length === 0 && key === null) throw this.noValidLine(lines, rejected, causes);
     this.admit(accepted.length);
 
     const result = await this.store.appendBatch({ idempotencyKey: key, receivedMs: now, lines: accepted });
-    if (result.duplicate) return { accepted: 0, rejected: [], duplicate: true };
-    if (accepted.length === 0) throw this.noValidLine(lines, rejected);
-    for (const i of result.expired) rejected.push({ index: acceptedIndexes[i], reason: 'ts is older than the retention' });
+    if (result.duplicate) {
+      this.metrics.countDuplicateBatch();
+      return { accepted: 0, rejected: [], duplicate: true };
+    }
+    if (accepted.length === 0) throw this.noValidLine(lines, rejected, causes);
+    for (const i of result.expired) {
+      rejected.push({ index: acceptedIndexes[i], reason: OLDER_THAN_RETENTION });
+      causes.push('too_old');
+    }
     rejected.sort((a, b) => a.index - b.index);
+    this.metrics.countIngest(result.accepted, causes);
     return { accepted: result.accepted, rejected, duplicate: false };
   }
 
@@ -91,7 +105,8 @@ export class IngestService {
     }
   }
 
-  private noValidLine(lines: NumberedLine[], rejected: LineRejection[]): BadRequestException {
+  private noValidLine(lines: NumberedLine[], rejected: LineRejection[], causes: RejectionCause[]): BadRequestException {
+    this.metrics.countIngest(0, causes);
     const error = lines.length === 0 ? 'the batch has no lines' : 'no valid line';
     return new BadRequestException({ error, accepted: 0, rejected });
   }

@@ -3,6 +3,7 @@ import { DaylogConfig } from '@daylog/config';
 import { DropResult, LOG_STORE, LogStore } from '@daylog/storage';
 import { CLOCK, Clock } from '../clock/clock';
 import { DAYLOG_CONFIG } from '../config/config.module';
+import { AggregatorMetrics } from '../metrics/aggregator-metrics';
 
 /** Drops whole partitions once they end before now − retention; never deletes row by row. */
 @Injectable()
@@ -14,6 +15,7 @@ export class RetentionService implements OnApplicationBootstrap, OnModuleDestroy
     @Inject(LOG_STORE) private readonly store: LogStore,
     @Inject(DAYLOG_CONFIG) private readonly config: DaylogConfig,
     @Inject(CLOCK) private readonly clock: Clock,
+    private readonly metrics: AggregatorMetrics,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -26,8 +28,10 @@ export class RetentionService implements OnApplicationBootstrap, OnModuleDestroy
     clearInterval(this.timer);
   }
 
-  prune(): Promise<DropResult> {
-    return this.store.dropPartitionsBefore(this.clock.now() - this.config.retentionMs);
+  async prune(): Promise<DropResult> {
+    const result = await this.store.dropPartitionsBefore(this.clock.now() - this.config.retentionMs);
+    this.metrics.countPrune(result, this.clock.now());
+    return result;
   }
 
   private async pruneAndLog(): Promise<void> {
