@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { once } from 'node:events';
 import { AddressInfo, createServer } from 'node:net';
@@ -8,20 +7,8 @@ import { after, describe, it } from 'node:test';
 import { loadConfig } from '@daylog/config';
 import Database from 'better-sqlite3';
 import { LOG_STORE, LogStore } from '@daylog/storage';
-import { REPO, imageCommand } from './support/image-command';
+import { exitWithin, runAggregator } from './support/aggregator-process';
 import { ingestLines, queryJson, startTestApp, tempDataDir } from './support/test-app';
-
-/** Runs the built aggregator with the image's command line, from the repository as /app, with only the given environment. */
-function runAggregator(env: Record<string, string>) {
-  const [program, args] = imageCommand('aggregator');
-  const child = spawn(program, args, { cwd: REPO, env: { PATH: process.env.PATH, ...env }, stdio: 'pipe' });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const exited = once(child, 'exit') as Promise<[number | null, string | null]>;
-  return { child, exited, output: () => ({ stdout, stderr }) };
-}
 
 describe('configuration at boot', () => {
   const scratchDir = tempDataDir();
@@ -39,6 +26,8 @@ describe('configuration at boot', () => {
       maxLineBytes: 65_536,
       maxQueuedLines: 200_000,
       synchronous: 'full',
+      logFormat: 'json',
+      shutdownGraceMs: 10_000,
     });
   });
 
@@ -56,6 +45,8 @@ describe('configuration at boot', () => {
     [{ DAYLOG_MAX_LINE_BYTES: '0' }, 'DAYLOG_MAX_LINE_BYTES="0" is not valid: expected a whole number from 1 to 16777216'],
     [{ DAYLOG_HOST: '' }, 'DAYLOG_HOST="" is not valid: expected a host name or IP address to listen on'],
     [{ DAYLOG_SYNCHRONOUS: 'off' }, 'DAYLOG_SYNCHRONOUS="off" is not valid: expected full (every acknowledged batch is fsynced) or normal'],
+    [{ DAYLOG_LOG_FORMAT: 'yaml' }, 'DAYLOG_LOG_FORMAT="yaml" is not valid: expected json (one object a line) or text'],
+    [{ DAYLOG_SHUTDOWN_GRACE: '1h' }, 'DAYLOG_SHUTDOWN_GRACE="1h" is not valid: expected a duration of at most 10m'],
   ];
   for (const [env, line] of bad) {
     it(`stops with one line naming ${Object.keys(env)[0]}=${Object.values(env)[0]}`, async () => {
@@ -66,7 +57,7 @@ describe('configuration at boot', () => {
     });
   }
 
-  it('says in one line that it cannot listen on a port already taken', async () => {
+  it('says in one log entry that it cannot listen on a port already taken', async () => {
     const taken = createServer().listen(0, '127.0.0.1');
     await once(taken, 'listening');
     try {
@@ -74,32 +65,64 @@ describe('configuration at boot', () => {
       const run = runAggregator({ DAYLOG_DATA_DIR: scratchDir, DAYLOG_HOST: '127.0.0.1', DAYLOG_PORT: port });
       const [code] = await run.exited;
       assert.equal(code, 1);
-      const lastLine = run.output().stderr.trimEnd().split('\n').at(-1);
-      assert.equal(lastLine, `daylog cannot start: listen EADDRINUSE: address already in use 127.0.0.1:${port}`);
+      const lastLine = JSON.parse(run.output().stderr.trimEnd().split('\n').at(-1)!) as Record<string, unknown>;
+      assert.deepEqual(
+        [lastLine.level, lastLine.context, lastLine.message],
+        ['fatal', 'Daylog', `cannot start: listen EADDRINUSE: address already in use 127.0.0.1:${port}`],
+      );
     } finally {
       taken.close();
     }
   });
 
-  it('starts with the image\'s command line, answers health checks, and exits 0 on SIGTERM', async () => {
+  it("starts with the image's command line, answers health checks, logs JSON lines, and exits 0 on SIGTERM", async () => {
     const dataDir = tempDataDir();
-    const port = String(20000 + Math.floor(Math.random() * 20000));
-    const run = runAggregator({ DAYLOG_DATA_DIR: dataDir, DAYLOG_PORT: port, DAYLOG_HOST: '127.0.0.1' });
+    const run = runAggregator({ DAYLOG_DATA_DIR: dataDir, DAYLOG_PORT: '0', DAYLOG_HOST: '127.0.0.1' });
     try {
-      let ready: Response | undefined;
-      for (let attempt = 0; attempt < 100 && !ready?.ok; attempt++) {
-        await new Promise((resolve) => setTimeout(resolve, 100));
-        ready = await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined);
-      }
-      assert.equal(ready?.status, 200, run.output().stdout + run.output().stderr);
-      const alive = await fetch(`http://127.0.0.1:${port}/healthz`);
-      assert.deepEqual(await alive.json(), { status: 'ok' });
+      const url = await run.listening();
+      assert.equal((await fetch(`${url}/readyz`)).status, 200);
+      assert.deepEqual(await (await fetch(`${url}/healthz`)).json(), { status: 'ok' });
       run.child.kill('SIGTERM');
-      const [code, signal] = await run.exited;
-      assert.deepEqual([code, signal], [0, null]);
+      assert.deepEqual(await exitWithin(run, 5000), [0, null]);
+
+      const entries = run.logEntries();
+      for (const entry of entries) {
+        assert.equal(typeof entry.timestamp, 'number');
+        assert.ok(['log', 'warn'].includes(entry.level as string), JSON.stringify(entry));
+        assert.equal(typeof entry.message, 'string');
+        assert.equal(typeof entry.context, 'string');
+      }
+      const ours = entries.filter((entry) => entry.context === 'Daylog').map(({ message, url, dataDir, signal }) => ({ message, url, dataDir, signal }));
+      assert.deepEqual(ours, [
+        { message: 'listening', url, dataDir, signal: undefined },
+        { message: 'stopping: answering the requests in flight', url: undefined, dataDir: undefined, signal: 'SIGTERM' },
+        { message: 'stopped', url: undefined, dataDir: undefined, signal: undefined },
+      ]);
+      assert.equal(run.output().stderr, '');
     } finally {
       run.child.kill('SIGKILL');
       rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  it('logs as text when DAYLOG_LOG_FORMAT=text', async () => {
+    const run = runAggregator({ DAYLOG_DATA_DIR: scratchDir, DAYLOG_PORT: '0', DAYLOG_HOST: '127.0.0.1', DAYLOG_LOG_FORMAT: 'text' });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        const started = Date.now();
+        const poll = setInterval(() => {
+          if (run.output().stdout.includes('listening')) resolve();
+          else if (Date.now() - started > 15_000) reject(new Error(run.output().stdout + run.output().stderr));
+          else return;
+          clearInterval(poll);
+        }, 50);
+      });
+      const line = run.output().stdout.split('\n').find((l) => l.includes('listening'))!;
+      assert.match(line, /^\[Nest\] \d+ +- .* LOG \[Daylog\] listening \{ url: 'http:\/\/127\.0\.0\.1:\d+', dataDir: '.*' \}$/);
+      run.child.kill('SIGINT');
+      assert.deepEqual(await exitWithin(run, 5000), [0, null]);
+    } finally {
+      run.child.kill('SIGKILL');
     }
   });
 });

@@ -8,6 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { parse } from 'yaml';
+import { loadConfig } from '@daylog/config';
+import { parseDuration } from '@daylog/log-model';
 import { debianTool } from './support/debian-tool';
 import { REPO, imageCommand } from './support/image-command';
 
@@ -19,6 +21,7 @@ interface ComposeService {
   environment?: Record<string, string>;
   volumes?: string[];
   depends_on?: Record<string, { condition: string }>;
+  stop_grace_period?: string;
 }
 
 async function freePort(): Promise<number> {
@@ -57,6 +60,12 @@ describe('docker-compose.yml', () => {
     const [, args] = imageCommand('shipper');
     assert.deepEqual(shipper.command, ['node', ...args]);
     assert.deepEqual(Object.keys(compose.volumes).sort(), ['daylog-data', 'nginx-logs', 'shipper-state']);
+  });
+
+  it('gives the aggregator settings it accepts, and time to stop before Docker kills it', () => {
+    const config = loadConfig(aggregator.environment ?? {});
+    const stopGrace = parseDuration(aggregator.stop_grace_period ?? '10s');
+    assert.ok(stopGrace !== undefined && config.shutdownGraceMs < stopGrace);
   });
 
   it('has nginx write real files on a volume the shipper reads, not under /var/log/nginx', () => {

@@ -3,6 +3,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { parseAllDocuments } from 'yaml';
+import { loadConfig } from '@daylog/config';
 import { REPO, imageCommand } from './support/image-command';
 
 const DIR = join(REPO, 'deploy/kubernetes');
@@ -20,6 +21,7 @@ interface Container {
   image: string;
   command?: string[];
   restartPolicy?: string;
+  ports?: { name?: string; containerPort: number }[];
   env?: { name: string; value?: string; valueFrom?: { fieldRef?: { fieldPath: string } } }[];
   volumeMounts?: { name: string; mountPath: string }[];
   livenessProbe?: { httpGet?: { path: string } };
@@ -132,7 +134,11 @@ describe('Kubernetes manifests', () => {
   describe('aggregator.yaml', () => {
     const list = manifests('aggregator.yaml');
     const deployment = find(list, 'Deployment') as Manifest & {
-      spec: { replicas: number; strategy: { type: string }; template: { spec: PodSpec } };
+      spec: {
+        replicas: number;
+        strategy: { type: string };
+        template: { metadata: { annotations?: Record<string, string> }; spec: PodSpec & { terminationGracePeriodSeconds?: number } };
+      };
     };
     const [aggregator] = deployment.spec.template.spec.containers;
 
@@ -149,6 +155,20 @@ describe('Kubernetes manifests', () => {
       assert.ok(aggregator.volumeMounts?.some((m) => m.name === volume?.name && m.mountPath === dataDir));
       assert.equal(aggregator.livenessProbe?.httpGet?.path, '/healthz');
       assert.equal(aggregator.readinessProbe?.httpGet?.path, '/readyz');
+    });
+
+    it('is configured with settings the aggregator accepts, and stops within the pod\'s grace period', () => {
+      const env = Object.fromEntries((aggregator.env ?? []).map((variable) => [variable.name, variable.value]));
+      const config = loadConfig(env);
+      const graceSeconds = deployment.spec.template.spec.terminationGracePeriodSeconds ?? 30;
+      assert.ok(config.shutdownGraceMs < graceSeconds * 1000, 'DAYLOG_SHUTDOWN_GRACE ends before Kubernetes sends SIGKILL');
+    });
+
+    it('is discovered by Prometheus at /metrics on the port it listens on', () => {
+      const annotations = deployment.spec.template.metadata.annotations ?? {};
+      assert.equal(annotations['prometheus.io/scrape'], 'true');
+      assert.equal(annotations['prometheus.io/path'], '/metrics');
+      assert.equal(Number(annotations['prometheus.io/port']), aggregator.ports?.[0].containerPort);
     });
   });
 });

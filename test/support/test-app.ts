@@ -7,6 +7,7 @@ import request from 'supertest';
 import { DaylogConfig, loadConfig } from '@daylog/config';
 import { Clock } from '../../apps/aggregator/src/clock/clock';
 import { createAggregator } from '../../apps/aggregator/src/configure-app';
+import { aggregatorLogger } from '../../apps/aggregator/src/logging/aggregator-logger';
 import { WireLine } from '../../apps/aggregator/src/query/line-formats';
 
 export const HOUR = 3_600_000;
@@ -46,7 +47,7 @@ export async function startTestApp(
   const dataDir = options.dataDir ?? tempDataDir();
   const config = loadConfig({ DAYLOG_DATA_DIR: dataDir, DAYLOG_SYNCHRONOUS: 'normal', ...options.env });
   const clock = (options.clock ?? new ManualClock()) as ManualClock;
-  const app = await createAggregator(config, clock, ['error', 'fatal']);
+  const app = await createAggregator(config, clock, aggregatorLogger(config, ['error', 'fatal']));
   await app.init();
   await app.getHttpAdapter().getInstance().ready();
   return {

@@ -1,4 +1,4 @@
-import { LogLevel } from '@nestjs/common';
+import { LoggerService } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DaylogConfig } from '@daylog/config';
@@ -7,6 +7,7 @@ import { Clock } from './clock/clock';
 import { HttpErrorFilter } from './http/http-error.filter';
 import { createValidationPipe } from './http/validation.pipe';
 import { registerIngestBodyParsers } from './ingest/ingest-body-parsers';
+import { aggregatorLogger } from './logging/aggregator-logger';
 
 /** Parsers, pipes and filters: the one place both main.ts and the tests configure the app. */
 export function configureApp(app: NestFastifyApplication, config: DaylogConfig): void {
@@ -18,13 +19,13 @@ export function configureApp(app: NestFastifyApplication, config: DaylogConfig):
 export async function createAggregator(
   config: DaylogConfig,
   clock: Clock,
-  logLevels: LogLevel[] = ['log', 'warn', 'error', 'fatal'],
+  logger: LoggerService = aggregatorLogger(config),
 ): Promise<NestFastifyApplication> {
   const app = await NestFactory.create<NestFastifyApplication>(
     AppModule.register(config, clock),
     // A request that stops sending its body is closed after a minute rather than held forever.
     new FastifyAdapter({ bodyLimit: config.maxBodyBytes, requestTimeout: 60_000 }),
-    { bodyParser: false, logger: logLevels, abortOnError: false },
+    { bodyParser: false, logger, abortOnError: false },
   );
   configureApp(app, config);
   return app;

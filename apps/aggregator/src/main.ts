@@ -1,9 +1,12 @@
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
+import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { ConfigError, DaylogConfig, ensureDataDir, loadConfig } from '@daylog/config';
 import { systemClock } from './clock/clock';
 import { createAggregator } from './configure-app';
+import { aggregatorLogger } from './logging/aggregator-logger';
 
+/** A bad setting is said as one plain line: the log format may be the setting that is wrong. */
 function configOrExit(): DaylogConfig {
   try {
     const config = loadConfig(process.env);
@@ -16,23 +19,50 @@ function configOrExit(): DaylogConfig {
   }
 }
 
-function cannotStart(error: Error): never {
-  console.error(`daylog cannot start: ${error.message}`);
-  process.exit(1);
+/**
+ * Closing by hand rather than with enableShutdownHooks, which re-raises the signal (exit 143): the server stops
+ * accepting, requests in flight are answered (their connections closed once the grace period is over), SQLite is
+ * closed, and the exit status is 0. A second signal ends the process at once.
+ */
+function closeOnSignals(app: NestFastifyApplication, graceMs: number, logger: Logger): void {
+  const signals = ['SIGTERM', 'SIGINT'] as const;
+  const stop = (signal: NodeJS.Signals): void => {
+    for (const other of signals) process.removeListener(other, stop);
+    logger.log('stopping: answering the requests in flight', { signal, graceMs });
+    const deadline = setTimeout(() => {
+      logger.warn('grace period over: closing the connections still open');
+      app.getHttpServer().closeAllConnections();
+    }, graceMs).unref();
+    app.close().then(
+      () => {
+        clearTimeout(deadline);
+        logger.log('stopped');
+        process.exit(0);
+      },
+      (error: Error) => {
+        logger.fatal('could not stop cleanly', error.stack);
+        process.exit(1);
+      },
+    );
+  };
+  for (const signal of signals) process.on(signal, stop);
 }
 
 async function main(): Promise<void> {
   const config = configOrExit();
-  const app = await createAggregator(config, systemClock).catch(cannotStart);
-  // Closing by hand rather than with enableShutdownHooks, which re-raises the signal (exit 143):
-  // in-flight batches are answered, SQLite is closed, and the exit status is 0.
-  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-    process.once(signal, () => {
-      void app.close().then(() => process.exit(0));
-    });
-  }
+  const consoleLogger = aggregatorLogger(config);
+  Logger.overrideLogger(consoleLogger);
+  const logger = new Logger('Daylog');
+  const cannotStart = (error: Error): never => {
+    logger.fatal(`cannot start: ${error.message}`);
+    process.exit(1);
+  };
+
+  const app = await createAggregator(config, systemClock, consoleLogger).catch(cannotStart);
+  closeOnSignals(app, config.shutdownGraceMs, logger);
   await app.listen({ host: config.host, port: config.port }).catch(cannotStart);
-  new Logger('Daylog').log(`listening on http://${config.host}:${config.port}, data in ${config.dataDir}`);
+  const url = await app.getUrl();
+  logger.log('listening', { url, dataDir: config.dataDir });
 }
 
 void main();

@@ -11,4 +11,8 @@ export interface DaylogConfig {
   maxQueuedLines: number;
   /** SQLite's synchronous setting: `full` fsyncs every commit before the 2xx leaves. */
   synchronous: 'full' | 'normal';
+  /** The aggregator's own logs: one JSON object a line, or text for a terminal. */
+  logFormat: 'json' | 'text';
+  /** How long, after SIGTERM, requests in flight may take before their connections are closed. */
+  shutdownGraceMs: number;
 }

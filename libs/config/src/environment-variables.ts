@@ -34,6 +34,8 @@ export const ENV_DEFAULTS = {
   DAYLOG_MAX_LINE_BYTES: '65536',
   DAYLOG_MAX_QUEUED_LINES: '200000',
   DAYLOG_SYNCHRONOUS: 'full',
+  DAYLOG_LOG_FORMAT: 'json',
+  DAYLOG_SHUTDOWN_GRACE: '10s',
 } as const;
 
 export type EnvName = keyof typeof ENV_DEFAULTS;
@@ -69,4 +71,10 @@ export class EnvironmentVariables implements Record<EnvName, string> {
 
   @IsIn(['full', 'normal'], { message: 'expected full (every acknowledged batch is fsynced) or normal' })
   DAYLOG_SYNCHRONOUS!: string;
+
+  @IsIn(['json', 'text'], { message: 'expected json (one object a line) or text' })
+  DAYLOG_LOG_FORMAT!: string;
+
+  @IsDuration()
+  DAYLOG_SHUTDOWN_GRACE!: string;
 }

@@ -10,7 +10,7 @@ const DAY_MS = 86_400_000;
 const MINUTE_MS = 60_000;
 /** setInterval's largest delay (2³¹−1 ms, about 24.8 days); beyond it Node fires at once. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
-
+const MAX_SHUTDOWN_GRACE_MS = 10 * MINUTE_MS;
 
 export function loadConfig(env: NodeJS.ProcessEnv): DaylogConfig {
   const names = Object.keys(ENV_DEFAULTS) as EnvName[];
@@ -37,6 +37,10 @@ export function loadConfig(env: NodeJS.ProcessEnv): DaylogConfig {
   if (pruneIntervalMs < 1000 || pruneIntervalMs > MAX_TIMER_MS) {
     throw new ConfigError('DAYLOG_PRUNE_INTERVAL', vars.DAYLOG_PRUNE_INTERVAL, 'expected a duration from 1s to 24d');
   }
+  const shutdownGraceMs = parseDuration(vars.DAYLOG_SHUTDOWN_GRACE)!;
+  if (shutdownGraceMs > MAX_SHUTDOWN_GRACE_MS) {
+    throw new ConfigError('DAYLOG_SHUTDOWN_GRACE', vars.DAYLOG_SHUTDOWN_GRACE, 'expected a duration of at most 10m');
+  }
 
   return {
     host: vars.DAYLOG_HOST,
@@ -49,6 +53,8 @@ export function loadConfig(env: NodeJS.ProcessEnv): DaylogConfig {
     maxLineBytes: Number(vars.DAYLOG_MAX_LINE_BYTES),
     maxQueuedLines: Number(vars.DAYLOG_MAX_QUEUED_LINES),
     synchronous: vars.DAYLOG_SYNCHRONOUS as DaylogConfig['synchronous'],
+    logFormat: vars.DAYLOG_LOG_FORMAT as DaylogConfig['logFormat'],
+    shutdownGraceMs,
   };
 }
 

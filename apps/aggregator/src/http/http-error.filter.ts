@@ -27,7 +27,7 @@ export class HttpErrorFilter implements ExceptionFilter {
     const [status, body] = this.describe(exception, request);
     if (exception instanceof RetryLaterException) reply.header('Retry-After', String(exception.retryAfterSeconds));
     if (status >= 500 && !(exception instanceof HttpException)) {
-      this.logger.error(`${request.method} ${request.url} failed: ${(exception as Error).stack ?? String(exception)}`);
+      this.logger.error(`${request.method} ${request.url} failed`, { method: request.method, url: request.url }, (exception as Error).stack ?? String(exception));
     }
     // Headers a handler set before it failed (a page's cursor, a text content type) do not belong to the error.
     for (const header of ['X-Next-Cursor', 'Link']) reply.removeHeader(header);

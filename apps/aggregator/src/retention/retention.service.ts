@@ -38,10 +38,10 @@ export class RetentionService implements OnApplicationBootstrap, OnModuleDestroy
     try {
       const result = await this.prune();
       if (result.droppedPartitions.length > 0) {
-        this.logger.log(`dropped ${result.droppedPartitions.join(', ')} (${result.droppedLines} lines)`);
+        this.logger.log('dropped partitions past the retention', { partitions: result.droppedPartitions, lines: result.droppedLines });
       }
     } catch (error) {
-      if (this.store.isReady()) this.logger.error(`prune failed: ${(error as Error).message}`);
+      if (this.store.isReady()) this.logger.error('prune failed', (error as Error).stack);
     }
   }
 }
