@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import assert from 'node:assert/strict';
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -63,6 +64,14 @@ export async function startTestApp(
 }
 
 export type WireLineBody = WireLine;
+
+/** A returned line without its cursor, which a test cannot know in advance. */
+export function withoutCursor(line: WireLineBody): Omit<WireLineBody, 'cursor'> {
+  assert.equal(typeof line.cursor, 'string');
+  const rest: Partial<WireLineBody> = { ...line };
+  delete rest.cursor;
+  return rest as Omit<WireLineBody, 'cursor'>;
+}
 
 export async function ingestLines(
   http: TestAgent,

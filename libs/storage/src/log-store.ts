@@ -49,6 +49,13 @@ export interface QueryPage {
   next: CursorPosition | null;
 }
 
+/** A line and its neighbours from the same namespace, pod and container (any source), oldest first. */
+export interface LineContext {
+  before: StoredLogLine[];
+  line: StoredLogLine;
+  after: StoredLogLine[];
+}
+
 export interface DropResult {
   droppedPartitions: string[];
   droppedLines: number;
@@ -63,6 +70,8 @@ export interface StorageStats {
 export interface LogStore {
   appendBatch(batch: AppendBatch): Promise<AppendResult>;
   query(query: LogQuery): Promise<QueryPage>;
+  /** The line at `position` with up to `before` and `after` neighbours no older than `oldestMs`; null when it is not kept. */
+  context(position: CursorPosition, before: number, after: number, oldestMs: number): Promise<LineContext | null>;
   dropPartitionsBefore(cutoffMs: number): Promise<DropResult>;
   stats(): StorageStats;
   /** Lines handed to appendBatch whose commit has not been answered yet. */

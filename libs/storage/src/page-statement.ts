@@ -14,6 +14,9 @@ function likeContaining(text: string): string {
   return `%${text.replace(/[\\%_]/g, '\\$&')}%`;
 }
 
+/** What a line is read with; `LineRow` in the reader names the same columns. */
+export const LINE_COLUMNS = 'SELECT id, ts, stream_id, level, message, fields, format';
+
 /** The SQL for one partition's share of a page: filters, the keyset position, order and limit. */
 export function pageStatement(
   partition: PartitionBounds,
@@ -52,7 +55,7 @@ export function pageStatement(
   const order = backward ? 'DESC' : 'ASC';
   params.push(limit);
   return {
-    sql: `SELECT id, ts, stream_id, level, message, fields, format FROM "${partition.name}"
+    sql: `${LINE_COLUMNS} FROM "${partition.name}"
       WHERE ${where.join(' AND ')} ORDER BY ts ${order}, id ${order} LIMIT ?`,
     params,
   };

@@ -2,8 +2,8 @@ import Database from 'better-sqlite3';
 import { LEVELS, lineFields } from '@daylog/log-model';
 import { Catalogue, StreamRow } from './catalogue';
 import { matchingStreamIds } from './label-matcher';
-import { LogQuery, QueryPage, StoredLogLine } from './log-store';
-import { pageStatement } from './page-statement';
+import { CursorPosition, LineContext, LogQuery, QueryPage, StoredLogLine } from './log-store';
+import { LINE_COLUMNS, pageStatement } from './page-statement';
 import { PartitionBounds, formatOfCode, partitionFile } from './partition-schema';
 
 interface LineRow {
@@ -56,23 +56,27 @@ export class PartitionReader {
     this.refreshStreams();
     const streamIds = matchingStreamIds(this.streams.values(), query.labels);
     if (streamIds?.length === 0) return { lines: [], next: null };
+    return this.page(query, streamIds);
+  }
 
-    const backward = query.direction === 'backward';
-    const partitions = this.catalogue
-      .partitions()
-      .filter((p) => p.endMs > query.fromMs && p.startMs < query.toMs)
-      .filter((p) => !query.after || (backward ? p.startMs <= query.after.partitionStart : p.startMs >= query.after.partitionStart));
-    if (backward) partitions.reverse();
-
-    const lines: StoredLogLine[] = [];
-    for (const partition of partitions) {
-      const rows = this.queryPartition(partition, query, streamIds, query.limit + 1 - lines.length);
-      for (const row of rows) lines.push(this.toLine(row, partition));
-      if (lines.length > query.limit) break;
-    }
-    const hasMore = lines.length > query.limit;
-    if (hasMore) lines.length = query.limit;
-    return { lines, next: hasMore ? lines[lines.length - 1].position : null };
+  context(position: CursorPosition, before: number, after: number, oldestMs: number): LineContext | null {
+    const partition = this.catalogue.partitions().find((p) => p.startMs === position.partitionStart);
+    if (!partition || position.ts < oldestMs) return null;
+    const [row] = this.connection(partition).all(`${LINE_COLUMNS} FROM "${partition.name}" WHERE id = ? AND ts = ?`, [position.id, position.ts]);
+    if (!row) return null;
+    this.refreshStreams();
+    const stream = this.streams.get(row.stream_id)!;
+    const neighbours = [...this.streams.values()]
+      .filter((s) => s.namespace === stream.namespace && s.pod === stream.pod && s.container === stream.container)
+      .map((s) => s.id);
+    const around = (direction: LogQuery['direction'], limit: number): StoredLogLine[] =>
+      limit === 0
+        ? []
+        : this.page(
+            { fromMs: oldestMs, toMs: Number.MAX_SAFE_INTEGER, labels: {}, levels: null, contains: [], excludes: [], limit, direction, after: position },
+            neighbours,
+          ).lines;
+    return { before: around('backward', before).reverse(), line: this.toLine(row, partition), after: around('forward', after) };
   }
 
   forgetPartitionsEndingBy(cutoffMs: number): void {
@@ -94,14 +98,23 @@ export class PartitionReader {
     }
   }
 
-  private queryPartition(
-    partition: PartitionBounds,
-    query: LogQuery,
-    streamIds: number[] | null,
-    limit: number,
-  ): LineRow[] {
-    const { sql, params } = pageStatement(partition, query, streamIds, limit);
-    return this.connection(partition).all(sql, params);
+  private page(query: LogQuery, streamIds: number[] | null): QueryPage {
+    const backward = query.direction === 'backward';
+    const partitions = this.catalogue
+      .partitions()
+      .filter((p) => p.endMs > query.fromMs && p.startMs < query.toMs)
+      .filter((p) => !query.after || (backward ? p.startMs <= query.after.partitionStart : p.startMs >= query.after.partitionStart));
+    if (backward) partitions.reverse();
+
+    const lines: StoredLogLine[] = [];
+    for (const partition of partitions) {
+      const { sql, params } = pageStatement(partition, query, streamIds, query.limit + 1 - lines.length);
+      for (const row of this.connection(partition).all(sql, params)) lines.push(this.toLine(row, partition));
+      if (lines.length > query.limit) break;
+    }
+    const hasMore = lines.length > query.limit;
+    if (hasMore) lines.length = query.limit;
+    return { lines, next: hasMore ? lines[lines.length - 1].position : null };
   }
 
   private toLine(row: LineRow, partition: PartitionBounds): StoredLogLine {

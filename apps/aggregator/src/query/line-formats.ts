@@ -1,4 +1,5 @@
 import { LogLine, formatTimestamp } from '@daylog/log-model';
+import { StoredLogLine, encodeLineCursor } from '@daylog/storage';
 
 export interface WireLine {
   ts: string;
@@ -10,10 +11,12 @@ export interface WireLine {
   message: string;
   fields?: LogLine['fields'];
   format?: LogLine['format'];
+  /** This line's handle, for GET /api/v1/logs/context. */
+  cursor: string;
 }
 
-export function toWireLine(line: LogLine): WireLine {
-  const wire: WireLine = {
+export function toWireLine(line: StoredLogLine): WireLine {
+  return {
     ts: formatTimestamp(line.ts),
     level: line.level,
     namespace: line.namespace,
@@ -21,10 +24,10 @@ export function toWireLine(line: LogLine): WireLine {
     container: line.container,
     source: line.source,
     message: line.message,
+    ...(line.fields && { fields: line.fields }),
+    ...(line.format && { format: line.format }),
+    cursor: encodeLineCursor(line.position),
   };
-  if (line.fields) wire.fields = line.fields;
-  if (line.format) wire.format = line.format;
-  return wire;
 }
 
 /** `2026-11-24T10:00:00.123Z ERROR default/webserver/nginx message`; a message's own newlines are escaped so one line stays one line. */
@@ -34,6 +37,12 @@ export function toTextLine(line: LogLine): string {
   return `${formatTimestamp(line.ts)} ${line.level.toUpperCase()} ${labels} ${message}\n`;
 }
 
-export function toNdjsonLine(line: LogLine): string {
+export function toNdjsonLine(line: StoredLogLine): string {
   return `${JSON.stringify(toWireLine(line))}\n`;
 }
+
+/** A text line of a context answer: the line asked about is marked `>`, as `grep -C` output marks its hits. */
+export function toContextTextLine(line: LogLine, isTheLine: boolean): string {
+  return `${isTheLine ? '>' : ' '} ${toTextLine(line)}`;
+}
+

@@ -37,3 +37,13 @@ export class QueryLogsDto {
   @IsOptional() @IsSingleText('cursor', 200) cursor?: string;
   @IsOptional() @IsSingleChoice('format', FORMATS) format?: Format;
 }
+
+export const MAX_CONTEXT_LINES = 1000;
+
+/** The query string of GET /api/v1/logs/context. */
+export class LineContextDto {
+  @IsSingleText('cursor', 200) cursor!: string;
+  @IsOptional() @IsSingleInteger('before', 0, MAX_CONTEXT_LINES) before?: string;
+  @IsOptional() @IsSingleInteger('after', 0, MAX_CONTEXT_LINES) after?: string;
+  @IsOptional() @IsSingleChoice('format', FORMATS) format?: Format;
+}

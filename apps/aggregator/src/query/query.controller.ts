@@ -1,7 +1,7 @@
 import { Controller, Get, Headers, Query, Req, Res } from '@nestjs/common';
 import { FastifyReply, FastifyRequest } from 'fastify';
-import { Format, QueryLogsDto } from './query-logs.dto';
-import { toNdjsonLine, toTextLine, toWireLine } from './line-formats';
+import { Format, LineContextDto, QueryLogsDto } from './query-logs.dto';
+import { toContextTextLine, toNdjsonLine, toTextLine, toWireLine } from './line-formats';
 import { QueryService } from './query.service';
 
 const CONTENT_TYPES: Record<Format, string> = {
@@ -49,5 +49,19 @@ export class QueryController {
     }
     if (format === 'json') return JSON.stringify({ lines: lines.map(toWireLine), nextCursor });
     return lines.map(format === 'ndjson' ? toNdjsonLine : toTextLine).join('');
+  }
+
+  @Get('context')
+  async context(
+    @Query() params: LineContextDto,
+    @Headers('accept') accept: string | undefined,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<string> {
+    const { before, line, after } = await this.queryService.context(params);
+    const format = params.format ?? formatFromAccept(accept);
+    void reply.header('Content-Type', CONTENT_TYPES[format]);
+    if (format === 'json') return JSON.stringify({ before: before.map(toWireLine), line: toWireLine(line), after: after.map(toWireLine) });
+    if (format === 'ndjson') return [...before, line, ...after].map(toNdjsonLine).join('');
+    return [...before.map((l) => toContextTextLine(l, false)), toContextTextLine(line, true), ...after.map((l) => toContextTextLine(l, false))].join('');
   }
 }

@@ -1,20 +1,23 @@
-import { BadRequestException, Inject, Injectable } from '@nestjs/common';
+import { BadRequestException, Inject, Injectable, NotFoundException } from '@nestjs/common';
 import { DaylogConfig } from '@daylog/config';
 import { Level, levelsAtOrAbove, normalizeLevel, parseDuration, parseTimestamp } from '@daylog/log-model';
 import {
   LOG_STORE,
+  LineContext,
   LogQuery,
   LogStore,
   StoredLogLine,
   decodeCursor,
+  decodeLineCursor,
   encodeCursor,
   filterFingerprint,
 } from '@daylog/storage';
 import { CLOCK, Clock } from '../clock/clock';
 import { DAYLOG_CONFIG } from '../config/config.module';
-import { QueryLogsDto } from './query-logs.dto';
+import { LineContextDto, QueryLogsDto } from './query-logs.dto';
 
 const DEFAULT_LIMIT = 100;
+const DEFAULT_CONTEXT_LINES = 20;
 
 export interface SearchResult {
   lines: StoredLogLine[];
@@ -48,6 +51,16 @@ export class QueryService {
     query.limit = limit === undefined ? DEFAULT_LIMIT : Number(limit);
     const page = await this.store.query(query);
     return { lines: page.lines, nextCursor: page.next && encodeCursor(page.next, fingerprint) };
+  }
+
+  async context(params: LineContextDto): Promise<LineContext> {
+    const decoded = decodeLineCursor(params.cursor);
+    if ('problem' in decoded) throw badParam('cursor', decoded.problem);
+    const count = (value: string | undefined) => (value === undefined ? DEFAULT_CONTEXT_LINES : Number(value));
+    const oldest = this.clock.now() - this.config.retentionMs;
+    const context = await this.store.context(decoded.position, count(params.before), count(params.after), oldest);
+    if (!context) throw new NotFoundException({ error: 'that line is no longer kept: it is older than the retention' });
+    return context;
   }
 
   /** Lines older than the retention are never asked for, whether or not the pruner has run. */
