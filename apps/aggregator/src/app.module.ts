@@ -7,6 +7,7 @@ import { IngestModule } from './ingest/ingest.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { QueryModule } from './query/query.module';
 import { RetentionModule } from './retention/retention.module';
+import { StatsModule } from './stats/stats.module';
 import { StorageModule } from './storage/storage.module';
 
 @Module({})
@@ -20,6 +21,7 @@ export class AppModule {
         MetricsModule,
         IngestModule,
         QueryModule,
+        StatsModule,
         RetentionModule,
         HealthModule,
       ],

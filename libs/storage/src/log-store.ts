@@ -25,7 +25,8 @@ export interface CursorPosition {
 /** `*` in a pattern matches any run of characters; several patterns for a label are alternatives. */
 export type LabelPatterns = Partial<Record<LabelName, string[]>>;
 
-export interface LogQuery {
+/** Which lines: every filter must hold. */
+export interface LineFilter {
   fromMs: number;
   toMs: number;
   labels: LabelPatterns;
@@ -34,9 +35,27 @@ export interface LogQuery {
   contains: string[];
   /** Case-insensitive substrings none of which may appear. */
   excludes: string[];
+}
+
+export interface LogQuery extends LineFilter {
   limit: number;
   direction: 'backward' | 'forward';
   after: CursorPosition | null;
+}
+
+export interface CountQuery extends LineFilter {
+  /** Bucket width, a whole number of minutes, buckets starting at multiples of it from the epoch; null for one bucket. */
+  bucketMs: number | null;
+}
+
+/** Lines of one label set and level in one bucket. */
+export interface LineCount {
+  /** The bucket's start; `fromMs` when the range is one bucket. */
+  startMs: number;
+  labels: Record<LabelName, string | null>;
+  level: Level;
+  lines: number;
+  lastTs: number;
 }
 
 export interface StoredLogLine extends LogLine {
@@ -70,6 +89,7 @@ export interface StorageStats {
 export interface LogStore {
   appendBatch(batch: AppendBatch): Promise<AppendResult>;
   query(query: LogQuery): Promise<QueryPage>;
+  count(query: CountQuery): Promise<LineCount[]>;
   /** The line at `position` with up to `before` and `after` neighbours no older than `oldestMs`; null when it is not kept. */
   context(position: CursorPosition, before: number, after: number, oldestMs: number): Promise<LineContext | null>;
   dropPartitionsBefore(cutoffMs: number): Promise<DropResult>;

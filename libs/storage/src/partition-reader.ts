@@ -2,9 +2,9 @@ import Database from 'better-sqlite3';
 import { LEVELS, lineFields } from '@daylog/log-model';
 import { Catalogue, StreamRow } from './catalogue';
 import { matchingStreamIds } from './label-matcher';
-import { CursorPosition, LineContext, LogQuery, QueryPage, StoredLogLine } from './log-store';
-import { LINE_COLUMNS, pageStatement } from './page-statement';
-import { PartitionBounds, formatOfCode, partitionFile } from './partition-schema';
+import { CountQuery, CursorPosition, LineContext, LineCount, LogQuery, QueryPage, StoredLogLine } from './log-store';
+import { LINE_COLUMNS, Statement, countStatement, minuteCountStatement, pageStatement } from './page-statement';
+import { MINUTE_MS, PartitionBounds, formatOfCode, partitionFile } from './partition-schema';
 
 interface LineRow {
   id: number;
@@ -22,19 +22,27 @@ const OPEN_CONNECTIONS = 64;
 /** Statements are cached per connection by their text; the text varies only with the filters' shape. */
 const STATEMENTS_PER_PARTITION = 64;
 
+interface CountRow {
+  start: number;
+  stream_id: number;
+  level: number;
+  lines: number;
+  last_ts: number;
+}
+
 class PartitionConnection {
-  private readonly statements = new Map<string, Database.Statement<unknown[], LineRow>>();
+  private readonly statements = new Map<string, Database.Statement<unknown[], unknown>>();
 
   constructor(readonly db: Database.Database) {}
 
-  all(sql: string, params: unknown[]): LineRow[] {
+  all<Row>({ sql, params }: Statement): Row[] {
     let statement = this.statements.get(sql);
     if (!statement) {
-      statement = this.db.prepare<unknown[], LineRow>(sql);
+      statement = this.db.prepare<unknown[], unknown>(sql);
       if (this.statements.size >= STATEMENTS_PER_PARTITION) this.statements.clear();
       this.statements.set(sql, statement);
     }
-    return statement.all(...params);
+    return statement.all(...params) as Row[];
   }
 }
 
@@ -62,7 +70,10 @@ export class PartitionReader {
   context(position: CursorPosition, before: number, after: number, oldestMs: number): LineContext | null {
     const partition = this.catalogue.partitions().find((p) => p.startMs === position.partitionStart);
     if (!partition || position.ts < oldestMs) return null;
-    const [row] = this.connection(partition).all(`${LINE_COLUMNS} FROM "${partition.name}" WHERE id = ? AND ts = ?`, [position.id, position.ts]);
+    const [row] = this.connection(partition).all<LineRow>({
+      sql: `${LINE_COLUMNS} FROM "${partition.name}" WHERE id = ? AND ts = ?`,
+      params: [position.id, position.ts],
+    });
     if (!row) return null;
     this.refreshStreams();
     const stream = this.streams.get(row.stream_id)!;
@@ -77,6 +88,54 @@ export class PartitionReader {
             neighbours,
           ).lines;
     return { before: around('backward', before).reverse(), line: this.toLine(row, partition), after: around('forward', after) };
+  }
+
+  /**
+   * Whole minutes are read from `line_counts`; the minutes a range starts or ends inside of, and
+   * any range searched by text, from the lines.
+   */
+  count(query: CountQuery): LineCount[] {
+    this.refreshStreams();
+    const streamIds = matchingStreamIds(this.streams.values(), query.labels);
+    if (streamIds?.length === 0) return [];
+    const totals = new Map<string, CountRow>();
+    const add = (rows: CountRow[]): void => {
+      for (const row of rows) {
+        const key = `${row.start}:${row.stream_id}:${row.level}`;
+        const total = totals.get(key);
+        if (!total) totals.set(key, row);
+        else {
+          total.lines += row.lines;
+          total.last_ts = Math.max(total.last_ts, row.last_ts);
+        }
+      }
+    };
+    const searchesText = query.contains.length > 0 || query.excludes.length > 0;
+    for (const partition of this.catalogue.partitions().filter((p) => p.endMs > query.fromMs && p.startMs < query.toMs)) {
+      const connection = this.connection(partition);
+      const fromMs = Math.max(query.fromMs, partition.startMs);
+      const toMs = Math.min(query.toMs, partition.endMs);
+      const fromLines = (from: number, to: number) => add(connection.all<CountRow>(countStatement(partition, { ...query, fromMs: from, toMs: to }, streamIds, query.bucketMs)));
+      const firstMinute = Math.ceil(fromMs / MINUTE_MS) * MINUTE_MS;
+      const endMinute = Math.floor(toMs / MINUTE_MS) * MINUTE_MS;
+      if (searchesText || firstMinute >= endMinute) {
+        fromLines(fromMs, toMs);
+        continue;
+      }
+      if (fromMs < firstMinute) fromLines(fromMs, firstMinute);
+      add(connection.all<CountRow>(minuteCountStatement({ ...query, fromMs: firstMinute, toMs: endMinute }, streamIds, query.bucketMs)));
+      if (endMinute < toMs) fromLines(endMinute, toMs);
+    }
+    return [...totals.values()].map((row) => {
+      const { namespace, pod, container, source } = this.streams.get(row.stream_id)!;
+      return {
+        startMs: query.bucketMs === null ? query.fromMs : row.start,
+        labels: { namespace, pod, container, source },
+        level: LEVELS[row.level],
+        lines: row.lines,
+        lastTs: row.last_ts,
+      };
+    });
   }
 
   forgetPartitionsEndingBy(cutoffMs: number): void {
@@ -108,8 +167,8 @@ export class PartitionReader {
 
     const lines: StoredLogLine[] = [];
     for (const partition of partitions) {
-      const { sql, params } = pageStatement(partition, query, streamIds, query.limit + 1 - lines.length);
-      for (const row of this.connection(partition).all(sql, params)) lines.push(this.toLine(row, partition));
+      const statement = pageStatement(partition, query, streamIds, query.limit + 1 - lines.length);
+      for (const row of this.connection(partition).all<LineRow>(statement)) lines.push(this.toLine(row, partition));
       if (lines.length > query.limit) break;
     }
     const hasMore = lines.length > query.limit;

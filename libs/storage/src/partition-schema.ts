@@ -33,7 +33,8 @@ export function partitionFiles(dataDir: string, name: string): string[] {
  * `fields` holds only what the line was sent with; `format` (FORMAT_CODES) names the format of a
  * message whose other fields are parsed from it when read. `streams_seen` lists the label sets
  * present, `batch_keys` the idempotency keys whose newest lines are here, so both go when the
- * partition is dropped.
+ * partition is dropped. `line_counts` counts lines per minute, label set and level as they are
+ * written, so counts over time and the labels seen are read without visiting the lines.
  */
 export function partitionSchema(table: string): string {
   return `
@@ -51,10 +52,20 @@ export function partitionSchema(table: string): string {
     CREATE INDEX IF NOT EXISTS "${table}_by_level" ON "${table}" (level, ts) WHERE level >= ${WARN_SEVERITY};
     CREATE TABLE IF NOT EXISTS streams_seen (stream_id INTEGER PRIMARY KEY);
     CREATE TABLE IF NOT EXISTS batch_keys (idempotency_key TEXT PRIMARY KEY) WITHOUT ROWID;
+    CREATE TABLE IF NOT EXISTS line_counts (
+      minute    INTEGER NOT NULL,
+      stream_id INTEGER NOT NULL,
+      level     INTEGER NOT NULL,
+      lines     INTEGER NOT NULL,
+      last_ts   INTEGER NOT NULL,
+      PRIMARY KEY (minute, stream_id, level)
+    ) WITHOUT ROWID;
   `;
 }
 
 export const WARN_SEVERITY = 3;
+
+export const MINUTE_MS = 60_000;
 
 /** Codes stored in a partition's `format` column: a code, once used, keeps its meaning. */
 export const FORMAT_CODES: Readonly<Record<MessageFormat, number>> = { 'nginx-access': 1 };
@@ -65,12 +76,22 @@ export function formatOfCode(code: number | null): MessageFormat | null {
 }
 
 /**
- * Makes a partition file written before the `format` column existed current. Partitions live a
- * day, so this is the whole of their schema history.
+ * Makes a partition file written by an earlier Daylog current: the `format` column, and counts for
+ * the lines written before `line_counts` existed. Partitions live a day, so this is the whole of
+ * their schema history. Runs before `partitionSchema`, which then adds what is still missing.
  */
 export function upgradePartition(db: Database.Database, table: string): void {
-  const columns = db.prepare(`SELECT name FROM pragma_table_info(?)`).pluck().all(table) as string[];
-  if (!columns.includes('format')) db.exec(`ALTER TABLE "${table}" ADD COLUMN format INTEGER`);
+  const tables = db.prepare(`SELECT name FROM sqlite_master WHERE type = 'table'`).pluck().all() as string[];
+  if (!tables.includes(table)) return;
+  db.transaction(() => {
+    const columns = db.prepare(`SELECT name FROM pragma_table_info(?)`).pluck().all(table) as string[];
+    if (!columns.includes('format')) db.exec(`ALTER TABLE "${table}" ADD COLUMN format INTEGER`);
+    if (!tables.includes('line_counts')) {
+      db.exec(partitionSchema(table));
+      db.exec(`INSERT INTO line_counts (minute, stream_id, level, lines, last_ts)
+        SELECT ts - ts % ${MINUTE_MS}, stream_id, level, count(*), max(ts) FROM "${table}" GROUP BY 1, 2, 3`);
+    }
+  })();
 }
 
 export type Synchronous = 'full' | 'normal';

@@ -7,6 +7,7 @@ import { AppendBatch, AppendResult } from './log-store';
 import { PartitionCatalog } from './partition-catalog';
 import {
   FORMAT_CODES,
+  MINUTE_MS,
   PartitionBounds,
   Synchronous,
   openDatabase,
@@ -36,6 +37,15 @@ interface OpenPartition {
   insertLine: Database.Statement<[number, number, number, string, string | null, number | null]>;
   insertSeen: Database.Statement<[number]>;
   insertKey: Database.Statement<[string]>;
+  countLines: Database.Statement<[number, number, number, number, number]>;
+}
+
+interface LineCount {
+  minute: number;
+  streamId: number;
+  level: number;
+  lines: number;
+  lastTs: number;
 }
 
 interface PendingWrite {
@@ -165,6 +175,7 @@ export class PartitionWriter {
     const partition = this.openPartition(write.bounds);
     const seen = this.streamsSeen.get(write.bounds.startMs)!;
     const newlySeen: number[] = [];
+    const counts = new Map<string, LineCount>();
     partition.db.transaction(() => {
       for (const line of write.lines) {
         const streamId = this.streamIdOf(line);
@@ -172,15 +183,26 @@ export class PartitionWriter {
           partition.insertSeen.run(streamId);
           newlySeen.push(streamId);
         }
+        const level = severityOf(line.level);
         partition.insertLine.run(
           line.ts,
           streamId,
-          severityOf(line.level),
+          level,
           line.message,
           line.fields ? JSON.stringify(line.fields) : null,
           line.format === null ? null : FORMAT_CODES[line.format],
         );
+        const minute = line.ts - (line.ts % MINUTE_MS);
+        const key = `${minute}:${streamId}:${level}`;
+        const count = counts.get(key);
+        if (count) {
+          count.lines++;
+          count.lastTs = Math.max(count.lastTs, line.ts);
+        } else {
+          counts.set(key, { minute, streamId, level, lines: 1, lastTs: line.ts });
+        }
       }
+      for (const c of counts.values()) partition.countLines.run(c.minute, c.streamId, c.level, c.lines, c.lastTs);
       for (const key of write.keys) partition.insertKey.run(key);
     })();
     for (const id of newlySeen) seen.add(id);
@@ -218,6 +240,10 @@ export class PartitionWriter {
       ),
       insertSeen: db.prepare('INSERT OR IGNORE INTO streams_seen (stream_id) VALUES (?)'),
       insertKey: db.prepare('INSERT OR IGNORE INTO batch_keys (idempotency_key) VALUES (?)'),
+      countLines: db.prepare(
+        `INSERT INTO line_counts (minute, stream_id, level, lines, last_ts) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT DO UPDATE SET lines = lines + excluded.lines, last_ts = max(last_ts, excluded.last_ts)`,
+      ),
     };
     this.open.set(bounds.startMs, partition);
     if (this.open.size > OPEN_PARTITIONS) this.closePartition(this.open.keys().next().value!, true);
@@ -259,8 +285,8 @@ export class PartitionWriter {
 
   private openPartitionFile(bounds: PartitionBounds): Database.Database {
     const db = openDatabase(partitionFile(this.options.dataDir, bounds.name), this.options.synchronous);
-    db.exec(partitionSchema(bounds.name));
     upgradePartition(db, bounds.name);
+    db.exec(partitionSchema(bounds.name));
     return db;
   }
 

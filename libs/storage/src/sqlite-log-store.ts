@@ -1,7 +1,7 @@
 import { mkdirSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Catalogue } from './catalogue';
-import { AppendBatch, AppendResult, CursorPosition, DropResult, LineContext, LogQuery, LogStore, QueryPage, StorageStats } from './log-store';
+import { AppendBatch, AppendResult, CountQuery, CursorPosition, LineCount, DropResult, LineContext, LogQuery, LogStore, QueryPage, StorageStats } from './log-store';
 import { migrate } from './migrator';
 import { PartitionReader } from './partition-reader';
 import { Synchronous, openDatabase } from './partition-schema';
@@ -53,6 +53,10 @@ export class SqliteLogStore implements LogStore {
 
   query(query: LogQuery): Promise<QueryPage> {
     return Promise.resolve(this.reader.query(query));
+  }
+
+  count(query: CountQuery): Promise<LineCount[]> {
+    return Promise.resolve(this.reader.count(query));
   }
 
   context(position: CursorPosition, before: number, after: number, oldestMs: number): Promise<LineContext | null> {

@@ -1,10 +1,12 @@
 import { ArgumentMetadata, BadRequestException, ValidationError, ValidationPipe } from '@nestjs/common';
 import { getMetadataStorage } from 'class-validator';
 
+/** A DTO's parameters, those of the classes it extends first, each in the order declared. */
 function paramsOf(dto: object): string[] {
-  const names = getMetadataStorage()
-    .getTargetValidationMetadatas(dto as new () => object, '', true, false)
-    .map((metadata) => metadata.propertyName);
+  const metadatas = getMetadataStorage().getTargetValidationMetadatas(dto as new () => object, '', true, false);
+  const lineage: unknown[] = [];
+  for (let type: unknown = dto; typeof type === 'function' && type !== Function.prototype; type = Object.getPrototypeOf(type)) lineage.unshift(type);
+  const names = lineage.flatMap((type) => metadatas.filter((m) => m.target === type).map((m) => m.propertyName));
   return [...new Set(names)];
 }
 

@@ -19,8 +19,8 @@ export type Format = (typeof FORMATS)[number];
 export const DIRECTIONS = ['backward', 'forward'] as const;
 const MAX_SEARCH_LENGTH = 1000;
 
-/** The query string of GET /api/v1/logs, named as on the wire. */
-export class QueryLogsDto {
+/** Which lines: the filters every read of lines takes, named as on the wire. */
+export class LineFilterDto {
   @IsOptional() @CommaList() @AreTexts('namespace', MAX_LABEL_LENGTH) namespace?: string[];
   @IsOptional() @CommaList() @AreTexts('pod', MAX_LABEL_LENGTH) pod?: string[];
   @IsOptional() @CommaList() @AreTexts('container', MAX_LABEL_LENGTH) container?: string[];
@@ -32,6 +32,10 @@ export class QueryLogsDto {
   @IsOptional() @IsSingleTimestamp('to') to?: string;
   @IsOptional() @RepeatableList() @AreTexts('q', MAX_SEARCH_LENGTH) q?: string[];
   @IsOptional() @RepeatableList() @AreTexts('exclude', MAX_SEARCH_LENGTH) exclude?: string[];
+}
+
+/** The query string of GET /api/v1/logs. */
+export class QueryLogsDto extends LineFilterDto {
   @IsOptional() @IsSingleInteger('limit', 1, MAX_LIMIT) limit?: string;
   @IsOptional() @IsSingleChoice('direction', DIRECTIONS) direction?: (typeof DIRECTIONS)[number];
   @IsOptional() @IsSingleText('cursor', 200) cursor?: string;

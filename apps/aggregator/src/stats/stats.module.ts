@@ -1,0 +1,7 @@
+import { Module } from '@nestjs/common';
+import { StatsController } from './stats.controller';
+import { StatsService } from './stats.service';
+
+/** What the stored lines add up to: counts over time, and the label values seen. */
+@Module({ controllers: [StatsController], providers: [StatsService] })
+export class StatsModule {}
