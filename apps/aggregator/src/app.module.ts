@@ -9,6 +9,7 @@ import { QueryModule } from './query/query.module';
 import { RetentionModule } from './retention/retention.module';
 import { StatsModule } from './stats/stats.module';
 import { StorageModule } from './storage/storage.module';
+import { TailModule } from './tail/tail.module';
 
 @Module({})
 export class AppModule {
@@ -22,6 +23,7 @@ export class AppModule {
         IngestModule,
         QueryModule,
         StatsModule,
+        TailModule,
         RetentionModule,
         HealthModule,
       ],

@@ -2,3 +2,4 @@ export * from './cursor-codec';
 export * from './log-store';
 export { MigrationError } from './migrator';
 export { SqliteLogStore, SqliteLogStoreOptions } from './sqlite-log-store';
+export { lineMatcher } from './line-matcher';

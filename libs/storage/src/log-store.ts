@@ -6,6 +6,8 @@ export interface AppendBatch {
   /** When the batch arrived: its key is kept at least until this time passes the retention. */
   receivedMs: number;
   lines: LogLine[];
+  /** Whether the result should say where each line was stored (for live tails). */
+  wantPositions?: boolean;
 }
 
 export interface AppendResult {
@@ -13,6 +15,8 @@ export interface AppendResult {
   accepted: number;
   /** Indexes (into `lines`) refused because their partition was pruned while they waited. */
   expired: number[];
+  /** Where each line was stored, by index into `lines` (absent for expired ones), when asked for. */
+  positions?: (CursorPosition | undefined)[];
 }
 
 /** One keyset position: the last line a page returned. */

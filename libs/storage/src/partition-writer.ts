@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { LogLine, severityOf } from '@daylog/log-model';
 import { Catalogue, StreamLabels } from './catalogue';
-import { AppendBatch, AppendResult } from './log-store';
+import { AppendBatch, AppendResult, CursorPosition } from './log-store';
 import { PartitionCatalog } from './partition-catalog';
 import {
   FORMAT_CODES,
@@ -52,6 +52,9 @@ interface PendingWrite {
   bounds: PartitionBounds;
   lines: LogLine[];
   keys: string[];
+  /** Where to record each line's position, for batches that asked for them. */
+  positionsOut: ((CursorPosition | undefined)[] | null)[];
+  lineIndexes: number[];
 }
 
 /** Partitions a writer keeps open: the current one and a few that late lines still reach. */
@@ -85,7 +88,12 @@ export class PartitionWriter {
   }
 
   append(batches: readonly AppendBatch[]): AppendResult[] {
-    const results = batches.map((): AppendResult => ({ duplicate: false, accepted: 0, expired: [] }));
+    const results = batches.map((batch): AppendResult => ({
+      duplicate: false,
+      accepted: 0,
+      expired: [],
+      ...(batch.wantPositions && { positions: [] }),
+    }));
     const writes = new Map<number, PendingWrite>();
     const keysInGroup = new Set<string>();
 
@@ -103,8 +111,10 @@ export class PartitionWriter {
           return;
         }
         let write = writes.get(bounds.startMs);
-        if (!write) writes.set(bounds.startMs, (write = { bounds, lines: [], keys: [] }));
+        if (!write) writes.set(bounds.startMs, (write = this.pendingWrite(bounds)));
         write.lines.push(line);
+        write.positionsOut.push(results[b].positions ?? null);
+        write.lineIndexes.push(index);
         results[b].accepted++;
         if (!newest || bounds.startMs > newest.bounds.startMs) newest = write;
       });
@@ -118,7 +128,7 @@ export class PartitionWriter {
         const arrival = this.partitionFor(batch.receivedMs);
         if (arrival && arrival.startMs > newest.bounds.startMs) {
           let write = writes.get(arrival.startMs);
-          if (!write) writes.set(arrival.startMs, (write = { bounds: arrival, lines: [], keys: [] }));
+          if (!write) writes.set(arrival.startMs, (write = this.pendingWrite(arrival)));
           write.keys.push(key);
         }
       }
@@ -128,6 +138,10 @@ export class PartitionWriter {
       this.commit(write);
     }
     return results;
+  }
+
+  private pendingWrite(bounds: PartitionBounds): PendingWrite {
+    return { bounds, lines: [], keys: [], positionsOut: [], lineIndexes: [] };
   }
 
   dropBefore(cutoffMs: number): WriterDropResult {
@@ -177,14 +191,14 @@ export class PartitionWriter {
     const newlySeen: number[] = [];
     const counts = new Map<string, LineCount>();
     partition.db.transaction(() => {
-      for (const line of write.lines) {
+      write.lines.forEach((line, i) => {
         const streamId = this.streamIdOf(line);
         if (!seen.has(streamId)) {
           partition.insertSeen.run(streamId);
           newlySeen.push(streamId);
         }
         const level = severityOf(line.level);
-        partition.insertLine.run(
+        const { lastInsertRowid } = partition.insertLine.run(
           line.ts,
           streamId,
           level,
@@ -192,6 +206,8 @@ export class PartitionWriter {
           line.fields ? JSON.stringify(line.fields) : null,
           line.format === null ? null : FORMAT_CODES[line.format],
         );
+        const positions = write.positionsOut[i];
+        if (positions) positions[write.lineIndexes[i]] = { ts: line.ts, partitionStart: write.bounds.startMs, id: Number(lastInsertRowid) };
         const minute = line.ts - (line.ts % MINUTE_MS);
         const key = `${minute}:${streamId}:${level}`;
         const count = counts.get(key);
@@ -201,7 +217,7 @@ export class PartitionWriter {
         } else {
           counts.set(key, { minute, streamId, level, lines: 1, lastTs: line.ts });
         }
-      }
+      });
       for (const c of counts.values()) partition.countLines.run(c.minute, c.streamId, c.level, c.lines, c.lastTs);
       for (const key of write.keys) partition.insertKey.run(key);
     })();

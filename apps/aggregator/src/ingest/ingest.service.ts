@@ -15,17 +15,28 @@ import {
   normalizeLevel,
   validateLine,
 } from '@daylog/log-model';
-import { LOG_STORE, LogStore } from '@daylog/storage';
+import { CursorPosition, LOG_STORE, LogStore, StoredLogLine } from '@daylog/storage';
 import { CLOCK, Clock } from '../clock/clock';
 import { DAYLOG_CONFIG } from '../config/config.module';
 import { RetryLaterException } from '../http/retry-later.exception';
 import { AggregatorMetrics } from '../metrics/aggregator-metrics';
+import { TailHub } from '../tail/tail-hub';
 import { IngestBody, NumberedLine } from './ingest-body';
 import { IngestQueryDto } from './ingest-query.dto';
 
 const FUTURE_TOLERANCE_MS = 5 * 60_000;
 const MAX_IDEMPOTENCY_KEY_LENGTH = 200;
 const BATCH_SHAPE = 'the JSON body must be {"labels": {...}, "lines": [...]} or an array of lines';
+
+/** The lines of a batch that were stored, with where: what live tails are sent. */
+function storedLines(lines: LogLine[], positions: (CursorPosition | undefined)[]): StoredLogLine[] {
+  const stored: StoredLogLine[] = [];
+  lines.forEach((line, i) => {
+    const position = positions[i];
+    if (position) stored.push({ ...line, position });
+  });
+  return stored;
+}
 
 @Injectable()
 export class IngestService {
@@ -34,6 +45,7 @@ export class IngestService {
     @Inject(DAYLOG_CONFIG) private readonly config: DaylogConfig,
     @Inject(CLOCK) private readonly clock: Clock,
     private readonly metrics: AggregatorMetrics,
+    private readonly tails: TailHub,
   ) {}
 
   async ingest(body: IngestBody | undefined, query: IngestQueryDto, idempotencyKey: string | undefined): Promise<IngestAnswer> {
@@ -72,7 +84,8 @@ export class IngestService {
     if (accepted.length === 0 && key === null) throw this.noValidLine(lines, rejected, causes);
     this.admit(accepted.length);
 
-    const result = await this.store.appendBatch({ idempotencyKey: key, receivedMs: now, lines: accepted });
+    const result = await this.store.appendBatch({ idempotencyKey: key, receivedMs: now, lines: accepted, wantPositions: this.tails.hasTails() });
+    if (result.positions) this.tails.publish(storedLines(accepted, result.positions));
     if (result.duplicate) {
       this.metrics.countDuplicateBatch();
       return { accepted: 0, rejected: [], duplicate: true };

@@ -1,0 +1,95 @@
+import { Writable } from 'node:stream';
+import { LogLine, lineFields } from '@daylog/log-model';
+import { StoredLogLine } from '@daylog/storage';
+import { toNdjsonLine, toTextLine } from '../query/line-formats';
+import { TailFormat } from './tail.dto';
+
+/** A published line, rendered at most once per format however many tails show it. */
+export class TailLine {
+  private text?: string;
+  private ndjson?: string;
+
+  constructor(readonly line: StoredLogLine) {}
+
+  render(format: TailFormat): string {
+    if (format === 'text') return (this.text ??= toTextLine(this.line));
+    return (this.ndjson ??= toNdjsonLine({ ...this.line, fields: lineFields(this.line.format, this.line.message, this.line.fields) }));
+  }
+}
+
+/** What the hub hands stored lines to. */
+export interface TailSubscriber {
+  send(lines: readonly TailLine[]): void;
+  end(): void;
+}
+
+/**
+ * One client's tail. What the socket does not take at once waits in a queue of at most `maxQueuedLines`;
+ * past that, lines are dropped and counted, and the client is told how many once it catches up, so a slow
+ * reader costs ingest nothing and holds a bounded amount of memory.
+ */
+export class TailStream implements TailSubscriber {
+  private readonly queue: string[] = [];
+  private queuedLines = 0;
+  private dropped = 0;
+  private waitingForDrain = false;
+  private ended = false;
+
+  constructor(
+    private readonly out: Writable,
+    readonly matches: (line: LogLine) => boolean,
+    readonly format: TailFormat,
+    private readonly maxQueuedLines: number,
+  ) {}
+
+  send(lines: readonly TailLine[]): void {
+    if (this.ended) return;
+    let chunk = '';
+    let count = 0;
+    for (const line of lines) {
+      if (!this.matches(line.line)) continue;
+      chunk += line.render(this.format);
+      count++;
+    }
+    if (count > 0) this.enqueue(chunk, count);
+  }
+
+  end(): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.out.end();
+  }
+
+  private enqueue(chunk: string, lines: number): void {
+    if (!this.waitingForDrain) {
+      this.write(chunk);
+    } else if (this.queuedLines + lines > this.maxQueuedLines) {
+      this.dropped += lines;
+    } else {
+      this.queue.push(chunk);
+      this.queuedLines += lines;
+    }
+  }
+
+  private write(chunk: string): void {
+    if (this.out.write(chunk)) return;
+    this.waitingForDrain = true;
+    this.out.once('drain', this.flush);
+  }
+
+  private readonly flush = (): void => {
+    this.waitingForDrain = false;
+    if (this.ended) return;
+    let chunk = this.dropped > 0 ? this.droppedNotice() : '';
+    chunk += this.queue.join('');
+    this.dropped = 0;
+    this.queue.length = 0;
+    this.queuedLines = 0;
+    if (chunk !== '') this.write(chunk);
+  };
+
+  private droppedNotice(): string {
+    const notice = `${this.dropped} lines dropped: this reader was slower than they arrived`;
+    return this.format === 'text' ? `# daylog: ${notice}\n` : `${JSON.stringify({ notice, dropped: this.dropped })}\n`;
+  }
+}

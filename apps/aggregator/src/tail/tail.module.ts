@@ -1,0 +1,8 @@
+import { Module } from '@nestjs/common';
+import { TailController } from './tail.controller';
+import { TailHub } from './tail-hub';
+import { TailService } from './tail.service';
+
+/** Live tails: lines as they are stored, to clients that keep the response open. */
+@Module({ controllers: [TailController], providers: [TailHub, TailService], exports: [TailHub] })
+export class TailModule {}

@@ -1,0 +1,59 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { Writable } from 'node:stream';
+import { DaylogConfig } from '@daylog/config';
+import { LOG_STORE, LineFilter, LogStore, StoredLogLine, lineMatcher } from '@daylog/storage';
+import { CLOCK, Clock } from '../clock/clock';
+import { DAYLOG_CONFIG } from '../config/config.module';
+import { lineFilterOf } from '../query/line-filter';
+import { TailHub } from './tail-hub';
+import { TailLine, TailStream, TailSubscriber } from './tail-stream';
+import { TailDto, TailFormat } from './tail.dto';
+
+const DEFAULT_START_LINES = 10;
+/** Lines a tail may have waiting for its reader before it drops some: a few seconds of a busy pod. */
+export const TAIL_QUEUE_LINES = 10_000;
+
+const positionKey = (line: StoredLogLine): string => `${line.position.partitionStart}:${line.position.id}`;
+
+@Injectable()
+export class TailService {
+  constructor(
+    @Inject(LOG_STORE) private readonly store: LogStore,
+    @Inject(DAYLOG_CONFIG) private readonly config: DaylogConfig,
+    @Inject(CLOCK) private readonly clock: Clock,
+    private readonly hub: TailHub,
+  ) {}
+
+  /**
+   * Checks the parameters (a 400 is still possible here), then gives what writes the newest
+   * matching lines, oldest first, and every matching line as it is stored, until `out` closes.
+   * Listening starts before the newest lines are read, and lines seen both ways are written once.
+   */
+  prepare(params: TailDto, format: TailFormat): (out: Writable) => Promise<void> {
+    const filter = lineFilterOf(params, this.clock.now(), this.config.retentionMs);
+    return (out) => this.follow(filter, params, format, out);
+  }
+
+  private async follow(filter: LineFilter, params: TailDto, format: TailFormat, out: Writable): Promise<void> {
+    const stream = new TailStream(out, lineMatcher(filter), format, TAIL_QUEUE_LINES);
+    const arrivedMeanwhile: TailLine[] = [];
+    const starting: TailSubscriber = { send: (lines) => arrivedMeanwhile.push(...lines), end: () => stream.end() };
+    let closed = false;
+    this.hub.add(starting);
+    out.once('close', () => {
+      closed = true;
+      this.hub.remove(starting);
+      this.hub.remove(stream);
+    });
+    try {
+      const limit = params.limit === undefined ? DEFAULT_START_LINES : Number(params.limit);
+      const newest = limit === 0 ? [] : (await this.store.query({ ...filter, limit, direction: 'backward', after: null })).lines.reverse();
+      const shown = new Set(newest.map(positionKey));
+      stream.send(newest.map((line) => new TailLine(line)));
+      stream.send(arrivedMeanwhile.filter((line) => !shown.has(positionKey(line.line))));
+    } finally {
+      this.hub.remove(starting);
+    }
+    if (!closed) this.hub.add(stream);
+  }
+}

@@ -1,0 +1,25 @@
+import { LogLine, severityOf } from '@daylog/log-model';
+import { labelMatcher } from './label-matcher';
+import { LineFilter } from './log-store';
+
+/** Lower-cases ASCII letters only, as SQLite's LIKE compares them. */
+function asciiLower(text: string): string {
+  return /[A-Z]/.test(text) ? text.replace(/[A-Z]+/g, (letters) => letters.toLowerCase()) : text;
+}
+
+/** A line filter as a predicate, for lines that are not read from SQLite (live tails); the same answers as the SQL. */
+export function lineMatcher(filter: LineFilter): (line: LogLine) => boolean {
+  const labels = labelMatcher(filter.labels);
+  const severities = filter.levels && new Set(filter.levels.map(severityOf));
+  const contains = filter.contains.map(asciiLower);
+  const excludes = filter.excludes.map(asciiLower);
+  const searchesText = contains.length > 0 || excludes.length > 0;
+  return (line) => {
+    if (line.ts < filter.fromMs || line.ts >= filter.toMs) return false;
+    if (severities && !severities.has(severityOf(line.level))) return false;
+    if (labels && !labels(line)) return false;
+    if (!searchesText) return true;
+    const message = asciiLower(line.message);
+    return contains.every((text) => message.includes(text)) && !excludes.some((text) => message.includes(text));
+  };
+}

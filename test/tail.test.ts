@@ -1,0 +1,159 @@
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { ClientRequest, IncomingMessage, get } from 'node:http';
+import { after, before, describe, it } from 'node:test';
+import { TailHub } from '../apps/aggregator/src/tail/tail-hub';
+import { TAIL_QUEUE_LINES } from '../apps/aggregator/src/tail/tail.service';
+import { ManualClock, TestApp, ingestLines, startTestApp } from './support/test-app';
+
+/** A tail read over real HTTP, its lines collected as they come. */
+class TailClient {
+  readonly lines: string[] = [];
+  private partial = '';
+  private waiters: (() => void)[] = [];
+  response!: IncomingMessage;
+  readonly request: ClientRequest;
+  readonly ended: Promise<void>;
+
+  constructor(url: string) {
+    let ended!: () => void;
+    this.ended = new Promise((resolve) => (ended = resolve));
+    this.request = get(url, (response) => {
+      this.response = response;
+      response.setEncoding('utf8');
+      response.on('data', (chunk: string) => {
+        const parts = (this.partial + chunk).split('\n');
+        this.partial = parts.pop()!;
+        this.lines.push(...parts);
+        for (const wake of this.waiters.splice(0)) wake();
+      });
+      response.on('end', ended);
+      response.on('close', ended);
+    });
+  }
+
+  async opened(): Promise<IncomingMessage> {
+    if (!this.response) await once(this.request, 'response');
+    return this.response;
+  }
+
+  async waitFor(count: number, what = `${count} lines`): Promise<string[]> {
+    const deadline = Date.now() + 10_000;
+    while (this.lines.length < count) {
+      if (Date.now() > deadline) throw new Error(`waited 10 s for ${what}; have ${this.lines.length}:\n${this.lines.slice(-5).join('\n')}`);
+      await new Promise<void>((resolve) => {
+        this.waiters.push(resolve);
+        setTimeout(resolve, 100);
+      });
+    }
+    return this.lines;
+  }
+}
+
+const messagesOf = (lines: string[]): string[] => lines.map((line) => line.split(' ').slice(3).join(' '));
+
+describe('GET /api/v1/tail', () => {
+  let t: TestApp;
+  let url: string;
+  const labels = { namespace: 'shop', pod: 'web-1', container: 'nginx' };
+
+  before(async () => {
+    t = await startTestApp({ clock: new ManualClock(Date.now()) });
+    await t.app.listen({ port: 0, host: '127.0.0.1' });
+    url = `${await t.app.getUrl()}/api/v1/tail`;
+    await ingestLines(t.http, Array.from({ length: 15 }, (_, i) => ({ ts: t.clock.now() - 15 + i, message: `old ${i}` })), labels);
+  });
+  after(() => t.close());
+
+  it('starts with the newest lines, oldest first, then streams each matching line as it is stored', async () => {
+    const tail = new TailClient(`${url}?pod=web-*&limit=3`);
+    const response = await tail.opened();
+    assert.equal(response.statusCode, 200);
+    assert.equal(response.headers['content-type'], 'text/plain; charset=utf-8');
+    assert.deepEqual(messagesOf(await tail.waitFor(3)), ['old 12', 'old 13', 'old 14']);
+
+    await ingestLines(t.http, [{ message: 'other pod' }], { ...labels, pod: 'api-1' });
+    await ingestLines(t.http, [{ message: 'new 1' }, { message: 'new 2', level: 'error' }], labels);
+    assert.deepEqual(messagesOf(await tail.waitFor(5)), ['old 12', 'old 13', 'old 14', 'new 1', 'new 2']);
+    assert.match(tail.lines[4], /^\S+ ERROR shop\/web-1\/nginx new 2$/);
+    tail.request.destroy();
+  });
+
+  it('keeps the order of ingest with batches arriving while it reads, each line once', async () => {
+    const tail = new TailClient(`${url}?pod=web-1&q=seq&format=ndjson&limit=0`);
+    await tail.opened();
+    const batches = 40;
+    const perBatch = 50;
+    for (let b = 0; b < batches; b++) {
+      await ingestLines(t.http, Array.from({ length: perBatch }, (_, i) => ({ message: `seq ${b * perBatch + i}` })), labels);
+    }
+    const lines = (await tail.waitFor(batches * perBatch)).map((line) => JSON.parse(line) as { message: string; cursor: string });
+    assert.deepEqual(
+      lines.map((line) => line.message),
+      Array.from({ length: batches * perBatch }, (_, i) => `seq ${i}`),
+    );
+    assert.equal(new Set(lines.map((line) => line.cursor)).size, lines.length);
+    tail.request.destroy();
+  });
+
+  it('never slows ingest for a reader that stops reading: it drops lines past its cap and says how many', async () => {
+    const tail = new TailClient(`${url}?pod=slow-reader&limit=0`);
+    const response = await tail.opened();
+    response.pause();
+    const sent = 60_000;
+    const padding = 'x'.repeat(300);
+    for (let b = 0; b < sent / 2000; b++) {
+      const lines = Array.from({ length: 2000 }, (_, i) => ({ message: `n ${b * 2000 + i} ${padding}` }));
+      await ingestLines(t.http, lines, { ...labels, pod: 'slow-reader' });
+    }
+    response.resume();
+    await ingestLines(t.http, [{ message: 'after the pause' }], { ...labels, pod: 'slow-reader' });
+    await tail.waitFor(1, 'the last line');
+    const deadline = Date.now() + 10_000;
+    while (!tail.lines.at(-1)?.endsWith('after the pause') && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+
+    const notices = tail.lines.filter((line) => line.startsWith('# daylog: '));
+    assert.ok(notices.length > 0, 'the reader is told it missed lines');
+    const dropped = notices.reduce((sum, line) => sum + Number(/^# daylog: (\d+) lines dropped/.exec(line)![1]), 0);
+    const received = tail.lines.filter((line) => !line.startsWith('#'));
+    assert.equal(received.length + dropped, sent + 1, 'every line is either shown or counted as dropped');
+    assert.ok(dropped >= sent - TAIL_QUEUE_LINES * 3, `only a bounded number were kept (${received.length} shown)`);
+    const numbers = messagesOf(received).slice(0, -1).map((message) => Number(message.split(' ')[1]));
+    assert.ok(numbers.every((n, i) => i === 0 || n > numbers[i - 1]), 'what is shown is in order');
+    tail.request.destroy();
+  });
+
+  it('lets go of a tail when its client goes away', async () => {
+    const hub = t.app.get(TailHub);
+    const tail = new TailClient(`${url}?limit=0`);
+    await tail.opened();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.ok(hub.hasTails());
+    tail.request.destroy();
+    const deadline = Date.now() + 5000;
+    while (hub.hasTails() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.equal(hub.hasTails(), false);
+  });
+
+  it('refuses json, which cannot stream, and bad filters, with a 400 before streaming', async () => {
+    const json = await t.http.get('/api/v1/tail').query({ format: 'json' });
+    assert.equal(json.status, 400);
+    assert.equal(json.body.param, 'format');
+    const both = await t.http.get('/api/v1/tail').query({ since: '5m', from: '2026-11-24T00:00:00Z' });
+    assert.equal(both.status, 400);
+    assert.equal(both.body.param, 'since');
+  });
+});
+
+describe('a tail when the server stops', () => {
+  it('is ended, so that stopping does not wait for it', async () => {
+    const t = await startTestApp({ clock: new ManualClock(Date.now()) });
+    await t.app.listen({ port: 0, host: '127.0.0.1' });
+    const tail = new TailClient(`${await t.app.getUrl()}/api/v1/tail`);
+    await tail.opened();
+    const started = Date.now();
+    await t.close();
+    await tail.ended;
+    assert.ok(Date.now() - started < 5000);
+  });
+});
