@@ -54,7 +54,7 @@ function pageSql(
     direction: 'backward',
     after: null,
   };
-  return pageStatement(partition, query, streamIds, limit);
+  return pageStatement(partition, query, streamIds, limit, null);
 }
 
 /**

@@ -28,6 +28,7 @@ describe('configuration at boot', () => {
       synchronous: 'full',
       logFormat: 'json',
       shutdownGraceMs: 10_000,
+      fullText: true,
     });
   });
 

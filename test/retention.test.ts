@@ -167,7 +167,9 @@ describe('many small partitions', () => {
           return false;
         }
       });
-      assert.ok(partitionDescriptors.length <= 64 * 3 + 4 * 3, `${partitionDescriptors.length} partition files open`);
+      // Three descriptors a connection (file, WAL, shared memory): 64 readers, and the writer's 4 plus the one
+      // it opens before closing the oldest, which its indexer may be doing meanwhile.
+      assert.ok(partitionDescriptors.length <= 64 * 3 + 5 * 3, `${partitionDescriptors.length} partition files open`);
     } finally {
       await t.close();
     }

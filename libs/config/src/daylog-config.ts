@@ -15,4 +15,6 @@ export interface DaylogConfig {
   logFormat: 'json' | 'text';
   /** How long, after SIGTERM, requests in flight may take before their connections are closed. */
   shutdownGraceMs: number;
+  /** Whether closed partitions get a word index for `match` searches. */
+  fullText: boolean;
 }

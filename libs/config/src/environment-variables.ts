@@ -36,6 +36,7 @@ export const ENV_DEFAULTS = {
   DAYLOG_SYNCHRONOUS: 'full',
   DAYLOG_LOG_FORMAT: 'json',
   DAYLOG_SHUTDOWN_GRACE: '10s',
+  DAYLOG_FULL_TEXT: 'on',
 } as const;
 
 export type EnvName = keyof typeof ENV_DEFAULTS;
@@ -77,4 +78,7 @@ export class EnvironmentVariables implements Record<EnvName, string> {
 
   @IsDuration()
   DAYLOG_SHUTDOWN_GRACE!: string;
+
+  @IsIn(['on', 'off'], { message: 'expected on (a word index for match=, about 40 B a line) or off' })
+  DAYLOG_FULL_TEXT!: string;
 }

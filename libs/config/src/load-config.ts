@@ -55,6 +55,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): DaylogConfig {
     synchronous: vars.DAYLOG_SYNCHRONOUS as DaylogConfig['synchronous'],
     logFormat: vars.DAYLOG_LOG_FORMAT as DaylogConfig['logFormat'],
     shutdownGraceMs,
+    fullText: vars.DAYLOG_FULL_TEXT === 'on',
   };
 }
 

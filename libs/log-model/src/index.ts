@@ -3,3 +3,4 @@ export * from './levels';
 export * from './line';
 export * from './message-formats';
 export * from './timestamps';
+export * from './text-match';

@@ -1,4 +1,4 @@
-import { LogLine, severityOf } from '@daylog/log-model';
+import { LogLine, severityOf, textMatcher } from '@daylog/log-model';
 import { labelMatcher } from './label-matcher';
 import { LineFilter } from './log-store';
 
@@ -13,13 +13,16 @@ export function lineMatcher(filter: LineFilter): (line: LogLine) => boolean {
   const severities = filter.levels && new Set(filter.levels.map(severityOf));
   const contains = filter.contains.map(asciiLower);
   const excludes = filter.excludes.map(asciiLower);
-  const searchesText = contains.length > 0 || excludes.length > 0;
+  const matchesWords = filter.match ? textMatcher(filter.match) : null;
+  const regex = filter.regex === undefined ? null : new RegExp(filter.regex);
+  const searchesText = contains.length > 0 || excludes.length > 0 || matchesWords !== null || regex !== null;
   return (line) => {
     if (line.ts < filter.fromMs || line.ts >= filter.toMs) return false;
     if (severities && !severities.has(severityOf(line.level))) return false;
     if (labels && !labels(line)) return false;
     if (!searchesText) return true;
     const message = asciiLower(line.message);
-    return contains.every((text) => message.includes(text)) && !excludes.some((text) => message.includes(text));
+    if (!contains.every((text) => message.includes(text)) || excludes.some((text) => message.includes(text))) return false;
+    return (!matchesWords || matchesWords(line.message)) && (!regex || regex.test(line.message));
   };
 }

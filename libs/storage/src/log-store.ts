@@ -1,4 +1,4 @@
-import { LabelName, Level, LogLine } from '@daylog/log-model';
+import { LabelName, Level, LogLine, MatchExpression } from '@daylog/log-model';
 
 /** A batch to store: lines already validated, keyed when the sender gave an Idempotency-Key. */
 export interface AppendBatch {
@@ -39,6 +39,17 @@ export interface LineFilter {
   contains: string[];
   /** Case-insensitive substrings none of which may appear. */
   excludes: string[];
+  /** Words and phrases that must all appear, found through the full-text index where there is one. */
+  match?: MatchExpression;
+  /** A JavaScript regular expression the message must match, already checked to be safe. */
+  regex?: string;
+}
+
+/** A regex search that ran past its time budget; the query is stopped rather than left to hold the server. */
+export class QueryBudgetExceeded extends Error {
+  constructor(readonly budgetMs: number) {
+    super(`the regex search took longer than ${budgetMs / 1000} s`);
+  }
 }
 
 export interface LogQuery extends LineFilter {

@@ -1,4 +1,4 @@
-import { severityOf } from '@daylog/log-model';
+import { ftsQuery, severityOf } from '@daylog/log-model';
 import { LineFilter, LogQuery } from './log-store';
 import { PartitionBounds, WARN_SEVERITY } from './partition-schema';
 
@@ -15,10 +15,21 @@ function likeContaining(text: string): string {
 }
 
 /** What a line is read with; `LineRow` in the reader names the same columns. */
-export const LINE_COLUMNS = 'SELECT id, ts, stream_id, level, message, fields, format';
+export const LINE_COLUMNS = 'id, ts, stream_id, level, message, fields, format';
+
+/** A partition's full-text index: which table, and the lines (by id) it holds. */
+export interface FullTextIndex {
+  table: string;
+  indexedUpTo: number;
+}
+
+interface Clause {
+  where: string[];
+  params: unknown[];
+}
 
 /** The WHERE clause every read of lines shares: time range, label sets, levels, text. */
-function lineFilter(query: LineFilter, streamIds: number[] | null, timeColumn = 'ts'): { where: string[]; params: unknown[] } {
+function lineFilter(query: LineFilter, streamIds: number[] | null, timeColumn = 'ts'): Clause {
   const where = [`${timeColumn} >= ?`, `${timeColumn} < ?`];
   const params: unknown[] = [query.fromMs, query.toMs];
   if (streamIds && streamIds.length <= MAX_LISTED_STREAMS) {
@@ -42,7 +53,41 @@ function lineFilter(query: LineFilter, streamIds: number[] | null, timeColumn = 
     where.push(`message NOT LIKE ? ESCAPE '\\'`);
     params.push(likeContaining(text));
   }
+  if (query.match) {
+    where.push('daylog_match(message, ?)');
+    params.push(query.match.text);
+  }
+  if (query.regex) {
+    where.push('daylog_regexp(message, ?)');
+    params.push(query.regex);
+  }
   return { where, params };
+}
+
+/**
+ * The WHERE clauses whose lines, together, are the lines that pass the filter. With a full-text
+ * index and words to match, the lines the index holds are looked up through it (by rowid), and
+ * those written since it was last brought up to date are read by rowid range; otherwise one clause.
+ */
+function lineSources(query: LineFilter, streamIds: number[] | null, index: FullTextIndex | null): Clause[] {
+  if (!query.match || !index) return [lineFilter(query, streamIds)];
+  const indexed = lineFilter(query, streamIds);
+  indexed.where.unshift(`id <= ?`, `id IN (SELECT rowid FROM "${index.table}" WHERE "${index.table}" MATCH ?)`);
+  indexed.params.unshift(index.indexedUpTo, ftsQuery(query.match));
+  // `+ts` keeps SQLite from walking the time index over every line for a few new ones.
+  const newer = lineFilter(query, streamIds, '+ts');
+  newer.where.unshift('id > ?');
+  newer.params.unshift(index.indexedUpTo);
+  return [indexed, newer];
+}
+
+/** `SELECT columns FROM table WHERE …` for each source, as one row set. */
+function selectFrom(table: string, columns: string, sources: Clause[]): Statement {
+  const selects = sources.map((source) => `SELECT ${columns} FROM "${table}" WHERE ${source.where.join(' AND ')}`);
+  return {
+    sql: selects.length === 1 ? selects[0] : `SELECT * FROM (${selects.join(' UNION ALL ')})`,
+    params: sources.flatMap((source) => source.params),
+  };
 }
 
 /** The SQL for one partition's share of a page: filters, the keyset position, order and limit. */
@@ -51,31 +96,36 @@ export function pageStatement(
   query: LogQuery,
   streamIds: number[] | null,
   limit: number,
+  index: FullTextIndex | null,
 ): Statement {
-  const { where, params } = lineFilter(query, streamIds);
+  const sources = lineSources(query, streamIds, index);
   const backward = query.direction === 'backward';
   if (query.after && query.after.partitionStart === partition.startMs) {
-    where.push(backward ? '(ts < ? OR (ts = ? AND id < ?))' : '(ts > ? OR (ts = ? AND id > ?))');
-    params.push(query.after.ts, query.after.ts, query.after.id);
+    for (const source of sources) {
+      source.where.push(backward ? '(ts < ? OR (ts = ? AND id < ?))' : '(ts > ? OR (ts = ? AND id > ?))');
+      source.params.push(query.after.ts, query.after.ts, query.after.id);
+    }
   }
   const order = backward ? 'DESC' : 'ASC';
-  params.push(limit);
-  return {
-    sql: `${LINE_COLUMNS} FROM "${partition.name}"
-      WHERE ${where.join(' AND ')} ORDER BY ts ${order}, id ${order} LIMIT ?`,
-    params,
-  };
+  const { sql, params } = selectFrom(partition.name, LINE_COLUMNS, sources);
+  return { sql: `${sql} ORDER BY ts ${order}, id ${order} LIMIT ?`, params: [...params, limit] };
 }
 
 /** The start of a line's bucket: `bucketMs` wide from the epoch, or 0 when the whole range is one bucket. */
 const bucketStart = (column: string, bucketMs: number | null): string => (bucketMs === null ? '0' : `${column} - ${column} % ${bucketMs}`);
 
 /** Lines counted by bucket, label set and level, read from the lines themselves. */
-export function countStatement(partition: PartitionBounds, query: LineFilter, streamIds: number[] | null, bucketMs: number | null): Statement {
-  const { where, params } = lineFilter(query, streamIds);
+export function countStatement(
+  partition: PartitionBounds,
+  query: LineFilter,
+  streamIds: number[] | null,
+  bucketMs: number | null,
+  index: FullTextIndex | null,
+): Statement {
+  const { sql, params } = selectFrom(partition.name, 'ts, stream_id, level', lineSources(query, streamIds, index));
   return {
     sql: `SELECT ${bucketStart('ts', bucketMs)} AS start, stream_id, level, count(*) AS lines, max(ts) AS last_ts
-      FROM "${partition.name}" WHERE ${where.join(' AND ')} GROUP BY 1, 2, 3`,
+      FROM (${sql}) GROUP BY 1, 2, 3`,
     params,
   };
 }

@@ -3,8 +3,9 @@ import { LEVELS, lineFields } from '@daylog/log-model';
 import { Catalogue, StreamRow } from './catalogue';
 import { matchingStreamIds } from './label-matcher';
 import { CountQuery, CursorPosition, LineContext, LineCount, LogQuery, QueryPage, StoredLogLine } from './log-store';
-import { LINE_COLUMNS, Statement, countStatement, minuteCountStatement, pageStatement } from './page-statement';
-import { MINUTE_MS, PartitionBounds, formatOfCode, partitionFile } from './partition-schema';
+import { FullTextIndex, LINE_COLUMNS, Statement, countStatement, minuteCountStatement, pageStatement } from './page-statement';
+import { MINUTE_MS, PartitionBounds, formatOfCode, fullTextTable, partitionFile } from './partition-schema';
+import { TextSearchFunctions } from './text-search-functions';
 
 interface LineRow {
   id: number;
@@ -15,6 +16,9 @@ interface LineRow {
   fields: string | null;
   format: number | null;
 }
+
+const HAS_FULL_TEXT = `SELECT count(*) AS found FROM sqlite_master WHERE name = 'fts_state'`;
+const FULL_TEXT_STATE = 'SELECT indexed_upto FROM fts_state';
 
 /** Open read connections, newest use last; a day of 1-minute partitions would otherwise exhaust descriptors. */
 const OPEN_CONNECTIONS = 64;
@@ -53,6 +57,7 @@ class PartitionConnection {
 export class PartitionReader {
   private readonly connections = new Map<string, PartitionConnection>();
   private readonly streams = new Map<number, StreamRow>();
+  private readonly textSearch = new TextSearchFunctions();
   private lastStreamId = 0;
 
   constructor(
@@ -61,6 +66,7 @@ export class PartitionReader {
   ) {}
 
   query(query: LogQuery): QueryPage {
+    this.textSearch.startQuery();
     this.refreshStreams();
     const streamIds = matchingStreamIds(this.streams.values(), query.labels);
     if (streamIds?.length === 0) return { lines: [], next: null };
@@ -71,7 +77,7 @@ export class PartitionReader {
     const partition = this.catalogue.partitions().find((p) => p.startMs === position.partitionStart);
     if (!partition || position.ts < oldestMs) return null;
     const [row] = this.connection(partition).all<LineRow>({
-      sql: `${LINE_COLUMNS} FROM "${partition.name}" WHERE id = ? AND ts = ?`,
+      sql: `SELECT ${LINE_COLUMNS} FROM "${partition.name}" WHERE id = ? AND ts = ?`,
       params: [position.id, position.ts],
     });
     if (!row) return null;
@@ -95,6 +101,7 @@ export class PartitionReader {
    * any range searched by text, from the lines.
    */
   count(query: CountQuery): LineCount[] {
+    this.textSearch.startQuery();
     this.refreshStreams();
     const streamIds = matchingStreamIds(this.streams.values(), query.labels);
     if (streamIds?.length === 0) return [];
@@ -110,12 +117,14 @@ export class PartitionReader {
         }
       }
     };
-    const searchesText = query.contains.length > 0 || query.excludes.length > 0;
+    const searchesText = query.contains.length > 0 || query.excludes.length > 0 || query.match !== undefined || query.regex !== undefined;
     for (const partition of this.catalogue.partitions().filter((p) => p.endMs > query.fromMs && p.startMs < query.toMs)) {
       const connection = this.connection(partition);
       const fromMs = Math.max(query.fromMs, partition.startMs);
       const toMs = Math.min(query.toMs, partition.endMs);
-      const fromLines = (from: number, to: number) => add(connection.all<CountRow>(countStatement(partition, { ...query, fromMs: from, toMs: to }, streamIds, query.bucketMs)));
+      const index = query.match ? this.fullTextIndex(partition) : null;
+      const fromLines = (from: number, to: number) =>
+        add(connection.all<CountRow>(countStatement(partition, { ...query, fromMs: from, toMs: to }, streamIds, query.bucketMs, index)));
       const firstMinute = Math.ceil(fromMs / MINUTE_MS) * MINUTE_MS;
       const endMinute = Math.floor(toMs / MINUTE_MS) * MINUTE_MS;
       if (searchesText || firstMinute >= endMinute) {
@@ -167,7 +176,8 @@ export class PartitionReader {
 
     const lines: StoredLogLine[] = [];
     for (const partition of partitions) {
-      const statement = pageStatement(partition, query, streamIds, query.limit + 1 - lines.length);
+      const index = query.match ? this.fullTextIndex(partition) : null;
+      const statement = pageStatement(partition, query, streamIds, query.limit + 1 - lines.length, index);
       for (const row of this.connection(partition).all<LineRow>(statement)) lines.push(this.toLine(row, partition));
       if (lines.length > query.limit) break;
     }
@@ -201,11 +211,21 @@ export class PartitionReader {
     } else {
       const db = new Database(partitionFile(this.dataDir, partition.name), { fileMustExist: true });
       db.pragma('query_only = ON');
+      this.textSearch.register(db);
       connection = new PartitionConnection(db);
       if (this.connections.size >= OPEN_CONNECTIONS) this.forgetPartitions([this.connections.keys().next().value!]);
     }
     this.connections.set(partition.name, connection);
     return connection;
+  }
+
+  /** The partition's full-text index, once the writer has begun one. */
+  private fullTextIndex(partition: PartitionBounds): FullTextIndex | null {
+    const connection = this.connection(partition);
+    const [{ found }] = connection.all<{ found: number }>({ sql: HAS_FULL_TEXT, params: [] });
+    if (!found) return null;
+    const [state] = connection.all<{ indexed_upto: number }>({ sql: FULL_TEXT_STATE, params: [] });
+    return state ? { table: fullTextTable(partition.name), indexedUpTo: state.indexed_upto } : null;
   }
 
   private refreshStreams(): void {

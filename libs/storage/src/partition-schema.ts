@@ -65,6 +65,18 @@ export function partitionSchema(table: string): string {
 
 export const WARN_SEVERITY = 3;
 
+/** A partition's full-text index: words only (no positions, no copy of the text), about 40 B a line. */
+export function fullTextTable(table: string): string {
+  return `${table}_fts`;
+}
+
+export function fullTextSchema(table: string): string {
+  return `
+    CREATE VIRTUAL TABLE IF NOT EXISTS "${fullTextTable(table)}" USING fts5(message, content='', detail=none, columnsize=0);
+    CREATE TABLE IF NOT EXISTS fts_state (indexed_upto INTEGER NOT NULL);
+  `;
+}
+
 export const MINUTE_MS = 60_000;
 
 /** Codes stored in a partition's `format` column: a code, once used, keeps its meaning. */

@@ -10,6 +10,8 @@ import {
   MINUTE_MS,
   PartitionBounds,
   Synchronous,
+  fullTextSchema,
+  fullTextTable,
   openDatabase,
   partitionFile,
   partitionFiles,
@@ -21,6 +23,8 @@ export interface WriterOptions {
   dataDir: string;
   partitionMs: number;
   synchronous: Synchronous;
+  /** Whether partitions get a full-text index once a newer partition is being written. */
+  fullText: boolean;
 }
 
 export interface WriterDropResult {
@@ -77,6 +81,9 @@ export class PartitionWriter {
   private readonly streamIds = new Map<string, number>();
   private readonly streamsSeen = new Map<number, Set<number>>();
   private readonly batchKeys = new Map<string, number>();
+  /** By partition start: the largest line id written, and the largest the full-text index holds. */
+  private readonly lastIds = new Map<number, number>();
+  private readonly indexedUpTo = new Map<number, number>();
   private prunedBefore = 0;
 
   constructor(private readonly options: WriterOptions) {
@@ -144,6 +151,35 @@ export class PartitionWriter {
     return { bounds, lines: [], keys: [], positionsOut: [], lineIndexes: [] };
   }
 
+  /**
+   * Adds up to `maxLines` lines to the full-text index of a partition that is no longer the newest
+   * (the newest is scanned when searched, and indexing it would slow every insert); the newest
+   * such partition first. Returns whether lines are left to index.
+   */
+  indexSome(maxLines: number): boolean {
+    if (!this.options.fullText) return false;
+    const all = this.partitions.all();
+    const newest = Math.max(...all.map((p) => p.startMs));
+    const behind = all.filter((p) => p.startMs !== newest && (this.lastIds.get(p.startMs) ?? 0) > (this.indexedUpTo.get(p.startMs) ?? 0));
+    const bounds = behind.sort((a, b) => b.startMs - a.startMs)[0];
+    if (!bounds) return false;
+    const { db } = this.openPartition(bounds);
+    const from = this.indexedUpTo.get(bounds.startMs) ?? 0;
+    const upTo = db.transaction(() => {
+      db.exec(fullTextSchema(bounds.name));
+      const last = db
+        .prepare(`SELECT max(id) FROM (SELECT id FROM "${bounds.name}" WHERE id > ? ORDER BY id LIMIT ?)`)
+        .pluck()
+        .get(from, maxLines) as number;
+      db.prepare(`INSERT INTO "${fullTextTable(bounds.name)}" (rowid, message) SELECT id, message FROM "${bounds.name}" WHERE id > ? AND id <= ?`).run(from, last);
+      db.exec('DELETE FROM fts_state');
+      db.prepare('INSERT INTO fts_state (indexed_upto) VALUES (?)').run(last);
+      return last;
+    })();
+    this.indexedUpTo.set(bounds.startMs, upTo);
+    return behind.length > 1 || upTo < (this.lastIds.get(bounds.startMs) ?? 0);
+  }
+
   dropBefore(cutoffMs: number): WriterDropResult {
     this.prunedBefore = Math.max(this.prunedBefore, cutoffMs);
     const expired = this.partitions.removeEndingBy(cutoffMs);
@@ -156,6 +192,8 @@ export class PartitionWriter {
     for (const bounds of expired) {
       this.closePartition(bounds.startMs, false);
       this.streamsSeen.delete(bounds.startMs);
+      this.lastIds.delete(bounds.startMs);
+      this.indexedUpTo.delete(bounds.startMs);
     }
     for (const [key, start] of this.batchKeys) if (expiredStarts.has(start)) this.batchKeys.delete(key);
 
@@ -206,6 +244,7 @@ export class PartitionWriter {
           line.fields ? JSON.stringify(line.fields) : null,
           line.format === null ? null : FORMAT_CODES[line.format],
         );
+        this.lastIds.set(write.bounds.startMs, Number(lastInsertRowid));
         const positions = write.positionsOut[i];
         if (positions) positions[write.lineIndexes[i]] = { ts: line.ts, partitionStart: write.bounds.startMs, id: Number(lastInsertRowid) };
         const minute = line.ts - (line.ts % MINUTE_MS);
@@ -313,6 +352,10 @@ export class PartitionWriter {
     for (const key of db.prepare('SELECT idempotency_key FROM batch_keys').pluck().all() as string[]) {
       this.rememberKey(key, bounds.startMs);
     }
+    this.lastIds.set(bounds.startMs, (db.prepare(`SELECT max(id) FROM "${bounds.name}"`).pluck().get() as number | null) ?? 0);
+    const hasIndex = db.prepare(`SELECT count(*) FROM sqlite_master WHERE name = 'fts_state'`).pluck().get() as number;
+    const indexed = hasIndex ? (db.prepare('SELECT indexed_upto FROM fts_state').pluck().get() as number | undefined) : undefined;
+    this.indexedUpTo.set(bounds.startMs, indexed ?? 0);
     db.close();
   }
 

@@ -12,6 +12,7 @@ export interface SqliteLogStoreOptions {
   dataDir: string;
   partitionMs: number;
   synchronous: Synchronous;
+  fullText: boolean;
 }
 
 /** Storage on local SQLite files: a catalogue, and one file per time partition. */

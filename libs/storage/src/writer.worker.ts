@@ -6,6 +6,9 @@ import { WriterReply, WriterRequest } from './writer-protocol';
 const port = parentPort!;
 const writer = new PartitionWriter(workerData as WriterOptions);
 let appends: Extract<WriterRequest, { type: 'append' }>[] = [];
+let indexing = false;
+/** Lines indexed at a time: ~10 ms of work, the longest a batch waits for the indexer. */
+const INDEX_CHUNK_LINES = 3000;
 
 function reply(message: WriterReply): void {
   port.postMessage(message);
@@ -30,6 +33,30 @@ function flushAppends(): void {
   } catch (error) {
     for (const request of group) reply(failed(request.id, error));
   }
+  scheduleIndexing();
+}
+
+/**
+ * The full-text index is built in the writer's idle time, a chunk at a time, so that appends never
+ * wait for more than one chunk and never share a transaction with it.
+ */
+function scheduleIndexing(): void {
+  if (indexing) return;
+  indexing = true;
+  setImmediate(indexChunk);
+}
+
+function indexChunk(): void {
+  indexing = false;
+  if (appends.length > 0) return;
+  let more: boolean;
+  try {
+    more = writer.indexSome(INDEX_CHUNK_LINES);
+  } catch {
+    // A failed chunk (a full disk, say) is tried again after the next append.
+    return;
+  }
+  if (more) scheduleIndexing();
 }
 
 /**
@@ -65,3 +92,4 @@ port.on('message', (request: WriterRequest) => {
 });
 
 reply({ type: 'ready' });
+scheduleIndexing();

@@ -1,5 +1,6 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import { FastifyReply, FastifyRequest } from 'fastify';
+import { QueryBudgetExceeded } from '@daylog/storage';
 import { RetryLaterException } from './retry-later.exception';
 
 interface FastifyError {
@@ -45,6 +46,9 @@ export class HttpErrorFilter implements ExceptionFilter {
       case 'Z_DATA_ERROR':
       case 'Z_BUF_ERROR':
         return [400, { error: 'the body is not valid gzip' }];
+    }
+    if (exception instanceof QueryBudgetExceeded) {
+      return [400, { error: `${exception.message}: narrow the time range, or add label, level or q filters`, param: 'regex' }];
     }
     if (typeof fastifyError?.at === 'number') return [400, { error: fastifyError.message, at: fastifyError.at }];
     if (!(exception instanceof HttpException) && fastifyError?.statusCode && fastifyError.statusCode < 500) {

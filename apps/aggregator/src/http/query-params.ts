@@ -1,6 +1,7 @@
 import { Transform } from 'class-transformer';
 import { ValidateBy, ValidationOptions } from 'class-validator';
-import { CONTROL_CHARACTER, normalizeLevel, parseDuration, parseTimestamp } from '@daylog/log-model';
+import safeRegex from 'safe-regex2';
+import { CONTROL_CHARACTER, normalizeLevel, parseDuration, parseMatchExpression, parseTimestamp } from '@daylog/log-model';
 
 /** More values than this for one parameter is a mistake, and would make SQL too deep to plan. */
 export const MAX_VALUES_PER_PARAM = 50;
@@ -55,3 +56,37 @@ export const AreTexts = (param: string, maxLength: number) =>
     (v) => Array.isArray(v) && v.length > 0 && v.length <= MAX_VALUES_PER_PARAM && v.every((t) => isPlainText(t, maxLength)),
     `${param} takes 1 to ${MAX_VALUES_PER_PARAM} non-empty values of at most ${maxLength} characters without control characters`,
   );
+
+export const IsMatchExpression = (param: string, maxLength: number) =>
+  ValidateBy(
+    {
+      name: 'isMatchExpression',
+      validator: { validate: (v) => isPlainText(v, maxLength) && typeof parseMatchExpression(v as string) !== 'string' },
+    },
+    {
+      message: ({ value }) => {
+        const problem = isPlainText(value, maxLength) ? parseMatchExpression(value as string) : undefined;
+        return typeof problem === 'string'
+          ? problem
+          : `${param} must be words, "quoted phrases" and prefixes (pay*), at most ${maxLength} characters, given once`;
+      },
+    },
+  );
+
+function regexProblem(value: unknown, maxLength: number): string | undefined {
+  if (!isPlainText(value, maxLength)) return `regex must be one regular expression of at most ${maxLength} characters`;
+  try {
+    new RegExp(value as string);
+  } catch (error) {
+    return `regex is not a valid regular expression: ${(error as Error).message}`;
+  }
+  if (!safeRegex(value as string)) return 'regex nests repetition (such as (a+)+), which can take exponential time: rewrite it without';
+  return undefined;
+}
+
+export const IsSafeRegex = (param: string, maxLength: number) =>
+  ValidateBy(
+    { name: 'isSafeRegex', validator: { validate: (v) => regexProblem(v, maxLength) === undefined } },
+    { message: ({ value }) => regexProblem(value, maxLength) ?? `${param} is not accepted` },
+  );
+

@@ -1,5 +1,5 @@
 import { BadRequestException } from '@nestjs/common';
-import { Level, levelsAtOrAbove, normalizeLevel, parseDuration, parseTimestamp } from '@daylog/log-model';
+import { Level, MatchExpression, levelsAtOrAbove, normalizeLevel, parseDuration, parseMatchExpression, parseTimestamp } from '@daylog/log-model';
 import { LineFilter } from '@daylog/storage';
 import { LineFilterDto } from './query-logs.dto';
 
@@ -27,6 +27,8 @@ export function lineFilterOf(params: LineFilterDto, nowMs: number, retentionMs: 
     levels: levelsOf(params),
     contains: params.q ?? [],
     excludes: params.exclude ?? [],
+    ...(params.match !== undefined && { match: parseMatchExpression(params.match) as MatchExpression }),
+    ...(params.regex !== undefined && { regex: params.regex }),
   };
 }
 

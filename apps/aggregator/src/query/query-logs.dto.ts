@@ -10,6 +10,8 @@ import {
   IsSingleLevel,
   IsSingleText,
   IsSingleTimestamp,
+  IsMatchExpression,
+  IsSafeRegex,
   RepeatableList,
 } from '../http/query-params';
 
@@ -18,6 +20,7 @@ export const FORMATS = ['text', 'ndjson', 'json'] as const;
 export type Format = (typeof FORMATS)[number];
 export const DIRECTIONS = ['backward', 'forward'] as const;
 const MAX_SEARCH_LENGTH = 1000;
+const MAX_REGEX_LENGTH = 500;
 
 /** Which lines: the filters every read of lines takes, named as on the wire. */
 export class LineFilterDto {
@@ -32,6 +35,8 @@ export class LineFilterDto {
   @IsOptional() @IsSingleTimestamp('to') to?: string;
   @IsOptional() @RepeatableList() @AreTexts('q', MAX_SEARCH_LENGTH) q?: string[];
   @IsOptional() @RepeatableList() @AreTexts('exclude', MAX_SEARCH_LENGTH) exclude?: string[];
+  @IsOptional() @IsMatchExpression('match', MAX_SEARCH_LENGTH) match?: string;
+  @IsOptional() @IsSafeRegex('regex', MAX_REGEX_LENGTH) regex?: string;
 }
 
 /** The query string of GET /api/v1/logs. */

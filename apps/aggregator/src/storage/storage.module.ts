@@ -14,6 +14,7 @@ import { DAYLOG_CONFIG } from '../config/config.module';
           dataDir: config.dataDir,
           partitionMs: config.partitionMs,
           synchronous: config.synchronous,
+          fullText: config.fullText,
         }),
     },
   ],

@@ -1,0 +1,186 @@
+import assert from 'node:assert/strict';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import Database from 'better-sqlite3';
+import { parseMatchExpression, textMatcher } from '@daylog/log-model';
+import { QueryBudgetExceeded, TextSearchFunctions } from '@daylog/storage';
+import { HOUR, MINUTE, TestApp, ingestLines, queryJson, startTestApp } from './support/test-app';
+
+const WORDS = ['payment', 'declined', 'timeout', 'upstream', 'cart', 'checkout', 'retry', 'Café', 'order-42', 'GET'];
+
+/** Deterministic lines over three hours: two partitions the writer indexes, and the newest, which it scans. */
+function corpus(now: number): { ts: number; message: string }[] {
+  let seed = 7;
+  const next = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+  return Array.from({ length: 1800 }, (_, i) => {
+    const words = Array.from({ length: 3 + Math.floor(next() * 5) }, () => WORDS[Math.floor(next() * WORDS.length)]);
+    return { ts: now - 3 * HOUR + i * 6000, message: `${words.join(' ')} #${i}` };
+  });
+}
+
+/** Partition files, each with how many lines it has and how many its index holds (null: no index). */
+function indexState(dataDir: string): { lines: number; indexed: number | null }[] {
+  const dir = join(dataDir, 'partitions');
+  return readdirSync(dir)
+    .filter((file) => file.endsWith('.db'))
+    .sort()
+    .map((file) => {
+      const db = new Database(join(dir, file), { readonly: true });
+      try {
+        const lines = db.prepare(`SELECT count(*) FROM "${file.slice(0, -3)}"`).pluck().get() as number;
+        const hasIndex = db.prepare(`SELECT count(*) FROM sqlite_master WHERE name = 'fts_state'`).pluck().get() as number;
+        const indexed = hasIndex ? (db.prepare('SELECT indexed_upto FROM fts_state').pluck().get() as number) : null;
+        return { lines, indexed };
+      } finally {
+        db.close();
+      }
+    });
+}
+
+async function untilIndexed(dataDir: string, expected: (state: { lines: number; indexed: number | null }[]) => boolean): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (!expected(indexState(dataDir))) {
+    if (Date.now() > deadline) throw new Error(`not indexed as expected: ${JSON.stringify(indexState(dataDir))}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+describe('word and phrase search: match=', () => {
+  let t: TestApp;
+  let lines: { ts: number; message: string }[];
+  const labels = { namespace: 'shop', pod: 'web-1', container: 'app' };
+
+  before(async () => {
+    t = await startTestApp();
+    lines = corpus(t.clock.now());
+    for (let i = 0; i < lines.length; i += 300) await ingestLines(t.http, lines.slice(i, i + 300), labels);
+    await untilIndexed(t.config.dataDir, (state) => state.length === 3 && state.slice(0, -1).every((p) => p.indexed === p.lines) && state.at(-1)!.indexed === null);
+  });
+  after(() => t.close());
+
+  async function search(query: Record<string, string>): Promise<string[]> {
+    const { lines: found } = await queryJson(t.http, { ...query, limit: '5000', direction: 'forward' });
+    return found.map((line) => line.message);
+  }
+
+  const expected = (expression: string) => {
+    const parsed = parseMatchExpression(expression);
+    assert.ok(typeof parsed !== 'string');
+    return lines.map((line) => line.message).filter(textMatcher(parsed));
+  };
+
+  it('indexes the partitions that are no longer the newest, and scans the newest', () => {
+    const state = indexState(t.config.dataDir);
+    assert.ok(state.slice(0, -1).every((p) => p.lines > 0 && p.indexed === p.lines));
+    assert.equal(state.at(-1)!.indexed, null);
+  });
+
+  for (const expression of ['declined', 'PAYMENT declined', '"payment declined"', 'pay*', 'cafe', 'order 42', '"42 cart"', 'declined "retry timeout" check*']) {
+    it(`finds the same lines through the index as by reading them: match=${expression}`, async () => {
+      const want = expected(expression);
+      assert.ok(want.length > 0, 'the corpus has such lines');
+      assert.deepEqual(await search({ match: expression }), want);
+    });
+  }
+
+  it('answers a single word as the substring search does when the word never sits inside another', async () => {
+    for (const word of ['declined', 'upstream', 'checkout']) assert.deepEqual(await search({ match: word }), await search({ q: word }));
+  });
+
+  it('finds a late line written into an indexed partition after its index was brought up to date', async () => {
+    const late = { ts: t.clock.now() - 150 * MINUTE, message: 'late arrival zebra' };
+    await ingestLines(t.http, [late], labels);
+    assert.deepEqual(await search({ match: 'zebra' }), ['late arrival zebra']);
+  });
+
+  it('combines with the other filters, stats and pages', async () => {
+    const want = expected('declined').filter((message) => /timeout/i.test(message));
+    assert.deepEqual(await search({ match: 'declined', q: 'timeout' }), want);
+    const stats = await t.http.get('/api/v1/stats').query({ match: 'declined', format: 'json', since: '4h', step: '1h' });
+    assert.equal(stats.body.total, expected('declined').length);
+    const first = await queryJson(t.http, { match: 'declined', limit: '7' });
+    const next = await t.http.get('/api/v1/logs').query({ match: 'declined', limit: '7', cursor: first.nextCursor!, format: 'json' });
+    assert.equal(next.status, 200);
+    assert.equal(new Set([...first.lines, ...next.body.lines].map((l: { cursor: string }) => l.cursor)).size, 14);
+  });
+
+  it('refuses an expression without words or with an open quote, naming match', async () => {
+    for (const [match, error] of [
+      ['"payment', 'match has a quote that is not closed'],
+      ['-- ++', 'match needs at least one word (letters or digits)'],
+    ]) {
+      const response = await t.http.get('/api/v1/logs').query({ match });
+      assert.equal(response.status, 400);
+      assert.deepEqual(response.body, { error, param: 'match' });
+    }
+  });
+});
+
+describe('regular expressions: regex=', () => {
+  let t: TestApp;
+
+  before(async () => {
+    t = await startTestApp();
+    await ingestLines(t.http, corpus(t.clock.now()).slice(0, 600));
+  });
+  after(() => t.close());
+
+  it('keeps the lines the expression matches, case-sensitive, as JavaScript reads it', async () => {
+    const pattern = 'Café (payment|cart) #\\d*7$';
+    const want = corpus(t.clock.now()).slice(0, 600).map((l) => l.message).filter((m) => new RegExp(pattern).test(m));
+    assert.ok(want.length > 0);
+    const { lines } = await queryJson(t.http, { regex: pattern, limit: '5000', direction: 'forward' });
+    assert.deepEqual(lines.map((line) => line.message), want);
+    assert.deepEqual((await queryJson(t.http, { regex: 'café' })).lines, []);
+  });
+
+  it('refuses an expression that does not compile, or that nests repetition, naming regex', async () => {
+    for (const [regex, error] of [
+      ['(unclosed', /^regex is not a valid regular expression: /],
+      ['(a+)+$', /^regex nests repetition/],
+      ['x'.repeat(501), /^regex must be one regular expression of at most 500 characters$/],
+    ] as const) {
+      const response = await t.http.get('/api/v1/logs').query({ regex });
+      assert.equal(response.status, 400);
+      assert.equal(response.body.param, 'regex');
+      assert.match(response.body.error, error);
+    }
+  });
+
+  it('stops a query whose regex work runs past its time budget', () => {
+    const db = new Database(':memory:');
+    const functions = new TextSearchFunctions();
+    functions.register(db);
+    db.exec('CREATE TABLE lines (message TEXT)');
+    const insert = db.prepare('INSERT INTO lines VALUES (?)');
+    for (let i = 0; i < 2000; i++) insert.run(`line ${i}`);
+    functions.startQuery(0);
+    const started = Date.now();
+    while (Date.now() === started) {
+      // The budget of 0 ms is over once the clock moves.
+    }
+    assert.throws(() => db.prepare(`SELECT count(*) FROM lines WHERE daylog_regexp(message, 'line')`).get(), QueryBudgetExceeded);
+    functions.startQuery();
+    assert.deepEqual(db.prepare(`SELECT count(*) AS n FROM lines WHERE daylog_regexp(message, 'line')`).get(), { n: 2000 });
+    db.close();
+  });
+});
+
+describe('without the full-text index (DAYLOG_FULL_TEXT=off)', () => {
+  it('builds none and gives the same answers by reading the lines', async () => {
+    const t = await startTestApp({ env: { DAYLOG_FULL_TEXT: 'off' } });
+    try {
+      const lines = corpus(t.clock.now());
+      await ingestLines(t.http, lines);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      assert.ok(indexState(t.config.dataDir).every((p) => p.indexed === null));
+      const parsed = parseMatchExpression('"payment declined"');
+      assert.ok(typeof parsed !== 'string');
+      const { lines: found } = await queryJson(t.http, { match: '"payment declined"', limit: '5000', direction: 'forward' });
+      assert.deepEqual(found.map((l) => l.message), lines.map((l) => l.message).filter(textMatcher(parsed)));
+    } finally {
+      await t.close();
+    }
+  });
+});
