@@ -4,6 +4,7 @@ import { Clock } from './clock/clock';
 import { ConfigModule } from './config/config.module';
 import { HealthModule } from './health/health.module';
 import { IngestModule } from './ingest/ingest.module';
+import { LokiModule } from './loki/loki.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { QueryModule } from './query/query.module';
 import { RetentionModule } from './retention/retention.module';
@@ -21,6 +22,7 @@ export class AppModule {
         StorageModule,
         MetricsModule,
         IngestModule,
+        LokiModule,
         QueryModule,
         StatsModule,
         TailModule,

@@ -94,7 +94,7 @@ function inflateGzip(maxBodyBytes: number) {
   };
 }
 
-/** Replaces Fastify's parsers with the three ingest formats; any other content type is a 415. */
+/** Replaces Fastify's parsers with the ingest formats (protobuf for Loki's push); any other content type is a 415. */
 export function registerIngestBodyParsers(fastify: FastifyInstance, maxBodyBytes: number): void {
   fastify.addHook('preParsing', inflateGzip(maxBodyBytes));
   fastify.removeAllContentTypeParsers();
@@ -118,5 +118,9 @@ export function registerIngestBodyParsers(fastify: FastifyInstance, maxBodyBytes
   fastify.addContentTypeParser('text/plain', options, (_request, body: string, done) => {
     const lines = splitLines(body).map(({ index, text }) => ({ index, value: { message: text } }));
     done(null, { format: 'text', lines } satisfies IngestBody);
+  });
+
+  fastify.addContentTypeParser('application/x-protobuf', { parseAs: 'buffer', bodyLimit: maxBodyBytes }, (_request, body: Buffer, done) => {
+    done(null, { format: 'protobuf', bytes: body } satisfies IngestBody);
   });
 }

@@ -1,4 +1,4 @@
-import { BadRequestException, Inject, Injectable } from '@nestjs/common';
+import { BadRequestException, Inject, Injectable, UnsupportedMediaTypeException } from '@nestjs/common';
 import { DaylogConfig } from '@daylog/config';
 import {
   IngestAnswer,
@@ -59,6 +59,11 @@ export class IngestService {
       level: query.level === undefined ? undefined : normalizeLevel(query.level),
       format: query.format,
     };
+    return this.ingestLines(lines, defaults, key);
+  }
+
+  /** Validates each line on its own, stores the valid ones as one batch, and says what became of each. */
+  async ingestLines(lines: NumberedLine[], defaults: LineDefaults, key: string | null): Promise<IngestAnswer> {
     const now = this.clock.now();
     const bounds: LineBounds = {
       receivedTs: now,
@@ -125,6 +130,9 @@ export class IngestService {
   }
 
   private unpack(body: IngestBody): { lines: NumberedLine[]; batchLabels: Labels } {
+    if (body.format === 'protobuf') {
+      throw new UnsupportedMediaTypeException({ error: 'protobuf is for Loki clients, at /loki/api/v1/push: send application/json, application/x-ndjson or text/plain here' });
+    }
     if (body.format !== 'json') return { lines: body.lines, batchLabels: {} };
     const value = body.value;
     if (Array.isArray(value)) return { lines: this.numbered(value), batchLabels: {} };

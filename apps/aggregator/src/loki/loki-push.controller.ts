@@ -1,0 +1,14 @@
+import { Body, Controller, HttpCode, Post } from '@nestjs/common';
+import { IngestBody } from '../ingest/ingest-body';
+import { LokiPushService } from './loki-push.service';
+
+@Controller('loki/api/v1/push')
+export class LokiPushController {
+  constructor(private readonly lokiPush: LokiPushService) {}
+
+  @Post()
+  @HttpCode(204)
+  push(@Body() body: IngestBody | undefined): Promise<void> {
+    return this.lokiPush.push(body);
+  }
+}

@@ -1,0 +1,42 @@
+import { BadRequestException, Inject, Injectable, UnsupportedMediaTypeException } from '@nestjs/common';
+import { DaylogConfig } from '@daylog/config';
+import { LokiStream, decodeJsonPush, decodeProtobufPush, toWireLines } from '@daylog/loki';
+import { DAYLOG_CONFIG } from '../config/config.module';
+import { IngestBody } from '../ingest/ingest-body';
+import { IngestService } from '../ingest/ingest.service';
+
+const LISTED_REJECTIONS = 3;
+
+/** Loki's push API over Daylog's ingest: what Promtail, Alloy, Fluent Bit and the Loki logger libraries send. */
+@Injectable()
+export class LokiPushService {
+  constructor(
+    private readonly ingest: IngestService,
+    @Inject(DAYLOG_CONFIG) private readonly config: DaylogConfig,
+  ) {}
+
+  /** Stores the valid lines; like Loki, answers 400 naming what it refused when some were invalid. */
+  async push(body: IngestBody | undefined): Promise<void> {
+    const streams = this.decode(body);
+    const lines = toWireLines(streams).map((value, index) => ({ index, value }));
+    if (lines.length === 0) return;
+    const answer = await this.ingest.ingestLines(lines, { labels: {} }, null);
+    if (answer.rejected.length > 0) {
+      const listed = answer.rejected.slice(0, LISTED_REJECTIONS).map((r) => `entry ${r.index}: ${r.reason}`);
+      const more = answer.rejected.length > LISTED_REJECTIONS ? `; and ${answer.rejected.length - LISTED_REJECTIONS} more` : '';
+      throw new BadRequestException({
+        error: `${answer.rejected.length} of ${lines.length} entries refused (${answer.accepted} stored): ${listed.join('; ')}${more}`,
+      });
+    }
+  }
+
+  private decode(body: IngestBody | undefined): LokiStream[] {
+    if (body === undefined) throw new BadRequestException({ error: 'the push has no body' });
+    if (body.format !== 'json' && body.format !== 'protobuf') {
+      throw new UnsupportedMediaTypeException({ error: 'a Loki push is application/json or application/x-protobuf (snappy)' });
+    }
+    const streams = body.format === 'json' ? decodeJsonPush(body.value) : decodeProtobufPush(body.bytes, this.config.maxBodyBytes);
+    if (typeof streams === 'string') throw new BadRequestException({ error: streams });
+    return streams;
+  }
+}

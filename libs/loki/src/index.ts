@@ -1,0 +1,3 @@
+export * from './daylog-lines';
+export * from './push-request';
+export * from './stream-labels';
