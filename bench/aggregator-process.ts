@@ -30,8 +30,8 @@ export class AggregatorProcess {
     readonly port: number,
   ) {}
 
-  /** Starts it on a free port with a fresh data dir and waits for GET /readyz to answer 200. */
-  static async start(dataDir: string): Promise<AggregatorProcess> {
+  /** Starts it on a free port with a fresh data dir (and `settings` over its defaults) and waits for GET /readyz to answer 200. */
+  static async start(dataDir: string, settings: Record<string, string> = {}): Promise<AggregatorProcess> {
     const port = await freePort();
     // Only the settings the benchmark chooses: any DAYLOG_* of the caller's shell is left out, so the
     // aggregator runs its defaults (DAYLOG_SYNCHRONOUS=full among them), as the raw baseline assumes.
@@ -44,6 +44,7 @@ export class AggregatorProcess {
         DAYLOG_HOST: HOST,
         DAYLOG_RETENTION: '24h',
         NO_COLOR: '1',
+        ...settings,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -2,12 +2,16 @@ import { median, percentile, round } from './bench-support';
 import { QueryOutcome } from './query-bench';
 import { PruneOutcome } from './prune-bench';
 import { ShipperOutcome } from './shipper-bench';
+import { TailOutcome } from './tail-bench';
 
 const INGEST_GOAL = 0.6;
 const QUERY_GOAL = 2;
 const STORAGE_GOAL = 1.5;
 const SHIPPER_RATE_GOAL = 50_000;
 const SHIPPER_RSS_GOAL_MB = 80;
+/** Ingest with the word index built meanwhile, over ingest without it. */
+const INDEX_INGEST_GOAL = 0.85;
+const WORD_SEARCH_GOAL_MS = 100;
 
 interface Figure {
   name: string;
@@ -22,12 +26,15 @@ export interface Results {
   lines: number;
   rawRates: number[];
   httpRates: number[];
+  noIndexRates: number[];
+  index: { ms: number; behindAtStart: number };
   queries: QueryOutcome[];
   floorMs: number[];
   prune: PruneOutcome;
   storedBytes: number;
   meanMessageBytes: number;
   shipper: ShipperOutcome[];
+  tails: TailOutcome;
 }
 
 export const say = (line = ''): void => console.log(line);
@@ -66,6 +73,18 @@ export function report(results: Results): void {
   figure('ingest.http', httpRate, 'lines/s', rawRate, 0);
   figure('ingest.raw', rawRate, 'lines/s', undefined, 0);
 
+  const noIndexRate = median(results.noIndexRates);
+  const indexRatio = httpRate / noIndexRate;
+  say(
+    `ingest with the word index built meanwhile ${formatInt(httpRate)} lines/s vs DAYLOG_FULL_TEXT=off ` +
+      `${formatInt(noIndexRate)} lines/s (runs ${results.noIndexRates.map(formatInt).join(', ')}): ` +
+      `${formatPercent(indexRatio)}   goal ≥ ${formatPercent(INDEX_INGEST_GOAL)}: ${goal(indexRatio >= INDEX_INGEST_GOAL)}`,
+  );
+  say(`index.catch_up ${(results.index.ms / 1000).toFixed(2)} s after ingest for ${formatInt(results.index.behindAtStart)} lines`);
+  figure('ingest.http_index_off', noIndexRate, 'lines/s', undefined, 0);
+  figure('ingest.with_index', httpRate, 'lines/s', noIndexRate, 0);
+  figure('index.catch_up', results.index.ms / 1000, 's');
+
   const floor = results.floorMs;
   say(`http floor: GET /healthz on the same keep-alive connection p50 ${ms(percentile(floor, 50))} p95 ${ms(percentile(floor, 95))}`);
   for (const q of results.queries) {
@@ -78,6 +97,9 @@ export function report(results: Results): void {
     );
     say(`    plan in the newest partition: ${q.plan}`);
     if (q.mismatch) say(`    WARNING: the HTTP and raw pages differ: ${q.mismatch}`);
+    if (q.name === 'word') {
+      say(`    word search p50 ${ms(h50)} over HTTP vs the raw substring scan ${ms(r50)} of the same lines   goal < ${WORD_SEARCH_GOAL_MS} ms: ${goal(h50 < WORD_SEARCH_GOAL_MS)}`);
+    }
     figure(`query.${q.name}`, h50, 'ms', r50);
     figure(`query.${q.name}.p95`, h95, 'ms', r95);
   }
@@ -110,6 +132,15 @@ export function report(results: Results): void {
     `shipper.rss_mb ${shipperRss.toFixed(1)} MB peak RSS (VmHWM, 1 MB = 10^6 B; ${(shipperRss / 1.048576).toFixed(1)} MiB)   ` +
       `runs ${rssMb.map((value) => value.toFixed(1)).join(', ')}   goal < ${SHIPPER_RSS_GOAL_MB} MB: ${goal(shipperRss < SHIPPER_RSS_GOAL_MB)}`,
   );
+  const { tails } = results;
+  say(
+    `tail.fanout ${formatInt(tails.deliveredPerSec)} lines/s delivered to ${tails.tails} tails (${formatInt(tails.delivered)} lines, ` +
+      `${formatInt(tails.dropped)} dropped); ingest with them ${formatInt(tails.ingestWithTailsRate)} lines/s vs ` +
+      `${formatInt(tails.ingestAloneRate)} without: ${formatPercent(tails.ingestWithTailsRate / tails.ingestAloneRate)}`,
+  );
+  figure('tail.fanout', tails.deliveredPerSec, 'lines/s', undefined, 0);
+  figure('tail.ingest', tails.ingestWithTailsRate, 'lines/s', tails.ingestAloneRate, 0);
+
   figure('shipper.lines_per_sec', shipperRate, 'lines/s', undefined, 0);
   figure('shipper.rss_mb', shipperRss, 'MB', undefined, 1);
 

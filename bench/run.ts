@@ -8,6 +8,8 @@ import { QueryCase, QueryOutcome, queryBench } from './query-bench';
 import { rawIngest } from './raw-ingest';
 import { formatInt, formatPercent, mb, report, say, seconds } from './report';
 import { ShipperOutcome, shipperRun } from './shipper-bench';
+import { waitForIndex } from './full-text-index';
+import { tailFanOut } from './tail-bench';
 
 const LINES = envInt('BENCH_LINES', 1_000_000, 1);
 const RUNS = envInt('BENCH_RUNS', 3, 1);
@@ -16,6 +18,10 @@ const QUERY_WARMUPS = 3;
 const CLIENTS = 4;
 const PRUNE_ROWS = Math.min(LINES, 1_000_000);
 const SHIPPER_LINES = envInt('SHIPPER_LINES', Math.min(LINES, 200_000), 1);
+const TAIL_LINES = envInt('TAIL_LINES', Math.min(LINES, 200_000), 1);
+const TAILS = envInt('TAILS', 50, 1);
+/** The needle as a regex that finds exactly the lines the substring does. */
+const NEEDLE_REGEX = encodeURIComponent(`q=${NEEDLE.slice(0, -4)}[0-9a-f]{4} `);
 /** A directory: each shipper child then runs with --cpu-prof and leaves its .cpuprofile there (slower figures). */
 const SHIPPER_CPU_PROF = process.env.SHIPPER_CPU_PROF?.trim() || undefined;
 
@@ -75,6 +81,8 @@ async function httpIngest(aggregator: AggregatorProcess, dataset: Dataset, tag: 
 async function ingestRuns(dataset: Dataset) {
   const rawRates: number[] = [];
   const httpRates: number[] = [];
+  const noIndexRates: number[] = [];
+  let index = { ms: 0, behindAtStart: 0 };
   let queries: QueryOutcome[] = [];
   let floorMs: number[] = [];
   let storedBytes = 0;
@@ -83,6 +91,9 @@ async function ingestRuns(dataset: Dataset) {
     { name: 'pod_newest', params: `pod=${pod}&limit=100`, filter: { pod } },
     { name: 'errors_newest', params: 'level=error&limit=100', filter: { levels: ['error'] } },
     { name: 'substring', params: `q=${NEEDLE}&limit=100`, filter: { contains: NEEDLE } },
+    // Against the raw substring scan of the same lines: the pages must be the same.
+    { name: 'word', params: `match=${NEEDLE}&limit=100`, filter: { contains: NEEDLE } },
+    { name: 'regex', params: `regex=${NEEDLE_REGEX}&limit=100`, filter: { contains: NEEDLE } },
   ];
 
   for (let run = 1; run <= RUNS; run++) {
@@ -95,6 +106,8 @@ async function ingestRuns(dataset: Dataset) {
     try {
       httpRates.push(await httpIngest(aggregator, dataset, tag, rawRate));
       if (run === RUNS) {
+        index = await waitForIndex(dataDir);
+        say(`${tag} word index: ${formatInt(index.behindAtStart)} lines still to index when ingest ended, done ${seconds(index.ms)} later`);
         const started = nowMs();
         ({ outcomes: queries, floorMs } = await queryBench(aggregator.port, dataDir, cases, QUERY_REPS, QUERY_WARMUPS));
         say(
@@ -110,8 +123,19 @@ async function ingestRuns(dataset: Dataset) {
     storedBytes = dirBytes(dataDir);
     say(`${tag} http data dir after SIGTERM (exit 0): ${mb(storedBytes)} = ${(storedBytes / LINES).toFixed(1)} B/line`);
     removeTempDir(dataDir);
+
+    const noIndexDir = makeTempDir('http-no-index');
+    const noIndex = await AggregatorProcess.start(noIndexDir, { DAYLOG_FULL_TEXT: 'off' });
+    try {
+      noIndexRates.push(await httpIngest(noIndex, dataset, `${tag} DAYLOG_FULL_TEXT=off`, rawRate));
+      await noIndex.stop();
+    } catch (error) {
+      noIndex.kill();
+      throw error;
+    }
+    removeTempDir(noIndexDir);
   }
-  return { rawRates, httpRates, queries, floorMs, storedBytes };
+  return { rawRates, httpRates, noIndexRates, index, queries, floorMs, storedBytes };
 }
 
 /** The shipper sidecar, each run against a fresh aggregator child; see shipper-bench.ts. */
@@ -152,10 +176,17 @@ async function main(): Promise<void> {
       `then dropped`,
   );
 
+  const tails = await tailFanOut(dataset, Math.min(TAIL_LINES, LINES), TAILS, CLIENTS);
+  say(
+    `tail: ${formatInt(tails.lines)} lines to ${tails.tails} unfiltered tails: ${formatInt(tails.delivered)} delivered, ` +
+      `${formatInt(tails.dropped)} dropped (told); ingest ${formatInt(tails.ingestWithTailsRate)} lines/s with them, ` +
+      `${formatInt(tails.ingestAloneRate)} without`,
+  );
+
   const shipper = await shipperRuns();
   say(`total bench time ${seconds(nowMs() - started)}`);
 
-  report({ ...ingest, runs: RUNS, lines: LINES, prune, meanMessageBytes: dataset.meanMessageBytes, shipper });
+  report({ ...ingest, runs: RUNS, lines: LINES, prune, meanMessageBytes: dataset.meanMessageBytes, shipper, tails });
 }
 
 process.on('exit', cleanUpEverything);

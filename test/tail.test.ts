@@ -79,6 +79,17 @@ describe('GET /api/v1/tail', () => {
     tail.request.destroy();
   });
 
+  it('gives tails with different filters their own lines, and tails with the same filter the same lines', async () => {
+    const all = [new TailClient(`${url}?pod=web-1&limit=0`), new TailClient(`${url}?pod=web-1&limit=0`)];
+    const errors = new TailClient(`${url}?pod=web-1&level=error&limit=0`);
+    await Promise.all([...all, errors].map((tail) => tail.opened()));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    await ingestLines(t.http, [{ message: 'shared 1' }, { message: 'shared 2', level: 'error' }, { message: 'shared 3' }], labels);
+    for (const tail of all) assert.deepEqual(messagesOf(await tail.waitFor(3)), ['shared 1', 'shared 2', 'shared 3']);
+    assert.deepEqual(messagesOf(await errors.waitFor(1)), ['shared 2']);
+    for (const tail of [...all, errors]) tail.request.destroy();
+  });
+
   it('keeps the order of ingest with batches arriving while it reads, each line once', async () => {
     const tail = new TailClient(`${url}?pod=web-1&q=seq&format=ndjson&limit=0`);
     await tail.opened();

@@ -1,6 +1,6 @@
 import { Injectable, OnModuleDestroy } from '@nestjs/common';
 import { StoredLogLine } from '@daylog/storage';
-import { TailLine, TailSubscriber } from './tail-stream';
+import { SharedChunks, TailLine, TailSubscriber } from './tail-stream';
 
 /** The open tails; ingest hands it every batch it stores while there is one. */
 @Injectable()
@@ -24,7 +24,8 @@ export class TailHub implements OnModuleDestroy {
   publish(lines: readonly StoredLogLine[]): void {
     if (lines.length === 0) return;
     const shared = lines.map((line) => new TailLine(line));
-    for (const stream of this.streams) stream.send(shared);
+    const chunks: SharedChunks = new Map();
+    for (const stream of this.streams) stream.send(shared, chunks);
   }
 
   /** Tails never end by themselves: they end before the server closes, or it would wait for them. */

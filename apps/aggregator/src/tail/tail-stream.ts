@@ -17,9 +17,12 @@ export class TailLine {
   }
 }
 
+/** What tails with the same filter and format would each write for a batch: made by the first of them, written by all. */
+export type SharedChunks = Map<string, { chunk: Buffer; lines: number }>;
+
 /** What the hub hands stored lines to. */
 export interface TailSubscriber {
-  send(lines: readonly TailLine[]): void;
+  send(lines: readonly TailLine[], shared?: SharedChunks): void;
   end(): void;
 }
 
@@ -29,29 +32,37 @@ export interface TailSubscriber {
  * reader costs ingest nothing and holds a bounded amount of memory.
  */
 export class TailStream implements TailSubscriber {
-  private readonly queue: string[] = [];
+  private readonly queue: Buffer[] = [];
   private queuedLines = 0;
   private dropped = 0;
   private waitingForDrain = false;
   private ended = false;
 
+  /** `sharingKey` names the filter and format: tails with the same key write the same chunk for a batch. */
   constructor(
     private readonly out: Writable,
     readonly matches: (line: LogLine) => boolean,
     readonly format: TailFormat,
     private readonly maxQueuedLines: number,
+    private readonly sharingKey: string,
   ) {}
 
-  send(lines: readonly TailLine[]): void {
+  send(lines: readonly TailLine[], shared: SharedChunks = new Map()): void {
     if (this.ended) return;
-    let chunk = '';
-    let count = 0;
-    for (const line of lines) {
-      if (!this.matches(line.line)) continue;
-      chunk += line.render(this.format);
-      count++;
+    let made = shared.get(this.sharingKey);
+    if (!made) {
+      let text = '';
+      let count = 0;
+      for (const line of lines) {
+        if (!this.matches(line.line)) continue;
+        text += line.render(this.format);
+        count++;
+      }
+      // Encoded once: the same bytes go to every tail with this key.
+      made = { chunk: Buffer.from(text), lines: count };
+      shared.set(this.sharingKey, made);
     }
-    if (count > 0) this.enqueue(chunk, count);
+    if (made.lines > 0) this.enqueue(made.chunk, made.lines);
   }
 
   end(): void {
@@ -60,7 +71,7 @@ export class TailStream implements TailSubscriber {
     this.out.end();
   }
 
-  private enqueue(chunk: string, lines: number): void {
+  private enqueue(chunk: Buffer, lines: number): void {
     if (!this.waitingForDrain) {
       this.write(chunk);
     } else if (this.queuedLines + lines > this.maxQueuedLines) {
@@ -71,7 +82,7 @@ export class TailStream implements TailSubscriber {
     }
   }
 
-  private write(chunk: string): void {
+  private write(chunk: Buffer): void {
     if (this.out.write(chunk)) return;
     this.waitingForDrain = true;
     this.out.once('drain', this.flush);
@@ -80,12 +91,11 @@ export class TailStream implements TailSubscriber {
   private readonly flush = (): void => {
     this.waitingForDrain = false;
     if (this.ended) return;
-    let chunk = this.dropped > 0 ? this.droppedNotice() : '';
-    chunk += this.queue.join('');
+    const chunks = this.dropped > 0 ? [Buffer.from(this.droppedNotice()), ...this.queue] : [...this.queue];
     this.dropped = 0;
     this.queue.length = 0;
     this.queuedLines = 0;
-    if (chunk !== '') this.write(chunk);
+    if (chunks.length > 0) this.write(Buffer.concat(chunks));
   };
 
   private droppedNotice(): string {

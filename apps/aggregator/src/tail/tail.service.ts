@@ -35,7 +35,10 @@ export class TailService {
   }
 
   private async follow(filter: LineFilter, params: TailDto, format: TailFormat, out: Writable): Promise<void> {
-    const stream = new TailStream(out, lineMatcher(filter), format, TAIL_QUEUE_LINES);
+    // Without since or from, the retention is the only lower bound, and ingest enforces it: live lines are not
+    // held to a bound that moves with each tail's start, so tails with the same filters share their work.
+    const live = params.since === undefined && params.from === undefined ? { ...filter, fromMs: 0 } : filter;
+    const stream = new TailStream(out, lineMatcher(live), format, TAIL_QUEUE_LINES, JSON.stringify([format, live]));
     const arrivedMeanwhile: TailLine[] = [];
     const starting: TailSubscriber = { send: (lines) => arrivedMeanwhile.push(...lines), end: () => stream.end() };
     let closed = false;
