@@ -1,4 +1,4 @@
-import { ftsQuery, severityOf } from '@daylog/log-model';
+import { MatchExpression, ftsQuery, severityOf } from '@daylog/log-model';
 import { LineFilter, LogQuery } from './log-store';
 import { PartitionBounds, WARN_SEVERITY } from './partition-schema';
 
@@ -8,6 +8,10 @@ const MAX_LISTED_STREAMS = 200;
 export interface Statement {
   sql: string;
   params: unknown[];
+}
+
+function requiredTokens(expression: MatchExpression): string[] {
+  return expression.terms.flatMap((term) => (term.kind === 'word' ? [term.token] : term.tokens));
 }
 
 function likeContaining(text: string): string {
@@ -26,6 +30,7 @@ export interface FullTextIndex {
 interface Clause {
   where: string[];
   params: unknown[];
+  notIndexed?: boolean;
 }
 
 /** The WHERE clause every read of lines shares: time range, label sets, levels, text. */
@@ -54,6 +59,14 @@ function lineFilter(query: LineFilter, streamIds: number[] | null, timeColumn = 
     params.push(likeContaining(text));
   }
   if (query.match) {
+    // A cheap necessary condition before the word matcher runs: in ASCII text (same length in characters
+    // as in bytes) each ASCII word is a substring, whatever its case. Other text goes to the matcher as is,
+    // for accents and case beyond ASCII are folded there.
+    for (const token of new Set(requiredTokens(query.match))) {
+      if (!/^[a-z0-9]+$/.test(token)) continue;
+      where.push(`(message LIKE ? ESCAPE '\\' OR length(message) <> length(CAST(message AS BLOB)))`);
+      params.push(likeContaining(token));
+    }
     where.push('daylog_match(message, ?)');
     params.push(query.match.text);
   }
@@ -74,8 +87,9 @@ function lineSources(query: LineFilter, streamIds: number[] | null, index: FullT
   const indexed = lineFilter(query, streamIds);
   indexed.where.unshift(`id <= ?`, `id IN (SELECT rowid FROM "${index.table}" WHERE "${index.table}" MATCH ?)`);
   indexed.params.unshift(index.indexedUpTo, ftsQuery(query.match));
-  // `+ts` keeps SQLite from walking the time index over every line for a few new ones.
-  const newer = lineFilter(query, streamIds, '+ts');
+  // NOT INDEXED keeps SQLite from walking the time index over every line for the few past the index:
+  // it reads them by rowid range instead.
+  const newer = { ...lineFilter(query, streamIds), notIndexed: true };
   newer.where.unshift('id > ?');
   newer.params.unshift(index.indexedUpTo);
   return [indexed, newer];
@@ -83,7 +97,9 @@ function lineSources(query: LineFilter, streamIds: number[] | null, index: FullT
 
 /** `SELECT columns FROM table WHERE …` for each source, as one row set. */
 function selectFrom(table: string, columns: string, sources: Clause[]): Statement {
-  const selects = sources.map((source) => `SELECT ${columns} FROM "${table}" WHERE ${source.where.join(' AND ')}`);
+  const selects = sources.map(
+    (source) => `SELECT ${columns} FROM "${table}"${source.notIndexed ? ' NOT INDEXED' : ''} WHERE ${source.where.join(' AND ')}`,
+  );
   return {
     sql: selects.length === 1 ? selects[0] : `SELECT * FROM (${selects.join(' UNION ALL ')})`,
     params: sources.flatMap((source) => source.params),

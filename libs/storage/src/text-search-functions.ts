@@ -3,7 +3,7 @@ import { parseMatchExpression, textMatcher } from '@daylog/log-model';
 import { QueryBudgetExceeded } from './log-store';
 
 /** How long one query may spend on regular expressions. */
-export const REGEX_BUDGET_MS = 2000;
+export const REGEX_BUDGET_MS = 5000;
 const CACHED = 32;
 /** The clock is read once per this many calls: reading it per line would cost more than most regexes. */
 const CALLS_PER_CLOCK_READ = 256;
