@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { rmSync } from 'node:fs';
+import { readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { once } from 'node:events';
 import { AddressInfo, createServer } from 'node:net';
 import { join } from 'node:path';
@@ -188,6 +188,73 @@ describe('migrations', () => {
       } finally {
         await second.close();
       }
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('a data directory with a torn or foreign file', () => {
+  /** A data dir with lines in two partitions, as a stopped aggregator leaves it. */
+  async function dataDirWithLines(): Promise<string> {
+    const dataDir = tempDataDir();
+    const t = await startTestApp({ dataDir });
+    await ingestLines(t.http, [{ ts: t.clock.now() - 2 * 3_600_000, message: 'older' }, { ts: t.clock.now(), message: 'newer' }]);
+    await t.close();
+    return dataDir;
+  }
+
+  async function bootFails(dataDir: string): Promise<string> {
+    const run = runAggregator({ DAYLOG_DATA_DIR: dataDir, DAYLOG_PORT: '0', DAYLOG_HOST: '127.0.0.1' });
+    const [code] = await exitWithin(run, 15_000);
+    assert.equal(code, 1);
+    const last = JSON.parse(run.output().stderr.trimEnd().split('\n').at(-1)!) as { level: string; message: string };
+    assert.equal(last.level, 'fatal');
+    return last.message;
+  }
+
+  it('refuses to start beside a file it did not write, and leaves the file where it is', async () => {
+    const dataDir = await dataDirWithLines();
+    try {
+      const foreign = join(dataDir, 'partitions', 'notes.txt');
+      writeFileSync(foreign, 'keep me');
+      assert.equal(await bootFails(dataDir), `cannot start: ${foreign} is not a Daylog partition: move it out of ${join(dataDir, 'partitions')}, which holds only Daylog's files`);
+      assert.equal(readFileSync(foreign, 'utf8'), 'keep me');
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  it('names a torn partition file, keeps it and every other file, and starts once it is moved away', async () => {
+    const dataDir = await dataDirWithLines();
+    try {
+      const dir = join(dataDir, 'partitions');
+      const [torn, kept] = readdirSync(dir).filter((file) => file.endsWith('.db')).sort();
+      writeFileSync(join(dir, torn), Buffer.alloc(8192, 7));
+      const message = await bootFails(dataDir);
+      assert.match(message, new RegExp(`^cannot start: ${join(dir, torn)} cannot be read as a Daylog partition \\(file is not a database\\): restore it, or move it out of`));
+      assert.equal(readFileSync(join(dir, torn)).length, 8192);
+      assert.ok(readdirSync(dir).includes(kept));
+
+      renameSync(join(dir, torn), join(dataDir, '..', `${torn}.set-aside-${process.pid}`));
+      const t = await startTestApp({ dataDir });
+      try {
+        assert.deepEqual((await queryJson(t.http, {})).lines.map((line) => line.message), ['newer']);
+      } finally {
+        await t.close();
+        rmSync(join(dataDir, '..', `${torn}.set-aside-${process.pid}`), { force: true });
+      }
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  it('names a torn catalogue', async () => {
+    const dataDir = await dataDirWithLines();
+    try {
+      const catalogue = join(dataDir, 'catalogue.db');
+      writeFileSync(catalogue, Buffer.alloc(8192, 7));
+      assert.match(await bootFails(dataDir), new RegExp(`^cannot start: ${catalogue} cannot be read as Daylog's catalogue`));
     } finally {
       rmSync(dataDir, { recursive: true, force: true });
     }

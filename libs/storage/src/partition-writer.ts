@@ -1,6 +1,6 @@
 import Database from 'better-sqlite3';
 import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { LogLine, severityOf } from '@daylog/log-model';
 import { Catalogue, StreamLabels } from './catalogue';
 import { AppendBatch, AppendResult, CursorPosition } from './log-store';
@@ -65,6 +65,8 @@ interface PendingWrite {
 const OPEN_PARTITIONS = 4;
 
 export const CATALOGUE_FILE = 'catalogue.db';
+/** A partition file, its WAL or its shared memory, as Daylog names them. */
+const PARTITION_FILE = /^logs_\d{8}T\d{6}Z\.db(-wal|-shm|-journal)?$/;
 
 function streamKey(labels: StreamLabels): string {
   return `${labels.namespace ?? ''}\u0000${labels.pod}\u0000${labels.container ?? ''}\u0000${labels.source ?? ''}`;
@@ -333,7 +335,12 @@ export class PartitionWriter {
     const listedFiles = new Set(present.flatMap((p) => partitionFiles(this.options.dataDir, p.name)));
     const dir = join(this.options.dataDir, 'partitions');
     for (const file of readdirSync(dir)) {
-      if (!listedFiles.has(join(dir, file))) rmSync(join(dir, file), { force: true });
+      if (listedFiles.has(join(dir, file))) continue;
+      // Only what Daylog itself would have made is removed; anything else is someone's, and stops the boot.
+      if (!PARTITION_FILE.test(file)) {
+        throw new Error(`${join(dir, file)} is not a Daylog partition: move it out of ${dir}, which holds only Daylog's files`);
+      }
+      rmSync(join(dir, file), { force: true });
     }
     return present;
   }
@@ -346,7 +353,17 @@ export class PartitionWriter {
   }
 
   private loadPartitionState(bounds: PartitionBounds): void {
-    const db = this.openPartitionFile(bounds);
+    let db: Database.Database;
+    try {
+      db = this.openPartitionFile(bounds);
+    } catch (error) {
+      const file = partitionFile(this.options.dataDir, bounds.name);
+      throw new Error(
+        `${file} cannot be read as a Daylog partition (${(error as Error).message}): restore it, or move it out of ` +
+          `${dirname(file)} to start without its lines`,
+        { cause: error },
+      );
+    }
     const seen = db.prepare('SELECT stream_id FROM streams_seen').pluck().all() as number[];
     this.streamsSeen.set(bounds.startMs, new Set(seen));
     for (const key of db.prepare('SELECT idempotency_key FROM batch_keys').pluck().all() as string[]) {

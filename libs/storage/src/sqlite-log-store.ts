@@ -1,3 +1,4 @@
+import Database from 'better-sqlite3';
 import { mkdirSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Catalogue } from './catalogue';
@@ -30,7 +31,13 @@ export class SqliteLogStore implements LogStore {
   /** Migrates the catalogue, then starts the writer thread; fails loudly if either cannot. */
   static async open(options: SqliteLogStoreOptions): Promise<SqliteLogStore> {
     mkdirSync(options.dataDir, { recursive: true });
-    const db = openDatabase(join(options.dataDir, CATALOGUE_FILE), options.synchronous);
+    const catalogueFile = join(options.dataDir, CATALOGUE_FILE);
+    let db: Database.Database;
+    try {
+      db = openDatabase(catalogueFile, options.synchronous);
+    } catch (error) {
+      throw new Error(`${catalogueFile} cannot be read as Daylog's catalogue (${(error as Error).message}): restore it, or start on an empty data directory`, { cause: error });
+    }
     try {
       migrate(db);
       db.pragma('query_only = ON');
