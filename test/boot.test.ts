@@ -29,6 +29,9 @@ describe('configuration at boot', () => {
       logFormat: 'json',
       shutdownGraceMs: 10_000,
       fullText: true,
+      ingestTokens: null,
+      readTokens: null,
+      metricsNeedToken: false,
     });
   });
 
@@ -96,6 +99,8 @@ describe('configuration at boot', () => {
       const ours = entries.filter((entry) => entry.context === 'Daylog').map(({ message, url, dataDir, signal }) => ({ message, url, dataDir, signal }));
       assert.deepEqual(ours, [
         { message: 'listening', url, dataDir, signal: undefined },
+        { message: 'ingest is OPEN: anyone who can reach this port can write lines; set DAYLOG_INGEST_TOKENS', url: undefined, dataDir: undefined, signal: undefined },
+        { message: 'reads are OPEN: anyone who can reach this port can read every line; set DAYLOG_READ_TOKENS', url: undefined, dataDir: undefined, signal: undefined },
         { message: 'stopping: answering the requests in flight', url: undefined, dataDir: undefined, signal: 'SIGTERM' },
         { message: 'stopped', url: undefined, dataDir: undefined, signal: undefined },
       ]);

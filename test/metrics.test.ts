@@ -89,6 +89,7 @@ describe('GET /metrics', () => {
       too_new: 1,
       invalid_level: 1,
       invalid_label: 1,
+      forbidden_namespace: 0,
     });
     assert.equal(value(families, 'daylog_partitions'), 2, 'this hour and the last');
     assert.ok(value(families, 'daylog_storage_bytes') > 0);

@@ -1,5 +1,6 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { DaylogConfig } from '@daylog/config';
+import { AuthModule } from './auth/auth.module';
 import { Clock } from './clock/clock';
 import { ConfigModule } from './config/config.module';
 import { HealthModule } from './health/health.module';
@@ -19,6 +20,7 @@ export class AppModule {
       module: AppModule,
       imports: [
         ConfigModule.forRoot(config, clock),
+        AuthModule,
         StorageModule,
         MetricsModule,
         IngestModule,

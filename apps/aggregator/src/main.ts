@@ -63,6 +63,8 @@ async function main(): Promise<void> {
   await app.listen({ host: config.host, port: config.port }).catch(cannotStart);
   const url = await app.getUrl();
   logger.log('listening', { url, dataDir: config.dataDir });
+  if (config.ingestTokens === null) logger.warn('ingest is OPEN: anyone who can reach this port can write lines; set DAYLOG_INGEST_TOKENS');
+  if (config.readTokens === null) logger.warn('reads are OPEN: anyone who can reach this port can read every line; set DAYLOG_READ_TOKENS');
 }
 
 void main();

@@ -1,3 +1,5 @@
+import { TokenGrant } from './tokens';
+
 export interface DaylogConfig {
   host: string;
   port: number;
@@ -17,4 +19,9 @@ export interface DaylogConfig {
   shutdownGraceMs: number;
   /** Whether closed partitions get a word index for `match` searches. */
   fullText: boolean;
+  /** Who may write and who may read; null: anyone who can reach the port. */
+  ingestTokens: TokenGrant[] | null;
+  readTokens: TokenGrant[] | null;
+  /** Whether GET /metrics needs a read token. */
+  metricsNeedToken: boolean;
 }

@@ -37,6 +37,7 @@ export const ENV_DEFAULTS = {
   DAYLOG_LOG_FORMAT: 'json',
   DAYLOG_SHUTDOWN_GRACE: '10s',
   DAYLOG_FULL_TEXT: 'on',
+  DAYLOG_METRICS_AUTH: 'open',
 } as const;
 
 export type EnvName = keyof typeof ENV_DEFAULTS;
@@ -81,4 +82,7 @@ export class EnvironmentVariables implements Record<EnvName, string> {
 
   @IsIn(['on', 'off'], { message: 'expected on (a word index for match=, about 40 B a line) or off' })
   DAYLOG_FULL_TEXT!: string;
+
+  @IsIn(['open', 'read'], { message: 'expected open (anyone may scrape) or read (a read token is needed)' })
+  DAYLOG_METRICS_AUTH!: string;
 }

@@ -3,3 +3,4 @@ export * from './daylog-config';
 export { ENV_DEFAULTS } from './environment-variables';
 export * from './load-config';
 export * from './shipper-config';
+export * from './tokens';

@@ -5,6 +5,7 @@ import { parseDuration } from '@daylog/log-model';
 import { ConfigError } from './config-error';
 import { DaylogConfig } from './daylog-config';
 import { ENV_DEFAULTS, EnvName, EnvironmentVariables } from './environment-variables';
+import { loadTokens } from './tokens';
 
 const DAY_MS = 86_400_000;
 const MINUTE_MS = 60_000;
@@ -56,6 +57,9 @@ export function loadConfig(env: NodeJS.ProcessEnv): DaylogConfig {
     logFormat: vars.DAYLOG_LOG_FORMAT as DaylogConfig['logFormat'],
     shutdownGraceMs,
     fullText: vars.DAYLOG_FULL_TEXT === 'on',
+    ingestTokens: loadTokens(env, 'DAYLOG_INGEST_TOKENS'),
+    readTokens: loadTokens(env, 'DAYLOG_READ_TOKENS'),
+    metricsNeedToken: vars.DAYLOG_METRICS_AUTH === 'read',
   };
 }
 

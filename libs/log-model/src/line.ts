@@ -34,6 +34,7 @@ export const REJECTION_CAUSES = [
   'too_new',
   'invalid_level',
   'invalid_label',
+  'forbidden_namespace',
 ] as const;
 export type RejectionCause = (typeof REJECTION_CAUSES)[number];
 

@@ -16,8 +16,10 @@ export function lineMatcher(filter: LineFilter): (line: LogLine) => boolean {
   const matchesWords = filter.match ? textMatcher(filter.match) : null;
   const regex = filter.regex === undefined ? null : new RegExp(filter.regex);
   const searchesText = contains.length > 0 || excludes.length > 0 || matchesWords !== null || regex !== null;
+  const namespaces = filter.namespaces && new Set(filter.namespaces);
   return (line) => {
     if (line.ts < filter.fromMs || line.ts >= filter.toMs) return false;
+    if (namespaces && (line.namespace === null || !namespaces.has(line.namespace))) return false;
     if (severities && !severities.has(severityOf(line.level))) return false;
     if (labels && !labels(line)) return false;
     if (!searchesText) return true;

@@ -43,6 +43,8 @@ export interface LineFilter {
   match?: MatchExpression;
   /** A JavaScript regular expression the message must match, already checked to be safe. */
   regex?: string;
+  /** The namespaces the asker may see, when limited: lines of other namespaces do not exist for them. */
+  namespaces?: string[];
 }
 
 /** A regex search that ran past its time budget; the query is stopped rather than left to hold the server. */
@@ -106,7 +108,7 @@ export interface LogStore {
   query(query: LogQuery): Promise<QueryPage>;
   count(query: CountQuery): Promise<LineCount[]>;
   /** The line at `position` with up to `before` and `after` neighbours no older than `oldestMs`; null when it is not kept. */
-  context(position: CursorPosition, before: number, after: number, oldestMs: number): Promise<LineContext | null>;
+  context(position: CursorPosition, before: number, after: number, oldestMs: number, namespaces?: string[]): Promise<LineContext | null>;
   dropPartitionsBefore(cutoffMs: number): Promise<DropResult>;
   stats(): StorageStats;
   /** Lines handed to appendBatch whose commit has not been answered yet. */

@@ -2,7 +2,7 @@ import Database from 'better-sqlite3';
 import { LEVELS, lineFields } from '@daylog/log-model';
 import { Catalogue, StreamRow } from './catalogue';
 import { matchingStreamIds } from './label-matcher';
-import { CountQuery, CursorPosition, LineContext, LineCount, LogQuery, QueryPage, StoredLogLine } from './log-store';
+import { CountQuery, CursorPosition, LineContext, LineCount, LineFilter, LogQuery, QueryPage, StoredLogLine } from './log-store';
 import { FullTextIndex, LINE_COLUMNS, Statement, countStatement, minuteCountStatement, pageStatement } from './page-statement';
 import { MINUTE_MS, PartitionBounds, formatOfCode, fullTextTable, partitionFile } from './partition-schema';
 import { TextSearchFunctions } from './text-search-functions';
@@ -68,12 +68,12 @@ export class PartitionReader {
   query(query: LogQuery): QueryPage {
     this.textSearch.startQuery();
     this.refreshStreams();
-    const streamIds = matchingStreamIds(this.streams.values(), query.labels);
+    const streamIds = this.streamIdsFor(query);
     if (streamIds?.length === 0) return { lines: [], next: null };
     return this.page(query, streamIds);
   }
 
-  context(position: CursorPosition, before: number, after: number, oldestMs: number): LineContext | null {
+  context(position: CursorPosition, before: number, after: number, oldestMs: number, namespaces?: string[]): LineContext | null {
     const partition = this.catalogue.partitions().find((p) => p.startMs === position.partitionStart);
     if (!partition || position.ts < oldestMs) return null;
     const [row] = this.connection(partition).all<LineRow>({
@@ -83,6 +83,7 @@ export class PartitionReader {
     if (!row) return null;
     this.refreshStreams();
     const stream = this.streams.get(row.stream_id)!;
+    if (namespaces && (stream.namespace === null || !namespaces.includes(stream.namespace))) return null;
     const neighbours = [...this.streams.values()]
       .filter((s) => s.namespace === stream.namespace && s.pod === stream.pod && s.container === stream.container)
       .map((s) => s.id);
@@ -103,7 +104,7 @@ export class PartitionReader {
   count(query: CountQuery): LineCount[] {
     this.textSearch.startQuery();
     this.refreshStreams();
-    const streamIds = matchingStreamIds(this.streams.values(), query.labels);
+    const streamIds = this.streamIdsFor(query);
     if (streamIds?.length === 0) return [];
     const totals = new Map<string, CountRow>();
     const add = (rows: CountRow[]): void => {
@@ -217,6 +218,18 @@ export class PartitionReader {
     }
     this.connections.set(partition.name, connection);
     return connection;
+  }
+
+  /** The label sets a filter reaches: those its label patterns match, within the namespaces it may see; null: all. */
+  private streamIdsFor(filter: LineFilter): number[] | null {
+    const matching = matchingStreamIds(this.streams.values(), filter.labels);
+    if (!filter.namespaces) return matching;
+    const allowed = new Set(filter.namespaces);
+    const inScope = (id: number) => {
+      const namespace = this.streams.get(id)?.namespace;
+      return namespace !== null && namespace !== undefined && allowed.has(namespace);
+    };
+    return (matching ?? [...this.streams.keys()]).filter(inScope);
   }
 
   /** The partition's full-text index, once the writer has begun one. */

@@ -67,8 +67,8 @@ export class SqliteLogStore implements LogStore {
     return Promise.resolve(this.reader.count(query));
   }
 
-  context(position: CursorPosition, before: number, after: number, oldestMs: number): Promise<LineContext | null> {
-    return Promise.resolve(this.reader.context(position, before, after, oldestMs));
+  context(position: CursorPosition, before: number, after: number, oldestMs: number, namespaces?: string[]): Promise<LineContext | null> {
+    return Promise.resolve(this.reader.context(position, before, after, oldestMs, namespaces));
   }
 
   /**

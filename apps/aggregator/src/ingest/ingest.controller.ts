@@ -1,10 +1,12 @@
 import { Body, Controller, Headers, HttpCode, Post, Query } from '@nestjs/common';
 import { IngestAnswer } from '@daylog/log-model';
+import { Access, NamespaceScope, Scope } from '../auth/access';
 import { IngestBody } from './ingest-body';
 import { IngestQueryDto } from './ingest-query.dto';
 import { IngestService } from './ingest.service';
 
 @Controller('api/v1/logs')
+@Access('ingest')
 export class IngestController {
   constructor(private readonly ingestService: IngestService) {}
 
@@ -13,8 +15,9 @@ export class IngestController {
   ingest(
     @Body() body: IngestBody | undefined,
     @Query() query: IngestQueryDto,
+    @Scope() scope: NamespaceScope,
     @Headers('idempotency-key') idempotencyKey?: string,
   ): Promise<IngestAnswer> {
-    return this.ingestService.ingest(body, query, idempotencyKey);
+    return this.ingestService.ingest(body, query, idempotencyKey, scope);
   }
 }

@@ -19,6 +19,7 @@ import { CursorPosition, LOG_STORE, LogStore, StoredLogLine } from '@daylog/stor
 import { CLOCK, Clock } from '../clock/clock';
 import { DAYLOG_CONFIG } from '../config/config.module';
 import { RetryLaterException } from '../http/retry-later.exception';
+import { NamespaceScope } from '../auth/access';
 import { AggregatorMetrics } from '../metrics/aggregator-metrics';
 import { TailHub } from '../tail/tail-hub';
 import { IngestBody, NumberedLine } from './ingest-body';
@@ -27,6 +28,13 @@ import { IngestQueryDto } from './ingest-query.dto';
 const FUTURE_TOLERANCE_MS = 5 * 60_000;
 const MAX_IDEMPOTENCY_KEY_LENGTH = 200;
 const BATCH_SHAPE = 'the JSON body must be {"labels": {...}, "lines": [...]} or an array of lines';
+
+/** A line for a namespace the sender's token may not write to is refused like any invalid line. */
+function outOfScope(line: LogLine | LineProblem, scope: NamespaceScope): LogLine | LineProblem {
+  if (line instanceof LineProblem || !scope || (line.namespace !== null && scope.includes(line.namespace))) return line;
+  const namespace = line.namespace === null ? 'no namespace' : `namespace ${line.namespace}`;
+  return new LineProblem('forbidden_namespace', `${namespace}: this token may only write to ${scope.join(', ')}`);
+}
 
 /** The lines of a batch that were stored, with where: what live tails are sent. */
 function storedLines(lines: LogLine[], positions: (CursorPosition | undefined)[]): StoredLogLine[] {
@@ -48,7 +56,7 @@ export class IngestService {
     private readonly tails: TailHub,
   ) {}
 
-  async ingest(body: IngestBody | undefined, query: IngestQueryDto, idempotencyKey: string | undefined): Promise<IngestAnswer> {
+  async ingest(body: IngestBody | undefined, query: IngestQueryDto, idempotencyKey: string | undefined, scope: NamespaceScope): Promise<IngestAnswer> {
     if (body === undefined) {
       throw new BadRequestException({ error: 'the request has no body: send lines as application/json, application/x-ndjson or text/plain' });
     }
@@ -59,11 +67,11 @@ export class IngestService {
       level: query.level === undefined ? undefined : normalizeLevel(query.level),
       format: query.format,
     };
-    return this.ingestLines(lines, defaults, key);
+    return this.ingestLines(lines, defaults, key, scope);
   }
 
   /** Validates each line on its own, stores the valid ones as one batch, and says what became of each. */
-  async ingestLines(lines: NumberedLine[], defaults: LineDefaults, key: string | null): Promise<IngestAnswer> {
+  async ingestLines(lines: NumberedLine[], defaults: LineDefaults, key: string | null, scope: NamespaceScope): Promise<IngestAnswer> {
     const now = this.clock.now();
     const bounds: LineBounds = {
       receivedTs: now,
@@ -77,7 +85,7 @@ export class IngestService {
     const rejected: LineRejection[] = [];
     const causes: RejectionCause[] = [];
     for (const { index, value } of lines) {
-      const line = value instanceof LineProblem ? value : validateLine(value, defaults, bounds);
+      const line = value instanceof LineProblem ? value : outOfScope(validateLine(value, defaults, bounds), scope);
       if (line instanceof LineProblem) {
         rejected.push({ index, reason: line.reason });
         causes.push(line.cause);

@@ -1,6 +1,8 @@
 import { BadRequestException, Inject, Injectable, UnsupportedMediaTypeException } from '@nestjs/common';
 import { DaylogConfig } from '@daylog/config';
+import { IngestAnswer } from '@daylog/log-model';
 import { LokiStream, decodeJsonPush, decodeProtobufPush, toWireLines } from '@daylog/loki';
+import { NamespaceScope } from '../auth/access';
 import { DAYLOG_CONFIG } from '../config/config.module';
 import { IngestBody } from '../ingest/ingest-body';
 import { IngestService } from '../ingest/ingest.service';
@@ -16,11 +18,16 @@ export class LokiPushService {
   ) {}
 
   /** Stores the valid lines; like Loki, answers 400 naming what it refused when some were invalid. */
-  async push(body: IngestBody | undefined): Promise<void> {
+  async push(body: IngestBody | undefined, scope: NamespaceScope): Promise<void> {
     const streams = this.decode(body);
     const lines = toWireLines(streams).map((value, index) => ({ index, value }));
     if (lines.length === 0) return;
-    const answer = await this.ingest.ingestLines(lines, { labels: {} }, null);
+    const answer = await this.ingest.ingestLines(lines, { labels: {} }, null, scope).catch((error: unknown) => {
+      // A push with no valid entry at all is refused whole; its rejections are said as for a partial one.
+      const body = error instanceof BadRequestException ? (error.getResponse() as Partial<IngestAnswer>) : undefined;
+      if (body?.rejected) return { accepted: 0, rejected: body.rejected, duplicate: false };
+      throw error;
+    });
     if (answer.rejected.length > 0) {
       const listed = answer.rejected.slice(0, LISTED_REJECTIONS).map((r) => `entry ${r.index}: ${r.reason}`);
       const more = answer.rejected.length > LISTED_REJECTIONS ? `; and ${answer.rejected.length - LISTED_REJECTIONS} more` : '';

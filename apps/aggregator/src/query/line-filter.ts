@@ -1,6 +1,7 @@
 import { BadRequestException } from '@nestjs/common';
 import { Level, MatchExpression, levelsAtOrAbove, normalizeLevel, parseDuration, parseMatchExpression, parseTimestamp } from '@daylog/log-model';
 import { LineFilter } from '@daylog/storage';
+import { NamespaceScope } from '../auth/access';
 import { LineFilterDto } from './query-logs.dto';
 
 export function badParam(param: string, error: string): BadRequestException {
@@ -11,7 +12,13 @@ export function badParam(param: string, error: string): BadRequestException {
  * The filters of a request as storage takes them. Lines older than the retention are never asked
  * for, whether or not the pruner has run; `to` defaults to `openEndMs`.
  */
-export function lineFilterOf(params: LineFilterDto, nowMs: number, retentionMs: number, openEndMs = Number.MAX_SAFE_INTEGER): LineFilter {
+export function lineFilterOf(
+  params: LineFilterDto,
+  scope: NamespaceScope,
+  nowMs: number,
+  retentionMs: number,
+  openEndMs = Number.MAX_SAFE_INTEGER,
+): LineFilter {
   const oldest = nowMs - retentionMs;
   if (params.since !== undefined && params.from !== undefined) {
     throw badParam('since', 'give either since or from, not both');
@@ -29,6 +36,7 @@ export function lineFilterOf(params: LineFilterDto, nowMs: number, retentionMs: 
     excludes: params.exclude ?? [],
     ...(params.match !== undefined && { match: parseMatchExpression(params.match) as MatchExpression }),
     ...(params.regex !== undefined && { regex: params.regex }),
+    ...(scope && { namespaces: scope }),
   };
 }
 

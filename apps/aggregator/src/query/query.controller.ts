@@ -1,5 +1,6 @@
 import { Controller, Get, Headers, Query, Req, Res } from '@nestjs/common';
 import { FastifyReply, FastifyRequest } from 'fastify';
+import { Access, NamespaceScope, Scope } from '../auth/access';
 import { Format, LineContextDto, QueryLogsDto } from './query-logs.dto';
 import { toContextTextLine, toNdjsonLine, toTextLine, toWireLine } from './line-formats';
 import { QueryService } from './query.service';
@@ -30,6 +31,7 @@ function nextPageUrl(request: FastifyRequest, cursor: string): string {
 }
 
 @Controller('api/v1/logs')
+@Access('read')
 export class QueryController {
   constructor(private readonly queryService: QueryService) {}
 
@@ -39,8 +41,9 @@ export class QueryController {
     @Headers('accept') accept: string | undefined,
     @Req() request: FastifyRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
+    @Scope() scope: NamespaceScope,
   ): Promise<string> {
-    const { lines, nextCursor } = await this.queryService.search(params);
+    const { lines, nextCursor } = await this.queryService.search(params, scope);
     const format = params.format ?? formatFromAccept(accept);
     void reply.header('Content-Type', CONTENT_TYPES[format]);
     if (nextCursor) {
@@ -56,8 +59,9 @@ export class QueryController {
     @Query() params: LineContextDto,
     @Headers('accept') accept: string | undefined,
     @Res({ passthrough: true }) reply: FastifyReply,
+    @Scope() scope: NamespaceScope,
   ): Promise<string> {
-    const { before, line, after } = await this.queryService.context(params);
+    const { before, line, after } = await this.queryService.context(params, scope);
     const format = params.format ?? formatFromAccept(accept);
     void reply.header('Content-Type', CONTENT_TYPES[format]);
     if (format === 'json') return JSON.stringify({ before: before.map(toWireLine), line: toWireLine(line), after: after.map(toWireLine) });

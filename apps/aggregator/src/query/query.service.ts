@@ -12,6 +12,7 @@ import {
   filterFingerprint,
 } from '@daylog/storage';
 import { CLOCK, Clock } from '../clock/clock';
+import { NamespaceScope } from '../auth/access';
 import { DAYLOG_CONFIG } from '../config/config.module';
 import { badParam, lineFilterOf } from './line-filter';
 import { LineContextDto, QueryLogsDto } from './query-logs.dto';
@@ -32,14 +33,14 @@ export class QueryService {
     @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 
-  async search(params: QueryLogsDto): Promise<SearchResult> {
+  async search(params: QueryLogsDto, scope: NamespaceScope): Promise<SearchResult> {
     const { cursor, limit, format, ...filters } = params;
     // Lists are sorted so that pod=a,b and pod=b,a, the same filter, share their cursors.
     const fingerprint = filterFingerprint(
       Object.fromEntries(Object.entries(filters).map(([name, value]) => [name, Array.isArray(value) ? [...value].sort() : value])),
     );
     const query: LogQuery = {
-      ...lineFilterOf(params, this.clock.now(), this.config.retentionMs),
+      ...lineFilterOf(params, scope, this.clock.now(), this.config.retentionMs),
       limit: limit === undefined ? DEFAULT_LIMIT : Number(limit),
       direction: params.direction ?? 'backward',
       after: null,
@@ -53,12 +54,12 @@ export class QueryService {
     return { lines: page.lines, nextCursor: page.next && encodeCursor(page.next, fingerprint) };
   }
 
-  async context(params: LineContextDto): Promise<LineContext> {
+  async context(params: LineContextDto, scope: NamespaceScope): Promise<LineContext> {
     const decoded = decodeLineCursor(params.cursor);
     if ('problem' in decoded) throw badParam('cursor', decoded.problem);
     const count = (value: string | undefined) => (value === undefined ? DEFAULT_CONTEXT_LINES : Number(value));
     const oldest = this.clock.now() - this.config.retentionMs;
-    const context = await this.store.context(decoded.position, count(params.before), count(params.after), oldest);
+    const context = await this.store.context(decoded.position, count(params.before), count(params.after), oldest, scope ?? undefined);
     if (!context) throw new NotFoundException({ error: 'that line is no longer kept: it is older than the retention' });
     return context;
   }

@@ -1,5 +1,6 @@
 import { Controller, Get, Headers, Param, Query, Res } from '@nestjs/common';
 import { FastifyReply } from 'fastify';
+import { Access, NamespaceScope, Scope } from '../auth/access';
 import { labelValuesToJson, labelValuesToText, statsToJson, statsToText } from './stats-formats';
 import { LabelValuesDto, StatsDto, StatsFormat } from './stats.dto';
 import { StatsService } from './stats.service';
@@ -14,6 +15,7 @@ function send(reply: FastifyReply, format: StatsFormat, json: () => object, text
 }
 
 @Controller('api/v1')
+@Access('read')
 export class StatsController {
   constructor(private readonly statsService: StatsService) {}
 
@@ -22,8 +24,9 @@ export class StatsController {
     @Query() params: StatsDto,
     @Headers('accept') accept: string | undefined,
     @Res({ passthrough: true }) reply: FastifyReply,
+    @Scope() scope: NamespaceScope,
   ): Promise<string> {
-    const stats = await this.statsService.stats(params);
+    const stats = await this.statsService.stats(params, scope);
     return send(reply, formatOf(params.format, accept), () => statsToJson(stats), () => statsToText(stats));
   }
 
@@ -33,8 +36,9 @@ export class StatsController {
     @Query() params: LabelValuesDto,
     @Headers('accept') accept: string | undefined,
     @Res({ passthrough: true }) reply: FastifyReply,
+    @Scope() scope: NamespaceScope,
   ): Promise<string> {
-    const values = await this.statsService.labelValues(label, params);
+    const values = await this.statsService.labelValues(label, params, scope);
     return send(reply, formatOf(params.format, accept), () => labelValuesToJson(values), () => labelValuesToText(values));
   }
 }

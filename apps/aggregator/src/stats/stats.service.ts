@@ -3,6 +3,7 @@ import { DaylogConfig } from '@daylog/config';
 import { LEVELS, LabelName, parseDuration } from '@daylog/log-model';
 import { LOG_STORE, LogStore } from '@daylog/storage';
 import { CLOCK, Clock } from '../clock/clock';
+import { NamespaceScope } from '../auth/access';
 import { DAYLOG_CONFIG } from '../config/config.module';
 import { badParam, lineFilterOf } from '../query/line-filter';
 import { Grouping, LABEL_PATHS, LabelValuesDto, StatsDto } from './stats.dto';
@@ -52,9 +53,9 @@ export class StatsService {
   ) {}
 
   /** Lines per bucket up to now (or `to`), every bucket of the range present, empty ones with 0. */
-  async stats(params: StatsDto): Promise<Stats> {
+  async stats(params: StatsDto, scope: NamespaceScope): Promise<Stats> {
     const now = this.clock.now();
-    const filter = lineFilterOf(params, now, this.config.retentionMs, now + 1);
+    const filter = lineFilterOf(params, scope, now, this.config.retentionMs, now + 1);
     const stepMs = params.step === undefined ? this.autoStep(filter.toMs - filter.fromMs) : this.checkedStep(params.step);
     const firstStart = filter.fromMs - (filter.fromMs % stepMs);
     const bucketCount = Math.ceil((filter.toMs - firstStart) / stepMs);
@@ -80,13 +81,13 @@ export class StatsService {
   }
 
   /** The values a label takes in the range, with their line counts and when each was last seen. */
-  async labelValues(label: string, params: LabelValuesDto): Promise<LabelValues> {
+  async labelValues(label: string, params: LabelValuesDto, scope: NamespaceScope): Promise<LabelValues> {
     if (!(LABEL_PATHS as readonly string[]).includes(label)) {
       throw new NotFoundException({ error: `no label named ${JSON.stringify(label)}: use ${LABEL_PATHS.join(', ')}` });
     }
     const name = label as LabelName;
     const now = this.clock.now();
-    const filter = lineFilterOf(params, now, this.config.retentionMs, now + 1);
+    const filter = lineFilterOf(params, scope, now, this.config.retentionMs, now + 1);
     const values = new Map<string, LabelValue>();
     for (const count of await this.store.count({ ...filter, bucketMs: null })) {
       const value = count.labels[name];

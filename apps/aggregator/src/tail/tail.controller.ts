@@ -1,5 +1,6 @@
 import { Controller, Get, Headers, Query, Res } from '@nestjs/common';
 import { FastifyReply } from 'fastify';
+import { Access, NamespaceScope, Scope } from '../auth/access';
 import { TailDto, TailFormat } from './tail.dto';
 import { TailService } from './tail.service';
 
@@ -9,14 +10,20 @@ const CONTENT_TYPES: Record<TailFormat, string> = {
 };
 
 @Controller('api/v1/tail')
+@Access('read')
 export class TailController {
   constructor(private readonly tailService: TailService) {}
 
   /** A response that does not end: the reply is taken from Fastify and written as lines are stored. */
   @Get()
-  async tail(@Query() params: TailDto, @Headers('accept') accept: string | undefined, @Res() reply: FastifyReply): Promise<void> {
+  async tail(
+    @Query() params: TailDto,
+    @Headers('accept') accept: string | undefined,
+    @Res() reply: FastifyReply,
+    @Scope() scope: NamespaceScope,
+  ): Promise<void> {
     const format = params.format ?? (accept?.includes('application/x-ndjson') ? 'ndjson' : 'text');
-    const follow = this.tailService.prepare(params, format);
+    const follow = this.tailService.prepare(params, format, scope);
     reply.hijack();
     reply.raw.writeHead(200, {
       'Content-Type': CONTENT_TYPES[format],

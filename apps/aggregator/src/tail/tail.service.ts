@@ -3,6 +3,7 @@ import { Writable } from 'node:stream';
 import { DaylogConfig } from '@daylog/config';
 import { LOG_STORE, LineFilter, LogStore, StoredLogLine, lineMatcher } from '@daylog/storage';
 import { CLOCK, Clock } from '../clock/clock';
+import { NamespaceScope } from '../auth/access';
 import { DAYLOG_CONFIG } from '../config/config.module';
 import { lineFilterOf } from '../query/line-filter';
 import { TailHub } from './tail-hub';
@@ -29,8 +30,8 @@ export class TailService {
    * matching lines, oldest first, and every matching line as it is stored, until `out` closes.
    * Listening starts before the newest lines are read, and lines seen both ways are written once.
    */
-  prepare(params: TailDto, format: TailFormat): (out: Writable) => Promise<void> {
-    const filter = lineFilterOf(params, this.clock.now(), this.config.retentionMs);
+  prepare(params: TailDto, format: TailFormat, scope: NamespaceScope): (out: Writable) => Promise<void> {
+    const filter = lineFilterOf(params, scope, this.clock.now(), this.config.retentionMs);
     return (out) => this.follow(filter, params, format, out);
   }
 
