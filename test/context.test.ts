@@ -100,6 +100,21 @@ describe('a line and its context', () => {
     assert.match(tooMany.body.error, /before must be a whole number from 0 to 1000/);
   });
 
+  it('refuses a cursor whose position was changed, for pages and for lines: cursors are signed', async () => {
+    const page = await t.http.get('/api/v1/logs').query({ pod: 'web-1', limit: '2', format: 'json' });
+    const forge = (cursor: string) => {
+      const [payload, signature] = cursor.split('.');
+      const text = Buffer.from(payload, 'base64url').toString().replace(/\.(\d+)\./, (_, ts: string) => `.${Number(ts) - 1}.`);
+      return `${Buffer.from(text).toString('base64url')}.${signature}`;
+    };
+    const nextPage = await t.http.get('/api/v1/logs').query({ pod: 'web-1', limit: '2', cursor: forge(page.body.nextCursor as string) });
+    assert.equal(nextPage.status, 400);
+    assert.deepEqual(nextPage.body, { error: 'cursor is not one this server gave out; start again without it', param: 'cursor' });
+    const lineCursor = (page.body.lines as WireLineBody[])[0].cursor;
+    assert.equal((await t.http.get('/api/v1/logs/context').query({ cursor: lineCursor })).status, 200);
+    assert.equal((await t.http.get('/api/v1/logs/context').query({ cursor: forge(lineCursor) })).status, 400);
+  });
+
   it('says 404 for a line past the retention, before and after the pruner drops it', async () => {
     const hit = await lineNamed('nginx line 00');
     t.clock.advance(24 * HOUR);

@@ -141,6 +141,11 @@ describe('the nginx config compose uses', () => {
       }
     }
     assert.deepEqual(statuses, [200, 404, 502]);
+    // nginx logs a request after it has answered it: the last line may land a moment after its response.
+    const logged = (file: string, pattern: RegExp) => pattern.test(readFileSync(join(dir, 'logs', file), 'utf8'));
+    for (let attempt = 0; attempt < 50 && !(logged('access.log', /" 502 /) && logged('error.log', /connect\(\) failed/)); attempt++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
     const access = readFileSync(join(dir, 'logs', 'access.log'), 'utf8');
     assert.match(access, /"GET \/ HTTP\/1\.1" 200 /);
     assert.match(access, /"GET \/api\/orders HTTP\/1\.1" 502 /);

@@ -1,5 +1,5 @@
 import { LogLine, formatTimestamp } from '@daylog/log-model';
-import { StoredLogLine, encodeLineCursor } from '@daylog/storage';
+import { CursorCodec, StoredLogLine } from '@daylog/storage';
 
 export interface WireLine {
   ts: string;
@@ -15,7 +15,7 @@ export interface WireLine {
   cursor: string;
 }
 
-export function toWireLine(line: StoredLogLine): WireLine {
+export function toWireLine(line: StoredLogLine, cursors: CursorCodec): WireLine {
   return {
     ts: formatTimestamp(line.ts),
     level: line.level,
@@ -26,7 +26,7 @@ export function toWireLine(line: StoredLogLine): WireLine {
     message: line.message,
     ...(line.fields && { fields: line.fields }),
     ...(line.format && { format: line.format }),
-    cursor: encodeLineCursor(line.position),
+    cursor: cursors.encodeLine(line.position),
   };
 }
 
@@ -37,8 +37,8 @@ export function toTextLine(line: LogLine): string {
   return `${formatTimestamp(line.ts)} ${line.level.toUpperCase()} ${labels} ${message}\n`;
 }
 
-export function toNdjsonLine(line: StoredLogLine): string {
-  return `${JSON.stringify(toWireLine(line))}\n`;
+export function toNdjsonLine(line: StoredLogLine, cursors: CursorCodec): string {
+  return `${JSON.stringify(toWireLine(line, cursors))}\n`;
 }
 
 /** A text line of a context answer: the line asked about is marked `>`, as `grep -C` output marks its hits. */

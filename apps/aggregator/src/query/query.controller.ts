@@ -1,5 +1,6 @@
 import { Controller, Get, Headers, Query, Req, Res } from '@nestjs/common';
 import { FastifyReply, FastifyRequest } from 'fastify';
+import { CursorCodec, StoredLogLine } from '@daylog/storage';
 import { Access, NamespaceScope, Scope } from '../auth/access';
 import { Format, LineContextDto, QueryLogsDto } from './query-logs.dto';
 import { toContextTextLine, toNdjsonLine, toTextLine, toWireLine } from './line-formats';
@@ -33,7 +34,10 @@ function nextPageUrl(request: FastifyRequest, cursor: string): string {
 @Controller('api/v1/logs')
 @Access('read')
 export class QueryController {
-  constructor(private readonly queryService: QueryService) {}
+  constructor(
+    private readonly queryService: QueryService,
+    private readonly cursors: CursorCodec,
+  ) {}
 
   @Get()
   async search(
@@ -50,8 +54,8 @@ export class QueryController {
       void reply.header('X-Next-Cursor', nextCursor);
       void reply.header('Link', `<${nextPageUrl(request, nextCursor)}>; rel="next"`);
     }
-    if (format === 'json') return JSON.stringify({ lines: lines.map(toWireLine), nextCursor });
-    return lines.map(format === 'ndjson' ? toNdjsonLine : toTextLine).join('');
+    if (format === 'json') return JSON.stringify({ lines: lines.map((l) => toWireLine(l, this.cursors)), nextCursor });
+    return lines.map((l) => (format === 'ndjson' ? toNdjsonLine(l, this.cursors) : toTextLine(l))).join('');
   }
 
   @Get('context')
@@ -64,8 +68,9 @@ export class QueryController {
     const { before, line, after } = await this.queryService.context(params, scope);
     const format = params.format ?? formatFromAccept(accept);
     void reply.header('Content-Type', CONTENT_TYPES[format]);
-    if (format === 'json') return JSON.stringify({ before: before.map(toWireLine), line: toWireLine(line), after: after.map(toWireLine) });
-    if (format === 'ndjson') return [...before, line, ...after].map(toNdjsonLine).join('');
+    const wire = (l: StoredLogLine) => toWireLine(l, this.cursors);
+    if (format === 'json') return JSON.stringify({ before: before.map(wire), line: wire(line), after: after.map(wire) });
+    if (format === 'ndjson') return [...before, line, ...after].map((l) => toNdjsonLine(l, this.cursors)).join('');
     return [...before.map((l) => toContextTextLine(l, false)), toContextTextLine(line, true), ...after.map((l) => toContextTextLine(l, false))].join('');
   }
 }

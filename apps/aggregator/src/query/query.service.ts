@@ -6,9 +6,7 @@ import {
   LogQuery,
   LogStore,
   StoredLogLine,
-  decodeCursor,
-  decodeLineCursor,
-  encodeCursor,
+  CursorCodec,
   filterFingerprint,
 } from '@daylog/storage';
 import { CLOCK, Clock } from '../clock/clock';
@@ -31,6 +29,7 @@ export class QueryService {
     @Inject(LOG_STORE) private readonly store: LogStore,
     @Inject(DAYLOG_CONFIG) private readonly config: DaylogConfig,
     @Inject(CLOCK) private readonly clock: Clock,
+    private readonly cursors: CursorCodec,
   ) {}
 
   async search(params: QueryLogsDto, scope: NamespaceScope): Promise<SearchResult> {
@@ -46,16 +45,16 @@ export class QueryService {
       after: null,
     };
     if (cursor !== undefined) {
-      const decoded = decodeCursor(cursor, fingerprint);
+      const decoded = this.cursors.decodePage(cursor, fingerprint);
       if ('problem' in decoded) throw badParam('cursor', decoded.problem);
       query.after = decoded.position;
     }
     const page = await this.store.query(query);
-    return { lines: page.lines, nextCursor: page.next && encodeCursor(page.next, fingerprint) };
+    return { lines: page.lines, nextCursor: page.next && this.cursors.encodePage(page.next, fingerprint) };
   }
 
   async context(params: LineContextDto, scope: NamespaceScope): Promise<LineContext> {
-    const decoded = decodeLineCursor(params.cursor);
+    const decoded = this.cursors.decodeLine(params.cursor);
     if ('problem' in decoded) throw badParam('cursor', decoded.problem);
     const count = (value: string | undefined) => (value === undefined ? DEFAULT_CONTEXT_LINES : Number(value));
     const oldest = this.clock.now() - this.config.retentionMs;

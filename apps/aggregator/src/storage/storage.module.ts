@@ -1,11 +1,16 @@
 import { Global, Inject, Module, OnApplicationShutdown } from '@nestjs/common';
 import { DaylogConfig } from '@daylog/config';
-import { LOG_STORE, LogStore, SqliteLogStore } from '@daylog/storage';
+import { CursorCodec, LOG_STORE, LogStore, SqliteLogStore } from '@daylog/storage';
 import { DAYLOG_CONFIG } from '../config/config.module';
 
 @Global()
 @Module({
   providers: [
+    {
+      provide: CursorCodec,
+      inject: [DAYLOG_CONFIG],
+      useFactory: (config: DaylogConfig): CursorCodec => CursorCodec.forDataDir(config.dataDir),
+    },
     {
       provide: LOG_STORE,
       inject: [DAYLOG_CONFIG],
@@ -18,7 +23,7 @@ import { DAYLOG_CONFIG } from '../config/config.module';
         }),
     },
   ],
-  exports: [LOG_STORE],
+  exports: [LOG_STORE, CursorCodec],
 })
 export class StorageModule implements OnApplicationShutdown {
   constructor(@Inject(LOG_STORE) private readonly store: LogStore) {}

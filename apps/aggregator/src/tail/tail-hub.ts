@@ -1,5 +1,5 @@
 import { Injectable, OnModuleDestroy } from '@nestjs/common';
-import { StoredLogLine } from '@daylog/storage';
+import { CursorCodec, StoredLogLine } from '@daylog/storage';
 import { SharedChunks, TailLine, TailSubscriber } from './tail-stream';
 
 /** The open tails; ingest hands it every batch it stores while there is one. */
@@ -7,6 +7,8 @@ import { SharedChunks, TailLine, TailSubscriber } from './tail-stream';
 export class TailHub implements OnModuleDestroy {
   private readonly streams = new Set<TailSubscriber>();
   private closing = false;
+
+  constructor(private readonly cursors: CursorCodec) {}
 
   hasTails(): boolean {
     return this.streams.size > 0;
@@ -23,7 +25,7 @@ export class TailHub implements OnModuleDestroy {
 
   publish(lines: readonly StoredLogLine[]): void {
     if (lines.length === 0) return;
-    const shared = lines.map((line) => new TailLine(line));
+    const shared = lines.map((line) => new TailLine(line, this.cursors));
     const chunks: SharedChunks = new Map();
     for (const stream of this.streams) stream.send(shared, chunks);
   }

@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream';
 import { LogLine, lineFields } from '@daylog/log-model';
-import { StoredLogLine } from '@daylog/storage';
+import { CursorCodec, StoredLogLine } from '@daylog/storage';
 import { toNdjsonLine, toTextLine } from '../query/line-formats';
 import { TailFormat } from './tail.dto';
 
@@ -9,11 +9,14 @@ export class TailLine {
   private text?: string;
   private ndjson?: string;
 
-  constructor(readonly line: StoredLogLine) {}
+  constructor(
+    readonly line: StoredLogLine,
+    private readonly cursors: CursorCodec,
+  ) {}
 
   render(format: TailFormat): string {
     if (format === 'text') return (this.text ??= toTextLine(this.line));
-    return (this.ndjson ??= toNdjsonLine({ ...this.line, fields: lineFields(this.line.format, this.line.message, this.line.fields) }));
+    return (this.ndjson ??= toNdjsonLine({ ...this.line, fields: lineFields(this.line.format, this.line.message, this.line.fields) }, this.cursors));
   }
 }
 

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { Writable } from 'node:stream';
 import { DaylogConfig } from '@daylog/config';
-import { LOG_STORE, LineFilter, LogStore, StoredLogLine, lineMatcher } from '@daylog/storage';
+import { CursorCodec, LOG_STORE, LineFilter, LogStore, StoredLogLine, lineMatcher } from '@daylog/storage';
 import { CLOCK, Clock } from '../clock/clock';
 import { NamespaceScope } from '../auth/access';
 import { DAYLOG_CONFIG } from '../config/config.module';
@@ -23,6 +23,7 @@ export class TailService {
     @Inject(DAYLOG_CONFIG) private readonly config: DaylogConfig,
     @Inject(CLOCK) private readonly clock: Clock,
     private readonly hub: TailHub,
+    private readonly cursors: CursorCodec,
   ) {}
 
   /**
@@ -53,7 +54,7 @@ export class TailService {
       const limit = params.limit === undefined ? DEFAULT_START_LINES : Number(params.limit);
       const newest = limit === 0 ? [] : (await this.store.query({ ...filter, limit, direction: 'backward', after: null })).lines.reverse();
       const shown = new Set(newest.map(positionKey));
-      stream.send(newest.map((line) => new TailLine(line)));
+      stream.send(newest.map((line) => new TailLine(line, this.cursors)));
       stream.send(arrivedMeanwhile.filter((line) => !shown.has(positionKey(line.line))));
     } finally {
       this.hub.remove(starting);
