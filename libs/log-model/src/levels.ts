@@ -23,7 +23,9 @@ export const ACCEPTED_LEVEL_NAMES = Object.keys(ALIASES).join(', ');
 
 /** Case-insensitive; aliases such as `warning` or `crit` map to their canonical level. */
 export function normalizeLevel(name: string): Level | undefined {
-  return ALIASES[name.toLowerCase()];
+  const key = name.toLowerCase();
+  // Own keys only: `constructor` or `__proto__` are not levels.
+  return Object.hasOwn(ALIASES, key) ? ALIASES[key] : undefined;
 }
 
 export function severityOf(level: Level): number {

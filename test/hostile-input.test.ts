@@ -1,0 +1,113 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import fc from 'fast-check';
+import { normalizeLevel, parseDuration, parseMatchExpression } from '@daylog/log-model';
+import { TestApp, ingestLines, startTestApp } from './support/test-app';
+
+/** Enough runs to find the usual slips, few enough that the suite stays quick; failures print their seed. */
+const RUNS = 150;
+
+const QUERY_PARAMS = ['namespace', 'pod', 'container', 'source', 'level', 'min_level', 'since', 'from', 'to', 'q', 'exclude', 'match', 'regex', 'limit', 'direction', 'cursor', 'format'];
+/** Values a person or a program might send, and some nobody should. */
+const anyValue = fc.oneof(
+  fc.string(),
+  fc.string({ unit: 'grapheme' }),
+  fc.constantFrom('*', '%', '_', "'", '"', '\\', "' OR 1=1 --", '%25', '1e309', '-1', '0', 'NaN', '9'.repeat(40), 'null', '[]', '{}', '(a+)+$', '"', '\u0000', 'é'),
+  fc.integer().map(String),
+);
+
+describe('hostile input never gets a 5xx', () => {
+  let t: TestApp;
+
+  before(async () => {
+    t = await startTestApp();
+    await ingestLines(t.http, [{ message: "it's 100% done_ok" }, { message: 'GET /a%20b HTTP/1.1 500', level: 'error' }], { namespace: 'meta', pod: 'web-1' });
+  });
+  after(() => t.close());
+
+  it('in any query parameter of /api/v1/logs, stats, labels and context', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom('/api/v1/logs', '/api/v1/stats', '/api/v1/labels/pod', '/api/v1/logs/context'),
+        fc.dictionary(fc.constantFrom(...QUERY_PARAMS, 'step', 'by', 'before', 'after', 'unknown'), fc.oneof(anyValue, fc.array(anyValue, { maxLength: 3 }))),
+        async (path, query) => {
+          const response = await t.http.get(path).query(query);
+          assert.ok(response.status < 500, `${path} ${JSON.stringify(query)} → ${response.status} ${response.text.slice(0, 200)}`);
+          if (response.status >= 400) assert.equal(typeof response.body.error, 'string');
+        },
+      ),
+      { numRuns: RUNS },
+    );
+  });
+
+  it('in any body, content type and encoding sent to ingest and to the Loki push', async () => {
+    const body = fc.oneof(
+      fc.string(),
+      fc.json(),
+      fc.array(fc.oneof(fc.json(), fc.record({ message: anyValue, pod: anyValue, level: anyValue, ts: anyValue, fields: fc.jsonValue() })), { maxLength: 5 }).map((lines) => JSON.stringify(lines)),
+      fc.uint8Array({ maxLength: 200 }).map((bytes) => Buffer.from(bytes)),
+    );
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom('/api/v1/logs', '/loki/api/v1/push'),
+        fc.constantFrom('application/json', 'application/x-ndjson', 'text/plain', 'application/x-protobuf', 'image/png'),
+        fc.constantFrom(undefined, 'gzip', 'br'),
+        body,
+        async (path, type, encoding, payload) => {
+          const request = t.http.post(`${path}?pod=fuzz`).set('Content-Type', type);
+          if (encoding) void request.set('Content-Encoding', encoding);
+          const response = await request.send(payload);
+          assert.ok(response.status < 500, `${path} ${type} ${encoding} → ${response.status} ${response.text.slice(0, 200)}`);
+        },
+      ),
+      { numRuns: RUNS },
+    );
+  });
+
+  it('treats SQL metacharacters and wildcards in filters as text', async () => {
+    for (const [q, expected] of [
+      ['100%', 1],
+      ['done_ok', 1],
+      ["it's", 1],
+      ['%', 2],
+      ['_', 1],
+      ["' OR 1=1 --", 0],
+      ['a%20b', 1],
+    ] as const) {
+      const response = await t.http.get('/api/v1/logs').query({ namespace: 'meta', q, format: 'json' });
+      assert.equal(response.status, 200);
+      assert.equal(response.body.lines.length, expected, q);
+    }
+    const star = await t.http.get('/api/v1/logs').query({ pod: "web-1' OR '1'='1", format: 'json' });
+    assert.deepEqual(star.body.lines, []);
+  });
+});
+
+describe('the parsers, for any text', () => {
+  it('take no inherited property for a level', async () => {
+    for (const name of ['constructor', '__proto__', 'toString', 'hasOwnProperty']) assert.equal(normalizeLevel(name), undefined, name);
+    const t = await startTestApp();
+    try {
+      const response = await t.http.post('/api/v1/logs').send([{ pod: 'p', message: 'x', level: 'constructor' }]);
+      assert.equal(response.status, 400);
+      assert.match(response.body.rejected[0].reason, /^level must be one of/);
+      assert.equal((await t.http.get('/api/v1/logs').query({ level: '__proto__' })).status, 400);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('normalise levels, read durations and word expressions without throwing, and give back what they accept', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: 'grapheme' }), (text) => {
+        const level = normalizeLevel(text);
+        assert.ok(level === undefined || ['trace', 'debug', 'info', 'warn', 'error', 'fatal'].includes(level));
+        const ms = parseDuration(text);
+        assert.ok(ms === undefined || (Number.isSafeInteger(ms) && ms > 0));
+        const expression = parseMatchExpression(text);
+        assert.ok(typeof expression === 'string' || expression.terms.length > 0);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+});
