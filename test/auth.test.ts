@@ -186,3 +186,30 @@ describe('the logs of a server with tokens', () => {
     }
   });
 });
+
+describe('per-token request rates (DAYLOG_RATE_LIMIT)', () => {
+  it('answers 429 with Retry-After past the limit, per token, and never limits health or metrics', async () => {
+    const t = await startTestApp({ env: { DAYLOG_READ_TOKENS: `${READER},${SHOP_READER}=shop`, DAYLOG_RATE_LIMIT: '3/m' } });
+    try {
+      const statuses: number[] = [];
+      for (let i = 0; i < 4; i++) statuses.push((await t.http.get('/api/v1/logs').set(bearer(READER))).status);
+      assert.deepEqual(statuses, [200, 200, 200, 429]);
+      const limited = await t.http.get('/api/v1/logs').set(bearer(READER));
+      assert.equal(limited.status, 429);
+      assert.ok(Number(limited.headers['retry-after']) > 0);
+      assert.match(limited.body.error, /^more than 3 requests a minute for this token \(DAYLOG_RATE_LIMIT\): retry in /);
+      assert.equal((await t.http.get('/api/v1/logs').set(bearer(SHOP_READER))).status, 200, 'another token has its own budget');
+      for (let i = 0; i < 5; i++) {
+        assert.equal((await t.http.get('/healthz')).status, 200);
+        assert.equal((await t.http.get('/metrics')).status, 200);
+      }
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('is refused at boot when it is not a rate', () => {
+    assert.throws(() => loadConfig({ DAYLOG_RATE_LIMIT: 'fast' }), /DAYLOG_RATE_LIMIT="fast" is not valid: expected off, or requests per token as 50\/s or 600\/m/);
+    assert.throws(() => loadConfig({ DAYLOG_RATE_LIMIT: '0/s' }), /at least 1 request per window/);
+  });
+});

@@ -32,6 +32,7 @@ describe('configuration at boot', () => {
       ingestTokens: null,
       readTokens: null,
       metricsNeedToken: false,
+      rateLimit: null,
     });
   });
 

@@ -5,6 +5,7 @@ import { DaylogConfig } from '@daylog/config';
 import { AppModule } from './app.module';
 import { Clock } from './clock/clock';
 import { HttpErrorFilter } from './http/http-error.filter';
+import { registerRateLimit } from './http/rate-limit';
 import { createValidationPipe } from './http/validation.pipe';
 import { registerIngestBodyParsers } from './ingest/ingest-body-parsers';
 import { aggregatorLogger } from './logging/aggregator-logger';
@@ -27,6 +28,7 @@ export async function createAggregator(
     new FastifyAdapter({ bodyLimit: config.maxBodyBytes, requestTimeout: 60_000 }),
     { bodyParser: false, logger, abortOnError: false },
   );
+  await registerRateLimit(app, config);
   configureApp(app, config);
   return app;
 }

@@ -24,4 +24,6 @@ export interface DaylogConfig {
   readTokens: TokenGrant[] | null;
   /** Whether GET /metrics needs a read token. */
   metricsNeedToken: boolean;
+  /** Requests a token (or, without one, an address) may make per window; null: no limit. */
+  rateLimit: { max: number; windowMs: number } | null;
 }

@@ -38,6 +38,7 @@ export const ENV_DEFAULTS = {
   DAYLOG_SHUTDOWN_GRACE: '10s',
   DAYLOG_FULL_TEXT: 'on',
   DAYLOG_METRICS_AUTH: 'open',
+  DAYLOG_RATE_LIMIT: 'off',
 } as const;
 
 export type EnvName = keyof typeof ENV_DEFAULTS;
@@ -85,4 +86,7 @@ export class EnvironmentVariables implements Record<EnvName, string> {
 
   @IsIn(['open', 'read'], { message: 'expected open (anyone may scrape) or read (a read token is needed)' })
   DAYLOG_METRICS_AUTH!: string;
+
+  @Matches(/^(off|\d{1,9}\/[sm])$/, { message: 'expected off, or requests per token as 50/s or 600/m' })
+  DAYLOG_RATE_LIMIT!: string;
 }

@@ -60,7 +60,15 @@ export function loadConfig(env: NodeJS.ProcessEnv): DaylogConfig {
     ingestTokens: loadTokens(env, 'DAYLOG_INGEST_TOKENS'),
     readTokens: loadTokens(env, 'DAYLOG_READ_TOKENS'),
     metricsNeedToken: vars.DAYLOG_METRICS_AUTH === 'read',
+    rateLimit: rateLimitOf(vars.DAYLOG_RATE_LIMIT),
   };
+}
+
+function rateLimitOf(text: string): DaylogConfig['rateLimit'] {
+  if (text === 'off') return null;
+  const [max, unit] = text.split('/');
+  if (Number(max) === 0) throw new ConfigError('DAYLOG_RATE_LIMIT', text, 'expected off, or at least 1 request per window');
+  return { max: Number(max), windowMs: unit === 's' ? 1000 : MINUTE_MS };
 }
 
 /** The data dir exists (made if missing) and is writable; else the one line names DAYLOG_DATA_DIR. */
