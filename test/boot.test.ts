@@ -33,7 +33,32 @@ describe('configuration at boot', () => {
       readTokens: null,
       metricsNeedToken: false,
       rateLimit: null,
+      queryTimeoutMs: 10_000,
+      maxScannedLines: 10_000_000,
+      maxDiskBytes: null,
     });
+  });
+
+  it('reads sizes and search limits as operators write them', () => {
+    for (const [text, bytes] of [
+      ['500000000', 500_000_000],
+      ['500M', 500 * 1024 ** 2],
+      ['2Gi', 2 * 1024 ** 3],
+      ['2GiB', 2 * 1024 ** 3],
+      ['1t', 1024 ** 4],
+    ] as const) {
+      assert.equal(loadConfig({ DAYLOG_MAX_DISK: text }).maxDiskBytes, bytes, text);
+    }
+    const limits = loadConfig({ DAYLOG_QUERY_TIMEOUT: '1500ms', DAYLOG_QUERY_MAX_SCANNED_LINES: '5000' });
+    assert.deepEqual([limits.queryTimeoutMs, limits.maxScannedLines], [1500, 5000]);
+    for (const [env, message] of [
+      [{ DAYLOG_MAX_DISK: '2 GB' }, 'DAYLOG_MAX_DISK="2 GB" is not valid: expected off, or a size in bytes such as 500000000, 500M or 2G'],
+      [{ DAYLOG_MAX_DISK: '100k' }, 'DAYLOG_MAX_DISK="100k" is not valid: expected off, or at least 1M (a partition file alone takes some hundred kilobytes)'],
+      [{ DAYLOG_QUERY_TIMEOUT: '1h' }, 'DAYLOG_QUERY_TIMEOUT="1h" is not valid: expected a duration from 1ms to 10m'],
+      [{ DAYLOG_QUERY_MAX_SCANNED_LINES: '0' }, 'DAYLOG_QUERY_MAX_SCANNED_LINES="0" is not valid: expected a whole number from 1 to 1000000000000'],
+    ] as const) {
+      assert.throws(() => loadConfig(env), { message });
+    }
   });
 
   const bad: [Record<string, string>, string][] = [

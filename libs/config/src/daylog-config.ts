@@ -26,4 +26,10 @@ export interface DaylogConfig {
   metricsNeedToken: boolean;
   /** Requests a token (or, without one, an address) may make per window; null: no limit. */
   rateLimit: { max: number; windowMs: number } | null;
+  /** How long one search reads before it answers with what it has found. */
+  queryTimeoutMs: number;
+  /** How many lines one search's text filters may read (outside the word index) before it answers. */
+  maxScannedLines: number;
+  /** The data directory's size past which ingest is refused and the oldest hours go; null: the disk's own size. */
+  maxDiskBytes: number | null;
 }

@@ -39,6 +39,9 @@ export const ENV_DEFAULTS = {
   DAYLOG_FULL_TEXT: 'on',
   DAYLOG_METRICS_AUTH: 'open',
   DAYLOG_RATE_LIMIT: 'off',
+  DAYLOG_QUERY_TIMEOUT: '10s',
+  DAYLOG_QUERY_MAX_SCANNED_LINES: '10000000',
+  DAYLOG_MAX_DISK: 'off',
 } as const;
 
 export type EnvName = keyof typeof ENV_DEFAULTS;
@@ -89,4 +92,13 @@ export class EnvironmentVariables implements Record<EnvName, string> {
 
   @Matches(/^(off|\d{1,9}\/[sm])$/, { message: 'expected off, or requests per token as 50/s or 600/m' })
   DAYLOG_RATE_LIMIT!: string;
+
+  @IsDuration()
+  DAYLOG_QUERY_TIMEOUT!: string;
+
+  @IsPositiveInteger(1e12)
+  DAYLOG_QUERY_MAX_SCANNED_LINES!: string;
+
+  @Matches(/^(off|\d{1,15}(|k|m|g|t)(|i)(|b))$/i, { message: 'expected off, or a size in bytes such as 500000000, 500M or 2G' })
+  DAYLOG_MAX_DISK!: string;
 }

@@ -12,6 +12,8 @@ const MINUTE_MS = 60_000;
 /** setInterval's largest delay (2³¹−1 ms, about 24.8 days); beyond it Node fires at once. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 const MAX_SHUTDOWN_GRACE_MS = 10 * MINUTE_MS;
+const MAX_QUERY_TIMEOUT_MS = 10 * MINUTE_MS;
+const MIN_DISK_BYTES = 1024 ** 2;
 
 export function loadConfig(env: NodeJS.ProcessEnv): DaylogConfig {
   const names = Object.keys(ENV_DEFAULTS) as EnvName[];
@@ -42,6 +44,14 @@ export function loadConfig(env: NodeJS.ProcessEnv): DaylogConfig {
   if (shutdownGraceMs > MAX_SHUTDOWN_GRACE_MS) {
     throw new ConfigError('DAYLOG_SHUTDOWN_GRACE', vars.DAYLOG_SHUTDOWN_GRACE, 'expected a duration of at most 10m');
   }
+  const queryTimeoutMs = parseDuration(vars.DAYLOG_QUERY_TIMEOUT)!;
+  if (queryTimeoutMs === 0 || queryTimeoutMs > MAX_QUERY_TIMEOUT_MS) {
+    throw new ConfigError('DAYLOG_QUERY_TIMEOUT', vars.DAYLOG_QUERY_TIMEOUT, 'expected a duration from 1ms to 10m');
+  }
+  const maxDiskBytes = bytesOf(vars.DAYLOG_MAX_DISK);
+  if (maxDiskBytes !== null && maxDiskBytes < MIN_DISK_BYTES) {
+    throw new ConfigError('DAYLOG_MAX_DISK', vars.DAYLOG_MAX_DISK, 'expected off, or at least 1M (a partition file alone takes some hundred kilobytes)');
+  }
 
   return {
     host: vars.DAYLOG_HOST,
@@ -61,7 +71,17 @@ export function loadConfig(env: NodeJS.ProcessEnv): DaylogConfig {
     readTokens: loadTokens(env, 'DAYLOG_READ_TOKENS'),
     metricsNeedToken: vars.DAYLOG_METRICS_AUTH === 'read',
     rateLimit: rateLimitOf(vars.DAYLOG_RATE_LIMIT),
+    queryTimeoutMs,
+    maxScannedLines: Number(vars.DAYLOG_QUERY_MAX_SCANNED_LINES),
+    maxDiskBytes,
   };
+}
+
+/** `500000000`, `500M`, `2G`, `2GiB`: binary multiples, as Kubernetes' `Mi`/`Gi` and `df -h` count. */
+function bytesOf(text: string): number | null {
+  if (text === 'off') return null;
+  const [, digits, unit] = /^(\d+)([kmgt]?)/i.exec(text)!;
+  return Number(digits) * 1024 ** ' kmgt'.indexOf(unit.toLowerCase() || ' ');
 }
 
 function rateLimitOf(text: string): DaylogConfig['rateLimit'] {

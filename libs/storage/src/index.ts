@@ -3,4 +3,4 @@ export * from './log-store';
 export { MigrationError } from './migrator';
 export { SqliteLogStore, SqliteLogStoreOptions } from './sqlite-log-store';
 export { lineMatcher } from './line-matcher';
-export { REGEX_BUDGET_MS, TextSearchFunctions } from './text-search-functions';
+export { TextSearchFunctions } from './text-search-functions';

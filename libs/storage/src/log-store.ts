@@ -47,10 +47,38 @@ export interface LineFilter {
   namespaces?: string[];
 }
 
-/** A regex search that ran past its time budget; the query is stopped rather than left to hold the server. */
+/** How much reading one search may do: past either limit it answers with what it has found. */
+export interface ScanBudget {
+  /** Lines the text filters may read outside the word index. */
+  maxScannedLines: number;
+  /** When reading stops, on `now`'s clock. */
+  deadlineMs: number;
+  now: () => number;
+  /** Aborted when the asker has gone: the search is abandoned. */
+  signal?: AbortSignal;
+}
+
+/** Which limit of a ScanBudget ended a search early. */
+export type ScanStop = 'lines' | 'time';
+
+/** A search that would go past its budget where a partial answer would be wrong (a count). */
 export class QueryBudgetExceeded extends Error {
-  constructor(readonly budgetMs: number) {
-    super(`the regex search took longer than ${budgetMs / 1000} s`);
+  constructor(
+    readonly stop: ScanStop,
+    budget: ScanBudget,
+  ) {
+    super(
+      stop === 'lines'
+        ? `the search would read more than ${budget.maxScannedLines} lines (DAYLOG_QUERY_MAX_SCANNED_LINES)`
+        : 'the search ran out of time (DAYLOG_QUERY_TIMEOUT)',
+    );
+  }
+}
+
+/** The asker went away, so the search was abandoned. */
+export class QueryCancelled extends Error {
+  constructor() {
+    super('the client went away before the search finished');
   }
 }
 
@@ -83,6 +111,11 @@ export interface QueryPage {
   lines: StoredLogLine[];
   /** Where the next page starts, or null on the last page. */
   next: CursorPosition | null;
+  /**
+   * Set when the budget ran out before the page was full: `next` is then where reading stopped, so
+   * the lines not yet read are the next page's, and the page may hold fewer lines than asked, or none.
+   */
+  stopped: ScanStop | null;
 }
 
 /** A line and its neighbours from the same namespace, pod and container (any source), oldest first. */
@@ -105,8 +138,9 @@ export interface StorageStats {
 /** What ingest, query and the pruner need from storage; SQLite is one implementation. */
 export interface LogStore {
   appendBatch(batch: AppendBatch): Promise<AppendResult>;
-  query(query: LogQuery): Promise<QueryPage>;
-  count(query: CountQuery): Promise<LineCount[]>;
+  query(query: LogQuery, budget: ScanBudget): Promise<QueryPage>;
+  /** Throws QueryBudgetExceeded rather than give a count short of the truth. */
+  count(query: CountQuery, budget: ScanBudget): Promise<LineCount[]>;
   /** The line at `position` with up to `before` and `after` neighbours no older than `oldestMs`; null when it is not kept. */
   context(position: CursorPosition, before: number, after: number, oldestMs: number, namespaces?: string[]): Promise<LineContext | null>;
   dropPartitionsBefore(cutoffMs: number): Promise<DropResult>;

@@ -155,3 +155,15 @@ export function minuteCountStatement(query: LineFilter, streamIds: number[] | nu
     params,
   };
 }
+
+/** Whether a filter tests the text of lines: what a search reads lines for, beyond what indexes answer. */
+export function searchesText(filter: LineFilter): boolean {
+  return filter.contains.length > 0 || filter.excludes.length > 0 || filter.match !== undefined || filter.regex !== undefined;
+}
+
+/** Lines per minute that a filter's labels and levels reach, from `line_counts`: how much a text search will read. */
+export function minuteTotalsStatement(query: LineFilter, streamIds: number[] | null): Statement {
+  const labelsAndLevels = { ...query, contains: [], excludes: [], match: undefined, regex: undefined };
+  const { where, params } = lineFilter(labelsAndLevels, streamIds, 'minute');
+  return { sql: `SELECT minute, sum(lines) AS lines FROM line_counts WHERE ${where.join(' AND ')} GROUP BY minute ORDER BY minute`, params };
+}

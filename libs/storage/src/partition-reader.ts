@@ -1,9 +1,32 @@
 import Database from 'better-sqlite3';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { LEVELS, lineFields } from '@daylog/log-model';
 import { Catalogue, StreamRow } from './catalogue';
 import { matchingStreamIds } from './label-matcher';
-import { CountQuery, CursorPosition, LineContext, LineCount, LineFilter, LogQuery, QueryPage, StoredLogLine } from './log-store';
-import { FullTextIndex, LINE_COLUMNS, Statement, countStatement, minuteCountStatement, pageStatement } from './page-statement';
+import {
+  CountQuery,
+  CursorPosition,
+  LineContext,
+  LineCount,
+  LineFilter,
+  LogQuery,
+  QueryBudgetExceeded,
+  QueryCancelled,
+  QueryPage,
+  ScanBudget,
+  ScanStop,
+  StoredLogLine,
+} from './log-store';
+import {
+  FullTextIndex,
+  LINE_COLUMNS,
+  Statement,
+  countStatement,
+  minuteCountStatement,
+  minuteTotalsStatement,
+  pageStatement,
+  searchesText,
+} from './page-statement';
 import { MINUTE_MS, PartitionBounds, formatOfCode, fullTextTable, partitionFile } from './partition-schema';
 import { TextSearchFunctions } from './text-search-functions';
 
@@ -25,6 +48,66 @@ const OPEN_CONNECTIONS = 64;
 
 /** Statements are cached per connection by their text; the text varies only with the filters' shape. */
 const STATEMENTS_PER_PARTITION = 64;
+
+/**
+ * About how many lines a text search reads at a time: between two such windows it looks at its
+ * budget and lets other requests run (about 5 ms of substring search, 25 ms of regex, here).
+ */
+const SCAN_WINDOW_LINES = 20_000;
+
+/** No limit: reads whose size the caller has already bounded (a line's context). */
+const UNLIMITED: ScanBudget = { maxScannedLines: Infinity, deadlineMs: Infinity, now: () => 0 };
+
+/** A stretch of one partition a search reads in one statement, and the lines its text filters will test there. */
+interface ScanWindow {
+  partition: PartitionBounds;
+  fromMs: number;
+  toMs: number;
+  lines: number;
+}
+
+/** Where a search that stops before `window` goes on from: the lines of the window and beyond, none before. */
+function resumePosition(window: ScanWindow, query: LogQuery): CursorPosition {
+  const { partition, fromMs, toMs } = window;
+  const after = query.after?.partitionStart === partition.startMs ? query.after : null;
+  if (query.direction === 'backward') {
+    return after && after.ts < toMs ? after : { ts: toMs, partitionStart: partition.startMs, id: 0 };
+  }
+  return after && after.ts >= fromMs ? after : { ts: fromMs - 1, partitionStart: partition.startMs, id: Number.MAX_SAFE_INTEGER };
+}
+
+/** One search's reading against its budget. */
+class Scan {
+  private scanned = 0;
+  private windows = 0;
+  private timed = false;
+
+  constructor(
+    private readonly budget: ScanBudget,
+    private readonly textSearch: TextSearchFunctions,
+    /** Whether the first window is read whatever the budget, so that paging through a long search always moves on. */
+    private readonly firstWindowFree: boolean,
+  ) {}
+
+  /** Before each window: lets other requests run, then says which limit, if any, forbids reading it. */
+  async admit(window: ScanWindow): Promise<ScanStop | null> {
+    if (this.windows > 0) await nextTurn();
+    if (this.budget.signal?.aborted) throw new QueryCancelled();
+    const free = this.firstWindowFree && this.windows === 0;
+    if (!free && this.budget.now() > this.budget.deadlineMs) return 'time';
+    if (!free && this.scanned + window.lines > this.budget.maxScannedLines) return 'lines';
+    this.windows++;
+    this.scanned += window.lines;
+    this.timed = !free;
+    return null;
+  }
+
+  /** Runs a window's statement under the budget's deadline (searches take turns, so it is set for each). */
+  read<T>(statement: () => T): T {
+    this.textSearch.limitTime(this.timed ? this.budget : null);
+    return statement();
+  }
+}
 
 interface CountRow {
   start: number;
@@ -59,21 +142,22 @@ export class PartitionReader {
   private readonly streams = new Map<number, StreamRow>();
   private readonly textSearch = new TextSearchFunctions();
   private lastStreamId = 0;
+  /** Partitions ending by then are being dropped: a search that began before the drop skips them. */
+  private forgottenBeforeMs = 0;
 
   constructor(
     private readonly catalogue: Catalogue,
     private readonly dataDir: string,
   ) {}
 
-  query(query: LogQuery): QueryPage {
-    this.textSearch.startQuery();
+  async query(query: LogQuery, budget: ScanBudget): Promise<QueryPage> {
     this.refreshStreams();
     const streamIds = this.streamIdsFor(query);
-    if (streamIds?.length === 0) return { lines: [], next: null };
-    return this.page(query, streamIds);
+    if (streamIds?.length === 0) return { lines: [], next: null, stopped: null };
+    return this.page(query, streamIds, budget);
   }
 
-  context(position: CursorPosition, before: number, after: number, oldestMs: number, namespaces?: string[]): LineContext | null {
+  async context(position: CursorPosition, before: number, after: number, oldestMs: number, namespaces?: string[]): Promise<LineContext | null> {
     const partition = this.catalogue.partitions().find((p) => p.startMs === position.partitionStart);
     if (!partition || position.ts < oldestMs) return null;
     const [row] = this.connection(partition).all<LineRow>({
@@ -87,22 +171,21 @@ export class PartitionReader {
     const neighbours = [...this.streams.values()]
       .filter((s) => s.namespace === stream.namespace && s.pod === stream.pod && s.container === stream.container)
       .map((s) => s.id);
-    const around = (direction: LogQuery['direction'], limit: number): StoredLogLine[] =>
-      limit === 0
-        ? []
-        : this.page(
-            { fromMs: oldestMs, toMs: Number.MAX_SAFE_INTEGER, labels: {}, levels: null, contains: [], excludes: [], limit, direction, after: position },
-            neighbours,
-          ).lines;
-    return { before: around('backward', before).reverse(), line: this.toLine(row, partition), after: around('forward', after) };
+    const around = async (direction: LogQuery['direction'], limit: number): Promise<StoredLogLine[]> => {
+      if (limit === 0) return [];
+      const query: LogQuery = { fromMs: oldestMs, toMs: Number.MAX_SAFE_INTEGER, labels: {}, levels: null, contains: [], excludes: [], limit, direction, after: position };
+      return (await this.page(query, neighbours, UNLIMITED)).lines;
+    };
+    const line = this.toLine(row, partition);
+    return { before: (await around('backward', before)).reverse(), line, after: await around('forward', after) };
   }
 
   /**
    * Whole minutes are read from `line_counts`; the minutes a range starts or ends inside of, and
-   * any range searched by text, from the lines.
+   * any range searched by text, from the lines. A count is all or nothing: one that would read more
+   * lines than the budget allows is refused before it starts, one that runs out of time when it does.
    */
-  count(query: CountQuery): LineCount[] {
-    this.textSearch.startQuery();
+  async count(query: CountQuery, budget: ScanBudget): Promise<LineCount[]> {
     this.refreshStreams();
     const streamIds = this.streamIdsFor(query);
     if (streamIds?.length === 0) return [];
@@ -118,23 +201,37 @@ export class PartitionReader {
         }
       }
     };
-    const searchesText = query.contains.length > 0 || query.excludes.length > 0 || query.match !== undefined || query.regex !== undefined;
-    for (const partition of this.catalogue.partitions().filter((p) => p.endMs > query.fromMs && p.startMs < query.toMs)) {
-      const connection = this.connection(partition);
-      const fromMs = Math.max(query.fromMs, partition.startMs);
-      const toMs = Math.min(query.toMs, partition.endMs);
-      const index = query.match ? this.fullTextIndex(partition) : null;
-      const fromLines = (from: number, to: number) =>
-        add(connection.all<CountRow>(countStatement(partition, { ...query, fromMs: from, toMs: to }, streamIds, query.bucketMs, index)));
-      const firstMinute = Math.ceil(fromMs / MINUTE_MS) * MINUTE_MS;
-      const endMinute = Math.floor(toMs / MINUTE_MS) * MINUTE_MS;
-      if (searchesText || firstMinute >= endMinute) {
-        fromLines(fromMs, toMs);
-        continue;
+    if (searchesText(query)) {
+      const windows = this.partitionsIn(query).flatMap((partition) => this.scanWindows(partition, query, streamIds));
+      const lines = windows.reduce((sum, window) => sum + window.lines, 0);
+      if (lines > budget.maxScannedLines) throw new QueryBudgetExceeded('lines', budget);
+      const scan = new Scan(budget, this.textSearch, false);
+      for (const window of windows) {
+        const stop = await scan.admit(window);
+        if (stop) throw new QueryBudgetExceeded(stop, budget);
+        if (this.isForgotten(window.partition)) continue;
+        const { partition, fromMs, toMs } = window;
+        const index = query.match ? this.fullTextIndex(partition) : null;
+        const statement = countStatement(partition, { ...query, fromMs, toMs }, streamIds, query.bucketMs, index);
+        add(scan.read(() => this.connection(partition).all<CountRow>(statement)));
       }
-      if (fromMs < firstMinute) fromLines(fromMs, firstMinute);
-      add(connection.all<CountRow>(minuteCountStatement({ ...query, fromMs: firstMinute, toMs: endMinute }, streamIds, query.bucketMs)));
-      if (endMinute < toMs) fromLines(endMinute, toMs);
+    } else {
+      for (const partition of this.partitionsIn(query)) {
+        const connection = this.connection(partition);
+        const fromMs = Math.max(query.fromMs, partition.startMs);
+        const toMs = Math.min(query.toMs, partition.endMs);
+        const fromLines = (from: number, to: number) =>
+          add(connection.all<CountRow>(countStatement(partition, { ...query, fromMs: from, toMs: to }, streamIds, query.bucketMs, null)));
+        const firstMinute = Math.ceil(fromMs / MINUTE_MS) * MINUTE_MS;
+        const endMinute = Math.floor(toMs / MINUTE_MS) * MINUTE_MS;
+        if (firstMinute >= endMinute) {
+          fromLines(fromMs, toMs);
+          continue;
+        }
+        if (fromMs < firstMinute) fromLines(fromMs, firstMinute);
+        add(connection.all<CountRow>(minuteCountStatement({ ...query, fromMs: firstMinute, toMs: endMinute }, streamIds, query.bucketMs)));
+        if (endMinute < toMs) fromLines(endMinute, toMs);
+      }
     }
     return [...totals.values()].map((row) => {
       const { namespace, pod, container, source } = this.streams.get(row.stream_id)!;
@@ -149,6 +246,7 @@ export class PartitionReader {
   }
 
   forgetPartitionsEndingBy(cutoffMs: number): void {
+    this.forgottenBeforeMs = Math.max(this.forgottenBeforeMs, cutoffMs);
     this.forgetPartitions(this.catalogue.partitions().filter((p) => p.endMs <= cutoffMs).map((p) => p.name));
   }
 
@@ -167,24 +265,83 @@ export class PartitionReader {
     }
   }
 
-  private page(query: LogQuery, streamIds: number[] | null): QueryPage {
+  private async page(query: LogQuery, streamIds: number[] | null, budget: ScanBudget): Promise<QueryPage> {
     const backward = query.direction === 'backward';
-    const partitions = this.catalogue
-      .partitions()
-      .filter((p) => p.endMs > query.fromMs && p.startMs < query.toMs)
-      .filter((p) => !query.after || (backward ? p.startMs <= query.after.partitionStart : p.startMs >= query.after.partitionStart));
+    const partitions = this.partitionsIn(query).filter(
+      (p) => !query.after || (backward ? p.startMs <= query.after.partitionStart : p.startMs >= query.after.partitionStart),
+    );
     if (backward) partitions.reverse();
 
     const lines: StoredLogLine[] = [];
+    const scan = new Scan(budget, this.textSearch, true);
+    const stopBefore = (window: ScanWindow, stopped: ScanStop): QueryPage => ({ lines, next: resumePosition(window, query), stopped });
     for (const partition of partitions) {
-      const index = query.match ? this.fullTextIndex(partition) : null;
-      const statement = pageStatement(partition, query, streamIds, query.limit + 1 - lines.length, index);
-      for (const row of this.connection(partition).all<LineRow>(statement)) lines.push(this.toLine(row, partition));
-      if (lines.length > query.limit) break;
+      for (const window of this.scanWindows(partition, query, streamIds)) {
+        const stop = await scan.admit(window);
+        if (stop) return stopBefore(window, stop);
+        if (this.isForgotten(partition)) break;
+        const index = query.match ? this.fullTextIndex(partition) : null;
+        const statement = pageStatement(partition, { ...query, fromMs: window.fromMs, toMs: window.toMs }, streamIds, query.limit + 1 - lines.length, index);
+        let rows: LineRow[];
+        try {
+          rows = scan.read(() => this.connection(partition).all<LineRow>(statement));
+        } catch (error) {
+          if (error instanceof QueryBudgetExceeded) return stopBefore(window, error.stop);
+          throw error;
+        }
+        for (const row of rows) lines.push(this.toLine(row, partition));
+        if (lines.length > query.limit) {
+          lines.length = query.limit;
+          return { lines, next: lines[lines.length - 1].position, stopped: null };
+        }
+      }
     }
-    const hasMore = lines.length > query.limit;
-    if (hasMore) lines.length = query.limit;
-    return { lines, next: hasMore ? lines[lines.length - 1].position : null };
+    return { lines, next: null, stopped: null };
+  }
+
+  private partitionsIn(filter: LineFilter): PartitionBounds[] {
+    return this.catalogue.partitions().filter((p) => p.endMs > filter.fromMs && p.startMs < filter.toMs && !this.isForgotten(p));
+  }
+
+  private isForgotten(partition: PartitionBounds): boolean {
+    return partition.endMs <= this.forgottenBeforeMs;
+  }
+
+  /**
+   * A partition's share of a range (a page's share begins at its cursor) in windows, in reading
+   * order, of about SCAN_WINDOW_LINES lines that the text filters test, cut at minutes as
+   * `line_counts` counts them; one window when nothing is tested, or the word index finds the lines.
+   * Windows fill up in reading order, so the first is never a sliver: each page reads on.
+   */
+  private scanWindows(partition: PartitionBounds, query: LineFilter & Partial<Pick<LogQuery, 'after' | 'direction'>>, streamIds: number[] | null): ScanWindow[] {
+    let fromMs = Math.max(query.fromMs, partition.startMs);
+    let toMs = Math.min(query.toMs, partition.endMs);
+    const backward = query.direction === 'backward';
+    if (query.after?.partitionStart === partition.startMs) {
+      if (backward) toMs = Math.min(toMs, query.after.ts + 1);
+      else fromMs = Math.max(fromMs, query.after.ts);
+    }
+    const indexed = query.match !== undefined && this.fullTextIndex(partition) !== null;
+    if (!searchesText(query) || indexed) return [{ partition, fromMs, toMs, lines: 0 }];
+    const minutes = this.connection(partition).all<{ minute: number; lines: number }>(
+      minuteTotalsStatement({ ...query, fromMs: fromMs - (fromMs % MINUTE_MS), toMs }, streamIds),
+    );
+    if (backward) minutes.reverse();
+    const windows: ScanWindow[] = [];
+    let edge = backward ? toMs : fromMs;
+    let lines = 0;
+    for (const minute of minutes) {
+      lines += minute.lines;
+      const next = backward ? Math.max(fromMs, minute.minute) : Math.min(toMs, minute.minute + MINUTE_MS);
+      if (lines >= SCAN_WINDOW_LINES && next !== edge) {
+        windows.push(backward ? { partition, fromMs: next, toMs: edge, lines } : { partition, fromMs: edge, toMs: next, lines });
+        edge = next;
+        lines = 0;
+      }
+    }
+    const end = backward ? fromMs : toMs;
+    if (edge !== end || windows.length === 0) windows.push(backward ? { partition, fromMs, toMs: edge, lines } : { partition, fromMs: edge, toMs, lines });
+    return windows;
   }
 
   private toLine(row: LineRow, partition: PartitionBounds): StoredLogLine {

@@ -2,7 +2,7 @@ import Database from 'better-sqlite3';
 import { mkdirSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Catalogue } from './catalogue';
-import { AppendBatch, AppendResult, CountQuery, CursorPosition, LineCount, DropResult, LineContext, LogQuery, LogStore, QueryPage, StorageStats } from './log-store';
+import { AppendBatch, AppendResult, CountQuery, CursorPosition, LineCount, DropResult, LineContext, LogQuery, LogStore, QueryPage, ScanBudget, StorageStats } from './log-store';
 import { migrate } from './migrator';
 import { PartitionReader } from './partition-reader';
 import { Synchronous, openDatabase } from './partition-schema';
@@ -59,16 +59,16 @@ export class SqliteLogStore implements LogStore {
     }
   }
 
-  query(query: LogQuery): Promise<QueryPage> {
-    return Promise.resolve(this.reader.query(query));
+  query(query: LogQuery, budget: ScanBudget): Promise<QueryPage> {
+    return this.reader.query(query, budget);
   }
 
-  count(query: CountQuery): Promise<LineCount[]> {
-    return Promise.resolve(this.reader.count(query));
+  count(query: CountQuery, budget: ScanBudget): Promise<LineCount[]> {
+    return this.reader.count(query, budget);
   }
 
   context(position: CursorPosition, before: number, after: number, oldestMs: number, namespaces?: string[]): Promise<LineContext | null> {
-    return Promise.resolve(this.reader.context(position, before, after, oldestMs, namespaces));
+    return this.reader.context(position, before, after, oldestMs, namespaces);
   }
 
   /**
@@ -88,7 +88,8 @@ export class SqliteLogStore implements LogStore {
     let bytes = 0;
     for (const dir of [this.dataDir, join(this.dataDir, 'partitions')]) {
       for (const entry of readdirSync(dir, { withFileTypes: true })) {
-        if (entry.isFile()) bytes += statSync(join(dir, entry.name)).size;
+        // A WAL's -shm and -wal go when their last connection closes, which may be between the two calls.
+        if (entry.isFile()) bytes += statSync(join(dir, entry.name), { throwIfNoEntry: false })?.size ?? 0;
       }
     }
     return { partitions, bytes };

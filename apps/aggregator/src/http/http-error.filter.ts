@@ -1,6 +1,6 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import { FastifyReply, FastifyRequest } from 'fastify';
-import { QueryBudgetExceeded } from '@daylog/storage';
+import { QueryBudgetExceeded, QueryCancelled } from '@daylog/storage';
 import { RetryLaterException } from './retry-later.exception';
 
 interface FastifyError {
@@ -10,6 +10,8 @@ interface FastifyError {
   /** Where in the body parsing stopped, for a body that is not valid JSON. */
   at?: number;
 }
+
+const CLIENT_CLOSED_REQUEST = 499;
 
 /**
  * Every error leaves as `{"error": "..."}` with a sentence a person can act on: Nest's exceptions,
@@ -27,11 +29,12 @@ export class HttpErrorFilter implements ExceptionFilter {
     const reply = host.switchToHttp().getResponse<FastifyReply>();
     const [status, body] = this.describe(exception, request);
     if (exception instanceof RetryLaterException) reply.header('Retry-After', String(exception.retryAfterSeconds));
-    if (status >= 500 && !(exception instanceof HttpException)) {
+    const foreseen = exception instanceof HttpException || exception instanceof QueryBudgetExceeded || exception instanceof QueryCancelled;
+    if (status >= 500 && !foreseen) {
       this.logger.error(`${request.method} ${request.url} failed`, { method: request.method, url: request.url }, (exception as Error).stack ?? String(exception));
     }
     // Headers a handler set before it failed (a page's cursor, a text content type) do not belong to the error.
-    for (const header of ['X-Next-Cursor', 'Link']) reply.removeHeader(header);
+    for (const header of ['X-Next-Cursor', 'Link', 'X-Search-Stopped']) reply.removeHeader(header);
     void reply.status(status).header('Content-Type', 'application/json; charset=utf-8').send(body);
   }
 
@@ -48,8 +51,11 @@ export class HttpErrorFilter implements ExceptionFilter {
         return [400, { error: 'the body is not valid gzip' }];
     }
     if (exception instanceof QueryBudgetExceeded) {
-      return [400, { error: `${exception.message}: narrow the time range, or add label, level or q filters`, param: 'regex' }];
+      // Too many lines is the question's size; running out of time may be the server's load as well.
+      return [exception.stop === 'lines' ? 400 : 503, { error: `${exception.message}: narrow the time range, or add label or level filters` }];
     }
+    // Nobody reads this answer; the status says so in the request log (nginx's "client closed request").
+    if (exception instanceof QueryCancelled) return [CLIENT_CLOSED_REQUEST, { error: exception.message }];
     if (typeof fastifyError?.at === 'number') return [400, { error: fastifyError.message, at: fastifyError.at }];
     if (!(exception instanceof HttpException) && fastifyError?.statusCode && fastifyError.statusCode < 500) {
       return [fastifyError.statusCode, { error: fastifyError.message }];

@@ -3,6 +3,9 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import { REJECTION_CAUSES, RejectionCause } from '@daylog/log-model';
 import { DropResult, LOG_STORE, LogStore } from '@daylog/storage';
 
+const SEARCH_STOPS = ['lines', 'time', 'client_gone'] as const;
+export type SearchStop = (typeof SEARCH_STOPS)[number];
+
 /** Daylog's own figures for Prometheus, on a registry of its own so two apps in one process do not share counters. */
 @Injectable()
 export class AggregatorMetrics {
@@ -53,8 +56,16 @@ export class AggregatorMetrics {
     registers: [this.registry],
   });
 
+  private readonly searchesStopped = new Counter({
+    name: 'daylog_searches_stopped_total',
+    help: 'Searches ended early: by DAYLOG_QUERY_MAX_SCANNED_LINES (lines), DAYLOG_QUERY_TIMEOUT (time), or because the client went away (client_gone).',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+
   constructor(@Inject(LOG_STORE) store: LogStore) {
     for (const cause of REJECTION_CAUSES) this.linesRejected.labels(cause).inc(0);
+    for (const reason of SEARCH_STOPS) this.searchesStopped.labels(reason).inc(0);
     new Gauge({
       name: 'daylog_partitions',
       help: 'Partitions on disk.',
@@ -85,6 +96,10 @@ export class AggregatorMetrics {
   countIngest(accepted: number, rejected: readonly RejectionCause[]): void {
     this.linesAccepted.inc(accepted);
     for (const cause of rejected) this.linesRejected.labels(cause).inc();
+  }
+
+  countStoppedSearch(reason: SearchStop): void {
+    this.searchesStopped.labels(reason).inc();
   }
 
   countDuplicateBatch(): void {

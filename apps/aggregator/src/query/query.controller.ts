@@ -1,10 +1,11 @@
 import { Controller, Get, Headers, Query, Req, Res } from '@nestjs/common';
 import { FastifyReply, FastifyRequest } from 'fastify';
-import { CursorCodec, StoredLogLine } from '@daylog/storage';
+import { CursorCodec, ScanStop, StoredLogLine } from '@daylog/storage';
 import { Access, NamespaceScope, Scope } from '../auth/access';
 import { Format, LineContextDto, QueryLogsDto } from './query-logs.dto';
 import { toContextTextLine, toNdjsonLine, toTextLine, toWireLine } from './line-formats';
 import { QueryService } from './query.service';
+import { clientGoneSignal } from './scan-budgets';
 
 const CONTENT_TYPES: Record<Format, string> = {
   text: 'text/plain; charset=utf-8',
@@ -16,6 +17,16 @@ function formatFromAccept(accept: string | undefined): Format {
   if (accept?.includes('application/x-ndjson')) return 'ndjson';
   if (accept?.includes('application/json')) return 'json';
   return 'text';
+}
+
+/** What a person reading a page that ended early should know, and do. */
+const STOPPED_NOTICES: Record<ScanStop, string> = {
+  lines: 'this search read as many lines as one page may (DAYLOG_QUERY_MAX_SCANNED_LINES)',
+  time: 'this search ran out of time (DAYLOG_QUERY_TIMEOUT)',
+};
+
+function stoppedNotice(stopped: ScanStop, nextUrl: string): string {
+  return `# ${STOPPED_NOTICES[stopped]} before the page was full; more lines may match. Narrow the range or add label or level filters, or go on: ${nextUrl}\n`;
 }
 
 /** The whole URL of the next page; relative when the request's Host cannot make one (HTTP/1.0, say). */
@@ -47,15 +58,18 @@ export class QueryController {
     @Res({ passthrough: true }) reply: FastifyReply,
     @Scope() scope: NamespaceScope,
   ): Promise<string> {
-    const { lines, nextCursor } = await this.queryService.search(params, scope);
+    const { lines, nextCursor, stopped } = await this.queryService.search(params, scope, clientGoneSignal(reply));
     const format = params.format ?? formatFromAccept(accept);
     void reply.header('Content-Type', CONTENT_TYPES[format]);
+    const nextUrl = nextCursor && nextPageUrl(request, nextCursor);
     if (nextCursor) {
       void reply.header('X-Next-Cursor', nextCursor);
-      void reply.header('Link', `<${nextPageUrl(request, nextCursor)}>; rel="next"`);
+      void reply.header('Link', `<${nextUrl}>; rel="next"`);
     }
-    if (format === 'json') return JSON.stringify({ lines: lines.map((l) => toWireLine(l, this.cursors)), nextCursor });
-    return lines.map((l) => (format === 'ndjson' ? toNdjsonLine(l, this.cursors) : toTextLine(l))).join('');
+    if (stopped) void reply.header('X-Search-Stopped', stopped);
+    if (format === 'json') return JSON.stringify({ lines: lines.map((l) => toWireLine(l, this.cursors)), nextCursor, stopped });
+    if (format === 'ndjson') return lines.map((l) => toNdjsonLine(l, this.cursors)).join('');
+    return lines.map(toTextLine).join('') + (stopped ? stoppedNotice(stopped, nextUrl!) : '');
   }
 
   @Get('context')

@@ -5,15 +5,19 @@ import {
   LineContext,
   LogQuery,
   LogStore,
+  QueryCancelled,
+  ScanStop,
   StoredLogLine,
   CursorCodec,
   filterFingerprint,
 } from '@daylog/storage';
 import { CLOCK, Clock } from '../clock/clock';
+import { AggregatorMetrics } from '../metrics/aggregator-metrics';
 import { NamespaceScope } from '../auth/access';
 import { DAYLOG_CONFIG } from '../config/config.module';
 import { badParam, lineFilterOf } from './line-filter';
 import { LineContextDto, QueryLogsDto } from './query-logs.dto';
+import { ScanBudgets } from './scan-budgets';
 
 const DEFAULT_LIMIT = 100;
 const DEFAULT_CONTEXT_LINES = 20;
@@ -21,6 +25,8 @@ const DEFAULT_CONTEXT_LINES = 20;
 export interface SearchResult {
   lines: StoredLogLine[];
   nextCursor: string | null;
+  /** Why reading stopped before the page was full; the next page goes on from there. */
+  stopped: ScanStop | null;
 }
 
 @Injectable()
@@ -30,9 +36,11 @@ export class QueryService {
     @Inject(DAYLOG_CONFIG) private readonly config: DaylogConfig,
     @Inject(CLOCK) private readonly clock: Clock,
     private readonly cursors: CursorCodec,
+    private readonly budgets: ScanBudgets,
+    private readonly metrics: AggregatorMetrics,
   ) {}
 
-  async search(params: QueryLogsDto, scope: NamespaceScope): Promise<SearchResult> {
+  async search(params: QueryLogsDto, scope: NamespaceScope, signal?: AbortSignal): Promise<SearchResult> {
     const { cursor, limit, format, ...filters } = params;
     // Lists are sorted so that pod=a,b and pod=b,a, the same filter, share their cursors.
     const fingerprint = filterFingerprint(
@@ -49,8 +57,15 @@ export class QueryService {
       if ('problem' in decoded) throw badParam('cursor', decoded.problem);
       query.after = decoded.position;
     }
-    const page = await this.store.query(query);
-    return { lines: page.lines, nextCursor: page.next && this.cursors.encodePage(page.next, fingerprint) };
+    let page;
+    try {
+      page = await this.store.query(query, this.budgets.start(signal));
+    } catch (error) {
+      if (error instanceof QueryCancelled) this.metrics.countStoppedSearch('client_gone');
+      throw error;
+    }
+    if (page.stopped) this.metrics.countStoppedSearch(page.stopped);
+    return { lines: page.lines, nextCursor: page.next && this.cursors.encodePage(page.next, fingerprint), stopped: page.stopped };
   }
 
   async context(params: LineContextDto, scope: NamespaceScope): Promise<LineContext> {

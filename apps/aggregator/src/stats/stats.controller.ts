@@ -4,6 +4,7 @@ import { Access, NamespaceScope, Scope } from '../auth/access';
 import { labelValuesToJson, labelValuesToText, statsToJson, statsToText } from './stats-formats';
 import { LabelValuesDto, StatsDto, StatsFormat } from './stats.dto';
 import { StatsService } from './stats.service';
+import { clientGoneSignal } from '../query/scan-budgets';
 
 function formatOf(format: StatsFormat | undefined, accept: string | undefined): StatsFormat {
   return format ?? (accept?.includes('application/json') ? 'json' : 'text');
@@ -26,7 +27,7 @@ export class StatsController {
     @Res({ passthrough: true }) reply: FastifyReply,
     @Scope() scope: NamespaceScope,
   ): Promise<string> {
-    const stats = await this.statsService.stats(params, scope);
+    const stats = await this.statsService.stats(params, scope, clientGoneSignal(reply));
     return send(reply, formatOf(params.format, accept), () => statsToJson(stats), () => statsToText(stats));
   }
 
@@ -38,7 +39,7 @@ export class StatsController {
     @Res({ passthrough: true }) reply: FastifyReply,
     @Scope() scope: NamespaceScope,
   ): Promise<string> {
-    const values = await this.statsService.labelValues(label, params, scope);
+    const values = await this.statsService.labelValues(label, params, scope, clientGoneSignal(reply));
     return send(reply, formatOf(params.format, accept), () => labelValuesToJson(values), () => labelValuesToText(values));
   }
 }

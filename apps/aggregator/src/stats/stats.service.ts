@@ -1,11 +1,13 @@
 import { Inject, Injectable, NotFoundException } from '@nestjs/common';
 import { DaylogConfig } from '@daylog/config';
 import { LEVELS, LabelName, parseDuration } from '@daylog/log-model';
-import { LOG_STORE, LogStore } from '@daylog/storage';
+import { CountQuery, LOG_STORE, LineCount, LogStore, QueryBudgetExceeded, QueryCancelled } from '@daylog/storage';
 import { CLOCK, Clock } from '../clock/clock';
+import { AggregatorMetrics } from '../metrics/aggregator-metrics';
 import { NamespaceScope } from '../auth/access';
 import { DAYLOG_CONFIG } from '../config/config.module';
 import { badParam, lineFilterOf } from '../query/line-filter';
+import { ScanBudgets } from '../query/scan-budgets';
 import { Grouping, LABEL_PATHS, LabelValuesDto, StatsDto } from './stats.dto';
 
 const MINUTE_MS = 60_000;
@@ -50,10 +52,12 @@ export class StatsService {
     @Inject(LOG_STORE) private readonly store: LogStore,
     @Inject(DAYLOG_CONFIG) private readonly config: DaylogConfig,
     @Inject(CLOCK) private readonly clock: Clock,
+    private readonly budgets: ScanBudgets,
+    private readonly metrics: AggregatorMetrics,
   ) {}
 
   /** Lines per bucket up to now (or `to`), every bucket of the range present, empty ones with 0. */
-  async stats(params: StatsDto, scope: NamespaceScope): Promise<Stats> {
+  async stats(params: StatsDto, scope: NamespaceScope, signal?: AbortSignal): Promise<Stats> {
     const now = this.clock.now();
     const filter = lineFilterOf(params, scope, now, this.config.retentionMs, now + 1);
     const stepMs = params.step === undefined ? this.autoStep(filter.toMs - filter.fromMs) : this.checkedStep(params.step);
@@ -65,7 +69,7 @@ export class StatsService {
     const by = params.by ?? 'level';
     const grouped = Array.from({ length: bucketCount }, () => new Map<string, number>());
     let total = 0;
-    for (const count of await this.store.count({ ...filter, bucketMs: stepMs })) {
+    for (const count of await this.count({ ...filter, bucketMs: stepMs }, signal)) {
       const key = by === 'level' ? count.level : count.labels.pod!;
       const bucket = grouped[(count.startMs - firstStart) / stepMs];
       bucket.set(key, (bucket.get(key) ?? 0) + count.lines);
@@ -81,7 +85,7 @@ export class StatsService {
   }
 
   /** The values a label takes in the range, with their line counts and when each was last seen. */
-  async labelValues(label: string, params: LabelValuesDto, scope: NamespaceScope): Promise<LabelValues> {
+  async labelValues(label: string, params: LabelValuesDto, scope: NamespaceScope, signal?: AbortSignal): Promise<LabelValues> {
     if (!(LABEL_PATHS as readonly string[]).includes(label)) {
       throw new NotFoundException({ error: `no label named ${JSON.stringify(label)}: use ${LABEL_PATHS.join(', ')}` });
     }
@@ -89,7 +93,7 @@ export class StatsService {
     const now = this.clock.now();
     const filter = lineFilterOf(params, scope, now, this.config.retentionMs, now + 1);
     const values = new Map<string, LabelValue>();
-    for (const count of await this.store.count({ ...filter, bucketMs: null })) {
+    for (const count of await this.count({ ...filter, bucketMs: null }, signal)) {
       const value = count.labels[name];
       if (value === null) continue;
       const seen = values.get(value);
@@ -100,6 +104,16 @@ export class StatsService {
       }
     }
     return { label: name, fromMs: filter.fromMs, toMs: filter.toMs, values: [...values.values()].sort((a, b) => a.value.localeCompare(b.value)) };
+  }
+
+  private async count(query: CountQuery, signal: AbortSignal | undefined): Promise<LineCount[]> {
+    try {
+      return await this.store.count(query, this.budgets.start(signal));
+    } catch (error) {
+      if (error instanceof QueryBudgetExceeded) this.metrics.countStoppedSearch(error.stop);
+      if (error instanceof QueryCancelled) this.metrics.countStoppedSearch('client_gone');
+      throw error;
+    }
   }
 
   /** `since=1h` is a range a little over an hour (to is now, inclusive): it counts as its whole minutes. */

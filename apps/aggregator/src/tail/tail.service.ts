@@ -1,11 +1,12 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { Writable } from 'node:stream';
 import { DaylogConfig } from '@daylog/config';
-import { CursorCodec, LOG_STORE, LineFilter, LogStore, StoredLogLine, lineMatcher } from '@daylog/storage';
+import { CursorCodec, LOG_STORE, LineFilter, LogStore, QueryCancelled, StoredLogLine, lineMatcher } from '@daylog/storage';
 import { CLOCK, Clock } from '../clock/clock';
 import { NamespaceScope } from '../auth/access';
 import { DAYLOG_CONFIG } from '../config/config.module';
 import { lineFilterOf } from '../query/line-filter';
+import { ScanBudgets } from '../query/scan-budgets';
 import { TailHub } from './tail-hub';
 import { TailLine, TailStream, TailSubscriber } from './tail-stream';
 import { TailDto, TailFormat } from './tail.dto';
@@ -24,6 +25,7 @@ export class TailService {
     @Inject(CLOCK) private readonly clock: Clock,
     private readonly hub: TailHub,
     private readonly cursors: CursorCodec,
+    private readonly budgets: ScanBudgets,
   ) {}
 
   /**
@@ -44,18 +46,22 @@ export class TailService {
     const arrivedMeanwhile: TailLine[] = [];
     const starting: TailSubscriber = { send: (lines) => arrivedMeanwhile.push(...lines), end: () => stream.end() };
     let closed = false;
+    const gone = new AbortController();
     this.hub.add(starting);
     out.once('close', () => {
       closed = true;
+      gone.abort();
       this.hub.remove(starting);
       this.hub.remove(stream);
     });
     try {
       const limit = params.limit === undefined ? DEFAULT_START_LINES : Number(params.limit);
-      const newest = limit === 0 ? [] : (await this.store.query({ ...filter, limit, direction: 'backward', after: null })).lines.reverse();
+      const newest = limit === 0 ? [] : (await this.store.query({ ...filter, limit, direction: 'backward', after: null }, this.budgets.start(gone.signal))).lines.reverse();
       const shown = new Set(newest.map(positionKey));
       stream.send(newest.map((line) => new TailLine(line, this.cursors)));
       stream.send(arrivedMeanwhile.filter((line) => !shown.has(positionKey(line.line))));
+    } catch (error) {
+      if (!(error instanceof QueryCancelled)) throw error;
     } finally {
       this.hub.remove(starting);
     }
