@@ -133,10 +133,20 @@ export interface DropResult {
 export interface StorageStats {
   partitions: number;
   bytes: number;
+  /** Where the oldest partition ends: what dropping it would give up. */
+  oldestPartitionEndMs: number | null;
+}
+
+/** SQLite found no room to write (the disk, or DAYLOG_MAX_DISK, is full): nothing of the batch was kept. */
+export class DiskFull extends Error {
+  constructor() {
+    super('the data directory is full');
+  }
 }
 
 /** What ingest, query and the pruner need from storage; SQLite is one implementation. */
 export interface LogStore {
+  /** Throws DiskFull when there is no room for the batch. */
   appendBatch(batch: AppendBatch): Promise<AppendResult>;
   query(query: LogQuery, budget: ScanBudget): Promise<QueryPage>;
   /** Throws QueryBudgetExceeded rather than give a count short of the truth. */

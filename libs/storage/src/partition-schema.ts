@@ -1,4 +1,5 @@
 import Database from 'better-sqlite3';
+import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { MessageFormat } from '@daylog/log-model';
 
@@ -113,4 +114,16 @@ export function openDatabase(file: string, synchronous: Synchronous): Database.D
   db.pragma('journal_mode = WAL');
   db.pragma(`synchronous = ${synchronous}`);
   return db;
+}
+
+/** Bytes of the data directory's files: catalogue, partitions, their WALs and shared memory. */
+export function dataDirBytes(dataDir: string): number {
+  let bytes = 0;
+  for (const dir of [dataDir, join(dataDir, 'partitions')]) {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      // A WAL's -shm and -wal go when their last connection closes, which may be between the two calls.
+      if (entry.isFile()) bytes += statSync(join(dir, entry.name), { throwIfNoEntry: false })?.size ?? 0;
+    }
+  }
+  return bytes;
 }

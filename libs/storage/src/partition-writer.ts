@@ -14,6 +14,7 @@ import {
   fullTextTable,
   openDatabase,
   partitionFile,
+  dataDirBytes,
   partitionFiles,
   partitionSchema,
   upgradePartition,
@@ -25,6 +26,8 @@ export interface WriterOptions {
   synchronous: Synchronous;
   /** Whether partitions get a full-text index once a newer partition is being written. */
   fullText: boolean;
+  /** The data directory's size past which writes fail as on a full disk (SQLITE_FULL); null: the disk's own. */
+  maxDiskBytes: number | null;
 }
 
 export interface WriterDropResult {
@@ -61,12 +64,26 @@ interface PendingWrite {
   lineIndexes: number[];
 }
 
+/** The word index is built while the data directory is below this share of DAYLOG_MAX_DISK: the rest is kept for lines. */
+const INDEXING_DISK_SHARE = 0.9;
+
 /** Partitions a writer keeps open: the current one and a few that late lines still reach. */
 const OPEN_PARTITIONS = 4;
 
 export const CATALOGUE_FILE = 'catalogue.db';
 /** A partition file, its WAL or its shared memory, as Daylog names them. */
 const PARTITION_FILE = /^logs_\d{8}T\d{6}Z\.db(-wal|-shm|-journal)?$/;
+
+/**
+ * Lets a partition grow by at most `room` bytes in its next transactions; past that SQLite fails
+ * the write with SQLITE_FULL, as it would on a full disk, and rolls it back.
+ */
+function limitGrowth(db: Database.Database, room: number): void {
+  if (room === Infinity) return;
+  const pageSize = db.pragma('page_size', { simple: true }) as number;
+  const pages = db.pragma('page_count', { simple: true }) as number;
+  db.pragma(`max_page_count = ${pages + Math.max(0, Math.floor(room / pageSize))}`);
+}
 
 function streamKey(labels: StreamLabels): string {
   return `${labels.namespace ?? ''}\u0000${labels.pod}\u0000${labels.container ?? ''}\u0000${labels.source ?? ''}`;
@@ -143,8 +160,9 @@ export class PartitionWriter {
       }
     });
 
+    const room = this.roomLeft();
     for (const write of [...writes.values()].sort((a, b) => a.bounds.startMs - b.bounds.startMs)) {
-      this.commit(write);
+      this.commit(write, room);
     }
     return results;
   }
@@ -160,12 +178,15 @@ export class PartitionWriter {
    */
   indexSome(maxLines: number): boolean {
     if (!this.options.fullText) return false;
+    const room = this.roomLeft();
+    if (this.options.maxDiskBytes !== null && room < (1 - INDEXING_DISK_SHARE) * this.options.maxDiskBytes) return false;
     const all = this.partitions.all();
     const newest = Math.max(...all.map((p) => p.startMs));
     const behind = all.filter((p) => p.startMs !== newest && (this.lastIds.get(p.startMs) ?? 0) > (this.indexedUpTo.get(p.startMs) ?? 0));
     const bounds = behind.sort((a, b) => b.startMs - a.startMs)[0];
     if (!bounds) return false;
     const { db } = this.openPartition(bounds);
+    limitGrowth(db, room);
     const from = this.indexedUpTo.get(bounds.startMs) ?? 0;
     const upTo = db.transaction(() => {
       db.exec(fullTextSchema(bounds.name));
@@ -225,11 +246,18 @@ export class PartitionWriter {
     return planned;
   }
 
-  private commit(write: PendingWrite): void {
+  /** Bytes the data directory may still grow by under DAYLOG_MAX_DISK. */
+  private roomLeft(): number {
+    return this.options.maxDiskBytes === null ? Infinity : this.options.maxDiskBytes - dataDirBytes(this.options.dataDir);
+  }
+
+  private commit(write: PendingWrite, room: number): void {
     const partition = this.openPartition(write.bounds);
     const seen = this.streamsSeen.get(write.bounds.startMs)!;
     const newlySeen: number[] = [];
     const counts = new Map<string, LineCount>();
+    let lastId = 0;
+    limitGrowth(partition.db, room);
     partition.db.transaction(() => {
       write.lines.forEach((line, i) => {
         const streamId = this.streamIdOf(line);
@@ -246,7 +274,7 @@ export class PartitionWriter {
           line.fields ? JSON.stringify(line.fields) : null,
           line.format === null ? null : FORMAT_CODES[line.format],
         );
-        this.lastIds.set(write.bounds.startMs, Number(lastInsertRowid));
+        lastId = Number(lastInsertRowid);
         const positions = write.positionsOut[i];
         if (positions) positions[write.lineIndexes[i]] = { ts: line.ts, partitionStart: write.bounds.startMs, id: Number(lastInsertRowid) };
         const minute = line.ts - (line.ts % MINUTE_MS);
@@ -262,6 +290,7 @@ export class PartitionWriter {
       for (const c of counts.values()) partition.countLines.run(c.minute, c.streamId, c.level, c.lines, c.lastTs);
       for (const key of write.keys) partition.insertKey.run(key);
     })();
+    this.lastIds.set(write.bounds.startMs, lastId);
     for (const id of newlySeen) seen.add(id);
     for (const key of write.keys) this.rememberKey(key, write.bounds.startMs);
   }

@@ -1,19 +1,21 @@
 import Database from 'better-sqlite3';
-import { mkdirSync, readdirSync, statSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Catalogue } from './catalogue';
-import { AppendBatch, AppendResult, CountQuery, CursorPosition, LineCount, DropResult, LineContext, LogQuery, LogStore, QueryPage, ScanBudget, StorageStats } from './log-store';
+import { AppendBatch, AppendResult, CountQuery, DiskFull, CursorPosition, LineCount, DropResult, LineContext, LogQuery, LogStore, QueryPage, ScanBudget, StorageStats } from './log-store';
 import { migrate } from './migrator';
 import { PartitionReader } from './partition-reader';
-import { Synchronous, openDatabase } from './partition-schema';
+import { Synchronous, dataDirBytes, openDatabase } from './partition-schema';
 import { CATALOGUE_FILE, WriterDropResult } from './partition-writer';
-import { WriterClient } from './writer-client';
+import { WriterClient, WriterError } from './writer-client';
 
 export interface SqliteLogStoreOptions {
   dataDir: string;
   partitionMs: number;
   synchronous: Synchronous;
   fullText: boolean;
+  /** The data directory's size past which writes fail as on a full disk; null: the disk's own size. */
+  maxDiskBytes: number | null;
 }
 
 /** Storage on local SQLite files: a catalogue, and one file per time partition. */
@@ -54,6 +56,9 @@ export class SqliteLogStore implements LogStore {
     this.queued += batch.lines.length;
     try {
       return await this.writer.request<AppendResult>({ type: 'append', batch });
+    } catch (error) {
+      if (error instanceof WriterError && error.code === 'SQLITE_FULL') throw new DiskFull();
+      throw error;
     } finally {
       this.queued -= batch.lines.length;
     }
@@ -84,15 +89,12 @@ export class SqliteLogStore implements LogStore {
   }
 
   stats(): StorageStats {
-    const partitions = this.catalogue.partitions().length;
-    let bytes = 0;
-    for (const dir of [this.dataDir, join(this.dataDir, 'partitions')]) {
-      for (const entry of readdirSync(dir, { withFileTypes: true })) {
-        // A WAL's -shm and -wal go when their last connection closes, which may be between the two calls.
-        if (entry.isFile()) bytes += statSync(join(dir, entry.name), { throwIfNoEntry: false })?.size ?? 0;
-      }
-    }
-    return { partitions, bytes };
+    const partitions = this.catalogue.partitions();
+    return {
+      partitions: partitions.length,
+      bytes: dataDirBytes(this.dataDir),
+      oldestPartitionEndMs: partitions.length === 0 ? null : Math.min(...partitions.map((p) => p.endMs)),
+    };
   }
 
   queuedLines(): number {

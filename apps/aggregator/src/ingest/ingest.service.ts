@@ -1,4 +1,4 @@
-import { BadRequestException, Inject, Injectable, UnsupportedMediaTypeException } from '@nestjs/common';
+import { BadRequestException, HttpStatus, Inject, Injectable, UnsupportedMediaTypeException } from '@nestjs/common';
 import { DaylogConfig } from '@daylog/config';
 import {
   IngestAnswer,
@@ -15,18 +15,21 @@ import {
   normalizeLevel,
   validateLine,
 } from '@daylog/log-model';
-import { CursorPosition, LOG_STORE, LogStore, StoredLogLine } from '@daylog/storage';
+import { AppendResult, CursorPosition, DiskFull, LOG_STORE, LogStore, StoredLogLine } from '@daylog/storage';
 import { CLOCK, Clock } from '../clock/clock';
 import { DAYLOG_CONFIG } from '../config/config.module';
 import { RetryLaterException } from '../http/retry-later.exception';
 import { NamespaceScope } from '../auth/access';
 import { AggregatorMetrics } from '../metrics/aggregator-metrics';
+import { RetentionService } from '../retention/retention.service';
 import { TailHub } from '../tail/tail-hub';
 import { IngestBody, NumberedLine } from './ingest-body';
 import { IngestQueryDto } from './ingest-query.dto';
 
 const FUTURE_TOLERANCE_MS = 5 * 60_000;
 const MAX_IDEMPOTENCY_KEY_LENGTH = 200;
+/** Room is made in well under a second; a few seconds spares the disk a storm of retries meanwhile. */
+const DISK_FULL_RETRY_SECONDS = 5;
 const BATCH_SHAPE = 'the JSON body must be {"labels": {...}, "lines": [...]} or an array of lines';
 
 /** A line for a namespace the sender's token may not write to is refused like any invalid line. */
@@ -54,6 +57,7 @@ export class IngestService {
     @Inject(CLOCK) private readonly clock: Clock,
     private readonly metrics: AggregatorMetrics,
     private readonly tails: TailHub,
+    private readonly retention: RetentionService,
   ) {}
 
   async ingest(body: IngestBody | undefined, query: IngestQueryDto, idempotencyKey: string | undefined, scope: NamespaceScope): Promise<IngestAnswer> {
@@ -97,7 +101,7 @@ export class IngestService {
     if (accepted.length === 0 && key === null) throw this.noValidLine(lines, rejected, causes);
     this.admit(accepted.length);
 
-    const result = await this.store.appendBatch({ idempotencyKey: key, receivedMs: now, lines: accepted, wantPositions: this.tails.hasTails() });
+    const result = await this.append({ idempotencyKey: key, receivedMs: now, lines: accepted, wantPositions: this.tails.hasTails() });
     if (result.positions) this.tails.publish(storedLines(accepted, result.positions));
     if (result.duplicate) {
       this.metrics.countDuplicateBatch();
@@ -111,6 +115,22 @@ export class IngestService {
     rejected.sort((a, b) => a.index - b.index);
     this.metrics.countIngest(result.accepted, causes);
     return { accepted: result.accepted, rejected, duplicate: false };
+  }
+
+  /** A full disk refuses the batch whole (SQLite rolled it back) and has the pruner make room; the sender retries. */
+  private async append(batch: Parameters<LogStore['appendBatch']>[0]): Promise<AppendResult> {
+    try {
+      return await this.store.appendBatch(batch);
+    } catch (error) {
+      if (!(error instanceof DiskFull)) throw error;
+      this.metrics.countDiskFull();
+      this.retention.makeRoom();
+      throw new RetryLaterException(
+        `${error.message}: this batch was refused; the oldest partitions are being dropped to make room, retry in a few seconds`,
+        DISK_FULL_RETRY_SECONDS,
+        HttpStatus.INSUFFICIENT_STORAGE,
+      );
+    }
   }
 
   private checkIdempotencyKey(key: string | undefined): string | null {

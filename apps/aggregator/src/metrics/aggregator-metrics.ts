@@ -56,6 +56,18 @@ export class AggregatorMetrics {
     registers: [this.registry],
   });
 
+  private readonly diskFull = new Counter({
+    name: 'daylog_ingest_disk_full_total',
+    help: 'Batches refused (507) because the data directory was full (the disk, or DAYLOG_MAX_DISK).',
+    registers: [this.registry],
+  });
+
+  private readonly prunedEarly = new Counter({
+    name: 'daylog_pruned_early_partitions_total',
+    help: 'Partitions dropped before the retention to make room on a full disk.',
+    registers: [this.registry],
+  });
+
   private readonly searchesStopped = new Counter({
     name: 'daylog_searches_stopped_total',
     help: 'Searches ended early: by DAYLOG_QUERY_MAX_SCANNED_LINES (lines), DAYLOG_QUERY_TIMEOUT (time), or because the client went away (client_gone).',
@@ -100,6 +112,16 @@ export class AggregatorMetrics {
 
   countStoppedSearch(reason: SearchStop): void {
     this.searchesStopped.labels(reason).inc();
+  }
+
+  countDiskFull(): void {
+    this.diskFull.inc();
+  }
+
+  countEarlyPrune(result: DropResult): void {
+    this.prunedEarly.inc(result.droppedPartitions.length);
+    this.prunedLines.inc(result.droppedLines);
+    this.prunedPartitions.inc(result.droppedPartitions.length);
   }
 
   countDuplicateBatch(): void {

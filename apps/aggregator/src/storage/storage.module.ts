@@ -20,6 +20,7 @@ import { DAYLOG_CONFIG } from '../config/config.module';
           partitionMs: config.partitionMs,
           synchronous: config.synchronous,
           fullText: config.fullText,
+          maxDiskBytes: config.maxDiskBytes,
         }),
     },
   ],

@@ -1,0 +1,110 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { HOUR, TestApp, startTestApp } from './support/test-app';
+
+const LINES_PER_BATCH = 200;
+const labels = { namespace: 'shop', pod: 'web-1', container: 'app' };
+
+async function metric(t: TestApp, name: string): Promise<number> {
+  const text = (await t.http.get('/metrics')).text;
+  const line = text.split('\n').find((l) => l.startsWith(`${name} `));
+  assert.ok(line, `${name} is exposed`);
+  return Number(line.split(' ')[1]);
+}
+
+/** Lines stored from `fromMs` for an hour, counted by the service. */
+async function storedInHour(t: TestApp, fromMs: number): Promise<number> {
+  const response = await t.http
+    .get('/api/v1/stats')
+    .query({ from: new Date(fromMs).toISOString(), to: new Date(fromMs + HOUR - 1).toISOString(), format: 'json' });
+  assert.equal(response.status, 200);
+  return response.body.total as number;
+}
+
+describe('a full disk (DAYLOG_MAX_DISK)', () => {
+  let t: TestApp;
+  let sent = 0;
+
+  /** A batch of 1 kB lines within the hour starting at `hourMs`, with its own Idempotency-Key, as the shipper sends. */
+  const send = (hourMs: number, key = `batch-${sent++}`) =>
+    t.http
+      .post('/api/v1/logs')
+      .set('Idempotency-Key', key)
+      .send({
+        labels,
+        lines: Array.from({ length: LINES_PER_BATCH }, (_, i) => ({ ts: hourMs + sent, message: `${'x'.repeat(1000)} ${key} ${i}` })),
+      });
+
+  /** Sends into the hour until a batch is refused; returns the lines acknowledged and the refusal. */
+  async function fill(hourMs: number): Promise<{ acked: number; refused: Awaited<ReturnType<typeof send>> }> {
+    let acked = 0;
+    for (let i = 0; i < 500; i++) {
+      const response = await send(hourMs);
+      if (response.status !== 200) return { acked, refused: response };
+      acked += LINES_PER_BATCH;
+    }
+    throw new Error('the data directory never filled up');
+  }
+
+  before(async () => {
+    t = await startTestApp({ env: { DAYLOG_MAX_DISK: '24M' } });
+  });
+  after(() => t.close());
+
+  it('refuses a batch whole with a 507 and Retry-After, then drops the oldest partition so that the retried batch is stored', async () => {
+    const current = t.clock.now() - (t.clock.now() % HOUR);
+    const twoHoursAgo = current - 2 * HOUR;
+    for (let i = 0; i < 30; i++) assert.equal((await send(twoHoursAgo)).status, 200);
+    const oldLines = 30 * LINES_PER_BATCH;
+
+    const { acked, refused } = await fill(current);
+    assert.ok(acked > 0);
+    assert.equal(refused.status, 507);
+    assert.equal(refused.headers['retry-after'], '5');
+    assert.match(refused.body.error, /^the data directory is full: this batch was refused; the oldest partitions are being dropped to make room, retry in a few seconds$/);
+    assert.equal(await storedInHour(t, current), acked, 'every acknowledged batch whole, none of the refused one');
+    assert.ok((await metric(t, 'daylog_ingest_disk_full_total')) >= 1);
+
+    // The sender retries the same batch, as the shipper does on a 5xx.
+    const key = refused.request.getHeader('Idempotency-Key');
+    let retried = refused;
+    for (let tries = 0; retried.status !== 200 && tries < 50; tries++) {
+      await sleep(100);
+      sent--;
+      retried = await send(current, key);
+    }
+    assert.equal(retried.status, 200);
+    assert.equal(await storedInHour(t, current), acked + LINES_PER_BATCH);
+    assert.equal(await storedInHour(t, twoHoursAgo), 0, 'the oldest partition made the room');
+    assert.equal(await metric(t, 'daylog_pruned_early_partitions_total'), 1);
+    assert.equal(await metric(t, 'daylog_pruned_lines_total'), oldLines);
+  });
+
+  it('with only the current partition left, keeps refusing ingest and answering queries, and takes lines again once that partition is no longer current', async () => {
+    const current = t.clock.now() - (t.clock.now() % HOUR);
+    const { refused } = await fill(current);
+    assert.equal(refused.status, 507);
+    const stored = await storedInHour(t, current);
+    for (let i = 0; i < 3; i++) {
+      await sleep(50);
+      assert.equal((await send(current)).status, 507, 'nothing to drop: the current hour is kept');
+    }
+    assert.equal(await storedInHour(t, current), stored);
+    const newest = await t.http.get('/api/v1/logs').query({ limit: '2', format: 'json' });
+    assert.equal(newest.status, 200);
+    assert.equal(newest.body.lines.length, 2);
+    assert.equal((await t.http.get('/readyz')).status, 200);
+
+    t.clock.advance(HOUR);
+    const next = current + HOUR;
+    let response = await send(next);
+    for (let tries = 0; response.status !== 200 && tries < 50; tries++) {
+      await sleep(100);
+      response = await send(next);
+    }
+    assert.equal(response.status, 200, 'ingest resumed on its own');
+    assert.equal(await storedInHour(t, next), LINES_PER_BATCH);
+    assert.equal(await metric(t, 'daylog_pruned_early_partitions_total'), 2);
+  });
+});
