@@ -62,6 +62,10 @@ export class AggregatorProcess {
     return this.run.cpuSeconds();
   }
 
+  rssBytes(): number | null {
+    return this.run.rssBytes();
+  }
+
   /** SIGTERM: it answers in-flight batches, checkpoints, closes SQLite and exits 0. */
   async stop(): Promise<void> {
     if (!this.running) return this.run.failed(`the aggregator had already exited (${this.run.child.exitCode})`);

@@ -47,6 +47,17 @@ export class ChildRun {
     }
   }
 
+  /** Resident memory (VmRSS) in bytes; null where /proc is missing. */
+  rssBytes(): number | null {
+    try {
+      const status = readFileSync(`/proc/${this.child.pid}/status`, 'utf8');
+      const kb = /^VmRSS:\s+(\d+) kB$/m.exec(status);
+      return kb ? Number(kb[1]) * 1024 : null;
+    } catch {
+      return null;
+    }
+  }
+
   /** SIGTERM, then its exit code; 'timeout' (after a SIGKILL) if it has not exited within timeoutMs. */
   async terminate(timeoutMs: number): Promise<number | null | 'timeout'> {
     this.child.kill('SIGTERM');

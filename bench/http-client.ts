@@ -7,6 +7,7 @@ const REQUEST_TIMEOUT_MS = 120_000;
 export interface HttpAnswer {
   status: number;
   body: string;
+  headers: http.IncomingHttpHeaders;
 }
 
 /** One request on loopback; the whole answer body as text. */
@@ -16,16 +17,17 @@ export function send(
   method: 'GET' | 'POST',
   path: string,
   body?: Buffer,
+  extraHeaders: http.OutgoingHttpHeaders = {},
 ): Promise<HttpAnswer> {
   return new Promise((resolve, reject) => {
     const headers: http.OutgoingHttpHeaders = body
-      ? { 'content-type': 'application/json', 'content-length': body.length }
-      : {};
+      ? { 'content-type': 'application/json', 'content-length': body.length, ...extraHeaders }
+      : extraHeaders;
     const request = http.request({ host: HOST, port, method, path, agent, headers }, (response) => {
       const chunks: Buffer[] = [];
       response.on('data', (chunk: Buffer) => chunks.push(chunk));
       response.on('error', reject);
-      response.on('end', () => resolve({ status: response.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));
+      response.on('end', () => resolve({ status: response.statusCode ?? 0, body: Buffer.concat(chunks).toString(), headers: response.headers }));
     });
     request.setTimeout(REQUEST_TIMEOUT_MS, () => request.destroy(new Error(`no answer in ${REQUEST_TIMEOUT_MS} ms`)));
     request.on('error', reject);

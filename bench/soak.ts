@@ -1,0 +1,269 @@
+import http from 'node:http';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { AggregatorProcess } from './aggregator-process';
+import { cleanUpEverything, dirBytes, envInt, makeTempDir, nowMs, percentile } from './bench-support';
+import { send } from './http-client';
+
+/**
+ * `npm run soak`: the real aggregator on loopback for SOAK_SECONDS (10 minutes), fed at a fixed rate by
+ * SOAK_CLIENTS senders while a reader runs queries and the pruner drops minute partitions past a
+ * two-minute retention. Every acknowledged line is looked for while it is still kept; the run fails if
+ * one is missing, or if the aggregator's memory grows.
+ */
+const SECONDS = envInt('SOAK_SECONDS', 600, 30);
+const CLIENTS = envInt('SOAK_CLIENTS', 4, 1);
+const BATCHES_PER_SECOND = envInt('SOAK_BATCHES_PER_SECOND', 10, 1);
+const LINES_PER_BATCH = envInt('SOAK_LINES_PER_BATCH', 200, 1);
+const RETENTION_MS = 120_000;
+/** A sender with this many batches unanswered skips its next ones (counted), so the load stays bounded. */
+const MAX_IN_FLIGHT = 16;
+/** Lines are looked for once this old, in windows this long, and counted as unchecked past this age. */
+const VERIFY_AFTER_MS = 10_000;
+const VERIFY_EVERY_MS = 15_000;
+const TOO_OLD_TO_VERIFY_MS = RETENTION_MS - 30_000;
+const QUERY_EVERY_MS = 250;
+const RSS_EVERY_MS = 10_000;
+/**
+ * Memory is flat when the end is within this factor of the sample taken once the store is in its steady
+ * state (the retention full, the pruner dropping a partition a minute): three minutes in, or half a short run.
+ */
+const RSS_FLAT_FACTOR = 1.25;
+const STEADY_AFTER_S = Math.min(180, SECONDS / 2);
+
+const WORDS = ['GET', 'POST', 'orders', 'cart', 'checkout', 'payment', 'declined', 'timeout', 'upstream', 'retry'];
+
+interface Batch {
+  client: number;
+  firstSeq: number;
+  ts: number;
+}
+
+const say = (text: string) => console.log(text);
+const formatInt = (n: number) => Math.round(n).toLocaleString('en-US');
+const mb = (bytes: number | null) => (bytes === null ? 'n/a' : `${(bytes / 1e6).toFixed(1)} MB`);
+const ms = (values: number[], p: number) => (values.length === 0 ? 'n/a' : `${percentile(values, p).toFixed(1)} ms`);
+
+class Tally {
+  readonly counts = new Map<string, number>();
+  add(key: string, n = 1): void {
+    this.counts.set(key, (this.counts.get(key) ?? 0) + n);
+  }
+  toString(): string {
+    return this.counts.size === 0 ? 'none' : [...this.counts].map(([key, n]) => `${key}: ${formatInt(n)}`).join(', ');
+  }
+}
+
+function lineOf(client: number, seq: number, ts: number) {
+  const word = WORDS[seq % WORDS.length];
+  return {
+    ts,
+    level: seq % 50 === 0 ? 'error' : 'info',
+    message: `soak ${client} seq=${seq} ${word} /api/${WORDS[(seq >> 3) % WORDS.length]}/${seq % 997} took ${seq % 400} ms`,
+  };
+}
+
+async function main(): Promise<void> {
+  const dataDir = makeTempDir('soak');
+  const aggregator = await AggregatorProcess.start(dataDir, {
+    DAYLOG_RETENTION: '2m',
+    DAYLOG_PARTITION: '1m',
+    DAYLOG_PRUNE_INTERVAL: '5s',
+  });
+  const port = aggregator.port;
+  const rate = CLIENTS * BATCHES_PER_SECOND * LINES_PER_BATCH;
+  say(
+    `soak: ${SECONDS} s, ${CLIENTS} senders × ${BATCHES_PER_SECOND} batches/s × ${LINES_PER_BATCH} lines = ${formatInt(rate)} lines/s, ` +
+      `queries every ${QUERY_EVERY_MS} ms, retention 2m in 1m partitions pruned every 5 s (DAYLOG_SYNCHRONOUS=full)`,
+  );
+
+  const started = Date.now();
+  const endAt = started + SECONDS * 1000;
+  const rss: { atS: number; bytes: number | null }[] = [{ atS: 0, bytes: aggregator.rssBytes() }];
+  const ingestMs: number[] = [];
+  const ingestStatus = new Tally();
+  const queryMs = new Map<string, number[]>();
+  const queryStatus = new Tally();
+  const acked: Batch[][] = Array.from({ length: CLIENTS }, () => []);
+  const inFlight = new Set<Batch>();
+  let sentLines = 0;
+  let ackedLines = 0;
+  let skippedBatches = 0;
+
+  const ingestAgent = new http.Agent({ keepAlive: true, maxSockets: CLIENTS * MAX_IN_FLIGHT });
+  async function sendBatch(client: number, batchNo: number, outstanding: { n: number }): Promise<void> {
+    if (outstanding.n >= MAX_IN_FLIGHT) {
+      skippedBatches++;
+      return;
+    }
+    const ts = Date.now();
+    const firstSeq = batchNo * LINES_PER_BATCH;
+    const batch: Batch = { client, firstSeq, ts };
+    const lines = Array.from({ length: LINES_PER_BATCH }, (_, i) => lineOf(client, firstSeq + i, ts));
+    const body = Buffer.from(JSON.stringify({ labels: { namespace: 'soak', pod: `soak-${client}`, container: 'app' }, lines }));
+    outstanding.n++;
+    inFlight.add(batch);
+    sentLines += LINES_PER_BATCH;
+    const t0 = nowMs();
+    try {
+      const answer = await send(ingestAgent, port, 'POST', '/api/v1/logs', body, { 'idempotency-key': `soak-${client}-${batchNo}` });
+      ingestMs.push(nowMs() - t0);
+      ingestStatus.add(String(answer.status));
+      if (answer.status === 200) {
+        acked[client].push(batch);
+        ackedLines += LINES_PER_BATCH;
+      }
+    } catch (error) {
+      ingestStatus.add(`network (${(error as Error).message})`);
+    } finally {
+      outstanding.n--;
+      inFlight.delete(batch);
+    }
+  }
+
+  async function sender(client: number): Promise<void> {
+    const outstanding = { n: 0 };
+    const intervalMs = 1000 / BATCHES_PER_SECOND;
+    // Senders start spread over one interval, then keep a fixed schedule however long answers take.
+    const first = Date.now() + (intervalMs * client) / CLIENTS;
+    for (let batchNo = 0; ; batchNo++) {
+      const due = first + batchNo * intervalMs;
+      if (due >= endAt) break;
+      await sleep(Math.max(0, due - Date.now()));
+      void sendBatch(client, batchNo, outstanding);
+    }
+    while (outstanding.n > 0) await sleep(20);
+  }
+
+  const queryAgent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  const queries: [string, () => string][] = [
+    ['pod_newest', () => `/api/v1/logs?pod=soak-${Math.floor(Math.random() * CLIENTS)}&limit=100`],
+    ['errors', () => '/api/v1/logs?level=error&limit=100&format=ndjson'],
+    ['substring', () => `/api/v1/logs?q=seq%3D${Math.floor(Math.random() * 1000)}&since=1m&limit=50`],
+    ['word', () => `/api/v1/logs?match=${WORDS[Math.floor(Math.random() * WORDS.length)]}&since=2m&limit=100`],
+    ['stats', () => '/api/v1/stats?since=2m&by=pod&format=json'],
+    ['labels', () => '/api/v1/labels/pod?format=json'],
+  ];
+  async function reader(): Promise<void> {
+    for (let i = 0; Date.now() < endAt; i++) {
+      const [kind, path] = queries[i % queries.length];
+      const t0 = nowMs();
+      try {
+        const answer = await send(queryAgent, port, 'GET', path());
+        (queryMs.get(kind) ?? queryMs.set(kind, []).get(kind)!).push(nowMs() - t0);
+        queryStatus.add(`${kind} ${answer.status}`);
+      } catch (error) {
+        queryStatus.add(`${kind} network (${(error as Error).message})`);
+      }
+      await sleep(QUERY_EVERY_MS);
+    }
+  }
+
+  /** The seqs one pod has stored with ts in [fromMs, toMs), read page by page. */
+  const verifyAgent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  async function storedSeqs(client: number, fromMs: number, toMs: number): Promise<number[]> {
+    const seqs: number[] = [];
+    const base = `/api/v1/logs?pod=soak-${client}&from=${new Date(fromMs).toISOString()}&to=${new Date(toMs).toISOString()}&direction=forward&limit=5000&format=ndjson`;
+    let cursor: string | undefined;
+    do {
+      const answer = await send(verifyAgent, port, 'GET', cursor ? `${base}&cursor=${encodeURIComponent(cursor)}` : base);
+      if (answer.status !== 200) throw new Error(`verifying: GET ${base} answered ${answer.status}: ${answer.body.slice(0, 200)}`);
+      for (const text of answer.body.split('\n')) {
+        if (!text) continue;
+        const line = JSON.parse(text) as { ts: string; message: string };
+        if (Date.parse(line.ts) >= toMs) continue;
+        seqs.push(Number(/seq=(\d+)/.exec(line.message)![1]));
+      }
+      cursor = answer.headers['x-next-cursor'] as string | undefined;
+    } while (cursor);
+    return seqs;
+  }
+
+  let verifiedUpTo = started - 1;
+  let foundLines = 0;
+  let missingLines = 0;
+  let duplicateLines = 0;
+  let uncheckedLines = 0;
+  let unacknowledgedFound = 0;
+  /** Checks every acknowledged line with ts in [verifiedUpTo, upTo): each found once, none missing. */
+  async function verifyUpTo(upTo: number): Promise<void> {
+    const fromMs = verifiedUpTo;
+    if (upTo <= fromMs) return;
+    const tooOld = Date.now() - TOO_OLD_TO_VERIFY_MS;
+    for (let client = 0; client < CLIENTS; client++) {
+      const expected = acked[client].filter((b) => b.ts >= fromMs && b.ts < upTo);
+      if (fromMs < tooOld) {
+        uncheckedLines += expected.length * LINES_PER_BATCH;
+        continue;
+      }
+      const found = await storedSeqs(client, fromMs, upTo);
+      const seen = new Set(found);
+      duplicateLines += found.length - seen.size;
+      const expectedSeqs = new Set(expected.flatMap((b) => Array.from({ length: LINES_PER_BATCH }, (_, i) => b.firstSeq + i)));
+      for (const seq of expectedSeqs) {
+        if (seen.has(seq)) foundLines++;
+        else missingLines++;
+      }
+      for (const seq of seen) if (!expectedSeqs.has(seq)) unacknowledgedFound++;
+      acked[client] = acked[client].filter((b) => b.ts >= upTo);
+    }
+    verifiedUpTo = upTo;
+  }
+  /** Up to where every batch has its answer, and lines are old enough to have been committed by their ack. */
+  const settledUpTo = () => Math.min(Date.now() - VERIFY_AFTER_MS, ...[...inFlight].map((b) => b.ts));
+  async function verifier(): Promise<void> {
+    while (Date.now() < endAt) {
+      await sleep(VERIFY_EVERY_MS);
+      await verifyUpTo(settledUpTo());
+    }
+  }
+
+  const rssTimer = setInterval(() => rss.push({ atS: Math.round((Date.now() - started) / 1000), bytes: aggregator.rssBytes() }), RSS_EVERY_MS);
+  await Promise.all([...Array.from({ length: CLIENTS }, (_, c) => sender(c)), reader(), verifier()]);
+  clearInterval(rssTimer);
+  rss.push({ atS: Math.round((Date.now() - started) / 1000), bytes: aggregator.rssBytes() });
+  await verifyUpTo(Math.min(...[Date.now() + 1, ...[...inFlight].map((b) => b.ts)]));
+
+  const metrics = (await send(false, port, 'GET', '/metrics')).body;
+  const metric = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(metrics)?.[1] ?? NaN);
+  const bytesAtEnd = dirBytes(dataDir);
+  await aggregator.stop();
+
+  say(`lines sent ${formatInt(sentLines)} (${formatInt(sentLines / LINES_PER_BATCH)} batches; ${formatInt(skippedBatches)} skipped with ${MAX_IN_FLIGHT} unanswered)`);
+  say(`lines acknowledged ${formatInt(ackedLines)}; found ${formatInt(foundLines)}; missing ${formatInt(missingLines)}; found twice ${formatInt(duplicateLines)}; ` +
+      `found though not acknowledged ${formatInt(unacknowledgedFound)}; acknowledged but pruned before they were checked ${formatInt(uncheckedLines)}`);
+  say(`ingest answers: ${ingestStatus.toString()}; latency p50 ${ms(ingestMs, 50)} p99 ${ms(ingestMs, 99)} max ${ms(ingestMs, 100)}`);
+  say(`query answers: ${queryStatus.toString()}`);
+  for (const [kind, values] of queryMs) say(`  ${kind.padEnd(11)} ${formatInt(values.length)} queries, p50 ${ms(values, 50)} p99 ${ms(values, 99)}`);
+  say(
+    `pruner: ${formatInt(metric('daylog_pruned_partitions_total'))} partitions and ${formatInt(metric('daylog_pruned_lines_total'))} lines dropped; ` +
+      `${formatInt(metric('daylog_partitions'))} partitions, ${mb(bytesAtEnd)} on disk at the end`,
+  );
+  const steady = rss.find((s) => s.atS >= STEADY_AFTER_S) ?? rss[0];
+  const end = rss.at(-1)!;
+  say(`aggregator RSS: ${rss.filter((s, i) => i === 0 || s.atS % 60 < 10 || s === end).map((s) => `${s.atS}s ${mb(s.bytes)}`).join(', ')}`);
+  const growth = steady.bytes && end.bytes ? end.bytes / steady.bytes : NaN;
+  const flat = growth <= RSS_FLAT_FACTOR;
+  say(`RSS at start ${mb(rss[0].bytes)}, at ${steady.atS} s (steady state) ${mb(steady.bytes)}, at the end ${mb(end.bytes)}: ${growth.toFixed(2)}× (flat means ≤ ${RSS_FLAT_FACTOR}×): ${flat ? 'flat' : 'GREW'}`);
+  const failures = [
+    ...(missingLines > 0 ? [`${missingLines} acknowledged lines missing`] : []),
+    ...(duplicateLines > 0 ? [`${duplicateLines} lines stored twice`] : []),
+    ...(!flat ? ['the aggregator grew'] : []),
+  ];
+  if (failures.length > 0) throw new Error(failures.join('; '));
+  say('soak passed: no acknowledged line missing, none twice, memory flat');
+}
+
+process.on('exit', cleanUpEverything);
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    console.error(`soak: ${signal}, cleaning up`);
+    cleanUpEverything();
+    process.exit(130);
+  });
+}
+
+main().catch((error: unknown) => {
+  console.error(`soak FAILED: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+  cleanUpEverything();
+  process.exitCode = 1;
+});
