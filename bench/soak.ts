@@ -22,6 +22,8 @@ const VERIFY_AFTER_MS = 10_000;
 const VERIFY_EVERY_MS = 15_000;
 const TOO_OLD_TO_VERIFY_MS = RETENTION_MS - 30_000;
 const QUERY_EVERY_MS = 250;
+const MAX_ATTEMPTS = 5;
+const RETRY_AFTER_MS = 200;
 const RSS_EVERY_MS = 10_000;
 /**
  * Memory is flat when the end is within this factor of the sample taken once the store is in its steady
@@ -88,6 +90,7 @@ async function main(): Promise<void> {
   let sentLines = 0;
   let ackedLines = 0;
   let skippedBatches = 0;
+  let retriedBatches = 0;
 
   const ingestAgent = new http.Agent({ keepAlive: true, maxSockets: CLIENTS * MAX_IN_FLIGHT });
   async function sendBatch(client: number, batchNo: number, outstanding: { n: number }): Promise<void> {
@@ -103,17 +106,27 @@ async function main(): Promise<void> {
     outstanding.n++;
     inFlight.add(batch);
     sentLines += LINES_PER_BATCH;
-    const t0 = nowMs();
     try {
-      const answer = await send(ingestAgent, port, 'POST', '/api/v1/logs', body, { 'idempotency-key': `soak-${client}-${batchNo}` });
-      ingestMs.push(nowMs() - t0);
-      ingestStatus.add(String(answer.status));
-      if (answer.status === 200) {
-        acked[client].push(batch);
-        ackedLines += LINES_PER_BATCH;
+      // As a sender does: a lost connection, a 429 or a 5xx is retried with the same Idempotency-Key.
+      for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
+        const t0 = nowMs();
+        let status: string;
+        try {
+          status = String((await send(ingestAgent, port, 'POST', '/api/v1/logs', body, { 'idempotency-key': `soak-${client}-${batchNo}` })).status);
+          ingestMs.push(nowMs() - t0);
+        } catch (error) {
+          status = `network (${(error as Error).message})`;
+        }
+        ingestStatus.add(status);
+        if (status === '200') {
+          acked[client].push(batch);
+          ackedLines += LINES_PER_BATCH;
+          return;
+        }
+        if (status !== '429' && !status.startsWith('5') && !status.startsWith('network')) return;
+        if (attempt < MAX_ATTEMPTS) retriedBatches++;
+        await sleep(RETRY_AFTER_MS);
       }
-    } catch (error) {
-      ingestStatus.add(`network (${(error as Error).message})`);
     } finally {
       outstanding.n--;
       inFlight.delete(batch);
@@ -231,7 +244,7 @@ async function main(): Promise<void> {
   say(`lines sent ${formatInt(sentLines)} (${formatInt(sentLines / LINES_PER_BATCH)} batches; ${formatInt(skippedBatches)} skipped with ${MAX_IN_FLIGHT} unanswered)`);
   say(`lines acknowledged ${formatInt(ackedLines)}; found ${formatInt(foundLines)}; missing ${formatInt(missingLines)}; found twice ${formatInt(duplicateLines)}; ` +
       `found though not acknowledged ${formatInt(unacknowledgedFound)}; acknowledged but pruned before they were checked ${formatInt(uncheckedLines)}`);
-  say(`ingest answers: ${ingestStatus.toString()}; latency p50 ${ms(ingestMs, 50)} p99 ${ms(ingestMs, 99)} max ${ms(ingestMs, 100)}`);
+  say(`ingest answers (every attempt): ${ingestStatus.toString()}; ${formatInt(retriedBatches)} retries; latency p50 ${ms(ingestMs, 50)} p99 ${ms(ingestMs, 99)} max ${ms(ingestMs, 100)}`);
   say(`query answers: ${queryStatus.toString()}`);
   for (const [kind, values] of queryMs) say(`  ${kind.padEnd(11)} ${formatInt(values.length)} queries, p50 ${ms(values, 50)} p99 ${ms(values, 99)}`);
   say(

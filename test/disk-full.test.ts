@@ -1,7 +1,14 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { HOUR, TestApp, startTestApp } from './support/test-app';
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { LogLine } from '@daylog/log-model';
+import { AppendBatch } from '@daylog/storage';
+import { migrate } from '../libs/storage/src/migrator';
+import { openDatabase } from '../libs/storage/src/partition-schema';
+import { CATALOGUE_FILE, PartitionWriter } from '../libs/storage/src/partition-writer';
+import { HOUR, TestApp, startTestApp, tempDataDir } from './support/test-app';
 
 const LINES_PER_BATCH = 200;
 const labels = { namespace: 'shop', pod: 'web-1', container: 'app' };
@@ -106,5 +113,34 @@ describe('a full disk (DAYLOG_MAX_DISK)', () => {
     assert.equal(response.status, 200, 'ingest resumed on its own');
     assert.equal(await storedInHour(t, next), LINES_PER_BATCH);
     assert.equal(await metric(t, 'daylog_pruned_early_partitions_total'), 2);
+  });
+});
+
+describe('a full disk in a group commit', () => {
+  it('fails only the batches whose partition could not be written; the others are stored and answered as such', () => {
+    const dataDir = tempDataDir();
+    const catalogue = openDatabase(join(dataDir, CATALOGUE_FILE), 'normal');
+    migrate(catalogue);
+    catalogue.close();
+    // No room at all: a partition may fill the pages it has, never grow.
+    const writer = new PartitionWriter({ dataDir, partitionMs: HOUR, synchronous: 'normal', fullText: false, maxDiskBytes: 1 });
+    try {
+      const hour = Date.UTC(2026, 10, 24, 8);
+      const line = (ts: number, message: string): LogLine => ({ ts, level: 'info', ...labels, source: null, message, fields: null, format: null });
+      const batch = (key: string, lines: LogLine[]): AppendBatch => ({ idempotencyKey: key, receivedMs: lines[0].ts, lines });
+      const [first] = writer.append([batch('a', [line(hour, 'fits in the pages the new file has')])]);
+      assert.deepEqual(first, { duplicate: false, accepted: 1, expired: [] });
+
+      const big = Array.from({ length: 2000 }, (_, i) => line(hour + HOUR + i, `${'y'.repeat(500)} ${i}`));
+      const [small, large] = writer.append([batch('b', [line(hour + 1, 'still fits')]), batch('c', big)]);
+      assert.deepEqual(small, { duplicate: false, accepted: 1, expired: [] });
+      assert.equal('failure' in large && large.failure.code, 'SQLITE_FULL');
+      // The failed batch's key was not kept: its resend is stored, not answered as a duplicate.
+      const [again] = writer.append([batch('c', big.slice(0, 1))]);
+      assert.deepEqual(again, { duplicate: false, accepted: 1, expired: [] });
+    } finally {
+      writer.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 });

@@ -62,6 +62,13 @@ interface PendingWrite {
   /** Where to record each line's position, for batches that asked for them. */
   positionsOut: ((CursorPosition | undefined)[] | null)[];
   lineIndexes: number[];
+  /** The batches (by index in the group) with lines or a key here: they fail if this commit does. */
+  batches: Set<number>;
+}
+
+/** A batch of a group that could not be stored whole: the error of the commit that failed. */
+export interface AppendFailure {
+  failure: { message: string; code?: string };
 }
 
 /** The word index is built while the data directory is below this share of DAYLOG_MAX_DISK: the rest is kept for lines. */
@@ -113,7 +120,11 @@ export class PartitionWriter {
     for (const bounds of this.partitions.all()) this.loadPartitionState(bounds);
   }
 
-  append(batches: readonly AppendBatch[]): AppendResult[] {
+  /**
+   * Commits a group of batches, one transaction per partition they reach. A partition whose commit
+   * fails (a full disk) fails the batches with lines in it; the others are answered as stored.
+   */
+  append(batches: readonly AppendBatch[]): (AppendResult | AppendFailure)[] {
     const results = batches.map((batch): AppendResult => ({
       duplicate: false,
       accepted: 0,
@@ -138,6 +149,7 @@ export class PartitionWriter {
         }
         let write = writes.get(bounds.startMs);
         if (!write) writes.set(bounds.startMs, (write = this.pendingWrite(bounds)));
+        write.batches.add(b);
         write.lines.push(line);
         write.positionsOut.push(results[b].positions ?? null);
         write.lineIndexes.push(index);
@@ -156,19 +168,26 @@ export class PartitionWriter {
           let write = writes.get(arrival.startMs);
           if (!write) writes.set(arrival.startMs, (write = this.pendingWrite(arrival)));
           write.keys.push(key);
+          write.batches.add(b);
         }
       }
     });
 
     const room = this.roomLeft();
+    const failures = new Map<number, AppendFailure>();
     for (const write of [...writes.values()].sort((a, b) => a.bounds.startMs - b.bounds.startMs)) {
-      this.commit(write, room);
+      try {
+        this.commit(write, room);
+      } catch (error) {
+        const { message, code } = error as { message: string; code?: string };
+        for (const b of write.batches) failures.set(b, { failure: { message, code } });
+      }
     }
-    return results;
+    return results.map((result, b) => failures.get(b) ?? result);
   }
 
   private pendingWrite(bounds: PartitionBounds): PendingWrite {
-    return { bounds, lines: [], keys: [], positionsOut: [], lineIndexes: [] };
+    return { bounds, lines: [], keys: [], positionsOut: [], lineIndexes: [], batches: new Set() };
   }
 
   /**

@@ -36,7 +36,10 @@ function flushAppends(): void {
   if (group.length === 0) return;
   try {
     const results = writer.append(group.map((request) => request.batch));
-    group.forEach((request, i) => reply({ type: 'done', id: request.id, result: results[i] }));
+    group.forEach((request, i) => {
+      const result = results[i];
+      reply('failure' in result ? { type: 'failed', id: request.id, ...result.failure } : { type: 'done', id: request.id, result });
+    });
   } catch (error) {
     for (const request of group) reply(failed(request.id, error));
   }
