@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { connect, AddressInfo } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { gzipSync } from 'node:zlib';
 import { HOUR, MINUTE, TestApp, queryJson, startTestApp, withoutCursor } from './support/test-app';
 
@@ -332,6 +334,42 @@ describe('POST /api/v1/logs when the writer is behind', () => {
       for (const i of stored) {
         assert.equal((await queryJson(t.http, { pod: `pressure-${i}`, limit: '1000' })).lines.length, 500);
       }
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('refuses a batch before reading its body, so that senders cannot make it hold their bodies meanwhile', async () => {
+    const t = await startTestApp({ env: { DAYLOG_MAX_QUEUED_LINES: '1' } });
+    await t.app.listen({ port: 0, host: '127.0.0.1' });
+    try {
+      const lines = Array.from({ length: 200_000 }, (_, n) => ({ message: `line ${n}` }));
+      // then() sends it; a supertest request waits to be awaited otherwise.
+      const backlog = t.http.post('/api/v1/logs').send({ labels: { pod: 'backlog' }, lines }).then((response) => response);
+      const queued = async () => Number(/^daylog_ingest_queued_lines (\d+)$/m.exec((await t.http.get('/metrics')).text)![1]);
+      const deadline = Date.now() + 10_000;
+      while ((await queued()) === 0) {
+        assert.ok(Date.now() < deadline, 'the backlog never queued');
+        await sleep(5);
+      }
+
+      // Headers and the first bytes of a 1 MB body: the answer comes without the rest being sent.
+      const { port } = t.app.getHttpServer().address() as AddressInfo;
+      const socket = connect(port, '127.0.0.1');
+      socket.write(`POST /api/v1/logs HTTP/1.1\r\nHost: daylog\r\nContent-Type: application/json\r\nContent-Length: 1000000\r\n\r\n{"lines": [`);
+      const answered = new Promise<string>((resolve) => {
+        let text = '';
+        socket.on('data', (chunk: Buffer) => {
+          text += chunk.toString();
+          if (text.includes('\r\n\r\n{')) resolve(text);
+        });
+      });
+      const answer = await Promise.race([answered, sleep(5000, 'no answer while the body was still to come')]);
+      socket.destroy();
+      assert.match(answer, /^HTTP\/1\.1 503 /);
+      assert.match(answer, /\r\nretry-after: 1\r\n/i);
+      assert.ok(answer.endsWith(JSON.stringify({ error: 'the writer is behind; retry this batch later' })));
+      assert.equal((await backlog).status, 200);
     } finally {
       await t.close();
     }

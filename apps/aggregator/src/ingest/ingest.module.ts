@@ -1,8 +1,37 @@
-import { Module } from '@nestjs/common';
+import { Module, OnModuleInit } from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
+import { FastifyInstance } from 'fastify';
 import { RetentionModule } from '../retention/retention.module';
 import { TailModule } from '../tail/tail.module';
 import { IngestController } from './ingest.controller';
-import { IngestService } from './ingest.service';
+import { IngestService, WRITER_BEHIND, WRITER_BEHIND_RETRY_SECONDS } from './ingest.service';
+
+/** The routes that take batches of lines. */
+const INGEST_ROUTES = new Set(['/api/v1/logs', '/loki/api/v1/push']);
 
 @Module({ imports: [TailModule, RetentionModule], controllers: [IngestController], providers: [IngestService], exports: [IngestService] })
-export class IngestModule {}
+export class IngestModule implements OnModuleInit {
+  constructor(
+    private readonly adapterHost: HttpAdapterHost,
+    private readonly ingestService: IngestService,
+  ) {}
+
+  /**
+   * While the writer is behind, a batch is refused before its body is read (Nest's guards and pipes run
+   * after Fastify has parsed it): senders that keep sending cannot make the service hold their bodies.
+   */
+  onModuleInit(): void {
+    const fastify = this.adapterHost.httpAdapter.getInstance<FastifyInstance>();
+    fastify.addHook('onRequest', (request, reply, done) => {
+      if (request.method === 'POST' && INGEST_ROUTES.has(request.routeOptions.url ?? '') && this.ingestService.isBehind()) {
+        void reply
+          .code(503)
+          .header('Retry-After', String(WRITER_BEHIND_RETRY_SECONDS))
+          .header('Content-Type', 'application/json; charset=utf-8')
+          .send(JSON.stringify({ error: WRITER_BEHIND }));
+        return;
+      }
+      done();
+    });
+  }
+}

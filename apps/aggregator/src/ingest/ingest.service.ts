@@ -28,6 +28,8 @@ import { IngestQueryDto } from './ingest-query.dto';
 
 const FUTURE_TOLERANCE_MS = 5 * 60_000;
 const MAX_IDEMPOTENCY_KEY_LENGTH = 200;
+export const WRITER_BEHIND = 'the writer is behind; retry this batch later';
+export const WRITER_BEHIND_RETRY_SECONDS = 1;
 /** Room is made in well under a second; a few seconds spares the disk a storm of retries meanwhile. */
 const DISK_FULL_RETRY_SECONDS = 5;
 const BATCH_SHAPE = 'the JSON body must be {"labels": {...}, "lines": [...]} or an array of lines';
@@ -143,11 +145,16 @@ export class IngestService {
     return key;
   }
 
+  /** Whether any batch would be refused now: a request can be answered before its body is read. */
+  isBehind(): boolean {
+    return this.store.queuedLines() >= this.config.maxQueuedLines;
+  }
+
   /** Backpressure: a batch is refused whole, before any of it is queued, while the writer is behind. */
   private admit(lineCount: number): void {
     const queued = this.store.queuedLines();
     if (queued > 0 && queued + lineCount > this.config.maxQueuedLines) {
-      throw new RetryLaterException('the writer is behind; retry this batch later', 1);
+      throw new RetryLaterException(WRITER_BEHIND, WRITER_BEHIND_RETRY_SECONDS);
     }
   }
 
