@@ -61,6 +61,8 @@ const UNLIMITED: ScanBudget = { maxScannedLines: Infinity, deadlineMs: Infinity,
 /** A stretch of one partition a search reads in one statement, and the lines its text filters will test there. */
 interface ScanWindow {
   partition: PartitionBounds;
+  /** The partition's word index as it was when the window was planned; lines past it are read. */
+  index: FullTextIndex | null;
   fromMs: number;
   toMs: number;
   lines: number;
@@ -210,8 +212,7 @@ export class PartitionReader {
         const stop = await scan.admit(window);
         if (stop) throw new QueryBudgetExceeded(stop, budget);
         if (this.isForgotten(window.partition)) continue;
-        const { partition, fromMs, toMs } = window;
-        const index = query.match ? this.fullTextIndex(partition) : null;
+        const { partition, fromMs, toMs, index } = window;
         const statement = countStatement(partition, { ...query, fromMs, toMs }, streamIds, query.bucketMs, index);
         add(scan.read(() => this.connection(partition).all<CountRow>(statement)));
       }
@@ -280,8 +281,7 @@ export class PartitionReader {
         const stop = await scan.admit(window);
         if (stop) return stopBefore(window, stop);
         if (this.isForgotten(partition)) break;
-        const index = query.match ? this.fullTextIndex(partition) : null;
-        const statement = pageStatement(partition, { ...query, fromMs: window.fromMs, toMs: window.toMs }, streamIds, query.limit + 1 - lines.length, index);
+        const statement = pageStatement(partition, { ...query, fromMs: window.fromMs, toMs: window.toMs }, streamIds, query.limit + 1 - lines.length, window.index);
         let rows: LineRow[];
         try {
           rows = scan.read(() => this.connection(partition).all<LineRow>(statement));
@@ -321,8 +321,8 @@ export class PartitionReader {
       if (backward) toMs = Math.min(toMs, query.after.ts + 1);
       else fromMs = Math.max(fromMs, query.after.ts);
     }
-    const indexed = query.match !== undefined && this.fullTextIndex(partition) !== null;
-    if (!searchesText(query) || indexed) return [{ partition, fromMs, toMs, lines: 0 }];
+    const index = query.match ? this.fullTextIndex(partition) : null;
+    if (!searchesText(query) || index) return [{ partition, index, fromMs, toMs, lines: 0 }];
     const minutes = this.connection(partition).all<{ minute: number; lines: number }>(
       minuteTotalsStatement({ ...query, fromMs: fromMs - (fromMs % MINUTE_MS), toMs }, streamIds),
     );
@@ -334,13 +334,13 @@ export class PartitionReader {
       lines += minute.lines;
       const next = backward ? Math.max(fromMs, minute.minute) : Math.min(toMs, minute.minute + MINUTE_MS);
       if (lines >= SCAN_WINDOW_LINES && next !== edge) {
-        windows.push(backward ? { partition, fromMs: next, toMs: edge, lines } : { partition, fromMs: edge, toMs: next, lines });
+        windows.push(backward ? { partition, index, fromMs: next, toMs: edge, lines } : { partition, index, fromMs: edge, toMs: next, lines });
         edge = next;
         lines = 0;
       }
     }
     const end = backward ? fromMs : toMs;
-    if (edge !== end || windows.length === 0) windows.push(backward ? { partition, fromMs, toMs: edge, lines } : { partition, fromMs: edge, toMs, lines });
+    if (edge !== end || windows.length === 0) windows.push(backward ? { partition, index, fromMs, toMs: edge, lines } : { partition, index, fromMs: edge, toMs, lines });
     return windows;
   }
 
