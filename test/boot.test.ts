@@ -122,18 +122,29 @@ describe('configuration at boot', () => {
         assert.equal(typeof entry.message, 'string');
         assert.equal(typeof entry.context, 'string');
       }
-      const ours = entries.filter((entry) => entry.context === 'Daylog').map(({ message, url, dataDir, signal }) => ({ message, url, dataDir, signal }));
+      const ours = entries.filter((entry) => entry.context === 'Daylog').map(({ message, address, dataDir, signal }) => ({ message, address, dataDir, signal }));
       assert.deepEqual(ours, [
-        { message: 'listening', url, dataDir, signal: undefined },
-        { message: 'ingest is OPEN: anyone who can reach this port can write lines; set DAYLOG_INGEST_TOKENS', url: undefined, dataDir: undefined, signal: undefined },
-        { message: 'reads are OPEN: anyone who can reach this port can read every line; set DAYLOG_READ_TOKENS', url: undefined, dataDir: undefined, signal: undefined },
-        { message: 'stopping: answering the requests in flight', url: undefined, dataDir: undefined, signal: 'SIGTERM' },
-        { message: 'stopped', url: undefined, dataDir: undefined, signal: undefined },
+        { message: 'listening', address: url.replace('http://', ''), dataDir, signal: undefined },
+        { message: 'ingest is OPEN: anyone who can reach this port can write lines; set DAYLOG_INGEST_TOKENS', address: undefined, dataDir: undefined, signal: undefined },
+        { message: 'reads are OPEN: anyone who can reach this port can read every line; set DAYLOG_READ_TOKENS', address: undefined, dataDir: undefined, signal: undefined },
+        { message: 'stopping: answering the requests in flight', address: undefined, dataDir: undefined, signal: 'SIGTERM' },
+        { message: 'stopped', address: undefined, dataDir: undefined, signal: undefined },
       ]);
       assert.equal(run.output().stderr, '');
     } finally {
       run.child.kill('SIGKILL');
       rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  it('says the address it is bound to: every interface is 0.0.0.0, not 127.0.0.1', async () => {
+    const run = runAggregator({ DAYLOG_DATA_DIR: scratchDir, DAYLOG_PORT: '0', DAYLOG_HOST: '0.0.0.0' });
+    try {
+      const url = await run.listening();
+      assert.match(url, /^http:\/\/0\.0\.0\.0:\d+$/);
+      assert.equal((await fetch(url.replace('0.0.0.0', '127.0.0.1') + '/healthz')).status, 200);
+    } finally {
+      run.child.kill('SIGKILL');
     }
   });
 
@@ -150,7 +161,7 @@ describe('configuration at boot', () => {
         }, 50);
       });
       const line = run.output().stdout.split('\n').find((l) => l.includes('listening'))!;
-      assert.match(line, /^\[Nest\] \d+ +- .* LOG \[Daylog\] listening \{ url: 'http:\/\/127\.0\.0\.1:\d+', dataDir: '.*' \}$/);
+      assert.match(line, /^\[Nest\] \d+ +- .* LOG \[Daylog\] listening \{ address: '127\.0\.0\.1:\d+', dataDir: '.*' \}$/);
       run.child.kill('SIGINT');
       assert.deepEqual(await exitWithin(run, 5000), [0, null]);
     } finally {

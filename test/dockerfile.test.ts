@@ -169,7 +169,8 @@ describe("the image's file system, assembled as the Dockerfile does", () => {
   }
 
   async function until<T>(what: string, probe: () => Promise<T | undefined>, output: () => string): Promise<T> {
-    for (let attempt = 0; attempt < 300 && !output().includes('cannot start'); attempt++) {
+    // A deadline, not a count of tries: on a loaded machine each try takes longer.
+    for (const deadline = Date.now() + 60_000; Date.now() < deadline && !output().includes('cannot start'); ) {
       const found = await probe().catch(() => undefined);
       if (found !== undefined) return found;
       await new Promise((resolve) => setTimeout(resolve, 50));
@@ -187,7 +188,10 @@ describe("the image's file system, assembled as the Dockerfile does", () => {
     try {
       const url = await until(
         'the aggregator listening',
-        () => Promise.resolve(aggregator.output().split('\n').map((line) => /"message":"listening".*"url":"([^"]+)"/.exec(line)?.[1]).find(Boolean)),
+        () => {
+          const address = aggregator.output().split('\n').map((line) => /"message":"listening".*"address":"([^"]+)"/.exec(line)?.[1]).find(Boolean);
+          return Promise.resolve(address && `http://${address}`);
+        },
         aggregator.output,
       );
 

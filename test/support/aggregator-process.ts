@@ -8,7 +8,7 @@ export interface AggregatorProcess {
   output(): { stdout: string; stderr: string };
   /** stdout's lines, each parsed as the JSON object the aggregator's logger writes. */
   logEntries(): Record<string, unknown>[];
-  /** The URL the aggregator says it listens on, once it says so. */
+  /** The URL of the address the aggregator says it listens on, once it says so. */
   listening(timeoutMs?: number): Promise<string>;
 }
 
@@ -30,7 +30,7 @@ export function runAggregator(env: Record<string, string>): AggregatorProcess {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const entry = logEntries().find((e) => e.message === 'listening');
-      if (entry) return entry.url as string;
+      if (entry) return `http://${entry.address as string}`;
       if (child.exitCode !== null || Date.now() > deadline) {
         throw new Error(`the aggregator did not say it listens:\n${stdout}${stderr}`);
       }

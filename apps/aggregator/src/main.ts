@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import { AddressInfo } from 'node:net';
 import { Logger } from '@nestjs/common';
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { ConfigError, DaylogConfig, ensureDataDir, loadConfig } from '@daylog/config';
@@ -48,6 +49,15 @@ function closeOnSignals(app: NestFastifyApplication, graceMs: number, logger: Lo
   for (const signal of signals) process.on(signal, stop);
 }
 
+/**
+ * What the server is bound to, as `host:port`: `0.0.0.0:8080` means every interface. Nest's getUrl()
+ * names 127.0.0.1 for a wildcard address, which reads as "only this machine".
+ */
+function boundAddress(app: NestFastifyApplication): string {
+  const { address, port, family } = app.getHttpServer().address() as AddressInfo;
+  return family === 'IPv6' ? `[${address}]:${port}` : `${address}:${port}`;
+}
+
 async function main(): Promise<void> {
   const config = configOrExit();
   const consoleLogger = aggregatorLogger(config);
@@ -61,8 +71,7 @@ async function main(): Promise<void> {
   const app = await createAggregator(config, systemClock, consoleLogger).catch(cannotStart);
   closeOnSignals(app, config.shutdownGraceMs, logger);
   await app.listen({ host: config.host, port: config.port }).catch(cannotStart);
-  const url = await app.getUrl();
-  logger.log('listening', { url, dataDir: config.dataDir });
+  logger.log('listening', { address: boundAddress(app), dataDir: config.dataDir });
   if (config.ingestTokens === null) logger.warn('ingest is OPEN: anyone who can reach this port can write lines; set DAYLOG_INGEST_TOKENS');
   if (config.readTokens === null) logger.warn('reads are OPEN: anyone who can reach this port can read every line; set DAYLOG_READ_TOKENS');
 }
