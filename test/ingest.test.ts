@@ -167,6 +167,40 @@ describe('POST /api/v1/logs', () => {
     });
   });
 
+  describe('epoch times, read by their number of digits', () => {
+    const seconds = () => Math.floor(t.clock.now() / 1000) - 60;
+    const cases: [string, () => number | string, () => number][] = [
+      ['seconds, as a number (date +%s)', () => seconds(), () => seconds() * 1000],
+      ['seconds, as a string', () => String(seconds() - 1), () => (seconds() - 1) * 1000],
+      ['seconds with a fraction, as a number', () => seconds() - 2 + 0.25, () => (seconds() - 2) * 1000 + 250],
+      ['seconds with a fraction, as a string', () => `${seconds() - 3}.123456`, () => (seconds() - 3) * 1000 + 123],
+      ['milliseconds (Date.now())', () => t.clock.now() - 4321, () => t.clock.now() - 4321],
+      ['microseconds', () => `${t.clock.now() - 5000}789`, () => t.clock.now() - 5000],
+      ['nanoseconds (Go UnixNano)', () => `${t.clock.now() - 6000}123456`, () => t.clock.now() - 6000],
+    ];
+    for (const [what, ts, storedMs] of cases) {
+      it(`stores a line whose ts is ${what} at its time`, async () => {
+        const response = await post('application/json', JSON.stringify([{ pod: 'epoch', message: what, ts: ts() }]));
+        assert.deepEqual(response.body, { accepted: 1, rejected: [], duplicate: false });
+        const { lines } = await queryJson(t.http, { pod: 'epoch', q: what });
+        assert.deepEqual(lines.map((l) => l.ts), [new Date(storedMs()).toISOString()]);
+      });
+    }
+
+    const refused: [string, () => number | string, RegExp][] = [
+      ['more than 19 digits', () => `${t.clock.now()}0000000`, /^ts has 20 digits, more than nanoseconds have \(19\): it must be an RFC 3339 time/],
+      ['a fraction after milliseconds', () => `${t.clock.now()}.5`, /^ts has a fraction, which means seconds, and 13 digits before the point/],
+      ['a negative number', () => -seconds(), /^ts must be an RFC 3339 time \(2026-11-24T10:00:00Z\) or an epoch time read by its number of digits/],
+    ];
+    for (const [what, ts, reason] of refused) {
+      it(`refuses a ts with ${what}, saying how epoch times are read`, async () => {
+        const response = await post('application/json', JSON.stringify([{ pod: 'epoch-bad', message: 'm', ts: ts() }, { pod: 'epoch-bad', message: 'ok' }]));
+        assert.equal(response.body.rejected.length, 1);
+        assert.match(response.body.rejected[0].reason, reason);
+      });
+    }
+  });
+
   describe('per-line validation', () => {
     const now = () => t.clock.now();
     const cases: [string, object | (() => object), RegExp][] = [
@@ -178,7 +212,7 @@ describe('POST /api/v1/logs', () => {
       ['a ts older than the retention', () => ({ message: 'm', ts: now() - 25 * HOUR }), /older than the retention/],
       ['a ts more than 5 minutes ahead', () => ({ message: 'm', ts: now() + 6 * MINUTE }), /5 minutes in the future/],
       ['a ts that is not a time', { message: 'm', ts: 'yesterday' }, /ts must be an RFC 3339 time/],
-      ['a fractional epoch', { message: 'm', ts: 1.5 }, /ts must be/],
+      ['a fractional epoch of 1970', { message: 'm', ts: 1.5 }, /older than the retention/],
       ['nested fields', { message: 'm', fields: { a: { b: 1 } } }, /fields\.a must be a string, number or boolean/],
       ['fields that are not an object', { message: 'm', fields: [1] }, /fields must be a flat object/],
       ['an unknown key', { message: 'm', msg: 'x' }, /unknown field "msg"/],

@@ -58,11 +58,15 @@ describe('line parsers', () => {
     assert.deepEqual(levels, ['debug', 'info', 'info', 'warn', 'error', 'fatal', 'fatal', 'fatal']);
   });
 
-  it('reads JSON lines by the common names for level, message and time', () => {
+  it('reads JSON lines by the common names for level, message and time, and passes the time on as the line wrote it', () => {
     assert.deepEqual(parseJsonLine('{"severity":"WARNING","msg":"slow","time":"2026-11-24T10:00:00Z","ms":812,"nested":{"a":1}}'), {
-      level: 'warn', message: 'slow', ts: Date.UTC(2026, 10, 24, 10), fields: { ms: 812 },
+      level: 'warn', message: 'slow', ts: '2026-11-24T10:00:00Z', fields: { ms: 812 },
     });
-    assert.deepEqual(parseJsonLine('{"level":"info","message":"x","ts":1795554000}'), { level: 'info', message: 'x', ts: 1795554000000 });
+    assert.deepEqual(parseJsonLine('{"level":"info","message":"x","ts":1795554000}'), { level: 'info', message: 'x', ts: 1795554000 });
+    assert.deepEqual(parseJsonLine('{"level":"info","message":"x","ts":1795554000.123456,"time":"soon"}'), {
+      level: 'info', message: 'x', ts: 1795554000.123456, fields: { time: 'soon' },
+    });
+    assert.deepEqual(parseJsonLine('{"message":"x","time":"2026-11-24 10:00:00"}'), { level: 'info', message: 'x', fields: { time: '2026-11-24 10:00:00' } });
     assert.deepEqual(parseJsonLine('[1,2]'), { level: 'info', message: '[1,2]' });
   });
 

@@ -208,6 +208,21 @@ describe('shipper', () => {
     }
   });
 
+  it('ships a JSON line at its own time, in seconds, milliseconds, microseconds or nanoseconds alike', async () => {
+    const { dir, env } = podDir('json-times');
+    const ms = Date.now() - 60_000;
+    const times = [Math.floor(ms / 1000), (ms + 1000) / 1000, ms + 2000, `${ms + 3000}123`, `${ms + 4000}123456`];
+    writeFileSync(join(dir, 'app.log'), times.map((ts, i) => `${JSON.stringify({ msg: `time ${i}`, ts })}\n`).join(''));
+    const shipper = runShipper(env);
+    await waitForLines(rig.aggregator.http, 'json-times', times.length);
+    const stored = await rig.aggregator.http.get('/api/v1/logs').query({ pod: 'json-times', format: 'json', direction: 'forward' });
+    assert.deepEqual(
+      (stored.body.lines as WireLineBody[]).map((l) => [l.message, l.ts]),
+      [Math.floor(ms / 1000) * 1000, ms + 1000, ms + 2000, ms + 3000, ms + 4000].map((at, i) => [`time ${i}`, new Date(at).toISOString()]),
+    );
+    await shipper.stop();
+  });
+
   it('counts the lines the aggregator rejects one by one and ships their neighbours', async () => {
     const { dir, env } = podDir('per-line');
     writeFileSync(join(dir, 'app.log'), '{"msg":"too old","time":"2020-01-01T00:00:00Z"}\n{"msg":"fresh","level":"warn"}\n');
