@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
-import { normalizeLevel, parseDuration, parseMatchExpression, readTimestamp } from '@daylog/log-model';
+import { lineFields, messageHeader, normalizeLevel, parseDuration, parseMatchExpression, readTimestamp } from '@daylog/log-model';
 import { TestApp, ingestLines, startTestApp } from './support/test-app';
 
 /** Enough runs to find the usual slips, few enough that the suite stays quick; failures print their seed. */
@@ -126,6 +126,21 @@ describe('the parsers, for any text', () => {
         const digits = String(epoch);
         const [, convert] = toMs.find(([most]) => digits.length <= most)!;
         assert.equal(readTimestamp(digits), Number(convert(epoch)), digits);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('read nginx error lines without throwing, whatever follows their header, and only text or numbers as fields', () => {
+    const line = fc
+      .tuple(fc.constantFrom('', '*7 '), fc.array(fc.oneof(fc.string(), fc.constantFrom(', client: ', ', server: ', ', request: "', ', host: ', '"', ', ')), { maxLength: 12 }))
+      .map(([connection, parts]) => `2026/11/24 10:00:00 [error] 1#1: ${connection}${parts.join('')}`);
+    fc.assert(
+      fc.property(fc.oneof(line, fc.string()), (text) => {
+        const header = messageHeader('nginx-error', text);
+        const fields = lineFields('nginx-error', text, null);
+        assert.equal(fields === null, header === undefined);
+        for (const value of Object.values(fields ?? {})) assert.ok(typeof value === 'string' || Number.isFinite(value), text);
       }),
       { numRuns: 2000 },
     );

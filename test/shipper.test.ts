@@ -234,7 +234,7 @@ describe('shipper', () => {
     await shipper.stop();
   });
 
-  it('sends gzip with its key and the bearer token: access logs as text for the aggregator to read, others as JSON', async () => {
+  it('sends gzip with its key and the bearer token: nginx logs as text for the aggregator to read, others as JSON', async () => {
     const { dir, env } = podDir('headers');
     const seen: Record<string, string | string[] | undefined>[] = [];
     const proxy = await startProxy(rig.url, (headers) => {
@@ -242,10 +242,14 @@ describe('shipper', () => {
       return null;
     });
     try {
-      const written = [...writeLines(join(dir, 'access.log'), 'access', 1, 3), ...writeLines(join(dir, 'app.log'), 'app', 1, 3)];
+      const written = [
+        ...writeLines(join(dir, 'access.log'), 'access', 1, 3),
+        ...writeLines(join(dir, 'error.log'), 'error', 1, 3),
+        ...writeLines(join(dir, 'app.log'), 'app', 1, 3),
+      ];
       const shipper = runShipper({ ...env, DAYLOG_URL: proxy.url, DAYLOG_TOKEN: 's3cret-token' });
       assertExactlyOnce(await waitForLines(rig.aggregator.http, 'headers', written.length), written);
-      assert.deepEqual(seen.map((headers) => headers['content-type']).sort(), ['application/json', 'text/plain']);
+      assert.deepEqual(seen.map((headers) => headers['content-type']).sort(), ['application/json', 'text/plain', 'text/plain']);
       for (const headers of seen) {
         assert.equal(headers.authorization, 'Bearer s3cret-token');
         assert.equal(headers['content-encoding'], 'gzip');
@@ -282,12 +286,12 @@ describe('shipper on real nginx logs', () => {
       const stored = await waitForLines(rig.aggregator.http, 'webserver', 6 + 20);
       assert.equal(stored.length, 26);
       const errors = await rig.aggregator.http.get('/api/v1/logs').query({ pod: 'webserver', min_level: 'error', format: 'json', direction: 'forward' });
-      const summary = (errors.body.lines as WireLineBody[]).map((l) => [l.source, l.level, l.fields?.status ?? null]);
+      const summary = (errors.body.lines as WireLineBody[]).map((l) => [l.ts, l.source, l.level, l.format, l.fields?.status ?? l.fields?.request]);
       assert.deepEqual(summary, [
-        ['access.log', 'error', 500],
-        ['access.log', 'error', 502],
-        ['error.log', 'error', null],
-        ['error.log', 'error', null],
+        ['2026-11-24T22:40:17.000Z', 'access.log', 'error', 'nginx-access', 500],
+        ['2026-11-24T22:40:17.000Z', 'access.log', 'error', 'nginx-access', 502],
+        ['2026-11-24T22:40:17.000Z', 'error.log', 'error', 'nginx-error', 'GET /static/missing.css HTTP/1.1'],
+        ['2026-11-24T22:40:17.000Z', 'error.log', 'error', 'nginx-error', 'POST /api/orders HTTP/1.1'],
       ]);
       await shipper.stop();
     } finally {

@@ -16,26 +16,20 @@ export interface ParsedLine {
 
 export type LineParser = (text: string) => ParsedLine;
 
-// nginx error log: "2026/11/24 10:00:01 [error] 31#31: *7 ..."; nginx writes local time, UTC in containers.
-const NGINX_ERROR = /^(\d{4})\/(\d{2})\/(\d{2}) (\d{2}):(\d{2}):(\d{2}) \[(\w+)\]/;
-
 export function parsePlain(text: string): ParsedLine {
   return { level: leadingLevel(text) ?? 'info', message: text };
 }
 
 /**
- * The aggregator reads nginx's access format itself (time, level from the status, fields), and a
- * line that is not in it as plain text: the line goes as it is, named.
+ * The aggregator reads nginx's access and error formats itself (time, level, fields), and a line
+ * that is not in its format as plain text: the line goes as it is, named.
  */
 export function parseNginxAccess(text: string): ParsedLine {
   return { message: text, format: 'nginx-access' };
 }
 
 export function parseNginxError(text: string): ParsedLine {
-  const m = NGINX_ERROR.exec(text);
-  const level = m ? normalizeLevel(m[7]) : undefined;
-  if (!m || !level) return parsePlain(text);
-  return { ts: Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5], +m[6]), level, message: text };
+  return { message: text, format: 'nginx-error' };
 }
 
 const MESSAGE_KEYS = ['message', 'msg', 'log', 'text'];
