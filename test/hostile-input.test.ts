@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
-import { normalizeLevel, parseDuration, parseMatchExpression } from '@daylog/log-model';
+import { lineFields, messageHeader, normalizeLevel, parseDuration, parseMatchExpression, readTimestamp } from '@daylog/log-model';
 import { TestApp, ingestLines, startTestApp } from './support/test-app';
 
 /** Enough runs to find the usual slips, few enough that the suite stays quick; failures print their seed. */
@@ -106,6 +106,41 @@ describe('the parsers, for any text', () => {
         assert.ok(ms === undefined || (Number.isSafeInteger(ms) && ms > 0));
         const expression = parseMatchExpression(text);
         assert.ok(typeof expression === 'string' || expression.terms.length > 0);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('read any value as a time or say why not, and any epoch integer by its number of digits', () => {
+    fc.assert(
+      fc.property(fc.oneof(fc.string(), fc.jsonValue(), fc.double(), fc.stringMatching(/^\d{1,22}(\.\d{1,12})?$/)), (value) => {
+        const ms = readTimestamp(value);
+        assert.ok(typeof ms === 'string' ? ms.length > 0 : Number.isSafeInteger(ms) && ms >= 0, JSON.stringify(value));
+      }),
+      { numRuns: 2000 },
+    );
+    // Up to 10 digits seconds, 13 milliseconds, 16 microseconds, 19 nanoseconds: to ms, cut.
+    const toMs: [number, (epoch: bigint) => bigint][] = [[10, (e) => e * 1000n], [13, (e) => e], [16, (e) => e / 1000n], [19, (e) => e / 1_000_000n]];
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 19 }).chain((n) => fc.bigInt({ min: n === 1 ? 0n : 10n ** BigInt(n - 1), max: 10n ** BigInt(n) - 1n })), (epoch) => {
+        const digits = String(epoch);
+        const [, convert] = toMs.find(([most]) => digits.length <= most)!;
+        assert.equal(readTimestamp(digits), Number(convert(epoch)), digits);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('read nginx error lines without throwing, whatever follows their header, and only text or numbers as fields', () => {
+    const line = fc
+      .tuple(fc.constantFrom('', '*7 '), fc.array(fc.oneof(fc.string(), fc.constantFrom(', client: ', ', server: ', ', request: "', ', host: ', '"', ', ')), { maxLength: 12 }))
+      .map(([connection, parts]) => `2026/11/24 10:00:00 [error] 1#1: ${connection}${parts.join('')}`);
+    fc.assert(
+      fc.property(fc.oneof(line, fc.string()), (text) => {
+        const header = messageHeader('nginx-error', text);
+        const fields = lineFields('nginx-error', text, null);
+        assert.equal(fields === null, header === undefined);
+        for (const value of Object.values(fields ?? {})) assert.ok(typeof value === 'string' || Number.isFinite(value), text);
       }),
       { numRuns: 2000 },
     );

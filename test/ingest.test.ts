@@ -2,7 +2,10 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { connect, AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
+import Database from 'better-sqlite3';
 import { HOUR, MINUTE, TestApp, queryJson, startTestApp, withoutCursor } from './support/test-app';
 
 describe('POST /api/v1/logs', () => {
@@ -157,14 +160,108 @@ describe('POST /api/v1/logs', () => {
       );
     });
 
+    /** nginx's error log header at `offsetMs` from the test's clock: local time with no zone, UTC here. */
+    const errorLine = (offsetMs: number, severity: string, rest: string) =>
+      `${new Date(t.clock.now() + offsetMs).toISOString().slice(0, 19).replaceAll('-', '/').replace('T', ' ')} [${severity}] 31#31: ${rest}`;
+
+    it('takes time, level and fields from nginx error lines sent as text with format=nginx-error', async () => {
+      const body = [
+        errorLine(-5 * MINUTE, 'notice', 'using the "epoll" event method'),
+        errorLine(-4 * MINUTE, 'error', '*7 connect() failed (111: Connection refused) while connecting to upstream, client: 10.0.0.7, server: shop.example, request: "POST /api/orders HTTP/1.1", upstream: "http://10.0.0.9:8080/api/orders", host: "shop.example", referrer: "https://shop.example/cart"'),
+        errorLine(-3 * MINUTE, 'warn', '*9 an upstream response is buffered to a temporary file, client: 10.0.0.8, server: , request: "GET /report HTTP/1.1"'),
+        errorLine(-2 * MINUTE, 'crit', '*11 SSL_do_handshake() failed'),
+        errorLine(-1 * MINUTE, 'debug', '*12 http keepalive handler'),
+        'nginx: [emerg] unexpected end of file',
+      ].join('\n');
+      const response = await post('text/plain', body, '?pod=nginx-errors&source=error.log&format=nginx-error');
+      assert.deepEqual(response.body, { accepted: 6, rejected: [], duplicate: false });
+      const { lines } = await queryJson(t.http, { pod: 'nginx-errors', direction: 'forward' });
+      const at = (offsetMs: number) => new Date(t.clock.now() + offsetMs).toISOString();
+      assert.deepEqual(
+        lines.map((l) => [l.ts, l.level, l.format]),
+        [
+          [at(-5 * MINUTE), 'info', 'nginx-error'],
+          [at(-4 * MINUTE), 'error', 'nginx-error'],
+          [at(-3 * MINUTE), 'warn', 'nginx-error'],
+          [at(-2 * MINUTE), 'fatal', 'nginx-error'],
+          [at(-1 * MINUTE), 'debug', 'nginx-error'],
+          // Not in the format after all: read as plain text, at the time it arrived.
+          [at(0), 'info', 'nginx-error'],
+        ],
+      );
+      assert.deepEqual(lines.map((l) => l.fields ?? null), [
+        { pid: 31, tid: 31 },
+        {
+          pid: 31, tid: 31, connection: 7, client: '10.0.0.7', server: 'shop.example', request: 'POST /api/orders HTTP/1.1',
+          upstream: 'http://10.0.0.9:8080/api/orders', host: 'shop.example', referrer: 'https://shop.example/cart',
+        },
+        { pid: 31, tid: 31, connection: 9, client: '10.0.0.8', request: 'GET /report HTTP/1.1' },
+        { pid: 31, tid: 31, connection: 11 },
+        { pid: 31, tid: 31, connection: 12 },
+        null,
+      ]);
+    });
+
+    it('keeps the format codes lines were stored with in earlier partition files: 1 nginx-access, 2 nginx-error', async () => {
+      await post('text/plain', access(200, 30), '?pod=codes&format=nginx-access');
+      await post('text/plain', errorLine(-MINUTE, 'error', 'x'), '?pod=codes&format=nginx-error');
+      const dir = join(t.config.dataDir, 'partitions');
+      const codes = new Map<string, number>();
+      for (const file of readdirSync(dir).filter((name) => name.endsWith('.db'))) {
+        const db = new Database(join(dir, file), { readonly: true });
+        try {
+          const rows = db.prepare(`SELECT message, format FROM "${file.slice(0, -3)}" WHERE format IS NOT NULL`).all() as { message: string; format: number }[];
+          for (const row of rows) codes.set(row.message, row.format);
+        } finally {
+          db.close();
+        }
+      }
+      assert.equal(codes.get(access(200, 30)), 1);
+      assert.equal(codes.get(errorLine(-MINUTE, 'error', 'x')), 2);
+    });
+
     it('rejects a format it does not know, per line and in the query string', async () => {
       const response = await post('application/json', JSON.stringify([{ message: 'a', format: 'apache' }, { message: 'b' }]), '?pod=nginx-bad');
-      assert.deepEqual(response.body.rejected, [{ index: 0, reason: 'format must be one of nginx-access' }]);
+      assert.deepEqual(response.body.rejected, [{ index: 0, reason: 'format must be one of nginx-access, nginx-error' }]);
       const query = await post('text/plain', 'x', '?pod=nginx-bad&format=apache');
       assert.equal(query.status, 400);
       assert.equal(query.body.param, 'format');
-      assert.match(query.body.error, /format must be one of nginx-access/);
+      assert.match(query.body.error, /format must be one of nginx-access, nginx-error/);
     });
+  });
+
+  describe('epoch times, read by their number of digits', () => {
+    const seconds = () => Math.floor(t.clock.now() / 1000) - 60;
+    const cases: [string, () => number | string, () => number][] = [
+      ['seconds, as a number (date +%s)', () => seconds(), () => seconds() * 1000],
+      ['seconds, as a string', () => String(seconds() - 1), () => (seconds() - 1) * 1000],
+      ['seconds with a fraction, as a number', () => seconds() - 2 + 0.25, () => (seconds() - 2) * 1000 + 250],
+      ['seconds with a fraction, as a string', () => `${seconds() - 3}.123456`, () => (seconds() - 3) * 1000 + 123],
+      ['milliseconds (Date.now())', () => t.clock.now() - 4321, () => t.clock.now() - 4321],
+      ['microseconds', () => `${t.clock.now() - 5000}789`, () => t.clock.now() - 5000],
+      ['nanoseconds (Go UnixNano)', () => `${t.clock.now() - 6000}123456`, () => t.clock.now() - 6000],
+    ];
+    for (const [what, ts, storedMs] of cases) {
+      it(`stores a line whose ts is ${what} at its time`, async () => {
+        const response = await post('application/json', JSON.stringify([{ pod: 'epoch', message: what, ts: ts() }]));
+        assert.deepEqual(response.body, { accepted: 1, rejected: [], duplicate: false });
+        const { lines } = await queryJson(t.http, { pod: 'epoch', q: what });
+        assert.deepEqual(lines.map((l) => l.ts), [new Date(storedMs()).toISOString()]);
+      });
+    }
+
+    const refused: [string, () => number | string, RegExp][] = [
+      ['more than 19 digits', () => `${t.clock.now()}0000000`, /^ts has 20 digits, more than nanoseconds have \(19\): it must be an RFC 3339 time/],
+      ['a fraction after milliseconds', () => `${t.clock.now()}.5`, /^ts has a fraction, which means seconds, and 13 digits before the point/],
+      ['a negative number', () => -seconds(), /^ts must be an RFC 3339 time \(2026-11-24T10:00:00Z\) or an epoch time read by its number of digits/],
+    ];
+    for (const [what, ts, reason] of refused) {
+      it(`refuses a ts with ${what}, saying how epoch times are read`, async () => {
+        const response = await post('application/json', JSON.stringify([{ pod: 'epoch-bad', message: 'm', ts: ts() }, { pod: 'epoch-bad', message: 'ok' }]));
+        assert.equal(response.body.rejected.length, 1);
+        assert.match(response.body.rejected[0].reason, reason);
+      });
+    }
   });
 
   describe('per-line validation', () => {
@@ -178,7 +275,7 @@ describe('POST /api/v1/logs', () => {
       ['a ts older than the retention', () => ({ message: 'm', ts: now() - 25 * HOUR }), /older than the retention/],
       ['a ts more than 5 minutes ahead', () => ({ message: 'm', ts: now() + 6 * MINUTE }), /5 minutes in the future/],
       ['a ts that is not a time', { message: 'm', ts: 'yesterday' }, /ts must be an RFC 3339 time/],
-      ['a fractional epoch', { message: 'm', ts: 1.5 }, /ts must be/],
+      ['a fractional epoch of 1970', { message: 'm', ts: 1.5 }, /older than the retention/],
       ['nested fields', { message: 'm', fields: { a: { b: 1 } } }, /fields\.a must be a string, number or boolean/],
       ['fields that are not an object', { message: 'm', fields: [1] }, /fields must be a flat object/],
       ['an unknown key', { message: 'm', msg: 'x' }, /unknown field "msg"/],

@@ -43,26 +43,62 @@ describe('line parsers', () => {
     assert.deepEqual(parseNginxAccess('ERROR: not an access line'), { message: 'ERROR: not an access line', format: 'nginx-access' });
   });
 
-  it('reads real nginx error lines: time and level', () => {
-    const lines = fixture('error.log').map(parseNginxError);
-    assert.deepEqual([...new Set(lines.map((l) => l.level))].sort(), ['error', 'info']);
-    const refused = lines.find((l) => l.message.includes('Connection refused'))!;
-    assert.equal(refused.level, 'error');
-    assert.equal(refused.ts, Date.UTC(2026, 10, 24, 22, 40, 17));
+  it('reads real nginx error lines: time, level from the severity, and the request fields', () => {
+    const lines = fixture('error.log');
+    assert.deepEqual([...new Set(lines.map((l) => messageHeader('nginx-error', l)?.level))].sort(), ['error', 'info']);
+    const refused = lines.find((l) => l.includes('Connection refused'))!;
+    assert.deepEqual(messageHeader('nginx-error', refused), { ts: Date.UTC(2026, 10, 24, 22, 40, 17), level: 'error' });
+    assert.deepEqual(lineFields('nginx-error', refused, null), {
+      pid: 19604, tid: 19604, connection: 5, client: '127.0.0.1', request: 'POST /api/orders HTTP/1.1',
+      upstream: 'http://127.0.0.1:1/api/orders', host: '127.0.0.1:18180',
+    });
+    assert.deepEqual(lineFields('nginx-error', lines[0], null), { pid: 19602, tid: 19602 });
   });
 
   it('maps every nginx error level', () => {
     const levels = ['debug', 'info', 'notice', 'warn', 'error', 'crit', 'alert', 'emerg'].map(
-      (level) => parseNginxError(`2026/11/24 10:00:00 [${level}] 1#1: x`).level,
+      (level) => messageHeader('nginx-error', `2026/11/24 10:00:00 [${level}] 1#1: x`)?.level,
     );
     assert.deepEqual(levels, ['debug', 'info', 'info', 'warn', 'error', 'fatal', 'fatal', 'fatal']);
   });
 
-  it('reads JSON lines by the common names for level, message and time', () => {
-    assert.deepEqual(parseJsonLine('{"severity":"WARNING","msg":"slow","time":"2026-11-24T10:00:00Z","ms":812,"nested":{"a":1}}'), {
-      level: 'warn', message: 'slow', ts: Date.UTC(2026, 10, 24, 10), fields: { ms: 812 },
+  it('reads no nginx error header from a line that only looks like one', () => {
+    for (const line of [
+      '2026/11/24 10:00:00 [loud] 1#1: x',
+      '2026/02/30 10:00:00 [error] 1#1: x',
+      '2026/11/24 24:00:00 [error] 1#1: x',
+      '2026/11/24 10:00:00 [error] x',
+      'nginx: [emerg] unexpected end of file',
+    ]) {
+      assert.equal(messageHeader('nginx-error', line), undefined, line);
+      assert.equal(lineFields('nginx-error', line, null), null, line);
+    }
+  });
+
+  it('reads the request fields from the end, in the order nginx writes them', () => {
+    const fieldsOf = (tail: string) => lineFields('nginx-error', `2026/11/24 10:00:00 [error] 7#8: *9 failed${tail}`, null);
+    assert.deepEqual(fieldsOf(', client: 10.0.0.1, server: 0.0.0.0:443, upstream: "10.0.0.2:80", bytes from/to client:0/0, bytes from/to upstream:0/0'), {
+      pid: 7, tid: 8, connection: 9, client: '10.0.0.1', server: '0.0.0.0:443', upstream: '10.0.0.2:80',
     });
-    assert.deepEqual(parseJsonLine('{"level":"info","message":"x","ts":1795554000}'), { level: 'info', message: 'x', ts: 1795554000000 });
+    assert.deepEqual(fieldsOf(', client: 10.0.0.1, server: , request: "GET /?a=\\"b\\" HTTP/1.1", referrer: "https://x/"'), {
+      pid: 7, tid: 8, connection: 9, client: '10.0.0.1', request: 'GET /?a=\\"b\\" HTTP/1.1', referrer: 'https://x/',
+    });
+    assert.deepEqual(fieldsOf(' while reading, host: not nginx\'s'), { pid: 7, tid: 8, connection: 9 });
+  });
+
+  it('leaves nginx error lines for the aggregator to read, named by their format', () => {
+    assert.deepEqual(parseNginxError('2026/11/24 10:00:00 [error] 1#1: x'), { message: '2026/11/24 10:00:00 [error] 1#1: x', format: 'nginx-error' });
+  });
+
+  it('reads JSON lines by the common names for level, message and time, and passes the time on as the line wrote it', () => {
+    assert.deepEqual(parseJsonLine('{"severity":"WARNING","msg":"slow","time":"2026-11-24T10:00:00Z","ms":812,"nested":{"a":1}}'), {
+      level: 'warn', message: 'slow', ts: '2026-11-24T10:00:00Z', fields: { ms: 812 },
+    });
+    assert.deepEqual(parseJsonLine('{"level":"info","message":"x","ts":1795554000}'), { level: 'info', message: 'x', ts: 1795554000 });
+    assert.deepEqual(parseJsonLine('{"level":"info","message":"x","ts":1795554000.123456,"time":"soon"}'), {
+      level: 'info', message: 'x', ts: 1795554000.123456, fields: { time: 'soon' },
+    });
+    assert.deepEqual(parseJsonLine('{"message":"x","time":"2026-11-24 10:00:00"}'), { level: 'info', message: 'x', fields: { time: '2026-11-24 10:00:00' } });
     assert.deepEqual(parseJsonLine('[1,2]'), { level: 'info', message: '[1,2]' });
   });
 

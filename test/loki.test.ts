@@ -101,6 +101,25 @@ describe('POST /loki/api/v1/push', () => {
     assert.deepEqual((await storedLines(t, 'mixed', 1)).map((line) => line.message), ['good']);
   });
 
+  it('reads a push time as nanoseconds whatever its number of digits, as Loki does', async () => {
+    const nowMs = t.clock.now();
+    // Daylog's own API would read these 16 digits as microseconds (now); Loki's protocol says nanoseconds (1970).
+    const microsecondsByMistake = `${nowMs}000`;
+    const response = await t.http.post('/loki/api/v1/push').send({
+      streams: [{ stream: { pod: 'loki-ns' }, values: [[`${nowMs}000000`, 'nanoseconds'], [microsecondsByMistake, 'microseconds']] }],
+    });
+    assert.equal(response.status, 400);
+    assert.match(response.body.error, /^1 of 2 entries refused \(1 stored\): entry 1: ts is older than the retention$/);
+    const legacy = await t.http.post('/loki/api/v1/push').send({
+      streams: [{ labels: '{pod="loki-ns"}', entries: [{ ts: new Date(nowMs - 1000).toISOString(), line: 'legacy' }, { ts: Math.floor(nowMs / 1000), line: 'a number' }] }],
+    });
+    assert.match(legacy.body.error, /^1 of 2 entries refused \(1 stored\): entry 1: ts must be /);
+    assert.deepEqual((await storedLines(t, 'loki-ns', 2)).map((line) => [line.message, line.ts]), [
+      ['legacy', new Date(nowMs - 1000).toISOString()],
+      ['nanoseconds', new Date(nowMs).toISOString()],
+    ]);
+  });
+
   it('refuses a body that is not a push, garbled protobuf, and other content types', async () => {
     const notPush = await t.http.post('/loki/api/v1/push').send({ lines: [] });
     assert.equal(notPush.status, 400);

@@ -109,6 +109,31 @@ describe('GET /api/v1/logs', () => {
     });
   }
 
+  describe('epoch from and to, read by their number of digits', () => {
+    const epochSeconds = (offsetMs: number) => String(Math.floor(at(offsetMs) / 1000));
+    const inRange: [string, () => Record<string, string>, string[]][] = [
+      ['from ten minutes ago in seconds: only the last ten minutes', () => ({ from: epochSeconds(-10 * MINUTE) }), ['job done, 100% of queue_a', 'panic: nil map\n\tgoroutine 1']],
+      ['to now in seconds', () => ({ to: epochSeconds(0), namespace: 'payments' }), ['job done, 100% of queue_a', 'panic: nil map\n\tgoroutine 1', 'Debug: cache MISS for cart']],
+      ['from and to in seconds, as the README shows them', () => ({ from: epochSeconds(-HOUR), to: epochSeconds(MINUTE), namespace: 'shop' }), ['GET /missing 404', 'upstream timed out (110)', 'GET /cart 200']],
+      ['seconds with a fraction', () => ({ from: `${epochSeconds(-11 * MINUTE)}.5`, to: `${epochSeconds(-9 * MINUTE)}.999` }), ['panic: nil map\n\tgoroutine 1']],
+      ['microseconds', () => ({ from: `${at(-10 * MINUTE)}000`, to: `${at(-10 * MINUTE) + 1}000` }), ['panic: nil map\n\tgoroutine 1']],
+      ['nanoseconds', () => ({ from: `${at(-10 * MINUTE)}000000`, to: `${at(-10 * MINUTE) + 1}000000` }), ['panic: nil map\n\tgoroutine 1']],
+    ];
+    for (const [what, query, expected] of inRange) {
+      it(`takes ${what}`, async () => {
+        const { lines } = await queryJson(t.http, query());
+        assert.deepEqual(messages(lines), expected);
+      });
+    }
+
+    it('gives /api/v1/stats the same reading', async () => {
+      const stats = await t.http.get('/api/v1/stats').query({ format: 'json', from: epochSeconds(-10 * MINUTE), to: epochSeconds(0), step: '10m' });
+      assert.equal(stats.status, 200, stats.text);
+      const counted = (stats.body as { buckets: { counts: Record<string, number> }[] }).buckets.map((b) => b.counts);
+      assert.deepEqual(counted, [{ info: 1, fatal: 1 }]);
+    });
+  });
+
   it('returns everything within the retention when no time is given', async () => {
     const { lines } = await queryJson(t.http, { namespace: 'shop,payments,kube-system' });
     assert.equal(lines.length, 7);
@@ -206,7 +231,10 @@ describe('GET /api/v1/logs', () => {
       ['a since that is not a duration', { since: '5 minutes' }, 'since', /duration such as 90s, 15m, 2h or 1d/],
       ['a zero since', { since: '0m' }, 'since', /duration/],
       ['since and from together', { since: '1h', from: '2026-11-24T09:00:00Z' }, 'since', /either since or from/],
-      ['a from that is not a time', { from: 'yesterday' }, 'from', /RFC 3339 time .* or epoch milliseconds/],
+      ['a from that is not a time', { from: 'yesterday' }, 'from', /^from must be an RFC 3339 time \(2026-11-24T10:00:00Z\) or an epoch time read by its number of digits: up to 10 seconds/],
+      ['a from of more than 19 digits', { from: '17955144000000000000' }, 'from', /^from has 20 digits, more than nanoseconds have \(19\)/],
+      ['a to with a fraction after milliseconds', { to: '1795514400000.5' }, 'to', /^to has a fraction, which means seconds, and 13 digits before the point/],
+      ['a from given twice', { from: ['1795514400', '1795514460'] }, 'from', /given once/],
       ['a to that is not a time', { to: '2026-13-45' }, 'to', /RFC 3339/],
       ['a to before from', { from: '2026-11-24T09:00:00Z', to: '2026-11-24T08:00:00Z' }, 'to', /later than from/],
       ['a limit of 0', { limit: '0' }, 'limit', /from 1 to 5000/],

@@ -208,6 +208,21 @@ describe('shipper', () => {
     }
   });
 
+  it('ships a JSON line at its own time, in seconds, milliseconds, microseconds or nanoseconds alike', async () => {
+    const { dir, env } = podDir('json-times');
+    const ms = Date.now() - 60_000;
+    const times = [Math.floor(ms / 1000), (ms + 1000) / 1000, ms + 2000, `${ms + 3000}123`, `${ms + 4000}123456`];
+    writeFileSync(join(dir, 'app.log'), times.map((ts, i) => `${JSON.stringify({ msg: `time ${i}`, ts })}\n`).join(''));
+    const shipper = runShipper(env);
+    await waitForLines(rig.aggregator.http, 'json-times', times.length);
+    const stored = await rig.aggregator.http.get('/api/v1/logs').query({ pod: 'json-times', format: 'json', direction: 'forward' });
+    assert.deepEqual(
+      (stored.body.lines as WireLineBody[]).map((l) => [l.message, l.ts]),
+      [Math.floor(ms / 1000) * 1000, ms + 1000, ms + 2000, ms + 3000, ms + 4000].map((at, i) => [`time ${i}`, new Date(at).toISOString()]),
+    );
+    await shipper.stop();
+  });
+
   it('counts the lines the aggregator rejects one by one and ships their neighbours', async () => {
     const { dir, env } = podDir('per-line');
     writeFileSync(join(dir, 'app.log'), '{"msg":"too old","time":"2020-01-01T00:00:00Z"}\n{"msg":"fresh","level":"warn"}\n');
@@ -219,7 +234,7 @@ describe('shipper', () => {
     await shipper.stop();
   });
 
-  it('sends gzip with its key and the bearer token: access logs as text for the aggregator to read, others as JSON', async () => {
+  it('sends gzip with its key and the bearer token: nginx logs as text for the aggregator to read, others as JSON', async () => {
     const { dir, env } = podDir('headers');
     const seen: Record<string, string | string[] | undefined>[] = [];
     const proxy = await startProxy(rig.url, (headers) => {
@@ -227,10 +242,14 @@ describe('shipper', () => {
       return null;
     });
     try {
-      const written = [...writeLines(join(dir, 'access.log'), 'access', 1, 3), ...writeLines(join(dir, 'app.log'), 'app', 1, 3)];
+      const written = [
+        ...writeLines(join(dir, 'access.log'), 'access', 1, 3),
+        ...writeLines(join(dir, 'error.log'), 'error', 1, 3),
+        ...writeLines(join(dir, 'app.log'), 'app', 1, 3),
+      ];
       const shipper = runShipper({ ...env, DAYLOG_URL: proxy.url, DAYLOG_TOKEN: 's3cret-token' });
       assertExactlyOnce(await waitForLines(rig.aggregator.http, 'headers', written.length), written);
-      assert.deepEqual(seen.map((headers) => headers['content-type']).sort(), ['application/json', 'text/plain']);
+      assert.deepEqual(seen.map((headers) => headers['content-type']).sort(), ['application/json', 'text/plain', 'text/plain']);
       for (const headers of seen) {
         assert.equal(headers.authorization, 'Bearer s3cret-token');
         assert.equal(headers['content-encoding'], 'gzip');
@@ -267,12 +286,12 @@ describe('shipper on real nginx logs', () => {
       const stored = await waitForLines(rig.aggregator.http, 'webserver', 6 + 20);
       assert.equal(stored.length, 26);
       const errors = await rig.aggregator.http.get('/api/v1/logs').query({ pod: 'webserver', min_level: 'error', format: 'json', direction: 'forward' });
-      const summary = (errors.body.lines as WireLineBody[]).map((l) => [l.source, l.level, l.fields?.status ?? null]);
+      const summary = (errors.body.lines as WireLineBody[]).map((l) => [l.ts, l.source, l.level, l.format, l.fields?.status ?? l.fields?.request]);
       assert.deepEqual(summary, [
-        ['access.log', 'error', 500],
-        ['access.log', 'error', 502],
-        ['error.log', 'error', null],
-        ['error.log', 'error', null],
+        ['2026-11-24T22:40:17.000Z', 'access.log', 'error', 'nginx-access', 500],
+        ['2026-11-24T22:40:17.000Z', 'access.log', 'error', 'nginx-access', 502],
+        ['2026-11-24T22:40:17.000Z', 'error.log', 'error', 'nginx-error', 'GET /static/missing.css HTTP/1.1'],
+        ['2026-11-24T22:40:17.000Z', 'error.log', 'error', 'nginx-error', 'POST /api/orders HTTP/1.1'],
       ]);
       await shipper.stop();
     } finally {

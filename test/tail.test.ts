@@ -79,6 +79,16 @@ describe('GET /api/v1/tail', () => {
     tail.request.destroy();
   });
 
+  it('reads an epoch from in seconds as seconds: starts with the lines since then only', async () => {
+    const pod = { ...labels, pod: 'since-seconds' };
+    await ingestLines(t.http, [{ ts: t.clock.now() - 20 * 60_000, message: 'twenty minutes ago' }, { ts: t.clock.now() - 5 * 60_000, message: 'five minutes ago' }], pod);
+    const tail = new TailClient(`${url}?pod=since-seconds&from=${Math.floor(t.clock.now() / 1000) - 600}`);
+    assert.equal((await tail.opened()).statusCode, 200);
+    await ingestLines(t.http, [{ message: 'live' }], pod);
+    assert.deepEqual(messagesOf(await tail.waitFor(2)), ['five minutes ago', 'live']);
+    tail.request.destroy();
+  });
+
   it('gives tails with different filters their own lines, and tails with the same filter the same lines', async () => {
     const all = [new TailClient(`${url}?pod=web-1&limit=0`), new TailClient(`${url}?pod=web-1&limit=0`)];
     const errors = new TailClient(`${url}?pod=web-1&level=error&limit=0`);

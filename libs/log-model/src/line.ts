@@ -1,6 +1,6 @@
 import { ACCEPTED_LEVEL_NAMES, Level, leadingLevel, normalizeLevel } from './levels';
 import { MESSAGE_FORMATS, MessageFormat, MessageHeader, isMessageFormat, messageHeader } from './message-formats';
-import { TIMESTAMP_HINT, parseTimestamp } from './timestamps';
+import { readTimestamp } from './timestamps';
 
 export const LABEL_NAMES = ['namespace', 'pod', 'container', 'source'] as const;
 export type LabelName = (typeof LABEL_NAMES)[number];
@@ -112,9 +112,9 @@ export function validateLine(raw: unknown, defaults: LineDefaults, bounds: LineB
   const parsed: Partial<MessageHeader> | undefined =
     format !== null && (line.ts == null || line.level == null) ? (messageHeader(format, message) ?? { level: leadingLevel(message) }) : undefined;
 
-  const ts = line.ts ?? parsed?.ts ?? bounds.receivedTs;
-  const tsMs = parseTimestamp(ts);
-  if (tsMs === undefined) return new LineProblem('invalid_timestamp', `ts must be ${TIMESTAMP_HINT}`);
+  // A message's own time is epoch ms already: only a time the line gives is read by its digits.
+  const tsMs = line.ts != null ? readTimestamp(line.ts) : (parsed?.ts ?? bounds.receivedTs);
+  if (typeof tsMs === 'string') return new LineProblem('invalid_timestamp', `ts ${tsMs}`);
   if (tsMs < bounds.oldestTs) return new LineProblem('too_old', OLDER_THAN_RETENTION);
   if (tsMs > bounds.newestTs) return new LineProblem('too_new', 'ts is more than 5 minutes in the future');
 

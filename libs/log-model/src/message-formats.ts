@@ -1,12 +1,13 @@
-import type { Level } from './levels';
+import { Level, normalizeLevel } from './levels';
 import type { Fields } from './line';
+import { utcTimeOf } from './timestamps';
 
 /**
  * Formats a message may declare itself in. A line in a known format is stored as its message
  * alone and its fields are parsed again when it is read: nginx's fields repeat most of the line,
  * and sending and storing them twice cost half the shipper's throughput and doubled the disk.
  */
-export const MESSAGE_FORMATS = ['nginx-access'] as const;
+export const MESSAGE_FORMATS = ['nginx-access', 'nginx-error'] as const;
 export type MessageFormat = (typeof MESSAGE_FORMATS)[number];
 
 /** When a message in a known format says it happened, and how severe it is. */
@@ -58,8 +59,65 @@ const NGINX_ACCESS_READER: FormatReader = {
   },
 };
 
+// "2026/11/24 10:00:01 [error] 31#31: *7 message": time, severity, pid#tid, and the connection when there is one.
+const NGINX_ERROR = /^(\d{4})\/(\d{2})\/(\d{2}) (\d{2}):(\d{2}):(\d{2}) \[([a-z]+)\] (\d{1,10})#(\d{1,10}): (?:\*(\d{1,20}) )?/;
+/** What nginx appends to a message about a request, in this order; the quoted ones are written in quotes. */
+const NGINX_ERROR_CONTEXT = ['client', 'server', 'request', 'subrequest', 'upstream', 'host', 'referrer'];
+const QUOTED_CONTEXT = new Set(['request', 'subrequest', 'upstream', 'host', 'referrer']);
+const CONTEXT_KEY = new RegExp(`, (${NGINX_ERROR_CONTEXT.join('|')}): `, 'g');
+
+/** nginx writes its local time without a zone: read as UTC, which is what a container's local time is unless TZ says otherwise. */
+function nginxErrorHeader(m: RegExpExecArray): MessageHeader | undefined {
+  const ts = utcTimeOf(+m[1], +m[2], +m[3], +m[4], +m[5], +m[6]);
+  const level = normalizeLevel(m[7]);
+  return ts === undefined || level === undefined ? undefined : { ts, level };
+}
+
+function contextValue(key: string, text: string): string {
+  if (!QUOTED_CONTEXT.has(key)) return text.split(', ', 1)[0];
+  const close = text.lastIndexOf('"');
+  return text.startsWith('"') && close > 0 ? text.slice(1, close) : text;
+}
+
+/**
+ * `, client: …, server: …, request: "…"` at the end of a message. nginx writes the values without
+ * escaping, so a request line holding `, host: ` can mislead these fields (never the message): the
+ * keys are taken in nginx's order from the first `, client: `, in one pass, whatever the line holds.
+ */
+function nginxErrorContext(text: string, from: number, fields: Fields): void {
+  CONTEXT_KEY.lastIndex = from;
+  const found: { key: string; order: number; start: number; end: number }[] = [];
+  for (let m = CONTEXT_KEY.exec(text); m !== null; m = CONTEXT_KEY.exec(text)) {
+    const order = NGINX_ERROR_CONTEXT.indexOf(m[1]);
+    if (order > (found.at(-1)?.order ?? -1) && (found.length > 0 || order === 0)) {
+      found.push({ key: m[1], order, start: m.index, end: CONTEXT_KEY.lastIndex });
+    }
+  }
+  found.forEach(({ key, end }, i) => {
+    const value = contextValue(key, text.slice(end, found[i + 1]?.start ?? text.length));
+    if (value !== '') fields[key] = value;
+  });
+}
+
+/** nginx's error log: time, a level from the severity in brackets, and the process, connection and request's fields. */
+const NGINX_ERROR_READER: FormatReader = {
+  header(text) {
+    const m = NGINX_ERROR.exec(text);
+    return m ? nginxErrorHeader(m) : undefined;
+  },
+  fields(text) {
+    const m = NGINX_ERROR.exec(text);
+    if (!m || !nginxErrorHeader(m)) return undefined;
+    const fields: Fields = { pid: Number(m[8]), tid: Number(m[9]) };
+    if (m[10] !== undefined) fields.connection = Number(m[10]);
+    nginxErrorContext(text, m[0].length, fields);
+    return fields;
+  },
+};
+
 const READERS: Record<MessageFormat, FormatReader> = {
   'nginx-access': NGINX_ACCESS_READER,
+  'nginx-error': NGINX_ERROR_READER,
 };
 
 export function isMessageFormat(value: unknown): value is MessageFormat {

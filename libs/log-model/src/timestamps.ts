@@ -1,30 +1,85 @@
 const RFC3339 =
   /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?([Zz]|[+-](\d{2}):(\d{2}))$/;
 
-/** Date.parse rolls 2026-02-30 over to March 2: each field must be in range for its month. */
-function fieldsInRange(m: RegExpExecArray): boolean {
-  const [year, month, day, hour, minute, second] = m.slice(1, 7).map(Number);
+/** Date.UTC rolls 2026-02-30 over to March 2: each field must be in range for its month. Month 1–12. */
+export function utcTimeOf(year: number, month: number, day: number, hour: number, minute: number, second: number): number | undefined {
   const daysInMonth = new Date(Date.UTC(year, month, 0)).getUTCDate();
-  const offsetOk = m[9] === undefined || (Number(m[9]) <= 23 && Number(m[10]) <= 59);
-  return month >= 1 && month <= 12 && day >= 1 && day <= daysInMonth && hour <= 23 && minute <= 59 && second <= 59 && offsetOk;
+  const inRange = month >= 1 && month <= 12 && day >= 1 && day <= daysInMonth && hour <= 23 && minute <= 59 && second <= 59;
+  return inRange ? Date.UTC(year, month - 1, day, hour, minute, second) : undefined;
 }
 
-/** Years 1970..9999 in epoch ms: a wider integer is a unit mistake (seconds, nanoseconds), not a time. */
+function fieldsInRange(m: RegExpExecArray): boolean {
+  const [year, month, day, hour, minute, second] = m.slice(1, 7).map(Number);
+  const offsetOk = m[9] === undefined || (Number(m[9]) <= 23 && Number(m[10]) <= 59);
+  return utcTimeOf(year, month, day, hour, minute, second) !== undefined && offsetOk;
+}
+
+/** Years 1970..9999 in epoch ms. */
 const MAX_EPOCH_MS = 253_402_300_799_999;
 
-export const TIMESTAMP_HINT = 'an RFC 3339 time (2026-11-24T10:00:00Z) or integer epoch milliseconds';
+export const TIMESTAMP_HINT =
+  'an RFC 3339 time (2026-11-24T10:00:00Z) or an epoch time read by its number of digits: up to 10 seconds ' +
+  '(a fraction allowed: 1733350000.5), 11 to 13 milliseconds, 14 to 16 microseconds, 17 to 19 nanoseconds';
 
-/** RFC 3339 text or integer epoch milliseconds → epoch ms; anything else → undefined. */
-export function parseTimestamp(value: unknown): number | undefined {
-  if (typeof value === 'number') {
-    return Number.isInteger(value) && value >= 0 && value <= MAX_EPOCH_MS ? value : undefined;
+const DIGITS = /^\d+$/;
+const SECONDS_WITH_FRACTION = /^(\d+)\.(\d+)$/;
+const MAX_SECONDS_DIGITS = 10;
+const MAX_EPOCH_DIGITS = 19;
+
+/**
+ * Epoch digits by their count, as people and programs write them (`date +%s`, `Date.now()`, Go's
+ * `UnixNano`): a count of digits belongs to one unit for any time from 2001 to 2286. Kept to the
+ * millisecond, the stored unit; finer digits are cut, as a nanosecond RFC 3339 time is.
+ */
+function epochDigitsToMs(digits: string): number | string {
+  const n = digits.length;
+  if (n <= 10) return Number(digits) * 1000;
+  if (n <= 13) return Number(digits);
+  if (n <= 16) return Number(digits.slice(0, -3));
+  if (n <= MAX_EPOCH_DIGITS) return Number(digits.slice(0, -6));
+  return `has ${n} digits, more than nanoseconds have (${MAX_EPOCH_DIGITS}): it must be ${TIMESTAMP_HINT}`;
+}
+
+function epochTextToMs(text: string): number | string | undefined {
+  if (DIGITS.test(text)) return epochDigitsToMs(text);
+  const fraction = SECONDS_WITH_FRACTION.exec(text);
+  if (!fraction) return undefined;
+  const [, whole, part] = fraction;
+  if (whole.length > MAX_SECONDS_DIGITS) {
+    return `has a fraction, which means seconds, and ${whole.length} digits before the point, more than seconds have (${MAX_SECONDS_DIGITS}): give seconds (1733350000.5) or whole milliseconds, microseconds or nanoseconds`;
   }
-  if (typeof value !== 'string') return undefined;
-  if (/^\d{1,15}$/.test(value)) return parseTimestamp(Number(value));
+  return Number(whole) * 1000 + Number(part.padEnd(3, '0').slice(0, 3));
+}
+
+/**
+ * The one reading of a time, for query parameters and lines alike: RFC 3339 text, or epoch digits
+ * (a number, or a string of digits) read by their count. A Date is a time some code has already
+ * read by its own protocol (Loki's nanoseconds) and is taken as it is: JSON never makes one.
+ * Returns epoch ms, or what is wrong as the end of a sentence whose subject is the parameter.
+ */
+export function readTimestamp(value: unknown): number | string {
+  const wrong = `must be ${TIMESTAMP_HINT}`;
+  if (value instanceof Date) {
+    const ms = value.getTime();
+    return ms >= 0 && ms <= MAX_EPOCH_MS ? ms : wrong;
+  }
+  if (typeof value === 'number') {
+    // String() gives the shortest digits that read back as this number: 1733350000.123, not 1733350000.1229999.
+    return Number.isFinite(value) && value >= 0 ? (epochTextToMs(String(value)) ?? wrong) : wrong;
+  }
+  if (typeof value !== 'string') return wrong;
+  const epoch = epochTextToMs(value);
+  if (epoch !== undefined) return epoch;
   const match = RFC3339.exec(value);
-  if (!match || !fieldsInRange(match)) return undefined;
+  if (!match || !fieldsInRange(match)) return wrong;
   const ms = Date.parse(value.replace(' ', 'T'));
-  return Number.isNaN(ms) ? undefined : ms;
+  return Number.isNaN(ms) ? wrong : ms;
+}
+
+/** readTimestamp, for a caller that needs only whether it is a time. */
+export function parseTimestamp(value: unknown): number | undefined {
+  const ms = readTimestamp(value);
+  return typeof ms === 'number' ? ms : undefined;
 }
 
 export function formatTimestamp(ms: number): string {

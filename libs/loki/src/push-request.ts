@@ -2,9 +2,13 @@ import protobuf from 'protobufjs';
 import { uncompress } from 'snappyjs';
 import { parseStreamLabels } from './stream-labels';
 
-/** One log line of a push: its time in epoch milliseconds (Loki's nanoseconds cut), or the text that was not a time. */
+/**
+ * One log line of a push. Its time is read here by Loki's protocol (nanoseconds, cut to the
+ * millisecond) and handed on as a Date, which Daylog's own reading of epoch digits by their count
+ * takes as it is; an Invalid Date when the push's text was not a time.
+ */
 export interface LokiEntry {
-  ts: number | string;
+  ts: Date;
   line: string;
   metadata: Record<string, string>;
 }
@@ -32,9 +36,11 @@ interface ProtoPush {
 
 const SHAPE = 'a Loki push is {"streams": [{"stream": {labels}, "values": [["<unix ns>", "<line>"], ...]}]}';
 
-function nanosecondsToMs(text: unknown): number | string {
-  if (typeof text !== 'string' || !/^\d{1,20}$/.test(text)) return String(text);
-  return Number(BigInt(text) / 1_000_000n);
+const NOT_A_TIME = NaN;
+
+function nanosecondsToTime(text: unknown): Date {
+  if (typeof text !== 'string' || !/^\d{1,20}$/.test(text)) return new Date(NOT_A_TIME);
+  return new Date(Number(BigInt(text) / 1_000_000n));
 }
 
 function stringValues(value: unknown): Record<string, string> {
@@ -53,7 +59,7 @@ export function decodeJsonPush(value: unknown): LokiStream[] | string {
       const labels = parseStreamLabels(stream.labels);
       if (typeof labels === 'string') return labels;
       const entries = (stream.entries as { ts?: unknown; line?: unknown }[]).map((entry) => ({
-        ts: typeof entry?.ts === 'string' && !Number.isNaN(Date.parse(entry.ts)) ? Date.parse(entry.ts) : String(entry?.ts),
+        ts: new Date(typeof entry?.ts === 'string' ? Date.parse(entry.ts) : NOT_A_TIME),
         line: typeof entry?.line === 'string' ? entry.line : '',
         metadata: {},
       }));
@@ -63,7 +69,7 @@ export function decodeJsonPush(value: unknown): LokiStream[] | string {
     if (!Array.isArray(stream.values)) return SHAPE;
     const entries = (stream.values as unknown[]).map((tuple): LokiEntry => {
       const [ts, line, metadata] = Array.isArray(tuple) ? (tuple as unknown[]) : [];
-      return { ts: nanosecondsToMs(ts), line: typeof line === 'string' ? line : '', metadata: stringValues(metadata) };
+      return { ts: nanosecondsToTime(ts), line: typeof line === 'string' ? line : '', metadata: stringValues(metadata) };
     });
     decoded.push({ labels: stringValues(stream.stream), entries });
   }
@@ -85,7 +91,7 @@ export function decodeProtobufPush(body: Buffer, maxBytes: number): LokiStream[]
     if (typeof labels === 'string') return labels;
     const entries = (stream.entries ?? []).map((entry): LokiEntry => {
       const seconds = entry.timestamp?.seconds;
-      const ts = seconds === undefined ? 'missing' : Number(seconds) * 1000 + Math.floor((entry.timestamp?.nanos ?? 0) / 1_000_000);
+      const ts = new Date(seconds === undefined ? NOT_A_TIME : Number(seconds) * 1000 + Math.floor((entry.timestamp?.nanos ?? 0) / 1_000_000));
       const metadata = Object.fromEntries((entry.structuredMetadata ?? []).map((pair) => [pair.name, pair.value]));
       return { ts, line: entry.line ?? '', metadata };
     });

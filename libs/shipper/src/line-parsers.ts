@@ -1,12 +1,13 @@
 import { ShipperFormat } from '@daylog/config/shipper';
-import { Fields, Level, MessageFormat, leadingLevel, normalizeLevel } from '@daylog/log-model';
+import { Fields, Level, MessageFormat, leadingLevel, normalizeLevel, parseTimestamp } from '@daylog/log-model';
 
 /**
  * A line as the shipper sends it. What it leaves out the aggregator fills in: from the message when
  * `format` names a format it reads (time, level and fields), else the time of receipt and `info`.
  */
 export interface ParsedLine {
-  ts?: number;
+  /** The time as the line wrote it (RFC 3339 or epoch digits): the aggregator reads it by the same rule. */
+  ts?: number | string;
   level?: Level;
   message: string;
   fields?: Fields;
@@ -15,38 +16,25 @@ export interface ParsedLine {
 
 export type LineParser = (text: string) => ParsedLine;
 
-// nginx error log: "2026/11/24 10:00:01 [error] 31#31: *7 ..."; nginx writes local time, UTC in containers.
-const NGINX_ERROR = /^(\d{4})\/(\d{2})\/(\d{2}) (\d{2}):(\d{2}):(\d{2}) \[(\w+)\]/;
-
 export function parsePlain(text: string): ParsedLine {
   return { level: leadingLevel(text) ?? 'info', message: text };
 }
 
 /**
- * The aggregator reads nginx's access format itself (time, level from the status, fields), and a
- * line that is not in it as plain text: the line goes as it is, named.
+ * The aggregator reads nginx's access and error formats itself (time, level, fields), and a line
+ * that is not in its format as plain text: the line goes as it is, named.
  */
 export function parseNginxAccess(text: string): ParsedLine {
   return { message: text, format: 'nginx-access' };
 }
 
 export function parseNginxError(text: string): ParsedLine {
-  const m = NGINX_ERROR.exec(text);
-  const level = m ? normalizeLevel(m[7]) : undefined;
-  if (!m || !level) return parsePlain(text);
-  return { ts: Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5], +m[6]), level, message: text };
+  return { message: text, format: 'nginx-error' };
 }
 
 const MESSAGE_KEYS = ['message', 'msg', 'log', 'text'];
 const LEVEL_KEYS = ['level', 'severity', 'lvl', 'loglevel'];
 const TIME_KEYS = ['ts', 'time', 'timestamp', '@timestamp'];
-
-function timeOf(value: unknown): number | undefined {
-  if (typeof value === 'number' && Number.isFinite(value)) return value < 1e11 ? Math.round(value * 1000) : Math.round(value);
-  if (typeof value !== 'string') return undefined;
-  const ms = Date.parse(value);
-  return Number.isNaN(ms) ? undefined : ms;
-}
 
 /** A JSON object per line, with level, message and time under their common names; other scalars become fields. */
 export function parseJsonLine(text: string): ParsedLine {
@@ -60,7 +48,7 @@ export function parseJsonLine(text: string): ParsedLine {
   const record = value as Record<string, unknown>;
   const messageKey = MESSAGE_KEYS.find((key) => typeof record[key] === 'string');
   const levelKey = LEVEL_KEYS.find((key) => typeof record[key] === 'string' && normalizeLevel(record[key]) !== undefined);
-  const timeKey = TIME_KEYS.find((key) => timeOf(record[key]) !== undefined);
+  const timeKey = TIME_KEYS.find((key) => parseTimestamp(record[key]) !== undefined);
   const fields: Fields = {};
   for (const [key, field] of Object.entries(record)) {
     if (key === messageKey || key === levelKey || key === timeKey) continue;
@@ -72,7 +60,7 @@ export function parseJsonLine(text: string): ParsedLine {
     level: levelKey ? normalizeLevel(record[levelKey] as string)! : 'info',
     message: messageKey ? (record[messageKey] as string) : text,
   };
-  if (timeKey) line.ts = timeOf(record[timeKey]);
+  if (timeKey) line.ts = record[timeKey] as number | string;
   if (Object.keys(fields).length > 0) line.fields = fields;
   return line;
 }

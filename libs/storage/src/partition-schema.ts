@@ -81,7 +81,7 @@ export function fullTextSchema(table: string): string {
 export const MINUTE_MS = 60_000;
 
 /** Codes stored in a partition's `format` column: a code, once used, keeps its meaning. */
-export const FORMAT_CODES: Readonly<Record<MessageFormat, number>> = { 'nginx-access': 1 };
+export const FORMAT_CODES: Readonly<Record<MessageFormat, number>> = { 'nginx-access': 1, 'nginx-error': 2 };
 const FORMATS_BY_CODE = new Map(Object.entries(FORMAT_CODES).map(([format, code]) => [code, format as MessageFormat]));
 
 export function formatOfCode(code: number | null): MessageFormat | null {

@@ -1,7 +1,7 @@
 import { Transform } from 'class-transformer';
 import { ValidateBy, ValidationOptions } from 'class-validator';
 import safeRegex from 'safe-regex2';
-import { CONTROL_CHARACTER, normalizeLevel, parseDuration, parseMatchExpression, parseTimestamp } from '@daylog/log-model';
+import { CONTROL_CHARACTER, TIMESTAMP_HINT, normalizeLevel, parseDuration, parseMatchExpression, readTimestamp } from '@daylog/log-model';
 
 /** More values than this for one parameter is a mistake, and would make SQL too deep to plan. */
 export const MAX_VALUES_PER_PARAM = 50;
@@ -30,7 +30,15 @@ export const IsSingleDuration = (param: string) =>
   check('isDuration', (v) => isText(v) && parseDuration(v) !== undefined, `${param} must be a duration such as 90s, 15m, 2h or 1d, given once`);
 
 export const IsSingleTimestamp = (param: string) =>
-  check('isTimestamp', (v) => isText(v) && parseTimestamp(v) !== undefined, `${param} must be an RFC 3339 time (2026-11-24T10:00:00Z) or epoch milliseconds, given once`);
+  ValidateBy(
+    { name: 'isTimestamp', validator: { validate: (v) => isText(v) && typeof readTimestamp(v) === 'number' } },
+    {
+      message: ({ value }) => {
+        const problem = isText(value) ? readTimestamp(value) : undefined;
+        return typeof problem === 'string' ? `${param} ${problem}` : `${param} must be ${TIMESTAMP_HINT}, given once`;
+      },
+    },
+  );
 
 export const IsSingleLevel = (param: string) =>
   check('isLevel', (v) => isText(v) && normalizeLevel(v) !== undefined, `${param} must be one level (trace, debug, info, warn, error, fatal), given once`);
