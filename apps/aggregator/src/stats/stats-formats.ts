@@ -58,10 +58,12 @@ export function labelValuesToJson(values: LabelValues): object {
   };
 }
 
-/** Aligned columns: the value, its line count, when it was last seen. */
+/** A header line as the stats' text has (what, how many, over which range), then aligned columns: value, lines, last seen. */
 export function labelValuesToText(values: LabelValues): string {
+  const count = values.values.length;
+  const header = `# ${values.label}: ${count} ${count === 1 ? 'value' : 'values'}, ${formatTimestamp(values.fromMs)} to ${formatTimestamp(values.toMs)} (value, lines, last seen)\n`;
   const rows = values.values.map((v) => ({ value: escapeForTerminal(v.value), lines: v.lines.toLocaleString('en-US'), lastSeen: formatTimestamp(v.lastSeenMs) }));
   const valueWidth = Math.max(0, ...rows.map((row) => row.value.length));
   const countWidth = Math.max(0, ...rows.map((row) => row.lines.length));
-  return rows.map((row) => `${row.value.padEnd(valueWidth)}  ${row.lines.padStart(countWidth)}  ${row.lastSeen}\n`).join('');
+  return header + rows.map((row) => `${row.value.padEnd(valueWidth)}  ${row.lines.padStart(countWidth)}  ${row.lastSeen}\n`).join('');
 }
