@@ -368,7 +368,7 @@ describe('POST /api/v1/logs when the writer is behind', () => {
       socket.destroy();
       assert.match(answer, /^HTTP\/1\.1 503 /);
       assert.match(answer, /\r\nretry-after: 1\r\n/i);
-      assert.ok(answer.endsWith(JSON.stringify({ error: 'the writer is behind; retry this batch later' })));
+      assert.ok(answer.endsWith(`${JSON.stringify({ error: 'the writer is behind; retry this batch later' })}\n`));
       assert.equal((await backlog).status, 200);
     } finally {
       await t.close();
