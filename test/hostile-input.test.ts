@@ -7,7 +7,7 @@ import { TestApp, ingestLines, startTestApp } from './support/test-app';
 /** Enough runs to find the usual slips, few enough that the suite stays quick; failures print their seed. */
 const RUNS = 150;
 
-const QUERY_PARAMS = ['namespace', 'pod', 'container', 'source', 'level', 'min_level', 'since', 'from', 'to', 'q', 'exclude', 'match', 'regex', 'limit', 'direction', 'cursor', 'format'];
+const QUERY_PARAMS = ['namespace', 'pod', 'container', 'source', 'level', 'min_level', 'since', 'from', 'to', 'q', 'exclude', 'match', 'regex', 'limit', 'direction', 'cursor', 'format', 'raw'];
 /** Values a person or a program might send, and some nobody should. */
 const anyValue = fc.oneof(
   fc.string(),

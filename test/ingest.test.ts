@@ -4,9 +4,14 @@ import { connect, AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { buffer } from 'node:stream/consumers';
 import { gzipSync } from 'node:zlib';
 import Database from 'better-sqlite3';
+import { refuseUndeclaredGzip } from '../apps/aggregator/src/ingest/ingest-body-parsers';
 import { HOUR, MINUTE, TestApp, queryJson, startTestApp, withoutCursor } from './support/test-app';
+
+const UNDECLARED_GZIP = "the body is gzip-compressed but has no Content-Encoding: gzip header: add -H 'Content-Encoding: gzip', or send it uncompressed";
 
 describe('POST /api/v1/logs', () => {
   let t: TestApp;
@@ -388,6 +393,10 @@ describe('POST /api/v1/logs', () => {
       ['a small gzip that inflates past the limit', () => post('text/plain', gzipSync(Buffer.alloc(50_000_000, 'a')), '?pod=p').set('Content-Encoding', 'gzip'), 413, { error: /larger than 65536 bytes/ }],
       ['a gzip header on a body that is not gzip', () => post('text/plain', 'plain', '?pod=p').set('Content-Encoding', 'gzip'), 400, { error: 'the body is not valid gzip' }],
       ['an encoding other than gzip', () => post('text/plain', 'm', '?pod=p').set('Content-Encoding', 'br'), 415, { error: /Content-Encoding "br" is not accepted/ }],
+      ['a gzip text body without Content-Encoding', () => post('text/plain', gzipSync('m\n'), '?pod=p'), 400, { error: UNDECLARED_GZIP }],
+      ['a gzip NDJSON body without Content-Encoding', () => post('application/x-ndjson', gzipSync('{"pod":"p","message":"m"}\n')), 400, { error: UNDECLARED_GZIP }],
+      ['a gzip JSON body without Content-Encoding', () => post('application/json', gzipSync('[{"pod":"p","message":"m"}]')), 400, { error: UNDECLARED_GZIP }],
+      ['a gzip Loki push without Content-Encoding', () => t.http.post('/loki/api/v1/push').set('Content-Type', 'application/json').serialize((data: unknown) => data as string).send(gzipSync(JSON.stringify({ streams: [{ stream: { pod: 'p' }, values: [[`${t.clock.now()}000000`, 'm']] }] }))), 400, { error: UNDECLARED_GZIP }],
       ['a content type not listed', () => post('application/xml', '<log/>'), 415, { error: /Content-Type "application\/xml" is not accepted/ }],
     ];
     for (const [what, send, status, expected] of cases) {
@@ -402,10 +411,33 @@ describe('POST /api/v1/logs', () => {
       });
     }
 
+    it('goes on answering after a gzip body sent without Content-Encoding on a request whose body is not read', async () => {
+      const response = await t.http.delete('/api/v1/logs').serialize((data: unknown) => data as string).send(gzipSync('m'));
+      assert.equal(response.request.getHeader('Content-Type'), undefined);
+      assert.equal(response.status, 404);
+      assert.equal((await t.http.get('/healthz')).status, 200);
+    });
+
     it('stores nothing from any refused request', async () => {
       const { lines } = await queryJson(t.http, { pod: 'p' });
       assert.deepEqual(lines, []);
     });
+  });
+});
+
+describe('a body sent without Content-Encoding', () => {
+  const through = (...chunks: number[][]) => buffer(refuseUndeclaredGzip(Readable.from(chunks.map((chunk) => Buffer.from(chunk)))));
+
+  it('is refused when it begins with the gzip magic bytes, even when they arrive apart', async () => {
+    await assert.rejects(through([0x1f, 0x8b, 0x08]), { statusCode: 400, message: UNDECLARED_GZIP });
+    await assert.rejects(through([0x1f], [0x8b], [0x08, 0x00]), { statusCode: 400, message: UNDECLARED_GZIP });
+  });
+
+  it('is passed on whole otherwise, however short and however cut', async () => {
+    assert.deepEqual([...(await through([0x1f], [0x00, 0x8b], [0x1f, 0x8b]))], [0x1f, 0x00, 0x8b, 0x1f, 0x8b]);
+    assert.deepEqual([...(await through([0x1f]))], [0x1f]);
+    assert.deepEqual([...(await through([0x6d]))], [0x6d]);
+    assert.deepEqual([...(await through())], []);
   });
 });
 
@@ -465,7 +497,7 @@ describe('POST /api/v1/logs when the writer is behind', () => {
       socket.destroy();
       assert.match(answer, /^HTTP\/1\.1 503 /);
       assert.match(answer, /\r\nretry-after: 1\r\n/i);
-      assert.ok(answer.endsWith(JSON.stringify({ error: 'the writer is behind; retry this batch later' })));
+      assert.ok(answer.endsWith(`${JSON.stringify({ error: 'the writer is behind; retry this batch later' })}\n`));
       assert.equal((await backlog).status, 200);
     } finally {
       await t.close();

@@ -212,8 +212,8 @@ describe('GET /api/v1/logs', () => {
       assert.equal(lines.length, 1);
     });
 
-    it('keeps a cursor valid when only limit or format change', async () => {
-      const first = await t.http.get('/api/v1/logs').query({ namespace: 'shop', limit: '1' });
+    it('keeps a cursor valid when only limit, format or raw change', async () => {
+      const first = await t.http.get('/api/v1/logs').query({ namespace: 'shop', limit: '1', raw: 'true' });
       const { lines } = await queryJson(t.http, { namespace: 'shop', limit: '5', cursor: first.headers['x-next-cursor'] });
       assert.deepEqual(messages(lines), ['upstream timed out (110)', 'GET /cart 200']);
     });

@@ -162,9 +162,22 @@ describe('label values seen: GET /api/v1/labels/{label}', () => {
     assert.deepEqual(valuesOf(namespaces.body), ['shop']);
   });
 
-  it('answers in aligned text columns by default', async () => {
+  it('answers in text by default: a header line saying what, how many and over which range, then aligned columns', async () => {
     const response = await t.http.get('/api/v1/labels/pod');
-    assert.equal(response.text, ['pay-1  1  2026-11-24T09:50:00.000Z', 'web-1  2  2026-11-24T09:58:00.000Z', 'web-2  1  2026-11-24T08:30:00.000Z', ''].join('\n'));
+    assert.equal(
+      response.text,
+      [
+        '# pod: 3 values, 2026-11-23T10:00:00.000Z to 2026-11-24T10:00:00.001Z (value, lines, last seen)',
+        'pay-1  1  2026-11-24T09:50:00.000Z',
+        'web-1  2  2026-11-24T09:58:00.000Z',
+        'web-2  1  2026-11-24T08:30:00.000Z',
+        '',
+      ].join('\n'),
+    );
+    const one = await t.http.get('/api/v1/labels/namespace').query({ pod: 'pay-*', since: '1h' });
+    assert.equal(one.text, '# namespace: 1 value, 2026-11-24T09:00:00.000Z to 2026-11-24T10:00:00.001Z (value, lines, last seen)\npayments  1  2026-11-24T09:50:00.000Z\n');
+    const none = await t.http.get('/api/v1/labels/container').query({ namespace: 'payments' });
+    assert.equal(none.text, '# container: 0 values, 2026-11-23T10:00:00.000Z to 2026-11-24T10:00:00.001Z (value, lines, last seen)\n');
   });
 
   it('says 404 for a label that does not exist', async () => {

@@ -5,6 +5,7 @@ import { DaylogConfig } from '@daylog/config';
 import { AppModule } from './app.module';
 import { Clock } from './clock/clock';
 import { HttpErrorFilter } from './http/http-error.filter';
+import { endJsonWithNewline } from './http/json-newline';
 import { registerRateLimit } from './http/rate-limit';
 import { createValidationPipe } from './http/validation.pipe';
 import { registerIngestBodyParsers } from './ingest/ingest-body-parsers';
@@ -12,7 +13,9 @@ import { aggregatorLogger } from './logging/aggregator-logger';
 
 /** Parsers, pipes and filters: the one place both main.ts and the tests configure the app. */
 export function configureApp(app: NestFastifyApplication, config: DaylogConfig): void {
-  registerIngestBodyParsers(app.getHttpAdapter().getInstance(), config.maxBodyBytes);
+  const fastify = app.getHttpAdapter().getInstance();
+  registerIngestBodyParsers(fastify, config.maxBodyBytes);
+  endJsonWithNewline(fastify);
   app.useGlobalPipes(createValidationPipe());
   app.useGlobalFilters(new HttpErrorFilter(config.maxBodyBytes));
 }

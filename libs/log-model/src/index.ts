@@ -4,3 +4,4 @@ export * from './line';
 export * from './message-formats';
 export * from './timestamps';
 export * from './text-match';
+export * from './terminal-text';

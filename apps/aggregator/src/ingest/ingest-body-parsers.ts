@@ -1,5 +1,5 @@
 import { FastifyInstance, FastifyRequest } from 'fastify';
-import { Readable } from 'node:stream';
+import { Readable, Transform } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { LineProblem } from '@daylog/log-model';
 import { IngestBody, NumberedLine } from './ingest-body';
@@ -63,40 +63,83 @@ function splitLines(text: string): { index: number; text: string }[] {
   return lines;
 }
 
+const BODYLESS_METHODS = new Set(['GET', 'HEAD']);
+
+/** What every gzip stream begins with (RFC 1952). */
+const GZIP_MAGIC = Buffer.from([0x1f, 0x8b]);
+
+const UNDECLARED_GZIP =
+  "the body is gzip-compressed but has no Content-Encoding: gzip header: add -H 'Content-Encoding: gzip', or send it uncompressed";
+
 /**
- * Inflates `Content-Encoding: gzip` before parsing. Fastify counts the inflated bytes against the
- * body limit (and the compressed ones, through receivedEncodedLength); inflating also stops at the
- * limit, so a small gzip that would inflate to gigabytes costs no more than the limit.
+ * Passes a body on as it comes once its first two bytes show it is not gzip. A gzip body sent without
+ * saying so would otherwise be stored as one line of binary, or refused as JSON that does not parse.
+ * No body of ours begins so: 0x8b is no character's first byte in UTF-8, nor a snappy block's first tag.
  */
-function inflateGzip(maxBodyBytes: number) {
+export function refuseUndeclaredGzip(payload: Readable): Readable {
+  let head: Buffer | null = Buffer.alloc(0);
+  const check = new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      if (head === null) return callback(null, chunk);
+      head = Buffer.concat([head, chunk]);
+      if (head.length < GZIP_MAGIC.length) return callback();
+      const seen = head;
+      head = null;
+      if (seen.subarray(0, GZIP_MAGIC.length).equals(GZIP_MAGIC)) return callback(new BodyError(400, UNDECLARED_GZIP));
+      callback(null, seen);
+    },
+    flush(callback) {
+      callback(null, head?.length ? head : undefined);
+    },
+  });
+  // A body Fastify does not read (a DELETE without a content type, say) has no one listening for this error.
+  check.on('error', () => undefined);
+  payload.on('error', (error) => check.destroy(error));
+  return payload.pipe(check);
+}
+
+/**
+ * Inflates a gzip body before parsing. Fastify counts the inflated bytes against the body limit (and the
+ * compressed ones, through receivedEncodedLength); inflating also stops at the limit, so a small gzip
+ * that would inflate to gigabytes costs no more than the limit.
+ */
+function inflate(payload: Readable, maxBodyBytes: number): Readable {
+  const gunzip = createGunzip() as ReturnType<typeof createGunzip> & { receivedEncodedLength: number };
+  gunzip.receivedEncodedLength = 0;
+  let inflated = 0;
+  payload.on('data', (chunk: Buffer) => (gunzip.receivedEncodedLength += chunk.length));
+  gunzip.on('data', (chunk: Buffer) => {
+    inflated += chunk.length;
+    if (inflated > maxBodyBytes) {
+      payload.unpipe(gunzip);
+      gunzip.destroy();
+    }
+  });
+  // Fastify listens for errors only until it has answered (a 413 included); a corrupt tail
+  // after that must not become an uncaught error.
+  gunzip.on('error', () => undefined);
+  payload.on('error', (error) => gunzip.destroy(error));
+  return payload.pipe(gunzip);
+}
+
+/** Reads `Content-Encoding` before parsing: gzip is inflated, anything else but none is a 415. */
+function decodeContentEncoding(maxBodyBytes: number) {
   return (request: FastifyRequest, _reply: unknown, payload: Readable, done: (error: Error | null, stream?: Readable) => void): void => {
     const encoding = (request.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
-    if (encoding === 'identity' || encoding === '') return done(null, payload);
+    if (encoding === 'identity' || encoding === '') {
+      // Fastify reads no body for GET and HEAD: nothing to look at.
+      return done(null, BODYLESS_METHODS.has(request.method) ? payload : refuseUndeclaredGzip(payload));
+    }
     if (encoding !== 'gzip' && encoding !== 'x-gzip') {
       return done(new BodyError(415, `Content-Encoding ${JSON.stringify(encoding)} is not accepted: send gzip or no encoding`));
     }
-    const gunzip = createGunzip() as ReturnType<typeof createGunzip> & { receivedEncodedLength: number };
-    gunzip.receivedEncodedLength = 0;
-    let inflated = 0;
-    payload.on('data', (chunk: Buffer) => (gunzip.receivedEncodedLength += chunk.length));
-    gunzip.on('data', (chunk: Buffer) => {
-      inflated += chunk.length;
-      if (inflated > maxBodyBytes) {
-        payload.unpipe(gunzip);
-        gunzip.destroy();
-      }
-    });
-    // Fastify listens for errors only until it has answered (a 413 included); a corrupt tail
-    // after that must not become an uncaught error.
-    gunzip.on('error', () => undefined);
-    payload.on('error', (error) => gunzip.destroy(error));
-    done(null, payload.pipe(gunzip));
+    done(null, inflate(payload, maxBodyBytes));
   };
 }
 
 /** Replaces Fastify's parsers with the ingest formats (protobuf for Loki's push); any other content type is a 415. */
 export function registerIngestBodyParsers(fastify: FastifyInstance, maxBodyBytes: number): void {
-  fastify.addHook('preParsing', inflateGzip(maxBodyBytes));
+  fastify.addHook('preParsing', decodeContentEncoding(maxBodyBytes));
   fastify.removeAllContentTypeParsers();
   const options = { parseAs: 'string' as const, bodyLimit: maxBodyBytes };
 

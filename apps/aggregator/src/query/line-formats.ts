@@ -1,4 +1,4 @@
-import { LogLine, formatTimestamp } from '@daylog/log-model';
+import { LogLine, escapeForTerminal, formatTimestamp } from '@daylog/log-model';
 import { CursorCodec, StoredLogLine } from '@daylog/storage';
 
 export interface WireLine {
@@ -30,11 +30,22 @@ export function toWireLine(line: StoredLogLine, cursors: CursorCodec): WireLine 
   };
 }
 
-/** `2026-11-24T10:00:00.123Z ERROR default/webserver/nginx message`; a message's own newlines are escaped so one line stays one line. */
-export function toTextLine(line: LogLine): string {
+/** How a text answer shows what was stored: escaped for a terminal, or as stored for a reader who asked for it raw. */
+export type ShowStored = (text: string) => string;
+
+export const asStored: ShowStored = (text) => text;
+
+export function showStored(raw: boolean): ShowStored {
+  return raw ? asStored : escapeForTerminal;
+}
+
+/**
+ * `2026-11-24T10:00:00.123Z ERROR default/webserver/nginx message`. Escaped, a line can neither steer the
+ * reader's terminal nor become two lines.
+ */
+export function toTextLine(line: LogLine, show: ShowStored): string {
   const labels = `${line.namespace ?? '-'}/${line.pod}/${line.container ?? '-'}`;
-  const message = line.message.replace(/\r?\n/g, '\\n');
-  return `${formatTimestamp(line.ts)} ${line.level.toUpperCase()} ${labels} ${message}\n`;
+  return `${formatTimestamp(line.ts)} ${line.level.toUpperCase()} ${show(labels)} ${show(line.message)}\n`;
 }
 
 export function toNdjsonLine(line: StoredLogLine, cursors: CursorCodec): string {
@@ -42,7 +53,7 @@ export function toNdjsonLine(line: StoredLogLine, cursors: CursorCodec): string 
 }
 
 /** A text line of a context answer: the line asked about is marked `>`, as `grep -C` output marks its hits. */
-export function toContextTextLine(line: LogLine, isTheLine: boolean): string {
-  return `${isTheLine ? '>' : ' '} ${toTextLine(line)}`;
+export function toContextTextLine(line: LogLine, isTheLine: boolean, show: ShowStored): string {
+  return `${isTheLine ? '>' : ' '} ${toTextLine(line, show)}`;
 }
 

@@ -19,6 +19,7 @@ export const MAX_LIMIT = 5000;
 export const FORMATS = ['text', 'ndjson', 'json'] as const;
 export type Format = (typeof FORMATS)[number];
 export const DIRECTIONS = ['backward', 'forward'] as const;
+export const RAW_CHOICES = ['true', 'false'] as const;
 const MAX_SEARCH_LENGTH = 1000;
 const MAX_REGEX_LENGTH = 500;
 
@@ -45,6 +46,8 @@ export class QueryLogsDto extends LineFilterDto {
   @IsOptional() @IsSingleChoice('direction', DIRECTIONS) direction?: (typeof DIRECTIONS)[number];
   @IsOptional() @IsSingleText('cursor', 200) cursor?: string;
   @IsOptional() @IsSingleChoice('format', FORMATS) format?: Format;
+  /** Text as stored, control characters included, instead of escaped for a terminal. */
+  @IsOptional() @IsSingleChoice('raw', RAW_CHOICES) raw?: (typeof RAW_CHOICES)[number];
 }
 
 export const MAX_CONTEXT_LINES = 1000;
@@ -55,4 +58,5 @@ export class LineContextDto {
   @IsOptional() @IsSingleInteger('before', 0, MAX_CONTEXT_LINES) before?: string;
   @IsOptional() @IsSingleInteger('after', 0, MAX_CONTEXT_LINES) after?: string;
   @IsOptional() @IsSingleChoice('format', FORMATS) format?: Format;
+  @IsOptional() @IsSingleChoice('raw', RAW_CHOICES) raw?: (typeof RAW_CHOICES)[number];
 }

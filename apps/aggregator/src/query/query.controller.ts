@@ -3,7 +3,7 @@ import { FastifyReply, FastifyRequest } from 'fastify';
 import { CursorCodec, ScanStop, StoredLogLine } from '@daylog/storage';
 import { Access, NamespaceScope, Scope } from '../auth/access';
 import { Format, LineContextDto, QueryLogsDto } from './query-logs.dto';
-import { toContextTextLine, toNdjsonLine, toTextLine, toWireLine } from './line-formats';
+import { showStored, toContextTextLine, toNdjsonLine, toTextLine, toWireLine } from './line-formats';
 import { QueryService } from './query.service';
 import { clientGoneSignal } from './scan-budgets';
 
@@ -69,7 +69,8 @@ export class QueryController {
     if (stopped) void reply.header('X-Search-Stopped', stopped);
     if (format === 'json') return JSON.stringify({ lines: lines.map((l) => toWireLine(l, this.cursors)), nextCursor, stopped });
     if (format === 'ndjson') return lines.map((l) => toNdjsonLine(l, this.cursors)).join('');
-    return lines.map(toTextLine).join('') + (stopped ? stoppedNotice(stopped, nextUrl!) : '');
+    const show = showStored(params.raw === 'true');
+    return lines.map((l) => toTextLine(l, show)).join('') + (stopped ? stoppedNotice(stopped, nextUrl!) : '');
   }
 
   @Get('context')
@@ -85,6 +86,8 @@ export class QueryController {
     const wire = (l: StoredLogLine) => toWireLine(l, this.cursors);
     if (format === 'json') return JSON.stringify({ before: before.map(wire), line: wire(line), after: after.map(wire) });
     if (format === 'ndjson') return [...before, line, ...after].map((l) => toNdjsonLine(l, this.cursors)).join('');
-    return [...before.map((l) => toContextTextLine(l, false)), toContextTextLine(line, true), ...after.map((l) => toContextTextLine(l, false))].join('');
+    const show = showStored(params.raw === 'true');
+    const text = (l: StoredLogLine) => toContextTextLine(l, l === line, show);
+    return [...before, line, ...after].map(text).join('');
   }
 }

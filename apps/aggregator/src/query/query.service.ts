@@ -41,7 +41,7 @@ export class QueryService {
   ) {}
 
   async search(params: QueryLogsDto, scope: NamespaceScope, signal?: AbortSignal): Promise<SearchResult> {
-    const { cursor, limit, format, ...filters } = params;
+    const { cursor, limit, format, raw, ...filters } = params;
     // Lists are sorted so that pod=a,b and pod=b,a, the same filter, share their cursors.
     const fingerprint = filterFingerprint(
       Object.fromEntries(Object.entries(filters).map(([name, value]) => [name, Array.isArray(value) ? [...value].sort() : value])),

@@ -1,4 +1,4 @@
-import { formatTimestamp } from '@daylog/log-model';
+import { escapeForTerminal, formatTimestamp } from '@daylog/log-model';
 import { LabelValues, Stats } from './stats.service';
 
 const BAR_WIDTH = 40;
@@ -42,7 +42,7 @@ export function statsToText(stats: Stats): string {
   const rows = stats.buckets.map((bucket) => {
     const parts = stats.by === 'level' ? [...bucket.counts].reverse() : bucket.counts.slice(0, LISTED_PODS);
     const more = stats.by === 'pod' && bucket.counts.length > LISTED_PODS ? `  +${bucket.counts.length - LISTED_PODS} more` : '';
-    const made = parts.map(([key, n]) => `${key} ${n.toLocaleString('en-US')}`).join('  ') + more;
+    const made = parts.map(([key, n]) => `${escapeForTerminal(key)} ${n.toLocaleString('en-US')}`).join('  ') + more;
     const start = formatTimestamp(bucket.startMs).slice(0, 16) + 'Z';
     return `${start} ${bar(bucket.total, max)} ${bucket.total.toLocaleString('en-US').padStart(width)}  ${made}`.trimEnd() + '\n';
   });
@@ -58,11 +58,12 @@ export function labelValuesToJson(values: LabelValues): object {
   };
 }
 
-/** Aligned columns: the value, its line count, when it was last seen. */
+/** A header line as the stats' text has (what, how many, over which range), then aligned columns: value, lines, last seen. */
 export function labelValuesToText(values: LabelValues): string {
-  const valueWidth = Math.max(0, ...values.values.map((v) => v.value.length));
-  const countWidth = Math.max(0, ...values.values.map((v) => v.lines.toLocaleString('en-US').length));
-  return values.values
-    .map((v) => `${v.value.padEnd(valueWidth)}  ${v.lines.toLocaleString('en-US').padStart(countWidth)}  ${formatTimestamp(v.lastSeenMs)}\n`)
-    .join('');
+  const count = values.values.length;
+  const header = `# ${values.label}: ${count} ${count === 1 ? 'value' : 'values'}, ${formatTimestamp(values.fromMs)} to ${formatTimestamp(values.toMs)} (value, lines, last seen)\n`;
+  const rows = values.values.map((v) => ({ value: escapeForTerminal(v.value), lines: v.lines.toLocaleString('en-US'), lastSeen: formatTimestamp(v.lastSeenMs) }));
+  const valueWidth = Math.max(0, ...rows.map((row) => row.value.length));
+  const countWidth = Math.max(0, ...rows.map((row) => row.lines.length));
+  return header + rows.map((row) => `${row.value.padEnd(valueWidth)}  ${row.lines.padStart(countWidth)}  ${row.lastSeen}\n`).join('');
 }

@@ -1,12 +1,20 @@
 import { Writable } from 'node:stream';
-import { LogLine, lineFields } from '@daylog/log-model';
+import { LogLine, escapeForTerminal, lineFields } from '@daylog/log-model';
 import { CursorCodec, StoredLogLine } from '@daylog/storage';
-import { toNdjsonLine, toTextLine } from '../query/line-formats';
+import { asStored, toNdjsonLine, toTextLine } from '../query/line-formats';
 import { TailFormat } from './tail.dto';
 
-/** A published line, rendered at most once per format however many tails show it. */
+/** What a tail writes: its format, and for text whether it is escaped for a terminal or raw (`raw=true`). */
+export type TailRendering = TailFormat | 'raw-text';
+
+export function tailRendering(format: TailFormat, raw: boolean): TailRendering {
+  return format === 'text' && raw ? 'raw-text' : format;
+}
+
+/** A published line, rendered at most once per rendering however many tails show it. */
 export class TailLine {
   private text?: string;
+  private rawText?: string;
   private ndjson?: string;
 
   constructor(
@@ -14,8 +22,9 @@ export class TailLine {
     private readonly cursors: CursorCodec,
   ) {}
 
-  render(format: TailFormat): string {
-    if (format === 'text') return (this.text ??= toTextLine(this.line));
+  render(rendering: TailRendering): string {
+    if (rendering === 'text') return (this.text ??= toTextLine(this.line, escapeForTerminal));
+    if (rendering === 'raw-text') return (this.rawText ??= toTextLine(this.line, asStored));
     return (this.ndjson ??= toNdjsonLine({ ...this.line, fields: lineFields(this.line.format, this.line.message, this.line.fields) }, this.cursors));
   }
 }
@@ -41,11 +50,11 @@ export class TailStream implements TailSubscriber {
   private waitingForDrain = false;
   private ended = false;
 
-  /** `sharingKey` names the filter and format: tails with the same key write the same chunk for a batch. */
+  /** `sharingKey` names the filter and rendering: tails with the same key write the same chunk for a batch. */
   constructor(
     private readonly out: Writable,
     readonly matches: (line: LogLine) => boolean,
-    readonly format: TailFormat,
+    readonly rendering: TailRendering,
     private readonly maxQueuedLines: number,
     private readonly sharingKey: string,
   ) {}
@@ -58,7 +67,7 @@ export class TailStream implements TailSubscriber {
       let count = 0;
       for (const line of lines) {
         if (!this.matches(line.line)) continue;
-        text += line.render(this.format);
+        text += line.render(this.rendering);
         count++;
       }
       // Encoded once: the same bytes go to every tail with this key.
@@ -103,6 +112,6 @@ export class TailStream implements TailSubscriber {
 
   private droppedNotice(): string {
     const notice = `${this.dropped} lines dropped: this reader was slower than they arrived`;
-    return this.format === 'text' ? `# daylog: ${notice}\n` : `${JSON.stringify({ notice, dropped: this.dropped })}\n`;
+    return this.rendering === 'ndjson' ? `${JSON.stringify({ notice, dropped: this.dropped })}\n` : `# daylog: ${notice}\n`;
   }
 }

@@ -1,6 +1,6 @@
 import { IsOptional } from 'class-validator';
 import { IsSingleChoice, IsSingleInteger } from '../http/query-params';
-import { LineFilterDto, MAX_LIMIT } from '../query/query-logs.dto';
+import { LineFilterDto, MAX_LIMIT, RAW_CHOICES } from '../query/query-logs.dto';
 
 export const TAIL_FORMATS = ['text', 'ndjson'] as const;
 export type TailFormat = (typeof TAIL_FORMATS)[number];
@@ -9,4 +9,5 @@ export type TailFormat = (typeof TAIL_FORMATS)[number];
 export class TailDto extends LineFilterDto {
   @IsOptional() @IsSingleInteger('limit', 0, MAX_LIMIT) limit?: string;
   @IsOptional() @IsSingleChoice('format', TAIL_FORMATS) format?: TailFormat;
+  @IsOptional() @IsSingleChoice('raw', RAW_CHOICES) raw?: (typeof RAW_CHOICES)[number];
 }

@@ -8,7 +8,7 @@ import { DAYLOG_CONFIG } from '../config/config.module';
 import { lineFilterOf } from '../query/line-filter';
 import { ScanBudgets } from '../query/scan-budgets';
 import { TailHub } from './tail-hub';
-import { TailLine, TailStream, TailSubscriber } from './tail-stream';
+import { TailLine, TailStream, TailSubscriber, tailRendering } from './tail-stream';
 import { TailDto, TailFormat } from './tail.dto';
 
 const DEFAULT_START_LINES = 10;
@@ -42,7 +42,8 @@ export class TailService {
     // Without since or from, the retention is the only lower bound, and ingest enforces it: live lines are not
     // held to a bound that moves with each tail's start, so tails with the same filters share their work.
     const live = params.since === undefined && params.from === undefined ? { ...filter, fromMs: 0 } : filter;
-    const stream = new TailStream(out, lineMatcher(live), format, TAIL_QUEUE_LINES, JSON.stringify([format, live]));
+    const rendering = tailRendering(format, params.raw === 'true');
+    const stream = new TailStream(out, lineMatcher(live), rendering, TAIL_QUEUE_LINES, JSON.stringify([rendering, live]));
     const arrivedMeanwhile: TailLine[] = [];
     const starting: TailSubscriber = { send: (lines) => arrivedMeanwhile.push(...lines), end: () => stream.end() };
     let closed = false;
