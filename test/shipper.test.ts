@@ -41,6 +41,29 @@ describe('shipper', () => {
     await shipper.stop();
   });
 
+  it("finishes files rotated while it was down when its clock is a day ahead of the files' times", async () => {
+    // Files' mtimes are the file system's clock, checkpoints the shipper's: here the two disagree by a day,
+    // as with a volume that keeps its own time, or a node whose clock is wrong.
+    const aDayAhead = { now: () => Date.now() + 24 * 3600 * 1000 };
+    const { dir, env } = podDir('clock-ahead');
+    const access = join(dir, 'access.log');
+    const written = writeLines(access, 'first', 1, 100);
+    let shipper = runShipper(env, undefined, aDayAhead);
+    await waitForLines(rig.aggregator.http, 'clock-ahead', written.length);
+    await shipper.stop();
+
+    written.push(...writeLines(access, 'first-unread', 1, 20));
+    renameSync(access, `${access}.1`);
+    written.push(...writeLines(access, 'second', 1, 30));
+    renameSync(`${access}.1`, `${access}.2`);
+    renameSync(access, `${access}.1`);
+    written.push(...writeLines(access, 'third', 1, 10));
+
+    shipper = runShipper(env, undefined, aDayAhead);
+    assertExactlyOnce(await waitForLines(rig.aggregator.http, 'clock-ahead', written.length), written);
+    await shipper.stop();
+  });
+
   it('follows a rename rotation under load: finishes the old file, then the new one', async () => {
     const { dir, env } = podDir('renamed');
     const access = join(dir, 'access.log');

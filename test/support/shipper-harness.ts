@@ -56,10 +56,10 @@ export interface RunningShipper {
   stop(): Promise<void>;
 }
 
-export function runShipper(env: Record<string, string>, retry?: RetryPolicy): RunningShipper {
+export function runShipper(env: Record<string, string>, retry?: RetryPolicy, clock: { now(): number } = systemClock): RunningShipper {
   const config = loadShipperConfig(env);
   const metrics = new ShipperMetrics();
-  const shipper = new Shipper(config, new AggregatorClient(config, metrics, retry), new CheckpointStore(config.stateDir), metrics);
+  const shipper = new Shipper(config, new AggregatorClient(config, metrics, retry), new CheckpointStore(config.stateDir, clock), metrics, clock);
   const done = shipper.run();
   return { shipper, metrics, config, done, stop: () => shipper.stop() };
 }

@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, renameSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, statSync } from 'node:fs';
 import { open, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 
@@ -32,11 +32,17 @@ export interface LoadedCheckpoints {
   files: Map<string, FileCheckpoint>;
   /** Why the state file could not be used, when it could not. */
   problem: string | null;
+  /**
+   * How far the file system's clock (files' mtimes) was ahead of the shipper's (checkpoints' times) at
+   * the last save, in whole seconds, rounded down: 0 on one machine's disk, the difference where the
+   * volume keeps its own time (a network file system) or the shipper's clock is off.
+   */
+  fileClockAheadMs: number;
 }
 
 interface QueuedWrite {
   write: Promise<void>;
-  /** The newest state asked for, written when the write starts. */
+  /** The newest files' checkpoints asked for (JSON), written when the write starts. */
   text: string;
 }
 
@@ -69,7 +75,11 @@ export class CheckpointStore {
   /** A write queued behind `writing`, and the newest state it will write. */
   private queued: QueuedWrite | null = null;
 
-  constructor(dir: string) {
+  /** `clock` is the one the shipper stamps checkpoints with. */
+  constructor(
+    dir: string,
+    private readonly clock: { now(): number } = Date,
+  ) {
     this.file = join(dir, STATE_FILE);
     mkdirSync(dir, { recursive: true });
   }
@@ -79,29 +89,42 @@ export class CheckpointStore {
     try {
       text = readFileSync(this.file, 'utf8');
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { files: new Map(), problem: null };
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { files: new Map(), problem: null, fileClockAheadMs: 0 };
       throw error;
     }
     try {
-      const state = JSON.parse(text) as { version: number; files: Record<string, unknown> };
+      const state = JSON.parse(text) as { version: number; savedMs?: unknown; files: Record<string, unknown> };
       if (state.version !== VERSION || typeof state.files !== 'object' || state.files === null) throw new Error(`version ${state.version}`);
       const files = new Map<string, FileCheckpoint>();
       for (const [key, value] of Object.entries(state.files)) {
         if (!isCheckpoint(value)) throw new Error(`entry ${key} is malformed`);
         files.set(key, value);
       }
-      return { files, problem: null };
+      return { files, problem: null, fileClockAheadMs: this.fileClockAheadMs(state.savedMs) };
     } catch (error) {
       const aside = `${this.file}.corrupt-${Date.now()}`;
       renameSync(this.file, aside);
-      return { files: new Map(), problem: `${STATE_FILE} is unreadable (${(error as Error).message}); moved to ${aside}, reading every file from its beginning` };
+      return {
+        files: new Map(),
+        problem: `${STATE_FILE} is unreadable (${(error as Error).message}); moved to ${aside}, reading every file from its beginning`,
+        fileClockAheadMs: 0,
+      };
     }
+  }
+
+  /**
+   * The state file's mtime (the file system's clock) against the shipper's time stamped in it as it
+   * was written. The write comes a little after the stamp, so the difference is rounded down to the
+   * second: a copy compared a second too early is read twice, one compared too late would be lost.
+   */
+  private fileClockAheadMs(savedMs: unknown): number {
+    if (typeof savedMs !== 'number') return 0;
+    return Math.floor((statSync(this.file).mtimeMs - savedMs) / 1000) * 1000;
   }
 
   /** Resolves once these checkpoints, or newer ones, are on disk. */
   save(files: Iterable<FileCheckpoint>): Promise<void> {
-    const state = { version: VERSION, files: Object.fromEntries([...files].map((c) => [`${c.dev}:${c.ino}`, c])) };
-    const text = JSON.stringify(state);
+    const text = JSON.stringify(Object.fromEntries([...files].map((c) => [`${c.dev}:${c.ino}`, c])));
     if (this.queued) {
       this.queued.text = text;
       return this.queued.write;
@@ -122,7 +145,7 @@ export class CheckpointStore {
     const temp = `${this.file}.tmp`;
     const handle = await open(temp, 'w');
     try {
-      await handle.writeFile(text);
+      await handle.writeFile(`{"version":${VERSION},"savedMs":${this.clock.now()},"files":${text}}`);
       await handle.sync();
     } finally {
       await handle.close();

@@ -47,6 +47,8 @@ export class Shipper {
   private lastDiscoveryMs = 0;
   /** Acknowledgements not yet saved. */
   private unsavedAcks = false;
+  /** Files' mtimes are the file system's clock; checkpoints' times the shipper's: this is the difference. */
+  private fileClockAheadMs = 0;
 
   constructor(
     private readonly config: ShipperConfig,
@@ -78,6 +80,7 @@ export class Shipper {
     const loaded = this.store.load();
     if (loaded.problem) logEvent('checkpoints_unreadable', { problem: loaded.problem });
     this.saved = loaded.files;
+    this.fileClockAheadMs = loaded.fileClockAheadMs;
     this.watchDirectories();
     try {
       await this.recoverRotatedWhileDown();
@@ -356,7 +359,7 @@ export class Shipper {
       // coarse, so ties are broken by logrotate's numbering: a higher suffix is an older copy.
       const unseen = candidates
         .filter((c) => `${c.dev}:${c.ino}` !== key && !atPaths.has(`${c.dev}:${c.ino}`) && !this.files.has(`${c.dev}:${c.ino}`))
-        .filter((c) => c.mtimeMs >= saved.updatedMs && !this.saved.has(`${c.dev}:${c.ino}`))
+        .filter((c) => c.mtimeMs >= saved.updatedMs + this.fileClockAheadMs && !this.saved.has(`${c.dev}:${c.ino}`))
         .sort((a, b) => a.mtimeMs - b.mtimeMs || rotationNumber(b.path) - rotationNumber(a.path));
       for (const copy of unseen) await this.track(copy.path, copy.dev, copy.ino, 0);
       logEvent('recovered', { path: saved.path, rotated_copies: unseen.length });
