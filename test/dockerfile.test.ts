@@ -8,6 +8,7 @@ import { promisify } from 'node:util';
 import { Copy, DockerfileParser, Instruction } from 'dockerfile-ast';
 import { validate } from 'dockerfile-utils';
 import { REPO } from './support/image-command';
+import { inheritedEnv } from './support/process-env';
 
 const TEXT = readFileSync(join(REPO, 'Dockerfile'), 'utf8');
 const DOCKERFILE = DockerfileParser.parse(TEXT);
@@ -160,7 +161,7 @@ describe("the image's file system, assembled as the Dockerfile does", () => {
     const imageEnv = Object.fromEntries(inherited(image, 'ENV').map((ins) => args(ins).join(' ').split('=') as [string, string]));
     const [program, ...rest] = jsonCommand(image);
     assert.equal(program, 'node');
-    const child = spawn(process.execPath, rest, { cwd: runtime, env: { PATH: process.env.PATH, ...imageEnv, ...env } });
+    const child = spawn(process.execPath, rest, { cwd: runtime, env: { ...inheritedEnv(), ...imageEnv, ...env } });
     let output = '';
     child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
     child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));

@@ -5,6 +5,7 @@ import { copyFileSync, mkdirSync, renameSync, truncateSync, writeFileSync } from
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { REPO, imageCommand } from './support/image-command';
+import { inheritedEnv } from './support/process-env';
 import { ShipperRig, assertExactlyOnce, shipperEnv, startRig, until, waitForLines, writeLines } from './support/shipper-harness';
 
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -12,7 +13,7 @@ const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 /** The built shipper, with the command line of the image's `shipper` stage, run from the repository as /app. */
 function startShipper(env: Record<string, string>): { child: ChildProcess; exited: Promise<[number | null, string | null]>; output: () => string } {
   const [program, args] = imageCommand('shipper');
-  const child = spawn(program, args, { cwd: REPO, env: { PATH: process.env.PATH, ...env }, stdio: 'pipe' });
+  const child = spawn(program, args, { cwd: REPO, env: { ...inheritedEnv(), ...env }, stdio: 'pipe' });
   let output = '';
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));

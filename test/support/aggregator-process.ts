@@ -1,6 +1,7 @@
 import { ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { REPO, imageCommand } from './image-command';
+import { inheritedEnv } from './process-env';
 
 export interface AggregatorProcess {
   child: ChildProcessWithoutNullStreams;
@@ -15,7 +16,7 @@ export interface AggregatorProcess {
 /** Runs the built aggregator with the image's command line, from the repository as /app, with only the given environment. */
 export function runAggregator(env: Record<string, string>): AggregatorProcess {
   const [program, args] = imageCommand('aggregator');
-  const child = spawn(program, args, { cwd: REPO, env: { PATH: process.env.PATH, ...env }, stdio: 'pipe' });
+  const child = spawn(program, args, { cwd: REPO, env: { ...inheritedEnv(), ...env }, stdio: 'pipe' });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
