@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { parse } from 'yaml';
 import { loadConfig } from '@daylog/config';
+import { loadShipperConfig } from '@daylog/config/shipper';
 import { parseDuration } from '@daylog/log-model';
 import { debianTool } from './support/debian-tool';
 import { REPO, imageCommand } from './support/image-command';
@@ -22,6 +23,7 @@ interface ComposeService {
   volumes?: string[];
   depends_on?: Record<string, { condition: string }>;
   stop_grace_period?: string;
+  healthcheck?: { test: string[] };
 }
 
 async function freePort(): Promise<number> {
@@ -83,6 +85,14 @@ describe('docker-compose.yml', () => {
       ['webserver', 'default', 'nginx'],
     );
     assert.deepEqual(shipper.depends_on?.aggregator, { condition: 'service_healthy' });
+  });
+
+  it('gives the shipper settings it accepts, its checkpoints on a volume of their own, and a healthcheck on delivery', () => {
+    const config = loadShipperConfig(shipper.environment ?? {});
+    const stateMount = shipper.volumes?.map((volume) => volume.split(':')).find(([, path]) => config.stateDir.startsWith(`${path}/`));
+    assert.equal(stateMount?.[0], 'shipper-state');
+    assert.ok(!config.stateDir.startsWith('/var/log/app'));
+    assert.ok(shipper.healthcheck?.test.join(' ').includes(`http://127.0.0.1:${config.metricsPort}/healthz`));
   });
 
   it('sends nginx traffic that makes successes, a 404 and a 502', () => {

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { parseAllDocuments } from 'yaml';
 import { loadConfig } from '@daylog/config';
+import { loadShipperConfig } from '@daylog/config/shipper';
 import { REPO, imageCommand } from './support/image-command';
 
 const DIR = join(REPO, 'deploy/kubernetes');
@@ -23,7 +24,7 @@ interface Container {
   restartPolicy?: string;
   ports?: { name?: string; containerPort: number }[];
   env?: { name: string; value?: string; valueFrom?: { fieldRef?: { fieldPath: string } } }[];
-  volumeMounts?: { name: string; mountPath: string }[];
+  volumeMounts?: { name: string; mountPath: string; readOnly?: boolean }[];
   livenessProbe?: { httpGet?: { path: string } };
   readinessProbe?: { httpGet?: { path: string } };
   resources?: { requests?: Record<string, string>; limits?: Record<string, string> };
@@ -119,7 +120,26 @@ describe('Kubernetes manifests', () => {
         assert.equal(envOf(shipper, 'CONTAINER_NAME')?.value, 'nginx');
         const service = find(manifests('aggregator.yaml'), 'Service') as Manifest & { spec: { ports: { port: number }[] } };
         assert.equal(envOf(shipper, 'DAYLOG_URL')?.value, `http://${service.metadata.name}.default.svc.cluster.local:${service.spec.ports[0].port}`);
-        assert.equal(shipper.livenessProbe?.httpGet?.path, '/healthz');
+      });
+
+      it('probes the shipper for liveness at /livez, which a failing delivery does not fail', () => {
+        assert.equal(shipper.livenessProbe?.httpGet?.path, '/livez');
+        assert.equal(shipper.readinessProbe, undefined);
+      });
+
+      it('keeps the checkpoints on an emptyDir of their own, outside the logs, which the shipper only reads', () => {
+        const stateDir = envOf(shipper, 'DAYLOG_STATE_DIR')?.value ?? '';
+        const mount = shipper.volumeMounts?.find((m) => stateDir === m.mountPath || stateDir.startsWith(`${m.mountPath}/`));
+        assert.ok(mount && mount.name !== 'logs' && !mount.readOnly, `no writable volume of its own holds DAYLOG_STATE_DIR=${stateDir}`);
+        assert.ok(pod.volumes.find((v) => v.name === mount.name)?.emptyDir);
+        assert.ok(!stateDir.startsWith('/var/log/app'));
+        assert.ok(shipper.volumeMounts?.find((m) => m.name === 'logs')?.readOnly);
+      });
+
+      it('is configured with settings the shipper accepts', () => {
+        const fromDownwardApi = { POD_NAME: 'webserver', POD_NAMESPACE: 'default' };
+        const env = { ...Object.fromEntries((shipper.env ?? []).flatMap((v) => (v.value === undefined ? [] : [[v.name, v.value]]))), ...fromDownwardApi };
+        assert.equal(loadShipperConfig(env).metricsPort, shipper.ports?.find((p) => p.name === 'metrics')?.containerPort);
       });
 
       it('sets resource requests and a memory limit on every container', () => {

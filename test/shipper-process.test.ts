@@ -1,24 +1,12 @@
 import assert from 'node:assert/strict';
-import { ChildProcess, spawn } from 'node:child_process';
-import { once } from 'node:events';
-import { copyFileSync, mkdirSync, renameSync, truncateSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync, renameSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { REPO, imageCommand } from './support/image-command';
-import { inheritedEnv } from './support/process-env';
-import { ShipperRig, assertExactlyOnce, shipperEnv, startRig, until, waitForLines, writeLines } from './support/shipper-harness';
+import { ShipperRig, assertExactlyOnce, freePort, shipperEnv, startRig, storedMessages, until, waitForLines, writeLines } from './support/shipper-harness';
+import { exitOf, probe, startShipper } from './support/shipper-process';
 
+/** The deliberate pauses between kills of the SIGKILL test; nothing here waits a fixed time for a condition. */
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** The built shipper, with the command line of the image's `shipper` stage, run from the repository as /app. */
-function startShipper(env: Record<string, string>): { child: ChildProcess; exited: Promise<[number | null, string | null]>; output: () => string } {
-  const [program, args] = imageCommand('shipper');
-  const child = spawn(program, args, { cwd: REPO, env: { ...inheritedEnv(), ...env }, stdio: 'pipe' });
-  let output = '';
-  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  return { child, exited: once(child, 'exit') as Promise<[number | null, string | null]>, output: () => output };
-}
 
 describe('shipper process', () => {
   let rig: ShipperRig;
@@ -34,22 +22,21 @@ describe('shipper process', () => {
   };
 
   it('flushes on SIGTERM, exits 0, and a restart ships the rest once', async () => {
-    const metricsPort = String(20000 + Math.floor(Math.random() * 20000));
-    const { dir, env } = podDir('sigterm', { DAYLOG_BATCH_WAIT: '30s', DAYLOG_BATCH_LINES: '10000', DAYLOG_METRICS_PORT: metricsPort });
+    const metricsPort = await freePort();
+    const { dir, env } = podDir('sigterm', { DAYLOG_BATCH_WAIT: '30s', DAYLOG_BATCH_LINES: '10000', DAYLOG_METRICS_PORT: String(metricsPort) });
     const access = join(dir, 'access.log');
     const written = writeLines(access, 'line', 1, 500);
     let shipper = startShipper(env);
-    const linesRead = async () =>
-      (await fetch(`http://127.0.0.1:${metricsPort}/metrics`).then((r) => r.text()).catch(() => '')).includes('daylog_shipper_lines_read_total 500');
-    await until('the shipper reads 500 lines', linesRead);
+    await until('the shipper reads 500 lines', async () => /^daylog_shipper_lines_read_total 500$/m.test((await probe(metricsPort, '/metrics'))?.text ?? ''));
     shipper.child.kill('SIGTERM');
-    assert.deepEqual(await shipper.exited, [0, null], shipper.output());
-    assert.equal((await waitForLines(rig.aggregator.http, 'sigterm', 500, 2000)).length, 500, 'the pending batch was flushed at SIGTERM');
+    assert.deepEqual(await exitOf(shipper), [0, null], shipper.output());
+    // Stored before the process exited: nothing to wait for.
+    assert.equal((await storedMessages(rig.aggregator.http, 'sigterm')).length, 500, 'the pending batch was flushed at SIGTERM');
     written.push(...writeLines(access, 'after', 1, 500));
     shipper = startShipper({ ...env, DAYLOG_BATCH_WAIT: '100ms' });
     assertExactlyOnce(await waitForLines(rig.aggregator.http, 'sigterm', written.length), written);
     shipper.child.kill('SIGTERM');
-    assert.deepEqual(await shipper.exited, [0, null]);
+    assert.deepEqual(await exitOf(shipper), [0, null]);
   });
 
   it('loses nothing and duplicates nothing when killed with SIGKILL mid-stream', async () => {
@@ -61,12 +48,12 @@ describe('shipper process', () => {
       written.push(...writeLines(access, `round${round}`, 1, 4000));
       await pause(150 + round * 50);
       shipper.child.kill('SIGKILL');
-      await shipper.exited;
+      await exitOf(shipper);
       shipper = startShipper(env);
     }
-    assertExactlyOnce(await waitForLines(rig.aggregator.http, 'sigkill', written.length, 30_000), written);
+    assertExactlyOnce(await waitForLines(rig.aggregator.http, 'sigkill', written.length), written);
     shipper.child.kill('SIGTERM');
-    assert.deepEqual(await shipper.exited, [0, null]);
+    assert.deepEqual(await exitOf(shipper), [0, null]);
   });
 
   it('finishes files rotated twice while it was down, and a file truncated and regrown meanwhile', async () => {
@@ -77,7 +64,7 @@ describe('shipper process', () => {
     let shipper = startShipper(env);
     await waitForLines(rig.aggregator.http, 'down', written.length);
     shipper.child.kill('SIGTERM');
-    await shipper.exited;
+    await exitOf(shipper);
 
     written.push(...writeLines(access, 'a-unread', 1, 50));
     renameSync(access, `${access}.1`);
@@ -94,25 +81,28 @@ describe('shipper process', () => {
     shipper = startShipper(env);
     assertExactlyOnce(await waitForLines(rig.aggregator.http, 'down', written.length), written);
     shipper.child.kill('SIGTERM');
-    assert.deepEqual(await shipper.exited, [0, null]);
+    assert.deepEqual(await exitOf(shipper), [0, null]);
   });
 
-  it('serves /metrics and /healthz when asked to', async () => {
-    const { dir, env } = podDir('metrics', { DAYLOG_METRICS_PORT: String(20000 + Math.floor(Math.random() * 20000)) });
+  it('serves /metrics, /healthz and /livez when asked to', async () => {
+    const port = await freePort();
+    const { dir, env } = podDir('metrics', { DAYLOG_METRICS_PORT: String(port) });
     writeLines(join(dir, 'access.log'), 'line', 1, 10);
     const shipper = startShipper(env);
     await waitForLines(rig.aggregator.http, 'metrics', 10);
     let metrics = '';
-    for (let attempt = 0; attempt < 20 && !metrics.includes('daylog_shipper_lines_shipped_total 10'); attempt++) {
-      metrics = await (await fetch(`http://127.0.0.1:${env.DAYLOG_METRICS_PORT}/metrics`)).text();
-      await pause(100);
-    }
+    await until('/metrics counts the 10 lines shipped', async () => {
+      metrics = (await probe(port, '/metrics'))?.text ?? '';
+      return /^daylog_shipper_lines_shipped_total 10$/m.test(metrics);
+    });
     assert.match(metrics, /^daylog_shipper_lines_read_total 10$/m);
-    assert.match(metrics, /^daylog_shipper_lines_shipped_total 10$/m);
     assert.match(metrics, /^daylog_shipper_bytes_behind 0$/m);
-    assert.deepEqual(await (await fetch(`http://127.0.0.1:${env.DAYLOG_METRICS_PORT}/healthz`)).json(), { status: 'ok' });
+    assert.match(metrics, /^daylog_shipper_delivery_failing 0$/m);
+    assert.match(metrics, /^daylog_shipper_delivery_failures_total\{cause="unauthorized"\} 0$/m);
+    assert.deepEqual(await probe(port, '/healthz'), { status: 200, text: '{"status":"ok"}' });
+    assert.deepEqual(await probe(port, '/livez'), { status: 200, text: '{"status":"ok"}' });
     shipper.child.kill('SIGTERM');
-    await shipper.exited;
+    await exitOf(shipper);
   });
 
   const badConfig: [Record<string, string>, string][] = [
@@ -124,11 +114,17 @@ describe('shipper process', () => {
     [{ DAYLOG_MAX_LINE_BYTES: '100' }, 'DAYLOG_MAX_LINE_BYTES="100" is not valid: expected at least 1024 (a cut line keeps room for its mark)'],
     [{ DAYLOG_BATCH_BYTES: '16777216' }, 'DAYLOG_BATCH_BYTES="16777216" is not valid: expected a whole number from 1 to 4194304'],
     [{ DAYLOG_BATCH_LINES: '100000' }, 'DAYLOG_BATCH_LINES="100000" is not valid: expected a whole number from 1 to 10000'],
+    ...['http://daylog:8080/api/v1/logs', 'http://gateway/daylog/loki/api/v1/push/', 'http://daylog:8080/?token=x', 'http://daylog:8080#logs'].map(
+      (url): [Record<string, string>, string] => [
+        { DAYLOG_URL: url },
+        `DAYLOG_URL=${JSON.stringify(url)} is not valid: expected the base URL only, without an endpoint path, query or fragment (the shipper adds /api/v1/logs), e.g. http://daylog:8080 or http://gateway/daylog`,
+      ],
+    ),
   ];
   for (const [bad, line] of badConfig) {
-    it(`stops with one line naming ${Object.keys(bad)[0]}`, async () => {
+    it(`stops with one line naming ${Object.keys(bad)[0]}: ${Object.values(bad)[0]}`, async () => {
       const shipper = startShipper({ ...shipperEnv(rig, 'config'), ...bad });
-      const [code] = await shipper.exited;
+      const [code] = await exitOf(shipper);
       assert.equal(code, 1);
       assert.equal(shipper.output(), `${line}\n`);
     });
@@ -145,6 +141,58 @@ describe('shipper process', () => {
     written.push('new file line');
     assertExactlyOnce(await waitForLines(rig.aggregator.http, 'from-end', written.length), written);
     shipper.child.kill('SIGTERM');
-    await shipper.exited;
+    await exitOf(shipper);
+  });
+
+  it('stops with one line when DAYLOG_STATE_DIR is not set, and creates nothing beside the logs', async () => {
+    const { dir, env } = podDir('no-state');
+    writeLines(join(dir, 'access.log'), 'line', 1, 1);
+    const { DAYLOG_STATE_DIR: _unset, ...withoutStateDir } = env;
+    const shipper = startShipper(withoutStateDir);
+    assert.deepEqual(await exitOf(shipper), [1, null]);
+    assert.equal(
+      shipper.output(),
+      `DAYLOG_STATE_DIR="" is not valid: expected a directory for the shipper's checkpoints that survives its restarts, outside the log directories (in Kubernetes a volume of the pod, e.g. a small emptyDir)\n`,
+    );
+    assert.deepEqual(readdirSync(dir), ['access.log']);
+  });
+
+  it('says when a glob matches no file, once, and again when it starts and stops matching', async () => {
+    const dir = join(rig.logDir, 'globs');
+    const later = join(dir, 'later');
+    mkdirSync(later, { recursive: true });
+    const accessGlob = join(dir, '*.log');
+    const laterGlob = join(later, '*.txt');
+    const access = join(dir, 'access.log');
+    const written = writeLines(access, 'line', 1, 5);
+    const shipper = startShipper(shipperEnv({ url: rig.url, logDir: dir }, 'globs', { DAYLOG_FILES: `${accessGlob},${laterGlob}` }));
+    const said = (event: string, glob: string) => shipper.events().filter((e) => e.event === event && e.glob === glob);
+
+    await until('the empty glob is reported', () => said('no_files_match', laterGlob).length === 1);
+    assert.deepEqual(said('files_match', accessGlob).map((e) => e.files), [1]);
+    await waitForLines(rig.aggregator.http, 'globs', written.length);
+
+    writeFileSync(join(later, 'app.txt'), 'from the later glob\n');
+    written.push('from the later glob');
+    await until('the glob is reported matching', () => said('files_match', laterGlob).length === 1);
+    assert.deepEqual(said('files_match', laterGlob).map((e) => e.files), [1]);
+    await waitForLines(rig.aggregator.http, 'globs', written.length);
+
+    rmSync(join(later, 'app.txt'));
+    await until('the glob is reported empty again', () => said('no_files_match', laterGlob).length === 2);
+    // Many listings later (lines written after the removal are read only after one), still said once each.
+    written.push(...writeLines(access, 'after', 1, 5));
+    assertExactlyOnce(await waitForLines(rig.aggregator.http, 'globs', written.length), written);
+    assert.deepEqual(
+      shipper.events().filter((e) => e.event === 'files_match' || e.event === 'no_files_match').map((e) => [e.event, e.glob]),
+      [
+        ['files_match', accessGlob],
+        ['no_files_match', laterGlob],
+        ['files_match', laterGlob],
+        ['no_files_match', laterGlob],
+      ],
+    );
+    shipper.child.kill('SIGTERM');
+    assert.deepEqual(await exitOf(shipper), [0, null]);
   });
 });

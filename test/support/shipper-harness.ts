@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
-import { appendFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { once } from 'node:events';
+import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { IncomingHttpHeaders, createServer, request as httpRequest } from 'node:http';
-import { AddressInfo } from 'node:net';
+import { AddressInfo, createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ShipperConfig, loadShipperConfig } from '@daylog/config/shipper';
-import { AggregatorClient, CheckpointStore, RetryPolicy, Shipper, ShipperMetrics } from '@daylog/shipper';
+import { AggregatorClient, CheckpointStore, DeliveryHealth, RetryPolicy, Shipper, ShipperMetrics } from '@daylog/shipper';
 import { TestApp, TestAgent, WireLineBody, startTestApp } from './test-app';
 
 export const systemClock = { now: () => Date.now() };
@@ -31,14 +32,19 @@ export async function startRig(env: Record<string, string> = {}, clock: { now():
     close: async () => {
       await aggregator.close();
       rmSync(logDir, { recursive: true, force: true });
+      rmSync(stateDirOf(logDir), { recursive: true, force: true });
     },
   };
 }
+
+/** The shipper's state beside a folder of logs, never inside it. */
+export const stateDirOf = (logDir: string): string => `${logDir}.state`;
 
 export function shipperEnv(rig: { url: string; logDir: string }, pod: string, env: Record<string, string> = {}): Record<string, string> {
   return {
     DAYLOG_URL: rig.url,
     DAYLOG_FILES: join(rig.logDir, '*.log'),
+    DAYLOG_STATE_DIR: stateDirOf(rig.logDir),
     POD_NAME: pod,
     POD_NAMESPACE: 'shop',
     CONTAINER_NAME: 'nginx',
@@ -51,21 +57,30 @@ export function shipperEnv(rig: { url: string; logDir: string }, pod: string, en
 export interface RunningShipper {
   shipper: Shipper;
   metrics: ShipperMetrics;
+  health: DeliveryHealth;
   config: ShipperConfig;
   done: Promise<void>;
-  stop(): Promise<void>;
+  /** Stops it, giving pending lines `graceMs` (the shipper's default: 5 s) to be delivered. */
+  stop(graceMs?: number): Promise<void>;
 }
 
 export function runShipper(env: Record<string, string>, retry?: RetryPolicy, clock: { now(): number } = systemClock): RunningShipper {
   const config = loadShipperConfig(env);
   const metrics = new ShipperMetrics();
-  const shipper = new Shipper(config, new AggregatorClient(config, metrics, retry), new CheckpointStore(config.stateDir, clock), metrics, clock);
+  const health = new DeliveryHealth(metrics);
+  const shipper = new Shipper(config, new AggregatorClient(config, metrics, health, retry), new CheckpointStore(config.stateDir, clock), metrics, clock);
   const done = shipper.run();
-  return { shipper, metrics, config, done, stop: () => shipper.stop() };
+  return { shipper, metrics, health, config, done, stop: (graceMs?: number) => shipper.stop(graceMs) };
 }
 
+/**
+ * How long a test waits for something that should happen: generous, so that a loaded machine slows
+ * a test down without failing it.
+ */
+export const PATIENCE_MS = 60_000;
+
 /** Waits until `condition` holds, failing with `what` after `timeoutMs` rather than spinning forever. */
-export async function until(what: string, condition: () => boolean | Promise<boolean>, timeoutMs = 15_000): Promise<void> {
+export async function until(what: string, condition: () => boolean | Promise<boolean>, timeoutMs = PATIENCE_MS): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await condition())) {
     if (Date.now() > deadline) throw new Error(`gave up waiting: ${what}`);
@@ -97,7 +112,7 @@ export async function storedMessages(http: TestAgent, pod: string): Promise<stri
 }
 
 /** Waits until the pod has `count` lines stored (or the time is up), then returns them. */
-export async function waitForLines(http: TestAgent, pod: string, count: number, timeoutMs = 15_000): Promise<string[]> {
+export async function waitForLines(http: TestAgent, pod: string, count: number, timeoutMs = PATIENCE_MS): Promise<string[]> {
   const deadline = Date.now() + timeoutMs;
   let messages = await storedMessages(http, pod);
   while (messages.length < count && Date.now() < deadline) {
@@ -124,24 +139,38 @@ export interface CannedAnswer {
   body: string;
 }
 
+/** What the proxy does with a request: answer for the aggregator, hang up without answering, or forward it (null). */
+export type ProxyAction = CannedAnswer | 'hang-up' | null;
+
 /**
  * An HTTP proxy in front of the aggregator that can answer for it: `answer` returns a canned reply,
- * or null to forward the request. Returns the proxy's URL and a close function.
+ * 'hang-up', or null to forward the request. With `pathPrefix` it is a gateway that routes only that
+ * prefix to the aggregator, removing it (404 elsewhere). Returns the proxy's URL, the paths it was
+ * asked for, and a close function.
  */
 export async function startProxy(
   target: string,
-  answer: (headers: IncomingHttpHeaders) => CannedAnswer | null,
-): Promise<{ url: string; close(): void }> {
+  answer: (headers: IncomingHttpHeaders) => ProxyAction,
+  { pathPrefix = '' }: { pathPrefix?: string } = {},
+): Promise<{ url: string; paths: string[]; close(): void }> {
   const upstreamUrl = new URL(target);
+  const paths: string[] = [];
   const proxy = createServer((incoming, outgoing) => {
-    const canned = answer(incoming.headers);
-    if (canned) {
+    const path = incoming.url ?? '/';
+    paths.push(path);
+    const routed = path.startsWith(`${pathPrefix}/`);
+    const action = routed ? answer(incoming.headers) : { status: 404, body: '{"error":"no route here"}' };
+    if (action === 'hang-up') {
+      incoming.socket.destroy();
+      return;
+    }
+    if (action) {
       incoming.resume();
-      outgoing.writeHead(canned.status, { 'Content-Type': 'application/json', ...canned.headers }).end(canned.body);
+      outgoing.writeHead(action.status, { 'Content-Type': 'application/json', ...action.headers }).end(action.body);
       return;
     }
     const upstream = httpRequest(
-      { host: upstreamUrl.hostname, port: upstreamUrl.port, path: incoming.url, method: incoming.method, headers: incoming.headers },
+      { host: upstreamUrl.hostname, port: upstreamUrl.port, path: path.slice(pathPrefix.length), method: incoming.method, headers: incoming.headers },
       (reply) => {
         outgoing.writeHead(reply.statusCode!, reply.headers);
         reply.pipe(outgoing);
@@ -150,5 +179,20 @@ export async function startProxy(
     incoming.pipe(upstream);
   });
   await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
-  return { url: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`, close: () => proxy.close() };
+  return { url: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`, paths, close: () => proxy.close() };
+}
+
+/** A port nothing listened on a moment ago. */
+export async function freePort(): Promise<number> {
+  const server = createNetServer().listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** The shipper's saved offsets, file by file: what it would resume from. */
+export function savedOffsets(stateDir: string): number[] {
+  const state = JSON.parse(readFileSync(join(stateDir, 'checkpoints.json'), 'utf8')) as { files: Record<string, { offset: number }> };
+  return Object.values(state.files).map((file) => file.offset);
 }

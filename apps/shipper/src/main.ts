@@ -1,6 +1,6 @@
-import { createServer } from 'node:http';
+import { ServerResponse, createServer } from 'node:http';
 import { ConfigError, ShipperConfig, loadShipperConfig } from '@daylog/config/shipper';
-import { AggregatorClient, CheckpointStore, Shipper, ShipperMetrics, logEvent } from '@daylog/shipper';
+import { AggregatorClient, CheckpointStore, DeliveryHealth, Shipper, ShipperMetrics, logEvent } from '@daylog/shipper';
 
 // The sidecar is plain wiring without Nest: an empty Nest application context alone takes ~76 MB
 // of RSS here (bare Node: ~39 MB), and the shipper must stay well under 80 MB.
@@ -15,12 +15,22 @@ function configOrExit(): ShipperConfig {
   }
 }
 
-function serveMetrics(port: number, metrics: ShipperMetrics): void {
+const json = (response: ServerResponse, status: number, body: object) =>
+  response.writeHead(status, { 'Content-Type': 'application/json' }).end(JSON.stringify(body));
+
+/**
+ * /livez: the process serves (for a liveness probe: a restart fixes neither a wrong token nor a
+ * down aggregator). /healthz: lines are getting through, else 503 with why and since when.
+ */
+function serveMetrics(port: number, metrics: ShipperMetrics, health: DeliveryHealth): void {
   createServer((request, response) => {
     if (request.url === '/metrics') {
       response.writeHead(200, { 'Content-Type': 'text/plain; version=0.0.4' }).end(metrics.toPrometheus());
+    } else if (request.url === '/livez') {
+      json(response, 200, { status: 'ok' });
     } else if (request.url === '/healthz') {
-      response.writeHead(200, { 'Content-Type': 'application/json' }).end('{"status":"ok"}');
+      const status = health.status();
+      json(response, status.status === 'ok' ? 200 : 503, status);
     } else {
       response.writeHead(404).end();
     }
@@ -33,8 +43,9 @@ function serveMetrics(port: number, metrics: ShipperMetrics): void {
 async function main(): Promise<void> {
   const config = configOrExit();
   const metrics = new ShipperMetrics();
-  const shipper = new Shipper(config, new AggregatorClient(config, metrics), new CheckpointStore(config.stateDir), metrics);
-  if (config.metricsPort !== null) serveMetrics(config.metricsPort, metrics);
+  const health = new DeliveryHealth(metrics);
+  const shipper = new Shipper(config, new AggregatorClient(config, metrics, health), new CheckpointStore(config.stateDir), metrics);
+  if (config.metricsPort !== null) serveMetrics(config.metricsPort, metrics, health);
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     process.once(signal, () => {
       logEvent('stopping', { signal });

@@ -1,4 +1,4 @@
-import { dirname, join } from 'node:path';
+import { resolve } from 'node:path';
 import { DURATION_HINT, parseDuration } from '@daylog/log-model';
 import { ConfigError } from './config-error';
 
@@ -61,24 +61,45 @@ function duration(env: Env, name: string, fallback: string): number {
   return ms;
 }
 
+/** Paths of the aggregator's ingest endpoints: the shipper adds its own, so DAYLOG_URL must stop before them. */
+const ENDPOINT_PATHS = /\/(api\/v1\/logs|loki\/api\/v1\/push)$/;
+
+/** The aggregator's base URL without a trailing slash; a path is a prefix (an ingress that routes `/daylog` to it). */
 function baseUrl(env: Env): string {
   const expected = 'expected the aggregator base URL, e.g. http://daylog:8080';
   const value = required(env, 'DAYLOG_URL', expected);
+  let url: URL;
   try {
-    const url = new URL(value);
+    url = new URL(value);
     if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error(url.protocol);
   } catch {
     throw new ConfigError('DAYLOG_URL', value, expected);
   }
-  return value.replace(/\/+$/, '');
+  const base = value.replace(/\/+$/, '');
+  if (value.includes('?') || value.includes('#') || ENDPOINT_PATHS.test(url.pathname.replace(/\/+$/, ''))) {
+    throw new ConfigError(
+      'DAYLOG_URL',
+      value,
+      'expected the base URL only, without an endpoint path, query or fragment (the shipper adds /api/v1/logs), e.g. http://daylog:8080 or http://gateway/daylog',
+    );
+  }
+  return base;
 }
 
-/** The shipper's settings; the state dir defaults to `.daylog` beside the first glob, on the shared volume. */
+/** The shipper's settings. */
 export function loadShipperConfig(env: Env): ShipperConfig {
   const url = baseUrl(env);
   const filesText = text(env, 'DAYLOG_FILES', '/var/log/nginx/*.log', 'expected comma-separated file globs, e.g. /var/log/nginx/*.log')!;
   const files = filesText.split(',').map((glob) => glob.trim()).filter(Boolean);
-  const stateDir = text(env, 'DAYLOG_STATE_DIR', undefined, 'expected a directory path') ?? join(dirname(files[0]), '.daylog');
+  // No default: beside the logs it would be created inside a folder the app owns, and read by any
+  // glob that reaches it; nothing else the shipper can guess survives its own restarts.
+  const stateDir = resolve(
+    required(
+      env,
+      'DAYLOG_STATE_DIR',
+      "expected a directory for the shipper's checkpoints that survives its restarts, outside the log directories (in Kubernetes a volume of the pod, e.g. a small emptyDir)",
+    ),
+  );
   const format = oneOf(env, 'DAYLOG_FORMAT', 'auto', SHIPPER_FORMATS, `expected one of ${SHIPPER_FORMATS.join(', ')}`);
   // Bounded so that two batches in flight, as JSON with their parsed fields (~2.6× the log text), fit
   // the shipper's 64 MB heap: 16 MiB batches ran it out of memory.
@@ -95,7 +116,7 @@ export function loadShipperConfig(env: Env): ShipperConfig {
   const metricsPort =
     env.DAYLOG_METRICS_PORT === undefined
       ? null
-      : wholeNumber(env, 'DAYLOG_METRICS_PORT', '', 0, 65535, 'expected a port for /metrics and /healthz, or leave it unset to serve none');
+      : wholeNumber(env, 'DAYLOG_METRICS_PORT', '', 0, 65535, 'expected a port for /metrics, /healthz and /livez, or leave it unset to serve none');
   return {
     url,
     files,

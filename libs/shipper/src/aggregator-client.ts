@@ -3,8 +3,10 @@ import { request as httpsRequest } from 'node:https';
 import { constants, gzipSync } from 'node:zlib';
 import { ShipperConfig } from '@daylog/config/shipper';
 import { IngestAnswer } from '@daylog/log-model';
+import { DeliveryFailure, DeliveryHealth, causeOfStatus } from './delivery-health';
 import { IngestRequestEncoder, LabelledLine } from './ingest-request';
-import { ShipperMetrics, logEvent } from './shipper-metrics';
+import { logEvent } from './log-event';
+import { ShipperMetrics } from './shipper-metrics';
 
 /** An aggregator that takes a request and never answers is given up on after this, and retried. */
 const REQUEST_TIMEOUT_MS = 30_000;
@@ -27,13 +29,12 @@ export const batchKey = (batch: OutgoingBatch): string => `${batch.identity}:${b
 export interface RetryPolicy {
   baseMs: number;
   capMs: number;
-  /** Attempts for a 4xx other than 408/429 (a wrong token, say) before the batch is given up. */
-  clientErrorAttempts: number;
 }
 
-export const DEFAULT_RETRY: RetryPolicy = { baseMs: 500, capMs: 30_000, clientErrorAttempts: 3 };
+export const DEFAULT_RETRY: RetryPolicy = { baseMs: 500, capMs: 30_000 };
 
-type Attempt = { outcome: 'stored' } | { outcome: 'too-large' } | { outcome: 'refused'; reason: string } | { outcome: 'retry'; afterMs: number; reason: string };
+/** `answered`: the lines are stored, or refused as lines. */
+type Attempt = { outcome: 'answered' } | { outcome: 'too-large' } | { outcome: 'failed'; failure: DeliveryFailure; afterMs: number };
 
 interface HttpAnswer {
   status: number;
@@ -94,7 +95,28 @@ export function sleep(ms: number, signal: AbortSignal): Promise<void> {
   });
 }
 
-/** POSTs batches to the aggregator until each is stored or definitely refused. */
+function parseAnswer(text: string): Partial<IngestAnswer> & { error?: unknown } {
+  try {
+    const parsed: unknown = JSON.parse(text);
+    return typeof parsed === 'object' && parsed !== null ? parsed : {};
+  } catch {
+    return {};
+  }
+}
+
+/** The aggregator's `error` sentence, or the start of whatever else answered, on one line. */
+function reasonOf(status: number, answer: { error?: unknown }, text: string): string {
+  const said = (typeof answer.error === 'string' ? answer.error : text.slice(0, 200)).replace(/\s+/g, ' ').trim();
+  if (status < 400) return `${status} is not an answer of Daylog's ingest (is DAYLOG_URL the aggregator?): ${said}`;
+  return `${status} ${said}`.trim();
+}
+
+/**
+ * POSTs batches to the aggregator until each is stored, or its lines are refused as lines. Every
+ * other answer is about the sender's configuration or the aggregator (a wrong token or URL, a full
+ * disk, no answer): the batch is kept and sent again for as long as it takes, so the checkpoint
+ * never passes a line that was not stored.
+ */
 export class AggregatorClient {
   private readonly endpoint: URL;
   private readonly agent: Agent | undefined;
@@ -103,6 +125,7 @@ export class AggregatorClient {
   constructor(
     private readonly config: ShipperConfig,
     private readonly metrics: ShipperMetrics,
+    private readonly health: DeliveryHealth,
     private readonly retry: RetryPolicy = DEFAULT_RETRY,
     private readonly random: () => number = Math.random,
   ) {
@@ -116,14 +139,14 @@ export class AggregatorClient {
   }
 
   /**
-   * Resolves once every line is stored or refused for good; calls onAcked after each piece (a 413
+   * Resolves once every line is stored or refused as a line; calls onAcked after each piece (a 413
    * halves the batch, each half under its own range). Rejects only when the signal aborts.
    */
   async deliver(batch: OutgoingBatch, onAcked: (endOffset: number) => void, signal: AbortSignal): Promise<void> {
     const pieces = [batch];
     while (pieces.length > 0) {
       const piece = pieces.shift()!;
-      const outcome = await this.sendUntilDone(piece, signal);
+      const outcome = await this.sendUntilAnswered(piece, signal);
       if (outcome === 'too-large' && piece.lines.length > 1) {
         const half = Math.ceil(piece.lines.length / 2);
         const first = { ...piece, lines: piece.lines.slice(0, half) };
@@ -136,23 +159,23 @@ export class AggregatorClient {
     }
   }
 
-  private async sendUntilDone(batch: OutgoingBatch, signal: AbortSignal): Promise<'done' | 'too-large'> {
-    for (let attempt = 0, clientErrors = 0; ; attempt++) {
+  /** Sends until the aggregator answers about the lines, waiting a backoff step after each failed attempt. */
+  private async sendUntilAnswered(batch: OutgoingBatch, signal: AbortSignal): Promise<'done' | 'too-large'> {
+    const key = batchKey(batch);
+    for (let attempt = 1; ; attempt++) {
       const result = await this.attempt(batch, signal);
-      if (result.outcome === 'stored') return 'done';
-      if (result.outcome === 'too-large') {
+      if (result.outcome !== 'failed') {
+        this.health.answered(key);
+        if (result.outcome === 'answered') return 'done';
         if (batch.lines.length > 1) return 'too-large';
         this.giveUp(batch, 'a single line is larger than the aggregator takes');
         return 'done';
       }
-      if (result.outcome === 'refused') {
-        if (++clientErrors < this.retry.clientErrorAttempts) continue;
-        this.giveUp(batch, result.reason);
-        return 'done';
-      }
-      const delayMs = Math.max(backoffDelayMs(attempt, this.retry, this.random), result.afterMs);
+      const { failure } = result;
+      const delayMs = Math.max(backoffDelayMs(attempt - 1, this.retry, this.random), result.afterMs);
       this.metrics.linesRetried += batch.lines.length;
-      logEvent('retry', { key: batchKey(batch), attempt: attempt + 1, reason: result.reason, delay_ms: Math.round(delayMs) });
+      this.health.failed(key, failure);
+      logEvent('retry', { key, attempt, status: failure.status, cause: failure.cause, reason: failure.reason, delay_ms: Math.round(delayMs) });
       await sleep(delayMs, signal);
     }
   }
@@ -165,37 +188,37 @@ export class AggregatorClient {
 
   private async attempt(batch: OutgoingBatch, signal: AbortSignal): Promise<Attempt> {
     let response: HttpAnswer;
+    const timeout = AbortSignal.timeout(REQUEST_TIMEOUT_MS);
     try {
       const request = this.encoder.encode(this.config.labels, batch.lines);
       // Level 1: log lines compress well even so, at half the CPU of the default level. On this
       // thread, so that the encoder's buffer is free again when it returns.
       const body = gzipSync(request.body, { level: constants.Z_BEST_SPEED });
       const url = new URL(request.query, this.endpoint);
-      response = await post(url, this.agent, this.headers(batch, request.contentType), body, AbortSignal.any([signal, AbortSignal.timeout(REQUEST_TIMEOUT_MS)]));
+      response = await post(url, this.agent, this.headers(batch, request.contentType), body, AbortSignal.any([signal, timeout]));
     } catch (error) {
       if (signal.aborted) throw error;
-      return { outcome: 'retry', afterMs: 0, reason: `aggregator unreachable: ${(error as Error).message}` };
+      const failure: DeliveryFailure = timeout.aborted
+        ? { cause: 'timeout', status: null, reason: `no answer within ${REQUEST_TIMEOUT_MS / 1000} s` }
+        : { cause: 'unreachable', status: null, reason: `aggregator unreachable: ${(error as Error).message}` };
+      return { outcome: 'failed', failure, afterMs: 0 };
     }
-    const answer = (() => {
-      try {
-        return JSON.parse(response.text) as Partial<IngestAnswer> & { error?: string };
-      } catch {
-        return { error: response.text.slice(0, 200) };
-      }
-    })();
+    const answer = parseAnswer(response.text);
     const { status } = response;
-    if (status === 200 || (status === 400 && Array.isArray(answer.rejected))) {
+    // A 200 is an acknowledgement only in the aggregator's words: a page from something else at
+    // DAYLOG_URL (a catch-all route, a login form) would otherwise lose the batch.
+    if ((status === 200 && typeof answer.accepted === 'number') || (status === 400 && Array.isArray(answer.rejected))) {
       this.count(batch, answer);
-      return { outcome: 'stored' };
+      return { outcome: 'answered' };
     }
     if (status === 413) return { outcome: 'too-large' };
-    if (status === 408 || status === 429 || status >= 500) {
-      const retryAfter = response.headers['retry-after'];
-      return { outcome: 'retry', afterMs: retryAfterMs(typeof retryAfter === 'string' ? retryAfter : null, Date.now()), reason: `${status} ${answer.error ?? ''}`.trim() };
-    }
-    return { outcome: 'refused', reason: `${status} ${answer.error ?? ''}`.trim() };
+    const retryAfter = response.headers['retry-after'];
+    return {
+      outcome: 'failed',
+      failure: { cause: causeOfStatus(status), status, reason: reasonOf(status, answer, response.text) },
+      afterMs: retryAfterMs(typeof retryAfter === 'string' ? retryAfter : null, Date.now()),
+    };
   }
-
   private count(batch: OutgoingBatch, answer: Partial<IngestAnswer>): void {
     const rejected = answer.rejected ?? [];
     this.metrics.linesShipped += answer.duplicate ? batch.lines.length : (answer.accepted ?? 0);

@@ -1,11 +1,12 @@
 import { FSWatcher, watch } from 'node:fs';
 import { open, readdir, stat } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname, isAbsolute, join, relative, sep } from 'node:path';
 import { glob } from 'tinyglobby';
 import { ShipperConfig } from '@daylog/config/shipper';
 import { AggregatorClient, batchEnd } from './aggregator-client';
 import { CheckpointStore, FileCheckpoint } from './checkpoint-store';
-import { ShipperMetrics, logEvent } from './shipper-metrics';
+import { logEvent } from './log-event';
+import { ShipperMetrics } from './shipper-metrics';
 import { TrackedFile, readFingerprint, startsWith } from './tracked-file';
 
 export interface ShipperClock {
@@ -25,6 +26,11 @@ function rotationNumber(path: string): number {
 
 /** Rotated names that hold compressed copies: never read as text. */
 const COMPRESSED = /\.(gz|bz2|xz|zst|zip)$/;
+
+function isInside(dir: string, path: string): boolean {
+  const rel = relative(dir, path);
+  return rel !== '' && rel.split(sep)[0] !== '..' && !isAbsolute(rel);
+}
 
 /**
  * Follows the files the globs name, and the files they used to name until those are finished,
@@ -49,6 +55,8 @@ export class Shipper {
   private unsavedAcks = false;
   /** Files' mtimes are the file system's clock; checkpoints' times the shipper's: this is the difference. */
   private fileClockAheadMs = 0;
+  /** Whether each glob matched a file at the last listing; absent until the first. */
+  private readonly globMatches = new Map<string, boolean>();
 
   constructor(
     private readonly config: ShipperConfig,
@@ -283,8 +291,27 @@ export class Shipper {
     await this.save();
   }
 
+  /**
+   * The files the globs name, each glob listed on its own so that one matching nothing is said
+   * (once, and again when that changes). The shipper's own state files are never among them.
+   */
+  private async listFiles(): Promise<string[]> {
+    const found = new Set<string>();
+    for (const pattern of this.config.files) {
+      const paths = (await glob(pattern, { absolute: true, onlyFiles: true })).filter((path) => !isInside(this.config.stateDir, path));
+      const matches = paths.length > 0;
+      if (this.globMatches.get(pattern) !== matches) {
+        this.globMatches.set(pattern, matches);
+        if (matches) logEvent('files_match', { glob: pattern, files: paths.length });
+        else logEvent('no_files_match', { glob: pattern });
+      }
+      for (const path of paths) found.add(path);
+    }
+    return [...found];
+  }
+
   private async discover(): Promise<void> {
-    const paths = await glob(this.config.files, { absolute: true, onlyFiles: true });
+    const paths = await this.listFiles();
     const named = new Set<string>();
     for (const path of paths) {
       const st = await stat(path).catch(() => null);
@@ -335,7 +362,7 @@ export class Shipper {
    */
   private async recoverRotatedWhileDown(): Promise<void> {
     const atPaths = new Set<string>();
-    for (const path of await glob(this.config.files, { absolute: true, onlyFiles: true })) {
+    for (const path of await this.listFiles()) {
       const st = await stat(path).catch(() => null);
       if (st) atPaths.add(`${st.dev}:${st.ino}`);
     }
