@@ -147,8 +147,25 @@ describe('with tokens set', () => {
       .post('/loki/api/v1/push')
       .set(bearer(SHOP_WRITER))
       .send({ streams: [{ stream: { namespace: 'payments', pod: 'pay-3' }, values: [[`${Date.now()}000000`, 'pushed']] }] });
-    assert.equal(push.status, 400);
+    assert.equal(push.status, 403);
     assert.match(push.body.error, /namespace payments: this token may only write to shop/);
+  });
+
+  it('refuses with a 403 a batch none of whose lines the token may write: the token is wrong, not the lines', async () => {
+    const response = await t.http
+      .post('/api/v1/logs?namespace=payments&pod=pay-4')
+      .set(bearer(SHOP_WRITER))
+      .set('Content-Type', 'text/plain')
+      .send('one\ntwo\n');
+    assert.equal(response.status, 403);
+    assert.deepEqual(response.body, {
+      error: 'this token may not write these lines: namespace payments: this token may only write to shop',
+      accepted: 0,
+      rejected: [
+        { index: 0, reason: 'namespace payments: this token may only write to shop' },
+        { index: 1, reason: 'namespace payments: this token may only write to shop' },
+      ],
+    });
   });
 });
 

@@ -1,4 +1,4 @@
-import { BadRequestException, HttpStatus, Inject, Injectable, UnsupportedMediaTypeException } from '@nestjs/common';
+import { BadRequestException, ForbiddenException, HttpException, HttpStatus, Inject, Injectable, UnsupportedMediaTypeException } from '@nestjs/common';
 import { DaylogConfig } from '@daylog/config';
 import {
   IngestAnswer,
@@ -158,8 +158,16 @@ export class IngestService {
     }
   }
 
-  private noValidLine(lines: NumberedLine[], rejected: LineRejection[], causes: RejectionCause[]): BadRequestException {
+  /**
+   * A batch with no line to store: a 400 naming each line's problem; but when the token may write none
+   * of them, a 403: the sender's token is wrong, not its lines, and a sender keeps what a 403 refuses
+   * until its configuration is fixed, where it gives up lines refused as lines.
+   */
+  private noValidLine(lines: NumberedLine[], rejected: LineRejection[], causes: RejectionCause[]): HttpException {
     this.metrics.countIngest(0, causes);
+    if (causes.length > 0 && causes.every((cause) => cause === 'forbidden_namespace')) {
+      return new ForbiddenException({ error: `this token may not write these lines: ${rejected[0].reason}`, accepted: 0, rejected });
+    }
     const error = lines.length === 0 ? 'the batch has no lines' : 'no valid line';
     return new BadRequestException({ error, accepted: 0, rejected });
   }
