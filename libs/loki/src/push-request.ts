@@ -1,5 +1,6 @@
 import protobuf from 'protobufjs';
 import { uncompress } from 'snappyjs';
+import { PushLimits, PushTooLarge, protobufPushTooLarge, snappyDeclaredLength } from './push-limits';
 import { parseStreamLabels } from './stream-labels';
 
 /**
@@ -81,8 +82,11 @@ function jsonStream(stream: unknown): JsonStream | undefined {
   return undefined;
 }
 
-/** Loki's JSON push, and the older `labels` / `entries` form some clients still send. */
-export function decodeJsonPush(value: unknown): LokiStream[] | string {
+/**
+ * Loki's JSON push, and the older `labels` / `entries` form some clients still send. Its entries are counted
+ * before any is decoded (the body parser has already bounded its objects).
+ */
+export function decodeJsonPush(value: unknown, limits: Pick<PushLimits, 'maxEntries'>): LokiStream[] | PushTooLarge | string {
   const streams = (value as { streams?: unknown })?.streams;
   if (!Array.isArray(streams)) return SHAPE;
   const forms: JsonStream[] = [];
@@ -91,6 +95,7 @@ export function decodeJsonPush(value: unknown): LokiStream[] | string {
     if (form === undefined) return SHAPE;
     forms.push(form);
   }
+  if (forms.reduce((sum, form) => sum + form.entries.length, 0) > limits.maxEntries) return new PushTooLarge('maxEntries');
   const decoded: LokiStream[] = [];
   for (const { labels, entries, decode } of forms) {
     if (typeof labels === 'string') return labels;
@@ -105,11 +110,18 @@ export function decodeJsonPush(value: unknown): LokiStream[] | string {
   return decoded;
 }
 
-/** Loki's protobuf push: a snappy-compressed (block format) PushRequest. */
-export function decodeProtobufPush(body: Buffer, maxBytes: number): LokiStream[] | string {
+/**
+ * Loki's protobuf push: a snappy-compressed (block format) PushRequest. The length snappy declares is read
+ * before anything is allocated for it, and the message's entries and objects are counted before it is decoded.
+ */
+export function decodeProtobufPush(body: Buffer, limits: PushLimits): LokiStream[] | PushTooLarge | string {
+  const compressed = new Uint8Array(body.buffer, body.byteOffset, body.length);
+  if ((snappyDeclaredLength(compressed) ?? 0) > limits.maxBytes) return new PushTooLarge('maxBytes');
   let message: ProtoPush;
   try {
-    const bytes = uncompress(new Uint8Array(body.buffer, body.byteOffset, body.length), maxBytes);
+    const bytes = uncompress(compressed, limits.maxBytes);
+    const tooLarge = protobufPushTooLarge(bytes, limits);
+    if (tooLarge) return tooLarge;
     message = PushRequest.toObject(PushRequest.decode(bytes), { longs: String });
   } catch (error) {
     return `the body is not a snappy-compressed Loki PushRequest: ${(error as Error).message}`;
