@@ -3,12 +3,14 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { AggregatorProcess } from './aggregator-process';
 import { cleanUpEverything, dirBytes, envInt, makeTempDir, nowMs, percentile } from './bench-support';
 import { send } from './http-client';
+import { Bomber } from './soak-bombs';
 
 /**
  * `npm run soak`: the real aggregator on loopback for SOAK_SECONDS (10 minutes), fed at a fixed rate by
  * SOAK_CLIENTS senders while a reader runs queries and the pruner drops minute partitions past a
- * two-minute retention. Every acknowledged line is looked for while it is still kept; the run fails if
- * one is missing, or if the aggregator's memory grows.
+ * two-minute retention, and a small body that would become millions of lines is sent every few seconds.
+ * Every acknowledged line is looked for while it is still kept; the run fails if one is missing, if a
+ * bomb is not refused with a 4xx, or if the aggregator's memory grows.
  */
 const SECONDS = envInt('SOAK_SECONDS', 600, 30);
 const CLIENTS = envInt('SOAK_CLIENTS', 4, 1);
@@ -78,6 +80,7 @@ async function main(): Promise<void> {
       `queries every ${QUERY_EVERY_MS} ms, retention 2m in 1m partitions pruned every 5 s (DAYLOG_SYNCHRONOUS=full)`,
   );
 
+  const bomber = new Bomber(port);
   const started = Date.now();
   const endAt = started + SECONDS * 1000;
   const rss: { atS: number; bytes: number | null }[] = [{ atS: 0, bytes: aggregator.rssBytes() }];
@@ -231,7 +234,7 @@ async function main(): Promise<void> {
   }
 
   const rssTimer = setInterval(() => rss.push({ atS: Math.round((Date.now() - started) / 1000), bytes: aggregator.rssBytes() }), RSS_EVERY_MS);
-  await Promise.all([...Array.from({ length: CLIENTS }, (_, c) => sender(c)), reader(), verifier()]);
+  await Promise.all([...Array.from({ length: CLIENTS }, (_, c) => sender(c)), reader(), verifier(), bomber.run(endAt)]);
   clearInterval(rssTimer);
   rss.push({ atS: Math.round((Date.now() - started) / 1000), bytes: aggregator.rssBytes() });
   await verifyUpTo(Math.min(...[Date.now() + 1, ...[...inFlight].map((b) => b.ts)]));
@@ -246,6 +249,7 @@ async function main(): Promise<void> {
       `found though not acknowledged ${formatInt(unacknowledgedFound)}; acknowledged but pruned before they were checked ${formatInt(uncheckedLines)}`);
   say(`ingest answers (every attempt): ${ingestStatus.toString()}; ${formatInt(retriedBatches)} retries; latency p50 ${ms(ingestMs, 50)} p99 ${ms(ingestMs, 99)} max ${ms(ingestMs, 100)}`);
   say(`query answers: ${queryStatus.toString()}`);
+  say(bomber.summary());
   for (const [kind, values] of queryMs) say(`  ${kind.padEnd(11)} ${formatInt(values.length)} queries, p50 ${ms(values, 50)} p99 ${ms(values, 99)}`);
   say(
     `pruner: ${formatInt(metric('daylog_pruned_partitions_total'))} partitions and ${formatInt(metric('daylog_pruned_lines_total'))} lines dropped; ` +
@@ -261,9 +265,10 @@ async function main(): Promise<void> {
     ...(missingLines > 0 ? [`${missingLines} acknowledged lines missing`] : []),
     ...(duplicateLines > 0 ? [`${duplicateLines} lines stored twice`] : []),
     ...(!flat ? ['the aggregator grew'] : []),
+    ...bomber.wrong.map((wrong) => `a bomb was not refused with a 4xx: ${wrong}`),
   ];
   if (failures.length > 0) throw new Error(failures.join('; '));
-  say('soak passed: no acknowledged line missing, none twice, memory flat');
+  say('soak passed: no acknowledged line missing, none twice, every bomb refused, memory flat');
 }
 
 process.on('exit', cleanUpEverything);

@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
-import { lineFields, messageHeader, normalizeLevel, parseDuration, parseMatchExpression, readTimestamp } from '@daylog/log-model';
+import { jsonObjectsAbove, lineFields, linesAbove, messageHeader, normalizeLevel, parseDuration, parseMatchExpression, readTimestamp } from '@daylog/log-model';
+import { PushTooLarge, decodeProtobufPush } from '@daylog/loki';
+import { PushEntry, bombs, protobufPush } from './support/bombs';
 import { TestApp, ingestLines, startTestApp } from './support/test-app';
 
 /** Enough runs to find the usual slips, few enough that the suite stays quick; failures print their seed. */
@@ -46,6 +48,7 @@ describe('hostile input never gets a 5xx', () => {
       fc.json(),
       fc.array(fc.oneof(fc.json(), fc.record({ message: anyValue, pod: anyValue, level: anyValue, ts: anyValue, fields: fc.jsonValue() })), { maxLength: 5 }).map((lines) => JSON.stringify(lines)),
       fc.uint8Array({ maxLength: 200 }).map((bytes) => Buffer.from(bytes)),
+      fc.constantFrom(...bombs().map((bomb) => bomb.body)),
     );
     await fc.assert(
       fc.asyncProperty(
@@ -143,6 +146,64 @@ describe('the parsers, for any text', () => {
         for (const value of Object.values(fields ?? {})) assert.ok(typeof value === 'string' || Number.isFinite(value), text);
       }),
       { numRuns: 2000 },
+    );
+  });
+});
+
+/** How many objects and arrays a JSON value is made of, itself included. */
+function objectsIn(value: unknown): number {
+  if (typeof value !== 'object' || value === null) return 0;
+  return 1 + Object.values(value).reduce((sum: number, inner) => sum + objectsIn(inner), 0);
+}
+
+describe('the counts taken before a body is parsed, for any body', () => {
+  /** Strings full of what could be mistaken for structure. */
+  const trickyJson = fc.jsonValue({ stringUnit: fc.constantFrom('{', '[', '}', ']', '"', '\\', 'a', 'é', '\n') });
+
+  it('count the objects and arrays of any JSON text or NDJSON body, not the brackets in its strings', () => {
+    fc.assert(
+      fc.property(fc.array(fc.oneof(fc.jsonValue(), trickyJson), { minLength: 1, maxLength: 4 }), fc.boolean(), (values, spaced) => {
+        const text = values.map((value) => JSON.stringify(value, null, spaced ? 1 : undefined)).join('\n');
+        const count = values.reduce((sum: number, value) => sum + objectsIn(value), 0);
+        assert.equal(jsonObjectsAbove(text, count), false, text);
+        if (count > 0) assert.equal(jsonObjectsAbove(text, count - 1), true, text);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('count the lines of any text as its line numbers do, blank ones included', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: fc.constantFrom('a', '\n', '\r', ' ') }), (text) => {
+        const pieces = text.split('\n');
+        const lines = text.endsWith('\n') ? pieces.length - 1 : text.length === 0 ? 0 : pieces.length;
+        assert.equal(linesAbove(text, lines), false);
+        if (lines > 0) assert.equal(linesAbove(text, lines - 1), true);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it("count a protobuf push's entries, and its streams, entries and metadata pairs, as it decodes them", () => {
+    const entry: fc.Arbitrary<PushEntry> = fc.record({
+      ms: fc.constant(Date.UTC(2026, 10, 24)),
+      line: fc.string(),
+      metadata: fc.dictionary(fc.string({ minLength: 1 }), fc.string(), { maxKeys: 3 }),
+    });
+    const streams = fc.array(fc.record({ labels: fc.constant('{pod="p"}'), entries: fc.array(entry, { maxLength: 4 }) }), { maxLength: 4 });
+    fc.assert(
+      fc.property(streams, (pushed) => {
+        const entries = pushed.reduce((sum, stream) => sum + stream.entries.length, 0);
+        const objects = pushed.reduce((sum, stream) => sum + 1 + stream.entries.reduce((n, e) => n + 1 + Object.keys(e.metadata ?? {}).length, 0), 0);
+        const body = protobufPush(pushed);
+        const exact = { maxBytes: 1024 ** 2, maxEntries: entries, maxObjects: objects };
+        const decoded = decodeProtobufPush(body, exact);
+        assert.ok(Array.isArray(decoded), JSON.stringify(decoded));
+        assert.equal(decoded.reduce((sum, stream) => sum + stream.entries.length, 0), entries);
+        if (entries > 0) assert.deepEqual(decodeProtobufPush(body, { ...exact, maxEntries: entries - 1 }), new PushTooLarge('maxEntries'));
+        if (objects > 0) assert.deepEqual(decodeProtobufPush(body, { ...exact, maxEntries: objects, maxObjects: objects - 1 }), new PushTooLarge('maxObjects'));
+      }),
+      { numRuns: 500 },
     );
   });
 });

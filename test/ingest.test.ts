@@ -443,7 +443,8 @@ describe('a body sent without Content-Encoding', () => {
 
 describe('POST /api/v1/logs when the writer is behind', () => {
   it('answers 503 with Retry-After and stores nothing of the refused batches', async () => {
-    const t = await startTestApp({ env: { DAYLOG_MAX_QUEUED_LINES: '1' } });
+    // The queue holds one batch: each waits for the one before it to be committed.
+    const t = await startTestApp({ env: { DAYLOG_MAX_QUEUED_LINES: '500', DAYLOG_MAX_LINES_PER_REQUEST: '500' } });
     try {
       const batch = (i: number) => ({
         labels: { pod: `pressure-${i}` },
@@ -469,7 +470,7 @@ describe('POST /api/v1/logs when the writer is behind', () => {
   });
 
   it('refuses a batch before reading its body, so that senders cannot make it hold their bodies meanwhile', async () => {
-    const t = await startTestApp({ env: { DAYLOG_MAX_QUEUED_LINES: '1' } });
+    const t = await startTestApp({ env: { DAYLOG_MAX_QUEUED_LINES: '200000', DAYLOG_MAX_LINES_PER_REQUEST: '200000' } });
     await t.app.listen({ port: 0, host: '127.0.0.1' });
     try {
       const lines = Array.from({ length: 200_000 }, (_, n) => ({ message: `line ${n}` }));

@@ -14,7 +14,7 @@ import { aggregatorLogger } from './logging/aggregator-logger';
 /** Parsers, pipes and filters: the one place both main.ts and the tests configure the app. */
 export function configureApp(app: NestFastifyApplication, config: DaylogConfig): void {
   const fastify = app.getHttpAdapter().getInstance();
-  registerIngestBodyParsers(fastify, config.maxBodyBytes);
+  registerIngestBodyParsers(fastify, config);
   endJsonWithNewline(fastify);
   app.useGlobalPipes(createValidationPipe());
   app.useGlobalFilters(new HttpErrorFilter(config.maxBodyBytes));

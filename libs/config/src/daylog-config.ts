@@ -11,6 +11,13 @@ export interface DaylogConfig {
   maxLineBytes: number;
   /** Lines accepted but not yet committed; past this, ingest answers 503 with Retry-After. */
   maxQueuedLines: number;
+  /** Lines (Loki: entries) one request may carry, counted before they are read into objects; past it, 413. */
+  maxLinesPerRequest: number;
+  /**
+   * Objects one body may hold (JSON objects and arrays; a Loki protobuf's streams, entries and metadata pairs):
+   * what parsing costs grows with them, not with bytes, so a body of empty ones is refused before it is parsed.
+   */
+  maxObjectsPerRequest: number;
   /** SQLite's synchronous setting: `full` fsyncs every commit before the 2xx leaves. */
   synchronous: 'full' | 'normal';
   /** The aggregator's own logs: one JSON object a line, or text for a terminal. */

@@ -33,6 +33,7 @@ export const ENV_DEFAULTS = {
   DAYLOG_MAX_BODY_BYTES: '16777216',
   DAYLOG_MAX_LINE_BYTES: '65536',
   DAYLOG_MAX_QUEUED_LINES: '200000',
+  DAYLOG_MAX_LINES_PER_REQUEST: '100000',
   DAYLOG_SYNCHRONOUS: 'full',
   DAYLOG_LOG_FORMAT: 'json',
   DAYLOG_SHUTDOWN_GRACE: '10s',
@@ -74,6 +75,9 @@ export class EnvironmentVariables implements Record<EnvName, string> {
 
   @IsPositiveInteger(10_000_000)
   DAYLOG_MAX_QUEUED_LINES!: string;
+
+  @IsPositiveInteger(10_000_000)
+  DAYLOG_MAX_LINES_PER_REQUEST!: string;
 
   @IsIn(['full', 'normal'], { message: 'expected full (every acknowledged batch is fsynced) or normal' })
   DAYLOG_SYNCHRONOUS!: string;

@@ -14,6 +14,13 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 const MAX_SHUTDOWN_GRACE_MS = 10 * MINUTE_MS;
 const MAX_QUERY_TIMEOUT_MS = 10 * MINUTE_MS;
 const MIN_DISK_BYTES = 1024 ** 2;
+/**
+ * Objects a line may bring with it in any body taken: a line and its fields; a Loki entry, its metadata and,
+ * when each entry has a stream of its own, that stream, its labels and its values.
+ */
+const OBJECTS_PER_LINE = 5;
+/** The body's own: `{"labels": {…}, "lines": […]}`, `{"streams": […]}`. */
+const OBJECTS_PER_BODY = 3;
 
 export function loadConfig(env: NodeJS.ProcessEnv): DaylogConfig {
   const names = Object.keys(ENV_DEFAULTS) as EnvName[];
@@ -48,6 +55,15 @@ export function loadConfig(env: NodeJS.ProcessEnv): DaylogConfig {
   if (queryTimeoutMs === 0 || queryTimeoutMs > MAX_QUERY_TIMEOUT_MS) {
     throw new ConfigError('DAYLOG_QUERY_TIMEOUT', vars.DAYLOG_QUERY_TIMEOUT, 'expected a duration from 1ms to 10m');
   }
+  const maxQueuedLines = Number(vars.DAYLOG_MAX_QUEUED_LINES);
+  const maxLinesPerRequest = Number(vars.DAYLOG_MAX_LINES_PER_REQUEST);
+  if (maxLinesPerRequest > maxQueuedLines) {
+    throw new ConfigError(
+      'DAYLOG_MAX_LINES_PER_REQUEST',
+      vars.DAYLOG_MAX_LINES_PER_REQUEST,
+      `expected at most DAYLOG_MAX_QUEUED_LINES (${vars.DAYLOG_MAX_QUEUED_LINES}): a larger batch could never be queued; lower it or raise DAYLOG_MAX_QUEUED_LINES`,
+    );
+  }
   const maxDiskBytes = bytesOf(vars.DAYLOG_MAX_DISK);
   if (maxDiskBytes !== null && maxDiskBytes < MIN_DISK_BYTES) {
     throw new ConfigError('DAYLOG_MAX_DISK', vars.DAYLOG_MAX_DISK, 'expected off, or at least 1M (a partition file alone takes some hundred kilobytes)');
@@ -62,7 +78,9 @@ export function loadConfig(env: NodeJS.ProcessEnv): DaylogConfig {
     pruneIntervalMs,
     maxBodyBytes: Number(vars.DAYLOG_MAX_BODY_BYTES),
     maxLineBytes: Number(vars.DAYLOG_MAX_LINE_BYTES),
-    maxQueuedLines: Number(vars.DAYLOG_MAX_QUEUED_LINES),
+    maxQueuedLines,
+    maxLinesPerRequest,
+    maxObjectsPerRequest: OBJECTS_PER_LINE * maxLinesPerRequest + OBJECTS_PER_BODY,
     synchronous: vars.DAYLOG_SYNCHRONOUS as DaylogConfig['synchronous'],
     logFormat: vars.DAYLOG_LOG_FORMAT as DaylogConfig['logFormat'],
     shutdownGraceMs,

@@ -1,3 +1,4 @@
+export * from './body-counts';
 export * from './durations';
 export * from './levels';
 export * from './line';

@@ -1,5 +1,6 @@
 import protobuf from 'protobufjs';
 import { uncompress } from 'snappyjs';
+import { PushLimits, PushTooLarge, protobufPushTooLarge, snappyDeclaredLength } from './push-limits';
 import { parseStreamLabels } from './stream-labels';
 
 /**
@@ -43,44 +44,84 @@ function nanosecondsToTime(text: unknown): Date {
   return new Date(Number(BigInt(text) / 1_000_000n));
 }
 
-function stringValues(value: unknown): Record<string, string> {
+/** Loki's labels and metadata are text: a number or a boolean is taken as written, an object or array refused (never walked). */
+function textValues(value: unknown, what: string): Record<string, string> | string {
   if (typeof value !== 'object' || value === null) return {};
-  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)]));
+  const values: Record<string, string> = {};
+  for (const [name, v] of Object.entries(value)) {
+    if (typeof v === 'object' && v !== null) return `${what} ${JSON.stringify(name)} is an object or array: Loki's labels and structured metadata are text`;
+    values[name] = typeof v === 'string' ? v : String(v);
+  }
+  return values;
 }
 
-/** Loki's JSON push, and the older `labels` / `entries` form some clients still send. */
-export function decodeJsonPush(value: unknown): LokiStream[] | string {
+function decodeLegacyEntry(entry: unknown): LokiEntry {
+  const { ts, line } = (entry ?? {}) as { ts?: unknown; line?: unknown };
+  return { ts: new Date(typeof ts === 'string' ? Date.parse(ts) : NOT_A_TIME), line: typeof line === 'string' ? line : '', metadata: {} };
+}
+
+function decodeEntry(tuple: unknown): LokiEntry | string {
+  const [ts, line, metadata] = Array.isArray(tuple) ? (tuple as unknown[]) : [];
+  const values = textValues(metadata, 'structured metadata');
+  if (typeof values === 'string') return values;
+  return { ts: nanosecondsToTime(ts), line: typeof line === 'string' ? line : '', metadata: values };
+}
+
+interface JsonStream {
+  labels: Record<string, string> | string;
+  entries: unknown[];
+  decode: (entry: unknown) => LokiEntry | string;
+}
+
+/** A stream in either JSON form, its entries not yet decoded; undefined when it is in neither. */
+function jsonStream(stream: unknown): JsonStream | undefined {
+  if (typeof stream !== 'object' || stream === null) return undefined;
+  const { labels, entries, stream: streamLabels, values } = stream as Record<string, unknown>;
+  if (typeof labels === 'string' && Array.isArray(entries)) return { labels: parseStreamLabels(labels), entries, decode: decodeLegacyEntry };
+  if (Array.isArray(values)) return { labels: textValues(streamLabels, 'stream label'), entries: values, decode: decodeEntry };
+  return undefined;
+}
+
+/**
+ * Loki's JSON push, and the older `labels` / `entries` form some clients still send. Its entries are counted
+ * before any is decoded (the body parser has already bounded its objects).
+ */
+export function decodeJsonPush(value: unknown, limits: Pick<PushLimits, 'maxEntries'>): LokiStream[] | PushTooLarge | string {
   const streams = (value as { streams?: unknown })?.streams;
   if (!Array.isArray(streams)) return SHAPE;
+  const forms: JsonStream[] = [];
+  for (const stream of streams as unknown[]) {
+    const form = jsonStream(stream);
+    if (form === undefined) return SHAPE;
+    forms.push(form);
+  }
+  if (forms.reduce((sum, form) => sum + form.entries.length, 0) > limits.maxEntries) return new PushTooLarge('maxEntries');
   const decoded: LokiStream[] = [];
-  for (const stream of streams as Record<string, unknown>[]) {
-    if (typeof stream !== 'object' || stream === null) return SHAPE;
-    if (typeof stream.labels === 'string' && Array.isArray(stream.entries)) {
-      const labels = parseStreamLabels(stream.labels);
-      if (typeof labels === 'string') return labels;
-      const entries = (stream.entries as { ts?: unknown; line?: unknown }[]).map((entry) => ({
-        ts: new Date(typeof entry?.ts === 'string' ? Date.parse(entry.ts) : NOT_A_TIME),
-        line: typeof entry?.line === 'string' ? entry.line : '',
-        metadata: {},
-      }));
-      decoded.push({ labels, entries });
-      continue;
+  for (const { labels, entries, decode } of forms) {
+    if (typeof labels === 'string') return labels;
+    const stream: LokiStream = { labels, entries: [] };
+    for (const entry of entries) {
+      const decodedEntry = decode(entry);
+      if (typeof decodedEntry === 'string') return decodedEntry;
+      stream.entries.push(decodedEntry);
     }
-    if (!Array.isArray(stream.values)) return SHAPE;
-    const entries = (stream.values as unknown[]).map((tuple): LokiEntry => {
-      const [ts, line, metadata] = Array.isArray(tuple) ? (tuple as unknown[]) : [];
-      return { ts: nanosecondsToTime(ts), line: typeof line === 'string' ? line : '', metadata: stringValues(metadata) };
-    });
-    decoded.push({ labels: stringValues(stream.stream), entries });
+    decoded.push(stream);
   }
   return decoded;
 }
 
-/** Loki's protobuf push: a snappy-compressed (block format) PushRequest. */
-export function decodeProtobufPush(body: Buffer, maxBytes: number): LokiStream[] | string {
+/**
+ * Loki's protobuf push: a snappy-compressed (block format) PushRequest. The length snappy declares is read
+ * before anything is allocated for it, and the message's entries and objects are counted before it is decoded.
+ */
+export function decodeProtobufPush(body: Buffer, limits: PushLimits): LokiStream[] | PushTooLarge | string {
+  const compressed = new Uint8Array(body.buffer, body.byteOffset, body.length);
+  if ((snappyDeclaredLength(compressed) ?? 0) > limits.maxBytes) return new PushTooLarge('maxBytes');
   let message: ProtoPush;
   try {
-    const bytes = uncompress(new Uint8Array(body.buffer, body.byteOffset, body.length), maxBytes);
+    const bytes = uncompress(compressed, limits.maxBytes);
+    const tooLarge = protobufPushTooLarge(bytes, limits);
+    if (tooLarge) return tooLarge;
     message = PushRequest.toObject(PushRequest.decode(bytes), { longs: String });
   } catch (error) {
     return `the body is not a snappy-compressed Loki PushRequest: ${(error as Error).message}`;

@@ -1,6 +1,7 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import { FastifyReply, FastifyRequest } from 'fastify';
 import { QueryBudgetExceeded, QueryCancelled } from '@daylog/storage';
+import { bodyTooLarge } from '../ingest/request-limits';
 import { RetryLaterException } from './retry-later.exception';
 
 interface FastifyError {
@@ -43,7 +44,7 @@ export class HttpErrorFilter implements ExceptionFilter {
     const fastifyError = (exception instanceof HttpException ? exception.cause : exception) as FastifyError | undefined;
     switch (fastifyError?.code) {
       case 'FST_ERR_CTP_BODY_TOO_LARGE':
-        return [413, { error: `the body is larger than ${this.maxBodyBytes} bytes (DAYLOG_MAX_BODY_BYTES, counted after decompression); send smaller batches` }];
+        return [413, { error: bodyTooLarge(this.maxBodyBytes) }];
       case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
         return [415, { error: `Content-Type ${JSON.stringify(request.headers['content-type'] ?? '')} is not accepted: use application/json, application/x-ndjson or text/plain` }];
       case 'Z_DATA_ERROR':

@@ -1,8 +1,10 @@
 import { FastifyInstance, FastifyRequest } from 'fastify';
 import { Readable, Transform } from 'node:stream';
 import { createGunzip } from 'node:zlib';
-import { LineProblem } from '@daylog/log-model';
+import { DaylogConfig } from '@daylog/config';
+import { LineProblem, jsonObjectsAbove, linesAbove } from '@daylog/log-model';
 import { IngestBody, NumberedLine } from './ingest-body';
+import { tooManyLines, tooManyObjects } from './request-limits';
 
 class BodyError extends Error {
   constructor(
@@ -137,19 +139,36 @@ function decodeContentEncoding(maxBodyBytes: number) {
   };
 }
 
+type Limits = Pick<DaylogConfig, 'maxBodyBytes' | 'maxLinesPerRequest' | 'maxObjectsPerRequest'>;
+
+/** A 413 before a body is split or parsed: its lines or objects would cost far more than its bytes say. */
+function tooManyLinesIn(body: string, limits: Limits): BodyError | undefined {
+  return linesAbove(body, limits.maxLinesPerRequest) ? new BodyError(413, tooManyLines(limits.maxLinesPerRequest)) : undefined;
+}
+
+function tooManyObjectsIn(body: string, limits: Limits): BodyError | undefined {
+  if (!jsonObjectsAbove(body, limits.maxObjectsPerRequest)) return undefined;
+  return new BodyError(413, tooManyObjects(limits.maxObjectsPerRequest, limits.maxLinesPerRequest));
+}
+
 /** Replaces Fastify's parsers with the ingest formats (protobuf for Loki's push); any other content type is a 415. */
-export function registerIngestBodyParsers(fastify: FastifyInstance, maxBodyBytes: number): void {
+export function registerIngestBodyParsers(fastify: FastifyInstance, limits: Limits): void {
+  const { maxBodyBytes } = limits;
   fastify.addHook('preParsing', decodeContentEncoding(maxBodyBytes));
   fastify.removeAllContentTypeParsers();
   const options = { parseAs: 'string' as const, bodyLimit: maxBodyBytes };
 
   fastify.addContentTypeParser('application/json', options, (_request, body: string, done) => {
+    const tooMany = tooManyObjectsIn(body, limits);
+    if (tooMany) return done(tooMany, undefined);
     const parsed = parseJson(body);
     if ('problem' in parsed) done(new BodyParseError(`the body is not valid JSON: ${parsed.problem}`, parsed.at), undefined);
     else done(null, { format: 'json', value: parsed.value } satisfies IngestBody);
   });
 
   fastify.addContentTypeParser('application/x-ndjson', options, (_request, body: string, done) => {
+    const tooMany = tooManyLinesIn(body, limits) ?? tooManyObjectsIn(body, limits);
+    if (tooMany) return done(tooMany, undefined);
     const lines: NumberedLine[] = splitLines(body).map(({ index, text }) => {
       const parsed = parseJson(text);
       const value = 'problem' in parsed ? new LineProblem('invalid_json', `not valid JSON: ${parsed.problem}`) : parsed.value;
@@ -159,6 +178,8 @@ export function registerIngestBodyParsers(fastify: FastifyInstance, maxBodyBytes
   });
 
   fastify.addContentTypeParser('text/plain', options, (_request, body: string, done) => {
+    const tooMany = tooManyLinesIn(body, limits);
+    if (tooMany) return done(tooMany, undefined);
     const lines = splitLines(body).map(({ index, text }) => ({ index, value: { message: text } }));
     done(null, { format: 'text', lines } satisfies IngestBody);
   });

@@ -1,4 +1,4 @@
-import { BadRequestException, ForbiddenException, HttpException, HttpStatus, Inject, Injectable, UnsupportedMediaTypeException } from '@nestjs/common';
+import { BadRequestException, ForbiddenException, HttpException, HttpStatus, Inject, Injectable, PayloadTooLargeException, UnsupportedMediaTypeException } from '@nestjs/common';
 import { DaylogConfig } from '@daylog/config';
 import {
   IngestAnswer,
@@ -25,6 +25,7 @@ import { RetentionService } from '../retention/retention.service';
 import { TailHub } from '../tail/tail-hub';
 import { IngestBody, NumberedLine } from './ingest-body';
 import { IngestQueryDto } from './ingest-query.dto';
+import { tooManyLines } from './request-limits';
 
 const FUTURE_TOLERANCE_MS = 5 * 60_000;
 const MAX_IDEMPOTENCY_KEY_LENGTH = 200;
@@ -150,10 +151,13 @@ export class IngestService {
     return this.store.queuedLines() >= this.config.maxQueuedLines;
   }
 
-  /** Backpressure: a batch is refused whole, before any of it is queued, while the writer is behind. */
+  /**
+   * Backpressure: a batch is refused whole, before any of it is queued, when it does not fit beside the lines
+   * already queued. Every batch fits an empty queue: none is longer than DAYLOG_MAX_LINES_PER_REQUEST, which
+   * is at most DAYLOG_MAX_QUEUED_LINES (checked at boot).
+   */
   private admit(lineCount: number): void {
-    const queued = this.store.queuedLines();
-    if (queued > 0 && queued + lineCount > this.config.maxQueuedLines) {
+    if (this.store.queuedLines() + lineCount > this.config.maxQueuedLines) {
       throw new RetryLaterException(WRITER_BEHIND, WRITER_BEHIND_RETRY_SECONDS);
     }
   }
@@ -187,7 +191,9 @@ export class IngestService {
     return { lines: this.numbered(lines), batchLabels: this.batchLabels(labels) };
   }
 
+  /** The text and NDJSON parsers count lines before splitting; a JSON batch's are counted once it is parsed. */
   private numbered(lines: unknown[]): NumberedLine[] {
+    if (lines.length > this.config.maxLinesPerRequest) throw new PayloadTooLargeException({ error: tooManyLines(this.config.maxLinesPerRequest) });
     return lines.map((value, index) => ({ index, value }));
   }
 

@@ -1,11 +1,12 @@
-import { BadRequestException, Inject, Injectable, UnsupportedMediaTypeException } from '@nestjs/common';
+import { BadRequestException, Inject, Injectable, PayloadTooLargeException, UnsupportedMediaTypeException } from '@nestjs/common';
 import { DaylogConfig } from '@daylog/config';
 import { IngestAnswer } from '@daylog/log-model';
-import { LokiStream, decodeJsonPush, decodeProtobufPush, toWireLines } from '@daylog/loki';
+import { LokiStream, PushLimits, PushTooLarge, decodeJsonPush, decodeProtobufPush, toWireLines } from '@daylog/loki';
 import { NamespaceScope } from '../auth/access';
 import { DAYLOG_CONFIG } from '../config/config.module';
 import { IngestBody } from '../ingest/ingest-body';
 import { IngestService } from '../ingest/ingest.service';
+import { bodyTooLarge, tooManyLines, tooManyObjects } from '../ingest/request-limits';
 
 const LISTED_REJECTIONS = 3;
 
@@ -42,8 +43,21 @@ export class LokiPushService {
     if (body.format !== 'json' && body.format !== 'protobuf') {
       throw new UnsupportedMediaTypeException({ error: 'a Loki push is application/json or application/x-protobuf (snappy)' });
     }
-    const streams = body.format === 'json' ? decodeJsonPush(body.value) : decodeProtobufPush(body.bytes, this.config.maxBodyBytes);
+    const limits: PushLimits = {
+      maxBytes: this.config.maxBodyBytes,
+      maxEntries: this.config.maxLinesPerRequest,
+      maxObjects: this.config.maxObjectsPerRequest,
+    };
+    const streams = body.format === 'json' ? decodeJsonPush(body.value, limits) : decodeProtobufPush(body.bytes, limits);
     if (typeof streams === 'string') throw new BadRequestException({ error: streams });
+    if (streams instanceof PushTooLarge) throw new PayloadTooLargeException({ error: this.tooLarge(streams) });
     return streams;
+  }
+
+  private tooLarge({ limit }: PushTooLarge): string {
+    const { maxBodyBytes, maxLinesPerRequest, maxObjectsPerRequest } = this.config;
+    if (limit === 'maxBytes') return bodyTooLarge(maxBodyBytes);
+    if (limit === 'maxEntries') return tooManyLines(maxLinesPerRequest, 'entries');
+    return tooManyObjects(maxObjectsPerRequest, maxLinesPerRequest, 'streams, entries and metadata pairs');
   }
 }
