@@ -5,6 +5,7 @@ import { LogLine, severityOf } from '@daylog/log-model';
 import { Catalogue, StreamLabels } from './catalogue';
 import { AppendBatch, AppendResult, CursorPosition } from './log-store';
 import { PartitionCatalog } from './partition-catalog';
+import { StoredKeys } from './stored-keys';
 import {
   FORMAT_CODES,
   MINUTE_MS,
@@ -106,7 +107,7 @@ export class PartitionWriter {
   private readonly open = new Map<number, OpenPartition>();
   private readonly streamIds = new Map<string, number>();
   private readonly streamsSeen = new Map<number, Set<number>>();
-  private readonly batchKeys = new Map<string, number>();
+  private readonly storedKeys: StoredKeys;
   /** By partition start: the largest line id written, and the largest the full-text index holds. */
   private readonly lastIds = new Map<number, number>();
   private readonly indexedUpTo = new Map<number, number>();
@@ -116,6 +117,7 @@ export class PartitionWriter {
     mkdirSync(join(options.dataDir, 'partitions'), { recursive: true });
     this.catalogue = new Catalogue(openDatabase(join(options.dataDir, CATALOGUE_FILE), options.synchronous));
     this.partitions = new PartitionCatalog(options.partitionMs, this.reconcileFiles());
+    this.storedKeys = new StoredKeys(options.dataDir);
     for (const stream of this.catalogue.streams()) this.streamIds.set(streamKey(stream), stream.id);
     for (const bounds of this.partitions.all()) this.loadPartitionState(bounds);
   }
@@ -133,10 +135,14 @@ export class PartitionWriter {
     }));
     const writes = new Map<number, PendingWrite>();
     const keysInGroup = new Set<string>();
+    const storedKeys = this.storedKeys.find(
+      batches.flatMap((batch) => batch.idempotencyKey ?? []),
+      this.partitions.all(),
+    );
 
     batches.forEach((batch, b) => {
       const key = batch.idempotencyKey;
-      if (key !== null && (this.batchKeys.has(key) || keysInGroup.has(key))) {
+      if (key !== null && (storedKeys.has(key) || keysInGroup.has(key))) {
         results[b].duplicate = true;
         return;
       }
@@ -230,14 +236,13 @@ export class PartitionWriter {
     let droppedLines = 0;
     for (const bounds of expired) droppedLines += this.lineCount(bounds);
     this.catalogue.removePartitions(expired);
-    const expiredStarts = new Set(expired.map((p) => p.startMs));
+    this.storedKeys.forget(expired.map((p) => p.startMs));
     for (const bounds of expired) {
       this.closePartition(bounds.startMs, false);
       this.streamsSeen.delete(bounds.startMs);
       this.lastIds.delete(bounds.startMs);
       this.indexedUpTo.delete(bounds.startMs);
     }
-    for (const [key, start] of this.batchKeys) if (expiredStarts.has(start)) this.batchKeys.delete(key);
 
     return {
       droppedPartitions: expired.map((p) => p.name),
@@ -248,6 +253,7 @@ export class PartitionWriter {
   }
 
   close(): void {
+    this.storedKeys.close();
     for (const start of [...this.open.keys()]) this.closePartition(start, true);
     this.catalogue.db.close();
   }
@@ -311,12 +317,6 @@ export class PartitionWriter {
     })();
     this.lastIds.set(write.bounds.startMs, lastId);
     for (const id of newlySeen) seen.add(id);
-    for (const key of write.keys) this.rememberKey(key, write.bounds.startMs);
-  }
-
-  /** A key lives until the last partition holding it is dropped. */
-  private rememberKey(key: string, partitionStart: number): void {
-    this.batchKeys.set(key, Math.max(this.batchKeys.get(key) ?? partitionStart, partitionStart));
   }
 
   private streamIdOf(labels: StreamLabels): number {
@@ -414,9 +414,6 @@ export class PartitionWriter {
     }
     const seen = db.prepare('SELECT stream_id FROM streams_seen').pluck().all() as number[];
     this.streamsSeen.set(bounds.startMs, new Set(seen));
-    for (const key of db.prepare('SELECT idempotency_key FROM batch_keys').pluck().all() as string[]) {
-      this.rememberKey(key, bounds.startMs);
-    }
     this.lastIds.set(bounds.startMs, (db.prepare(`SELECT max(id) FROM "${bounds.name}"`).pluck().get() as number | null) ?? 0);
     const hasIndex = db.prepare(`SELECT count(*) FROM sqlite_master WHERE name = 'fts_state'`).pluck().get() as number;
     const indexed = hasIndex ? (db.prepare('SELECT indexed_upto FROM fts_state').pluck().get() as number | undefined) : undefined;
