@@ -138,6 +138,13 @@ describe('a full disk in a group commit', () => {
       // The failed batch's key was not kept: its resend is stored, not answered as a duplicate.
       const [again] = writer.append([batch('c', big.slice(0, 1))]);
       assert.deepEqual(again, { duplicate: false, accepted: 1, expired: [] });
+
+      // A late batch: its lines fail in their partition, its key had room in the partition of its arrival.
+      const late = { idempotencyKey: 'late', receivedMs: hour + 2 * HOUR, lines: big.map((l) => ({ ...l, ts: l.ts - HOUR })) };
+      const [refused] = writer.append([late]);
+      assert.equal('failure' in refused && refused.failure.code, 'SQLITE_FULL');
+      const [resent] = writer.append([{ ...late, lines: late.lines.slice(0, 1) }]);
+      assert.deepEqual(resent, { duplicate: false, accepted: 1, expired: [] }, 'the refused batch was not taken as stored');
     } finally {
       writer.close();
       rmSync(dataDir, { recursive: true, force: true });

@@ -59,7 +59,8 @@ interface LineCount {
 interface PendingWrite {
   bounds: PartitionBounds;
   lines: LogLine[];
-  keys: string[];
+  /** Idempotency keys to store here, each with the batch (by index in the group) it belongs to. */
+  keys: { key: string; batch: number }[];
   /** Where to record each line's position, for batches that asked for them. */
   positionsOut: ((CursorPosition | undefined)[] | null)[];
   lineIndexes: number[];
@@ -167,13 +168,13 @@ export class PartitionWriter {
       // It is also kept in the partition of the batch's arrival, so a sender catching up on old
       // lines is still recognised for the whole retention after it sent them.
       if (key !== null && newest) {
-        newest.keys.push(key);
+        newest.keys.push({ key, batch: b });
         keysInGroup.add(key);
         const arrival = this.partitionFor(batch.receivedMs);
         if (arrival && arrival.startMs > newest.bounds.startMs) {
           let write = writes.get(arrival.startMs);
           if (!write) writes.set(arrival.startMs, (write = this.pendingWrite(arrival)));
-          write.keys.push(key);
+          write.keys.push({ key, batch: b });
           write.batches.add(b);
         }
       }
@@ -183,7 +184,7 @@ export class PartitionWriter {
     const failures = new Map<number, AppendFailure>();
     for (const write of [...writes.values()].sort((a, b) => a.bounds.startMs - b.bounds.startMs)) {
       try {
-        this.commit(write, room);
+        this.commit(write, room, failures);
       } catch (error) {
         const { message, code } = error as { message: string; code?: string };
         for (const b of write.batches) failures.set(b, { failure: { message, code } });
@@ -276,7 +277,11 @@ export class PartitionWriter {
     return this.options.maxDiskBytes === null ? Infinity : this.options.maxDiskBytes - dataDirBytes(this.options.dataDir);
   }
 
-  private commit(write: PendingWrite, room: number): void {
+  /**
+   * Keys of batches that failed in an older partition are left out: the resend of such a batch must be
+   * stored, since part of it is missing, rather than be taken for a duplicate.
+   */
+  private commit(write: PendingWrite, room: number, failures: ReadonlyMap<number, AppendFailure>): void {
     const partition = this.openPartition(write.bounds);
     const seen = this.streamsSeen.get(write.bounds.startMs)!;
     const newlySeen: number[] = [];
@@ -313,7 +318,7 @@ export class PartitionWriter {
         }
       });
       for (const c of counts.values()) partition.countLines.run(c.minute, c.streamId, c.level, c.lines, c.lastTs);
-      for (const key of write.keys) partition.insertKey.run(key);
+      for (const { key, batch } of write.keys) if (!failures.has(batch)) partition.insertKey.run(key);
     })();
     this.lastIds.set(write.bounds.startMs, lastId);
     for (const id of newlySeen) seen.add(id);
