@@ -2,6 +2,7 @@ import { LabelName, Level, LogLine, MatchExpression } from '@daylog/log-model';
 
 /** A batch to store: lines already validated, keyed when the sender gave an Idempotency-Key. */
 export interface AppendBatch {
+  /** The sender's key within its token's scope (batchKey). */
   idempotencyKey: string | null;
   /** When the batch arrived: its key is kept at least until this time passes the retention. */
   receivedMs: number;

@@ -15,7 +15,7 @@ import {
   normalizeLevel,
   validateLine,
 } from '@daylog/log-model';
-import { AppendResult, CursorPosition, DiskFull, LOG_STORE, LogStore, StoredLogLine } from '@daylog/storage';
+import { AppendResult, CursorPosition, DiskFull, LOG_STORE, LogStore, StoredLogLine, batchKey } from '@daylog/storage';
 import { CLOCK, Clock } from '../clock/clock';
 import { DAYLOG_CONFIG } from '../config/config.module';
 import { RetryLaterException } from '../http/retry-later.exception';
@@ -103,7 +103,12 @@ export class IngestService {
     if (accepted.length === 0 && key === null) throw this.noValidLine(lines, rejected, causes);
     this.admit(accepted.length);
 
-    const result = await this.append({ idempotencyKey: key, receivedMs: now, lines: accepted, wantPositions: this.tails.hasTails() });
+    const result = await this.append({
+      idempotencyKey: key === null ? null : batchKey(key, scope),
+      receivedMs: now,
+      lines: accepted,
+      wantPositions: this.tails.hasTails(),
+    });
     if (result.positions) this.tails.publish(storedLines(accepted, result.positions));
     if (result.duplicate) {
       this.metrics.countDuplicateBatch();
