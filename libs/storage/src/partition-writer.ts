@@ -2,7 +2,8 @@ import Database from 'better-sqlite3';
 import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { LogLine, severityOf } from '@daylog/log-model';
-import { Catalogue, StreamLabels } from './catalogue';
+import { Catalogue } from './catalogue';
+import { LabelSetRegistry } from './label-set-registry';
 import { AppendBatch, AppendResult, CursorPosition } from './log-store';
 import { PartitionCatalog } from './partition-catalog';
 import { StoredKeys } from './stored-keys';
@@ -59,6 +60,8 @@ interface LineCount {
 interface PendingWrite {
   bounds: PartitionBounds;
   lines: LogLine[];
+  /** Each line's label set, as LabelSetRegistry.admit named it. */
+  labelSets: string[];
   /** Idempotency keys to store here, each with the batch (by index in the group) it belongs to. */
   keys: { key: string; batch: number }[];
   /** Where to record each line's position, for batches that asked for them. */
@@ -80,6 +83,7 @@ const INDEXING_DISK_SHARE = 0.9;
 const OPEN_PARTITIONS = 4;
 
 export const CATALOGUE_FILE = 'catalogue.db';
+const CATALOGUE_WAL_BYTES = 1024 ** 2;
 /** A partition file, its WAL or its shared memory, as Daylog names them. */
 const PARTITION_FILE = /^logs_\d{8}T\d{6}Z\.db(-wal|-shm|-journal)?$/;
 
@@ -94,10 +98,6 @@ function limitGrowth(db: Database.Database, room: number): void {
   db.pragma(`max_page_count = ${pages + Math.max(0, Math.floor(room / pageSize))}`);
 }
 
-function streamKey(labels: StreamLabels): string {
-  return `${labels.namespace ?? ''}\u0000${labels.pod}\u0000${labels.container ?? ''}\u0000${labels.source ?? ''}`;
-}
-
 /**
  * The only writer of Daylog's data. It runs on its own thread (writer.worker.ts) so that parsing
  * requests and committing batches overlap; every method here is synchronous.
@@ -106,7 +106,7 @@ export class PartitionWriter {
   private readonly catalogue: Catalogue;
   private readonly partitions: PartitionCatalog;
   private readonly open = new Map<number, OpenPartition>();
-  private readonly streamIds = new Map<string, number>();
+  private readonly labelSets: LabelSetRegistry;
   private readonly streamsSeen = new Map<number, Set<number>>();
   private readonly storedKeys: StoredKeys;
   /** By partition start: the largest line id written, and the largest the full-text index holds. */
@@ -116,10 +116,14 @@ export class PartitionWriter {
 
   constructor(private readonly options: WriterOptions) {
     mkdirSync(join(options.dataDir, 'partitions'), { recursive: true });
-    this.catalogue = new Catalogue(openDatabase(join(options.dataDir, CATALOGUE_FILE), options.synchronous));
+    const catalogue = openDatabase(join(options.dataDir, CATALOGUE_FILE), options.synchronous);
+    // Checkpointed each MiB and cut back to that: new label sets must not grow the directory for the life of the process.
+    catalogue.pragma(`wal_autocheckpoint = ${CATALOGUE_WAL_BYTES / (catalogue.pragma('page_size', { simple: true }) as number)}`);
+    catalogue.pragma(`journal_size_limit = ${CATALOGUE_WAL_BYTES}`);
+    this.catalogue = new Catalogue(catalogue);
     this.partitions = new PartitionCatalog(options.partitionMs, this.reconcileFiles());
     this.storedKeys = new StoredKeys(options.dataDir);
-    for (const stream of this.catalogue.streams()) this.streamIds.set(streamKey(stream), stream.id);
+    this.labelSets = new LabelSetRegistry(this.catalogue);
     for (const bounds of this.partitions.all()) this.loadPartitionState(bounds);
   }
 
@@ -158,6 +162,7 @@ export class PartitionWriter {
         if (!write) writes.set(bounds.startMs, (write = this.pendingWrite(bounds)));
         write.batches.add(b);
         write.lines.push(line);
+        write.labelSets.push(this.labelSets.admit(line));
         write.positionsOut.push(results[b].positions ?? null);
         write.lineIndexes.push(index);
         results[b].accepted++;
@@ -180,6 +185,7 @@ export class PartitionWriter {
       }
     });
 
+    this.labelSets.commitAdmitted();
     const room = this.roomLeft();
     const failures = new Map<number, AppendFailure>();
     for (const write of [...writes.values()].sort((a, b) => a.bounds.startMs - b.bounds.startMs)) {
@@ -194,7 +200,7 @@ export class PartitionWriter {
   }
 
   private pendingWrite(bounds: PartitionBounds): PendingWrite {
-    return { bounds, lines: [], keys: [], positionsOut: [], lineIndexes: [], batches: new Set() };
+    return { bounds, lines: [], labelSets: [], keys: [], positionsOut: [], lineIndexes: [], batches: new Set() };
   }
 
   /**
@@ -248,7 +254,7 @@ export class PartitionWriter {
     return {
       droppedPartitions: expired.map((p) => p.name),
       droppedLines,
-      removedStreams: this.forgetUnusedStreams(),
+      removedStreams: this.labelSets.forgetUnused(this.usedLabelSets()),
       filesToRemove: expired.flatMap((p) => partitionFiles(this.options.dataDir, p.name)),
     };
   }
@@ -290,7 +296,7 @@ export class PartitionWriter {
     limitGrowth(partition.db, room);
     partition.db.transaction(() => {
       write.lines.forEach((line, i) => {
-        const streamId = this.streamIdOf(line);
+        const streamId = this.labelSets.idOf(write.labelSets[i]);
         if (!seen.has(streamId)) {
           partition.insertSeen.run(streamId);
           newlySeen.push(streamId);
@@ -322,16 +328,6 @@ export class PartitionWriter {
     })();
     this.lastIds.set(write.bounds.startMs, lastId);
     for (const id of newlySeen) seen.add(id);
-  }
-
-  private streamIdOf(labels: StreamLabels): number {
-    const key = streamKey(labels);
-    let id = this.streamIds.get(key);
-    if (id === undefined) {
-      id = this.catalogue.streamId(labels);
-      this.streamIds.set(key, id);
-    }
-    return id;
   }
 
   private openPartition(bounds: PartitionBounds): OpenPartition {
@@ -426,17 +422,10 @@ export class PartitionWriter {
     db.close();
   }
 
-  private forgetUnusedStreams(): number[] {
+  /** The label sets some live partition has lines of. */
+  private usedLabelSets(): Set<number> {
     const used = new Set<number>();
     for (const seen of this.streamsSeen.values()) for (const id of seen) used.add(id);
-    const unused: number[] = [];
-    for (const [key, id] of this.streamIds) {
-      if (!used.has(id)) {
-        unused.push(id);
-        this.streamIds.delete(key);
-      }
-    }
-    this.catalogue.removeStreams(unused);
-    return unused;
+    return used;
   }
 }
