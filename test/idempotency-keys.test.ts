@@ -23,7 +23,7 @@ function openWriter(dataDir: string): PartitionWriter {
   const catalogue = openDatabase(join(dataDir, CATALOGUE_FILE), 'normal');
   migrate(catalogue);
   catalogue.close();
-  return new PartitionWriter({ dataDir, partitionMs: HOUR, synchronous: 'normal', fullText: false, maxDiskBytes: null });
+  return new PartitionWriter({ dataDir, partitionMs: HOUR, synchronous: 'normal', fullText: false, maxDiskBytes: null, maxLabelSetsPerNamespace: 5000 });
 }
 
 const hour = Date.UTC(2026, 10, 24, 10);
@@ -56,8 +56,8 @@ describe('idempotency keys in storage', () => {
       assert.ok(afterRestart < 3 * 1024 ** 2, `a restart read the keys into memory: the heap is ${(afterRestart / 1024 ** 2).toFixed(1)} MB larger`);
       const [again, fresh] = writer.append([batch(keyOf(0, 0)), batch('never-sent')]);
       assert.deepEqual([again, fresh], [
-        { duplicate: true, accepted: 0, expired: [] },
-        { duplicate: false, accepted: 1, expired: [] },
+        { duplicate: true, accepted: 0, expired: [], tooManyLabelSets: [] },
+        { duplicate: false, accepted: 1, expired: [], tooManyLabelSets: [] },
       ]);
     } finally {
       writer.close();
@@ -75,8 +75,8 @@ describe('idempotency keys in storage', () => {
       writer.dropBefore(hour + 10 * HOUR);
       const [dropped, kept] = writer.append([batch('hour-9', hour + 30 * HOUR), batch('hour-10', hour + 30 * HOUR)]);
       assert.deepEqual([dropped, kept], [
-        { duplicate: false, accepted: 1, expired: [] },
-        { duplicate: true, accepted: 0, expired: [] },
+        { duplicate: false, accepted: 1, expired: [], tooManyLabelSets: [] },
+        { duplicate: true, accepted: 0, expired: [], tooManyLabelSets: [] },
       ]);
     } finally {
       writer.close();

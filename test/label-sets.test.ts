@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
-import { readFileSync, statSync } from 'node:fs';
+import { readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { HOUR, TestApp, startTestApp } from './support/test-app';
+import { loadConfig } from '@daylog/config';
+import { RetentionService } from '../apps/aggregator/src/retention/retention.service';
+import { HOUR, ManualClock, TestApp, startTestApp, tempDataDir } from './support/test-app';
 
 const SHOP_WRITER = 'shop-ingest-token-0123456789';
 const PAYMENTS_WRITER = 'payments-ingest-token-0123456789';
@@ -76,5 +78,71 @@ describe('a flood of new label sets', () => {
     } finally {
       await t.close();
     }
+  });
+});
+
+describe('DAYLOG_MAX_LABEL_SETS_PER_NAMESPACE', () => {
+  const LIMIT_REACHED =
+    'namespace shop already has 3 label sets with lines within the retention, the most DAYLOG_MAX_LABEL_SETS_PER_NAMESPACE ' +
+    'allows: a line of a new pod, container or source is refused until older ones pass the retention';
+
+  it("refuses, line by line, what would give a namespace one label set too many; its label sets in use and other namespaces go on, after a restart too", async () => {
+    const dataDir = tempDataDir();
+    const clock = new ManualClock();
+    const env = { DAYLOG_MAX_LABEL_SETS_PER_NAMESPACE: '3', DAYLOG_INGEST_TOKENS: `${SHOP_WRITER}=shop,${PAYMENTS_WRITER}=payments` };
+    const send = (t: TestApp, token: string, namespace: string, pods: string[]) =>
+      t.http.post('/api/v1/logs').set(bearer(token)).send({ labels: { namespace }, lines: pods.map((pod) => ({ pod, message: `from ${pod}` })) });
+    let t = await startTestApp({ dataDir, clock, env });
+    try {
+      const flood = await send(t, SHOP_WRITER, 'shop', ['web-a', 'web-b', 'web-a', 'web-c', 'web-d', 'web-e']);
+      assert.deepEqual(flood.body, {
+        accepted: 4,
+        rejected: [
+          { index: 4, reason: LIMIT_REACHED },
+          { index: 5, reason: LIMIT_REACHED },
+        ],
+        duplicate: false,
+      });
+      assert.deepEqual((await send(t, SHOP_WRITER, 'shop', ['web-c', 'web-a'])).body, { accepted: 2, rejected: [], duplicate: false });
+      assert.deepEqual((await send(t, PAYMENTS_WRITER, 'payments', ['ledger-a', 'ledger-b', 'ledger-c'])).body, {
+        accepted: 3,
+        rejected: [],
+        duplicate: false,
+      });
+      const push = await t.http
+        .post('/loki/api/v1/push')
+        .set(bearer(SHOP_WRITER))
+        .send({ streams: [{ stream: { namespace: 'shop', pod: 'web-f' }, values: [[`${clock.now()}000000`, 'pushed']] }] });
+      assert.equal(push.status, 400);
+      assert.equal(push.body.error, `1 of 1 entries refused (0 stored): entry 0: ${LIMIT_REACHED}`);
+      assert.equal(await metric(t, 'daylog_lines_rejected_total{reason="too_many_label_sets"}'), 3);
+
+      await t.close();
+      t = await startTestApp({ dataDir, clock, env });
+      assert.deepEqual((await send(t, SHOP_WRITER, 'shop', ['web-g', 'web-b'])).body, {
+        accepted: 1,
+        rejected: [{ index: 0, reason: LIMIT_REACHED }],
+        duplicate: false,
+      });
+
+      clock.advance(25 * HOUR);
+      await t.app.get(RetentionService).prune();
+      assert.deepEqual((await send(t, SHOP_WRITER, 'shop', ['web-g', 'web-h', 'web-i'])).body, {
+        accepted: 3,
+        rejected: [],
+        duplicate: false,
+      }, 'label sets past the retention no longer count');
+      const pods = await t.http.get('/api/v1/labels/pod').query({ namespace: 'shop', format: 'json' });
+      assert.deepEqual((pods.body.values as { value: string }[]).map((v) => v.value), ['web-g', 'web-h', 'web-i']);
+    } finally {
+      await t.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  it('is refused at boot when it is not a whole number from 1', () => {
+    assert.throws(() => loadConfig({ DAYLOG_MAX_LABEL_SETS_PER_NAMESPACE: '0' }), {
+      message: 'DAYLOG_MAX_LABEL_SETS_PER_NAMESPACE="0" is not valid: expected a whole number from 1 to 1000000',
+    });
   });
 });

@@ -16,6 +16,8 @@ export interface AppendResult {
   accepted: number;
   /** Indexes (into `lines`) refused because their partition was pruned while they waited. */
   expired: number[];
+  /** Indexes (into `lines`) refused because their label set would be new to a namespace that has the most allowed. */
+  tooManyLabelSets: number[];
   /** Where each line was stored, by index into `lines` (absent for expired ones), when asked for. */
   positions?: (CursorPosition | undefined)[];
 }

@@ -30,6 +30,8 @@ export interface WriterOptions {
   fullText: boolean;
   /** The data directory's size past which writes fail as on a full disk (SQLITE_FULL); null: the disk's own. */
   maxDiskBytes: number | null;
+  /** Label sets a namespace may have in the live partitions; lines that would make one more are refused. */
+  maxLabelSetsPerNamespace: number;
 }
 
 export interface WriterDropResult {
@@ -123,7 +125,7 @@ export class PartitionWriter {
     this.catalogue = new Catalogue(catalogue);
     this.partitions = new PartitionCatalog(options.partitionMs, this.reconcileFiles());
     this.storedKeys = new StoredKeys(options.dataDir);
-    this.labelSets = new LabelSetRegistry(this.catalogue);
+    this.labelSets = new LabelSetRegistry(this.catalogue, options.maxLabelSetsPerNamespace);
     for (const bounds of this.partitions.all()) this.loadPartitionState(bounds);
   }
 
@@ -136,6 +138,7 @@ export class PartitionWriter {
       duplicate: false,
       accepted: 0,
       expired: [],
+      tooManyLabelSets: [],
       ...(batch.wantPositions && { positions: [] }),
     }));
     const writes = new Map<number, PendingWrite>();
@@ -158,11 +161,16 @@ export class PartitionWriter {
           results[b].expired.push(index);
           return;
         }
+        const labelSet = this.labelSets.admit(line);
+        if (labelSet === null) {
+          results[b].tooManyLabelSets.push(index);
+          return;
+        }
         let write = writes.get(bounds.startMs);
         if (!write) writes.set(bounds.startMs, (write = this.pendingWrite(bounds)));
         write.batches.add(b);
         write.lines.push(line);
-        write.labelSets.push(this.labelSets.admit(line));
+        write.labelSets.push(labelSet);
         write.positionsOut.push(results[b].positions ?? null);
         write.lineIndexes.push(index);
         results[b].accepted++;

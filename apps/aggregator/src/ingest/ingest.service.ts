@@ -119,6 +119,10 @@ export class IngestService {
       rejected.push({ index: acceptedIndexes[i], reason: OLDER_THAN_RETENTION });
       causes.push('too_old');
     }
+    for (const i of result.tooManyLabelSets) {
+      rejected.push({ index: acceptedIndexes[i], reason: this.labelSetLimitReason(accepted[i].namespace) });
+      causes.push('too_many_label_sets');
+    }
     rejected.sort((a, b) => a.index - b.index);
     this.metrics.countIngest(result.accepted, causes);
     return { accepted: result.accepted, rejected, duplicate: false };
@@ -138,6 +142,14 @@ export class IngestService {
         HttpStatus.INSUFFICIENT_STORAGE,
       );
     }
+  }
+
+  private labelSetLimitReason(namespace: string | null): string {
+    const has = namespace === null ? 'lines without a namespace already have' : `namespace ${namespace} already has`;
+    return (
+      `${has} ${this.config.maxLabelSetsPerNamespace} label sets with lines within the retention, the most ` +
+      'DAYLOG_MAX_LABEL_SETS_PER_NAMESPACE allows: a line of a new pod, container or source is refused until older ones pass the retention'
+    );
   }
 
   private checkIdempotencyKey(key: string | undefined): string | null {
