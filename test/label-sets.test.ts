@@ -146,3 +146,40 @@ describe('DAYLOG_MAX_LABEL_SETS_PER_NAMESPACE', () => {
     });
   });
 });
+
+describe('reads while new label sets are written (DAYLOG_PARTITION=1m)', () => {
+  it('answers every unfiltered query, stats and label values with 200, never a 500 for a label set newer than the read', async () => {
+    const t = await startTestApp({ env: { DAYLOG_PARTITION: '1m' } });
+    try {
+      const now = t.clock.now();
+      const history = Array.from({ length: 20 }, (_, minute) => ({ ts: now - (20 - minute) * 60_000, message: `minute ${minute}` }));
+      assert.equal((await t.http.post('/api/v1/logs').send({ labels: { namespace: 'shop', pod: 'steady' }, lines: history })).status, 200);
+
+      let writing = true;
+      let written = 0;
+      const writer = (async () => {
+        while (writing) {
+          const response = await t.http.post('/api/v1/logs').send(newPods(`pod-${written++}`, 1));
+          assert.equal(response.status, 200);
+        }
+      })();
+      const reads = ['/api/v1/logs?direction=forward&limit=100', '/api/v1/logs?limit=100', '/api/v1/stats', '/api/v1/labels/pod'];
+      const failures: string[] = [];
+      try {
+        for (let round = 0; round < 30 && failures.length === 0; round++) {
+          for (const path of reads) {
+            const response = await t.http.get(path).query({ format: 'json' });
+            if (response.status !== 200) failures.push(`${path}: ${response.status} ${JSON.stringify(response.body)}`);
+          }
+        }
+      } finally {
+        writing = false;
+        await writer;
+      }
+      assert.deepEqual(failures, []);
+      assert.ok(written > 20, `only ${written} batches of new label sets were written during the reads`);
+    } finally {
+      await t.close();
+    }
+  });
+});
