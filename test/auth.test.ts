@@ -10,6 +10,7 @@ import { ManualClock, TestApp, WireLineBody, startTestApp, tempDataDir } from '.
 
 const WRITER = 'ingest-token-0123456789';
 const SHOP_WRITER = 'shop-ingest-token-0123456789';
+const PAYMENTS_WRITER = 'payments-ingest-token-0123456789';
 const READER = 'read-token-0123456789abc';
 const SHOP_READER = 'shop-read-token-0123456789';
 const bearer = (token: string) => ({ Authorization: `Bearer ${token}` });
@@ -58,7 +59,10 @@ describe('with tokens set', () => {
   before(async () => {
     t = await startTestApp({
       clock: new ManualClock(Date.now()),
-      env: { DAYLOG_INGEST_TOKENS: `${WRITER},${SHOP_WRITER}=shop`, DAYLOG_READ_TOKENS: `${READER},${SHOP_READER}=shop` },
+      env: {
+        DAYLOG_INGEST_TOKENS: `${WRITER},${SHOP_WRITER}=shop,${PAYMENTS_WRITER}=payments`,
+        DAYLOG_READ_TOKENS: `${READER},${SHOP_READER}=shop`,
+      },
     });
     await t.app.listen({ port: 0, host: '127.0.0.1' });
     url = await t.app.getUrl();
@@ -166,6 +170,24 @@ describe('with tokens set', () => {
         { index: 1, reason: 'namespace payments: this token may only write to shop' },
       ],
     });
+  });
+
+  it("keeps each token scope's idempotency keys apart: a key one scope has used is news to another", async () => {
+    const send = (token: string, namespace: string, message: string) =>
+      t.http.post('/api/v1/logs').set(bearer(token)).set('Idempotency-Key', 'claimed-key').send([{ namespace, pod: 'keyed', message }]);
+    const stored = { accepted: 1, rejected: [], duplicate: false };
+    const duplicate = { accepted: 0, rejected: [], duplicate: true };
+    assert.deepEqual((await send(SHOP_WRITER, 'shop', 'shop sent it first')).body, stored);
+    assert.deepEqual((await send(PAYMENTS_WRITER, 'payments', 'payments sent it next')).body, stored, 'payments is not told the key is in use');
+    assert.deepEqual((await send(WRITER, 'payments', 'an unlimited token')).body, stored);
+    for (const [token, namespace] of [[SHOP_WRITER, 'shop'], [PAYMENTS_WRITER, 'payments'], [WRITER, 'payments']]) {
+      assert.deepEqual((await send(token, namespace, 'resent')).body, duplicate, 'each scope still recognises its own key');
+    }
+    const response = await t.http.get('/api/v1/logs').set(bearer(READER)).query({ pod: 'keyed', direction: 'forward', format: 'json' });
+    assert.deepEqual(
+      (response.body.lines as WireLineBody[]).map((line) => [line.namespace, line.message]),
+      [['shop', 'shop sent it first'], ['payments', 'payments sent it next'], ['payments', 'an unlimited token']],
+    );
   });
 });
 

@@ -38,6 +38,7 @@ describe('configuration at boot', () => {
       queryTimeoutMs: 10_000,
       maxScannedLines: 10_000_000,
       maxDiskBytes: null,
+      maxLabelSetsPerNamespace: 5000,
     });
   });
 

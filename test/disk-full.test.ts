@@ -123,21 +123,28 @@ describe('a full disk in a group commit', () => {
     migrate(catalogue);
     catalogue.close();
     // No room at all: a partition may fill the pages it has, never grow.
-    const writer = new PartitionWriter({ dataDir, partitionMs: HOUR, synchronous: 'normal', fullText: false, maxDiskBytes: 1 });
+    const writer = new PartitionWriter({ dataDir, partitionMs: HOUR, synchronous: 'normal', fullText: false, maxDiskBytes: 1, maxLabelSetsPerNamespace: 5000 });
     try {
       const hour = Date.UTC(2026, 10, 24, 8);
       const line = (ts: number, message: string): LogLine => ({ ts, level: 'info', ...labels, source: null, message, fields: null, format: null });
       const batch = (key: string, lines: LogLine[]): AppendBatch => ({ idempotencyKey: key, receivedMs: lines[0].ts, lines });
       const [first] = writer.append([batch('a', [line(hour, 'fits in the pages the new file has')])]);
-      assert.deepEqual(first, { duplicate: false, accepted: 1, expired: [] });
+      assert.deepEqual(first, { duplicate: false, accepted: 1, expired: [], tooManyLabelSets: [] });
 
       const big = Array.from({ length: 2000 }, (_, i) => line(hour + HOUR + i, `${'y'.repeat(500)} ${i}`));
       const [small, large] = writer.append([batch('b', [line(hour + 1, 'still fits')]), batch('c', big)]);
-      assert.deepEqual(small, { duplicate: false, accepted: 1, expired: [] });
+      assert.deepEqual(small, { duplicate: false, accepted: 1, expired: [], tooManyLabelSets: [] });
       assert.equal('failure' in large && large.failure.code, 'SQLITE_FULL');
       // The failed batch's key was not kept: its resend is stored, not answered as a duplicate.
       const [again] = writer.append([batch('c', big.slice(0, 1))]);
-      assert.deepEqual(again, { duplicate: false, accepted: 1, expired: [] });
+      assert.deepEqual(again, { duplicate: false, accepted: 1, expired: [], tooManyLabelSets: [] });
+
+      // A late batch: its lines fail in their partition, its key had room in the partition of its arrival.
+      const late = { idempotencyKey: 'late', receivedMs: hour + 2 * HOUR, lines: big.map((l) => ({ ...l, ts: l.ts - HOUR })) };
+      const [refused] = writer.append([late]);
+      assert.equal('failure' in refused && refused.failure.code, 'SQLITE_FULL');
+      const [resent] = writer.append([{ ...late, lines: late.lines.slice(0, 1) }]);
+      assert.deepEqual(resent, { duplicate: false, accepted: 1, expired: [], tooManyLabelSets: [] }, 'the refused batch was not taken as stored');
     } finally {
       writer.close();
       rmSync(dataDir, { recursive: true, force: true });

@@ -90,6 +90,7 @@ describe('GET /metrics', () => {
       invalid_level: 1,
       invalid_label: 1,
       forbidden_namespace: 0,
+      too_many_label_sets: 0,
     });
     assert.equal(value(families, 'daylog_partitions'), 2, 'this hour and the last');
     assert.ok(value(families, 'daylog_storage_bytes') > 0);

@@ -39,4 +39,6 @@ export interface DaylogConfig {
   maxScannedLines: number;
   /** The data directory's size past which ingest is refused and the oldest hours go; null: the disk's own size. */
   maxDiskBytes: number | null;
+  /** Label sets a namespace may have with lines within the retention; lines that would make one more are refused. */
+  maxLabelSetsPerNamespace: number;
 }

@@ -43,6 +43,7 @@ export const ENV_DEFAULTS = {
   DAYLOG_QUERY_TIMEOUT: '10s',
   DAYLOG_QUERY_MAX_SCANNED_LINES: '10000000',
   DAYLOG_MAX_DISK: 'off',
+  DAYLOG_MAX_LABEL_SETS_PER_NAMESPACE: '5000',
 } as const;
 
 export type EnvName = keyof typeof ENV_DEFAULTS;
@@ -105,4 +106,7 @@ export class EnvironmentVariables implements Record<EnvName, string> {
 
   @Matches(/^(off|\d{1,15}(|k|m|g|t)(|i)(|b))$/i, { message: 'expected off, or a size in bytes such as 500000000, 500M or 2G' })
   DAYLOG_MAX_DISK!: string;
+
+  @IsPositiveInteger(1_000_000)
+  DAYLOG_MAX_LABEL_SETS_PER_NAMESPACE!: string;
 }

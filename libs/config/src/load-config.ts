@@ -92,6 +92,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): DaylogConfig {
     queryTimeoutMs,
     maxScannedLines: Number(vars.DAYLOG_QUERY_MAX_SCANNED_LINES),
     maxDiskBytes,
+    maxLabelSetsPerNamespace: Number(vars.DAYLOG_MAX_LABEL_SETS_PER_NAMESPACE),
   };
 }
 

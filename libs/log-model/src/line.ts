@@ -35,6 +35,7 @@ export const REJECTION_CAUSES = [
   'invalid_level',
   'invalid_label',
   'forbidden_namespace',
+  'too_many_label_sets',
 ] as const;
 export type RejectionCause = (typeof REJECTION_CAUSES)[number];
 

@@ -57,9 +57,11 @@ export class Catalogue {
     return this.streamsAfter.all(afterId);
   }
 
-  /** The id of a label set, made on first sight. */
-  streamId(labels: StreamLabels): number {
-    return this.insertStream.get(labels.namespace ?? '', labels.pod, labels.container ?? '', labels.source ?? '')!.id;
+  /** The ids of label sets, made on first sight, in one transaction. */
+  addStreams(labelSets: readonly StreamLabels[]): number[] {
+    return this.db.transaction(() =>
+      labelSets.map((labels) => this.insertStream.get(labels.namespace ?? '', labels.pod, labels.container ?? '', labels.source ?? '')!.id),
+    )();
   }
 
   removeStreams(ids: readonly number[]): void {

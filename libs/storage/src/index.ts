@@ -1,3 +1,4 @@
+export * from './batch-key';
 export * from './cursor-codec';
 export * from './log-store';
 export { MigrationError } from './migrator';

@@ -2,6 +2,7 @@ import { LabelName, Level, LogLine, MatchExpression } from '@daylog/log-model';
 
 /** A batch to store: lines already validated, keyed when the sender gave an Idempotency-Key. */
 export interface AppendBatch {
+  /** The sender's key within its token's scope (batchKey). */
   idempotencyKey: string | null;
   /** When the batch arrived: its key is kept at least until this time passes the retention. */
   receivedMs: number;
@@ -15,6 +16,8 @@ export interface AppendResult {
   accepted: number;
   /** Indexes (into `lines`) refused because their partition was pruned while they waited. */
   expired: number[];
+  /** Indexes (into `lines`) refused because their label set would be new to a namespace that has the most allowed. */
+  tooManyLabelSets: number[];
   /** Where each line was stored, by index into `lines` (absent for expired ones), when asked for. */
   positions?: (CursorPosition | undefined)[];
 }

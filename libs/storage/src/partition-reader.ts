@@ -168,7 +168,7 @@ export class PartitionReader {
     });
     if (!row) return null;
     this.refreshStreams();
-    const stream = this.streams.get(row.stream_id)!;
+    const stream = this.labelSetOf(row.stream_id);
     if (namespaces && (stream.namespace === null || !namespaces.includes(stream.namespace))) return null;
     const neighbours = [...this.streams.values()]
       .filter((s) => s.namespace === stream.namespace && s.pod === stream.pod && s.container === stream.container)
@@ -191,16 +191,24 @@ export class PartitionReader {
     this.refreshStreams();
     const streamIds = this.streamIdsFor(query);
     if (streamIds?.length === 0) return [];
-    const totals = new Map<string, CountRow>();
+    const totals = new Map<string, LineCount>();
     const add = (rows: CountRow[]): void => {
       for (const row of rows) {
         const key = `${row.start}:${row.stream_id}:${row.level}`;
         const total = totals.get(key);
-        if (!total) totals.set(key, row);
-        else {
+        if (total) {
           total.lines += row.lines;
-          total.last_ts = Math.max(total.last_ts, row.last_ts);
+          total.lastTs = Math.max(total.lastTs, row.last_ts);
+          continue;
         }
+        const { namespace, pod, container, source } = this.labelSetOf(row.stream_id);
+        totals.set(key, {
+          startMs: query.bucketMs === null ? query.fromMs : row.start,
+          labels: { namespace, pod, container, source },
+          level: LEVELS[row.level],
+          lines: row.lines,
+          lastTs: row.last_ts,
+        });
       }
     };
     if (searchesText(query)) {
@@ -234,16 +242,7 @@ export class PartitionReader {
         if (endMinute < toMs) fromLines(endMinute, toMs);
       }
     }
-    return [...totals.values()].map((row) => {
-      const { namespace, pod, container, source } = this.streams.get(row.stream_id)!;
-      return {
-        startMs: query.bucketMs === null ? query.fromMs : row.start,
-        labels: { namespace, pod, container, source },
-        level: LEVELS[row.level],
-        lines: row.lines,
-        lastTs: row.last_ts,
-      };
-    });
+    return [...totals.values()];
   }
 
   forgetPartitionsEndingBy(cutoffMs: number): void {
@@ -345,7 +344,7 @@ export class PartitionReader {
   }
 
   private toLine(row: LineRow, partition: PartitionBounds): StoredLogLine {
-    const stream = this.streams.get(row.stream_id)!;
+    const stream = this.labelSetOf(row.stream_id);
     const format = formatOfCode(row.format);
     const sent = row.fields === null ? null : (JSON.parse(row.fields) as StoredLogLine['fields']);
     return {
@@ -396,6 +395,18 @@ export class PartitionReader {
     if (!found) return null;
     const [state] = connection.all<{ indexed_upto: number }>({ sql: FULL_TEXT_STATE, params: [] });
     return state ? { table: fullTextTable(partition.name), indexedUpTo: state.indexed_upto } : null;
+  }
+
+  /**
+   * The label set of a line just read. Reads that reach every label set (no label filter) meet lines of
+   * label sets written since the read began: the catalogue has each before any line of it is committed,
+   * so it is read again. Labels are taken as rows are read, before a drop can make the reader forget them.
+   */
+  private labelSetOf(id: number): StreamRow {
+    if (!this.streams.has(id)) this.refreshStreams();
+    const stream = this.streams.get(id);
+    if (!stream) throw new Error(`label set ${id} has lines in a partition but is not in the catalogue`);
+    return stream;
   }
 
   private refreshStreams(): void {

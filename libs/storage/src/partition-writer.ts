@@ -2,9 +2,11 @@ import Database from 'better-sqlite3';
 import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { LogLine, severityOf } from '@daylog/log-model';
-import { Catalogue, StreamLabels } from './catalogue';
+import { Catalogue } from './catalogue';
+import { LabelSetRegistry } from './label-set-registry';
 import { AppendBatch, AppendResult, CursorPosition } from './log-store';
 import { PartitionCatalog } from './partition-catalog';
+import { StoredKeys } from './stored-keys';
 import {
   FORMAT_CODES,
   MINUTE_MS,
@@ -28,6 +30,8 @@ export interface WriterOptions {
   fullText: boolean;
   /** The data directory's size past which writes fail as on a full disk (SQLITE_FULL); null: the disk's own. */
   maxDiskBytes: number | null;
+  /** Label sets a namespace may have in the live partitions; lines that would make one more are refused. */
+  maxLabelSetsPerNamespace: number;
 }
 
 export interface WriterDropResult {
@@ -58,7 +62,10 @@ interface LineCount {
 interface PendingWrite {
   bounds: PartitionBounds;
   lines: LogLine[];
-  keys: string[];
+  /** Each line's label set, as LabelSetRegistry.admit named it. */
+  labelSets: string[];
+  /** Idempotency keys to store here, each with the batch (by index in the group) it belongs to. */
+  keys: { key: string; batch: number }[];
   /** Where to record each line's position, for batches that asked for them. */
   positionsOut: ((CursorPosition | undefined)[] | null)[];
   lineIndexes: number[];
@@ -78,6 +85,7 @@ const INDEXING_DISK_SHARE = 0.9;
 const OPEN_PARTITIONS = 4;
 
 export const CATALOGUE_FILE = 'catalogue.db';
+const CATALOGUE_WAL_BYTES = 1024 ** 2;
 /** A partition file, its WAL or its shared memory, as Daylog names them. */
 const PARTITION_FILE = /^logs_\d{8}T\d{6}Z\.db(-wal|-shm|-journal)?$/;
 
@@ -92,10 +100,6 @@ function limitGrowth(db: Database.Database, room: number): void {
   db.pragma(`max_page_count = ${pages + Math.max(0, Math.floor(room / pageSize))}`);
 }
 
-function streamKey(labels: StreamLabels): string {
-  return `${labels.namespace ?? ''}\u0000${labels.pod}\u0000${labels.container ?? ''}\u0000${labels.source ?? ''}`;
-}
-
 /**
  * The only writer of Daylog's data. It runs on its own thread (writer.worker.ts) so that parsing
  * requests and committing batches overlap; every method here is synchronous.
@@ -104,9 +108,9 @@ export class PartitionWriter {
   private readonly catalogue: Catalogue;
   private readonly partitions: PartitionCatalog;
   private readonly open = new Map<number, OpenPartition>();
-  private readonly streamIds = new Map<string, number>();
+  private readonly labelSets: LabelSetRegistry;
   private readonly streamsSeen = new Map<number, Set<number>>();
-  private readonly batchKeys = new Map<string, number>();
+  private readonly storedKeys: StoredKeys;
   /** By partition start: the largest line id written, and the largest the full-text index holds. */
   private readonly lastIds = new Map<number, number>();
   private readonly indexedUpTo = new Map<number, number>();
@@ -114,9 +118,14 @@ export class PartitionWriter {
 
   constructor(private readonly options: WriterOptions) {
     mkdirSync(join(options.dataDir, 'partitions'), { recursive: true });
-    this.catalogue = new Catalogue(openDatabase(join(options.dataDir, CATALOGUE_FILE), options.synchronous));
+    const catalogue = openDatabase(join(options.dataDir, CATALOGUE_FILE), options.synchronous);
+    // Checkpointed each MiB and cut back to that: new label sets must not grow the directory for the life of the process.
+    catalogue.pragma(`wal_autocheckpoint = ${CATALOGUE_WAL_BYTES / (catalogue.pragma('page_size', { simple: true }) as number)}`);
+    catalogue.pragma(`journal_size_limit = ${CATALOGUE_WAL_BYTES}`);
+    this.catalogue = new Catalogue(catalogue);
     this.partitions = new PartitionCatalog(options.partitionMs, this.reconcileFiles());
-    for (const stream of this.catalogue.streams()) this.streamIds.set(streamKey(stream), stream.id);
+    this.storedKeys = new StoredKeys(options.dataDir);
+    this.labelSets = new LabelSetRegistry(this.catalogue, options.maxLabelSetsPerNamespace);
     for (const bounds of this.partitions.all()) this.loadPartitionState(bounds);
   }
 
@@ -129,14 +138,19 @@ export class PartitionWriter {
       duplicate: false,
       accepted: 0,
       expired: [],
+      tooManyLabelSets: [],
       ...(batch.wantPositions && { positions: [] }),
     }));
     const writes = new Map<number, PendingWrite>();
     const keysInGroup = new Set<string>();
+    const storedKeys = this.storedKeys.find(
+      batches.flatMap((batch) => batch.idempotencyKey ?? []),
+      this.partitions.all(),
+    );
 
     batches.forEach((batch, b) => {
       const key = batch.idempotencyKey;
-      if (key !== null && (this.batchKeys.has(key) || keysInGroup.has(key))) {
+      if (key !== null && (storedKeys.has(key) || keysInGroup.has(key))) {
         results[b].duplicate = true;
         return;
       }
@@ -147,10 +161,16 @@ export class PartitionWriter {
           results[b].expired.push(index);
           return;
         }
+        const labelSet = this.labelSets.admit(line);
+        if (labelSet === null) {
+          results[b].tooManyLabelSets.push(index);
+          return;
+        }
         let write = writes.get(bounds.startMs);
         if (!write) writes.set(bounds.startMs, (write = this.pendingWrite(bounds)));
         write.batches.add(b);
         write.lines.push(line);
+        write.labelSets.push(labelSet);
         write.positionsOut.push(results[b].positions ?? null);
         write.lineIndexes.push(index);
         results[b].accepted++;
@@ -161,23 +181,24 @@ export class PartitionWriter {
       // It is also kept in the partition of the batch's arrival, so a sender catching up on old
       // lines is still recognised for the whole retention after it sent them.
       if (key !== null && newest) {
-        newest.keys.push(key);
+        newest.keys.push({ key, batch: b });
         keysInGroup.add(key);
         const arrival = this.partitionFor(batch.receivedMs);
         if (arrival && arrival.startMs > newest.bounds.startMs) {
           let write = writes.get(arrival.startMs);
           if (!write) writes.set(arrival.startMs, (write = this.pendingWrite(arrival)));
-          write.keys.push(key);
+          write.keys.push({ key, batch: b });
           write.batches.add(b);
         }
       }
     });
 
+    this.labelSets.commitAdmitted();
     const room = this.roomLeft();
     const failures = new Map<number, AppendFailure>();
     for (const write of [...writes.values()].sort((a, b) => a.bounds.startMs - b.bounds.startMs)) {
       try {
-        this.commit(write, room);
+        this.commit(write, room, failures);
       } catch (error) {
         const { message, code } = error as { message: string; code?: string };
         for (const b of write.batches) failures.set(b, { failure: { message, code } });
@@ -187,7 +208,7 @@ export class PartitionWriter {
   }
 
   private pendingWrite(bounds: PartitionBounds): PendingWrite {
-    return { bounds, lines: [], keys: [], positionsOut: [], lineIndexes: [], batches: new Set() };
+    return { bounds, lines: [], labelSets: [], keys: [], positionsOut: [], lineIndexes: [], batches: new Set() };
   }
 
   /**
@@ -230,24 +251,24 @@ export class PartitionWriter {
     let droppedLines = 0;
     for (const bounds of expired) droppedLines += this.lineCount(bounds);
     this.catalogue.removePartitions(expired);
-    const expiredStarts = new Set(expired.map((p) => p.startMs));
+    this.storedKeys.forget(expired.map((p) => p.startMs));
     for (const bounds of expired) {
       this.closePartition(bounds.startMs, false);
       this.streamsSeen.delete(bounds.startMs);
       this.lastIds.delete(bounds.startMs);
       this.indexedUpTo.delete(bounds.startMs);
     }
-    for (const [key, start] of this.batchKeys) if (expiredStarts.has(start)) this.batchKeys.delete(key);
 
     return {
       droppedPartitions: expired.map((p) => p.name),
       droppedLines,
-      removedStreams: this.forgetUnusedStreams(),
+      removedStreams: this.labelSets.forgetUnused(this.usedLabelSets()),
       filesToRemove: expired.flatMap((p) => partitionFiles(this.options.dataDir, p.name)),
     };
   }
 
   close(): void {
+    this.storedKeys.close();
     for (const start of [...this.open.keys()]) this.closePartition(start, true);
     this.catalogue.db.close();
   }
@@ -270,7 +291,11 @@ export class PartitionWriter {
     return this.options.maxDiskBytes === null ? Infinity : this.options.maxDiskBytes - dataDirBytes(this.options.dataDir);
   }
 
-  private commit(write: PendingWrite, room: number): void {
+  /**
+   * Keys of batches that failed in an older partition are left out: the resend of such a batch must be
+   * stored, since part of it is missing, rather than be taken for a duplicate.
+   */
+  private commit(write: PendingWrite, room: number, failures: ReadonlyMap<number, AppendFailure>): void {
     const partition = this.openPartition(write.bounds);
     const seen = this.streamsSeen.get(write.bounds.startMs)!;
     const newlySeen: number[] = [];
@@ -279,7 +304,7 @@ export class PartitionWriter {
     limitGrowth(partition.db, room);
     partition.db.transaction(() => {
       write.lines.forEach((line, i) => {
-        const streamId = this.streamIdOf(line);
+        const streamId = this.labelSets.idOf(write.labelSets[i]);
         if (!seen.has(streamId)) {
           partition.insertSeen.run(streamId);
           newlySeen.push(streamId);
@@ -307,26 +332,10 @@ export class PartitionWriter {
         }
       });
       for (const c of counts.values()) partition.countLines.run(c.minute, c.streamId, c.level, c.lines, c.lastTs);
-      for (const key of write.keys) partition.insertKey.run(key);
+      for (const { key, batch } of write.keys) if (!failures.has(batch)) partition.insertKey.run(key);
     })();
     this.lastIds.set(write.bounds.startMs, lastId);
     for (const id of newlySeen) seen.add(id);
-    for (const key of write.keys) this.rememberKey(key, write.bounds.startMs);
-  }
-
-  /** A key lives until the last partition holding it is dropped. */
-  private rememberKey(key: string, partitionStart: number): void {
-    this.batchKeys.set(key, Math.max(this.batchKeys.get(key) ?? partitionStart, partitionStart));
-  }
-
-  private streamIdOf(labels: StreamLabels): number {
-    const key = streamKey(labels);
-    let id = this.streamIds.get(key);
-    if (id === undefined) {
-      id = this.catalogue.streamId(labels);
-      this.streamIds.set(key, id);
-    }
-    return id;
   }
 
   private openPartition(bounds: PartitionBounds): OpenPartition {
@@ -414,9 +423,6 @@ export class PartitionWriter {
     }
     const seen = db.prepare('SELECT stream_id FROM streams_seen').pluck().all() as number[];
     this.streamsSeen.set(bounds.startMs, new Set(seen));
-    for (const key of db.prepare('SELECT idempotency_key FROM batch_keys').pluck().all() as string[]) {
-      this.rememberKey(key, bounds.startMs);
-    }
     this.lastIds.set(bounds.startMs, (db.prepare(`SELECT max(id) FROM "${bounds.name}"`).pluck().get() as number | null) ?? 0);
     const hasIndex = db.prepare(`SELECT count(*) FROM sqlite_master WHERE name = 'fts_state'`).pluck().get() as number;
     const indexed = hasIndex ? (db.prepare('SELECT indexed_upto FROM fts_state').pluck().get() as number | undefined) : undefined;
@@ -424,17 +430,10 @@ export class PartitionWriter {
     db.close();
   }
 
-  private forgetUnusedStreams(): number[] {
+  /** The label sets some live partition has lines of. */
+  private usedLabelSets(): Set<number> {
     const used = new Set<number>();
     for (const seen of this.streamsSeen.values()) for (const id of seen) used.add(id);
-    const unused: number[] = [];
-    for (const [key, id] of this.streamIds) {
-      if (!used.has(id)) {
-        unused.push(id);
-        this.streamIds.delete(key);
-      }
-    }
-    this.catalogue.removeStreams(unused);
-    return unused;
+    return used;
   }
 }

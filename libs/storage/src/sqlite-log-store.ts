@@ -16,6 +16,8 @@ export interface SqliteLogStoreOptions {
   fullText: boolean;
   /** The data directory's size past which writes fail as on a full disk; null: the disk's own size. */
   maxDiskBytes: number | null;
+  /** Label sets a namespace may have in the live partitions; lines that would make one more are refused. */
+  maxLabelSetsPerNamespace: number;
 }
 
 /** Storage on local SQLite files: a catalogue, and one file per time partition. */

@@ -15,7 +15,7 @@ import {
   normalizeLevel,
   validateLine,
 } from '@daylog/log-model';
-import { AppendResult, CursorPosition, DiskFull, LOG_STORE, LogStore, StoredLogLine } from '@daylog/storage';
+import { AppendResult, CursorPosition, DiskFull, LOG_STORE, LogStore, StoredLogLine, batchKey } from '@daylog/storage';
 import { CLOCK, Clock } from '../clock/clock';
 import { DAYLOG_CONFIG } from '../config/config.module';
 import { RetryLaterException } from '../http/retry-later.exception';
@@ -104,7 +104,12 @@ export class IngestService {
     if (accepted.length === 0 && key === null) throw this.noValidLine(lines, rejected, causes);
     this.admit(accepted.length);
 
-    const result = await this.append({ idempotencyKey: key, receivedMs: now, lines: accepted, wantPositions: this.tails.hasTails() });
+    const result = await this.append({
+      idempotencyKey: key === null ? null : batchKey(key, scope),
+      receivedMs: now,
+      lines: accepted,
+      wantPositions: this.tails.hasTails(),
+    });
     if (result.positions) this.tails.publish(storedLines(accepted, result.positions));
     if (result.duplicate) {
       this.metrics.countDuplicateBatch();
@@ -114,6 +119,10 @@ export class IngestService {
     for (const i of result.expired) {
       rejected.push({ index: acceptedIndexes[i], reason: OLDER_THAN_RETENTION });
       causes.push('too_old');
+    }
+    for (const i of result.tooManyLabelSets) {
+      rejected.push({ index: acceptedIndexes[i], reason: this.labelSetLimitReason(accepted[i].namespace) });
+      causes.push('too_many_label_sets');
     }
     rejected.sort((a, b) => a.index - b.index);
     this.metrics.countIngest(result.accepted, causes);
@@ -134,6 +143,14 @@ export class IngestService {
         HttpStatus.INSUFFICIENT_STORAGE,
       );
     }
+  }
+
+  private labelSetLimitReason(namespace: string | null): string {
+    const has = namespace === null ? 'lines without a namespace already have' : `namespace ${namespace} already has`;
+    return (
+      `${has} ${this.config.maxLabelSetsPerNamespace} label sets with lines within the retention, the most ` +
+      'DAYLOG_MAX_LABEL_SETS_PER_NAMESPACE allows: a line of a new pod, container or source is refused until older ones pass the retention'
+    );
   }
 
   private checkIdempotencyKey(key: string | undefined): string | null {

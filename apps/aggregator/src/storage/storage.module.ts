@@ -21,6 +21,7 @@ import { DAYLOG_CONFIG } from '../config/config.module';
           synchronous: config.synchronous,
           fullText: config.fullText,
           maxDiskBytes: config.maxDiskBytes,
+          maxLabelSetsPerNamespace: config.maxLabelSetsPerNamespace,
         }),
     },
   ],

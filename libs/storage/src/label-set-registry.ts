@@ -1,0 +1,87 @@
+import { Catalogue, StreamLabels } from './catalogue';
+
+const SEPARATOR = '\u0000';
+
+function labelSetKey(labels: StreamLabels): string {
+  return `${labels.namespace ?? ''}${SEPARATOR}${labels.pod}${SEPARATOR}${labels.container ?? ''}${SEPARATOR}${labels.source ?? ''}`;
+}
+
+const namespaceOfKey = (key: string): string => key.slice(0, key.indexOf(SEPARATOR));
+
+/**
+ * The writer's label sets by their labels, and how many each namespace has: those of the live partitions,
+ * since the ones no partition uses any more are forgotten as partitions are dropped. A namespace gets new
+ * ones up to a limit, so that one token cannot grow the catalogue, and every reader's copy of it, without
+ * end. Those a group of batches brings are written to the catalogue together, in one transaction (one
+ * fsync) before the lines that use them: a reader that meets a line of an id it does not know yet finds
+ * that id in the catalogue.
+ */
+export class LabelSetRegistry {
+  private readonly ids = new Map<string, number>();
+  private readonly admitted = new Map<string, StreamLabels>();
+  /** Label sets by namespace, the admitted ones included. */
+  private readonly perNamespace = new Map<string, number>();
+
+  constructor(
+    private readonly catalogue: Catalogue,
+    private readonly maxPerNamespace: number,
+  ) {
+    for (const row of catalogue.streams()) {
+      const key = labelSetKey(row);
+      this.ids.set(key, row.id);
+      this.count(key, 1);
+    }
+  }
+
+  /**
+   * Whether lines with these labels may be stored: their label set exists, or their namespace has room
+   * for a new one, which the next commitAdmitted writes. Returns the label set's key, for idOf; null when refused.
+   */
+  admit(labels: StreamLabels): string | null {
+    const key = labelSetKey(labels);
+    if (this.ids.has(key) || this.admitted.has(key)) return key;
+    if ((this.perNamespace.get(namespaceOfKey(key)) ?? 0) >= this.maxPerNamespace) return null;
+    this.admitted.set(key, labels);
+    this.count(key, 1);
+    return key;
+  }
+
+  /** Writes the label sets admitted since the last call to the catalogue, in one transaction. */
+  commitAdmitted(): void {
+    if (this.admitted.size === 0) return;
+    const admitted = [...this.admitted];
+    this.admitted.clear();
+    let ids: number[];
+    try {
+      ids = this.catalogue.addStreams(admitted.map(([, labels]) => labels));
+    } catch (error) {
+      for (const [key] of admitted) this.count(key, -1);
+      throw error;
+    }
+    admitted.forEach(([key], i) => this.ids.set(key, ids[i]));
+  }
+
+  /** The id of an admitted label set, by the key admit gave, once committed. */
+  idOf(key: string): number {
+    return this.ids.get(key)!;
+  }
+
+  /** Forgets, in the catalogue too, the label sets no partition uses any more; returns their ids. */
+  forgetUnused(used: ReadonlySet<number>): number[] {
+    const unused: number[] = [];
+    for (const [key, id] of this.ids) {
+      if (!used.has(id)) {
+        unused.push(id);
+        this.ids.delete(key);
+        this.count(key, -1);
+      }
+    }
+    this.catalogue.removeStreams(unused);
+    return unused;
+  }
+
+  private count(key: string, change: number): void {
+    const namespace = namespaceOfKey(key);
+    this.perNamespace.set(namespace, (this.perNamespace.get(namespace) ?? 0) + change);
+  }
+}
