@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { appendFileSync, copyFileSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { appendFileSync, copyFileSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ShipperRig, assertExactlyOnce, runShipper, shipperEnv, startProxy, startRig, stateDirOf, storedMessages, until, waitForLines, writeLines } from './support/shipper-harness';
@@ -257,6 +257,26 @@ describe('shipper', () => {
     } finally {
       proxy.close();
     }
+  });
+
+  it('takes no link out of the watched folder for a copy rotated while it was down', async () => {
+    const { dir, env } = podDir('rotated-link');
+    const access = join(dir, 'access.log');
+    const written = writeLines(access, 'first', 1, 10);
+    let shipper = runShipper(env);
+    await waitForLines(rig.aggregator.http, 'rotated-link', written.length);
+    await shipper.stop();
+    // Written after the checkpoint, so its time makes it look like a copy rotated since.
+    const credentials = join(rig.logDir, 'rotated-link-credentials');
+    writeFileSync(credentials, 'password: hunter2\n');
+    renameSync(access, `${access}.2`);
+    symlinkSync(credentials, `${access}.1`);
+    written.push(...writeLines(access, 'second', 1, 10));
+    shipper = runShipper(env);
+    await waitForLines(rig.aggregator.http, 'rotated-link', written.length);
+    await shipper.stop();
+    assertExactlyOnce(await storedMessages(rig.aggregator.http, 'rotated-link'), written);
+    assert.match(shipper.metrics.toPrometheus(), /^daylog_shipper_files_skipped_total 1$/m);
   });
 
   it('follows a file deleted and recreated under the same name', async () => {
