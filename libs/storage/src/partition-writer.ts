@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3';
-import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { LogLine, severityOf } from '@daylog/log-model';
 import { Catalogue, StreamLabels } from './catalogue';
@@ -19,6 +19,7 @@ import {
   partitionSchema,
   upgradePartition,
 } from './partition-schema';
+import { makeFilesPrivate, makePrivateDir } from './private-files';
 
 export interface WriterOptions {
   dataDir: string;
@@ -113,7 +114,7 @@ export class PartitionWriter {
   private prunedBefore = 0;
 
   constructor(private readonly options: WriterOptions) {
-    mkdirSync(join(options.dataDir, 'partitions'), { recursive: true });
+    makePrivateDir(join(options.dataDir, 'partitions'));
     this.catalogue = new Catalogue(openDatabase(join(options.dataDir, CATALOGUE_FILE), options.synchronous));
     this.partitions = new PartitionCatalog(options.partitionMs, this.reconcileFiles());
     for (const stream of this.catalogue.streams()) this.streamIds.set(streamKey(stream), stream.id);
@@ -381,6 +382,7 @@ export class PartitionWriter {
     const present = listed.filter((p) => existsSync(partitionFile(this.options.dataDir, p.name)));
     this.catalogue.removePartitions(listed.filter((p) => !present.includes(p)));
     const listedFiles = new Set(present.flatMap((p) => partitionFiles(this.options.dataDir, p.name)));
+    makeFilesPrivate([...listedFiles]);
     const dir = join(this.options.dataDir, 'partitions');
     for (const file of readdirSync(dir)) {
       if (listedFiles.has(join(dir, file))) continue;
