@@ -24,9 +24,9 @@ export function staticBase(pattern: string): string {
  * Links that stay inside (a `current.log` pointing at today's file) are followed as before.
  */
 export class WatchedDirectories {
-  private readonly bases: string[];
-  private realBases: string[] = [];
-  private realStateDir: string;
+  /** Each glob's folder and its real path, once it exists: fixed from then on, so a folder later replaced by a link leads nowhere new. */
+  private readonly realBases: Map<string, string | null>;
+  private realStateDir: string | null = null;
   /** Refused paths and the real path each led to, so that each refusal is said once. */
   private readonly refused = new Map<string, string>();
 
@@ -35,15 +35,13 @@ export class WatchedDirectories {
     private readonly stateDir: string,
     private readonly metrics: ShipperMetrics,
   ) {
-    this.bases = [...new Set(patterns.map(staticBase))];
-    this.realStateDir = stateDir;
+    this.realBases = new Map(patterns.map((pattern) => [staticBase(pattern), null]));
   }
 
-  /** Resolves the folders again (one may appear later, or be a link itself); forgets refusals of paths no longer listed. */
+  /** Resolves the folders that did not exist yet; forgets refusals of paths no longer listed. */
   async refresh(listed: Set<string>): Promise<void> {
-    const real = await Promise.all(this.bases.map((base) => realpath(base).catch(() => null)));
-    this.realBases = real.filter((base): base is string => base !== null);
-    this.realStateDir = await realpath(this.stateDir).catch(() => this.stateDir);
+    for (const [base, real] of this.realBases) if (real === null) this.realBases.set(base, await realpath(base).catch(() => null));
+    this.realStateDir ??= await realpath(this.stateDir).catch(() => null);
     for (const path of this.refused.keys()) if (!listed.has(path)) this.refused.delete(path);
   }
 
@@ -51,12 +49,14 @@ export class WatchedDirectories {
   async statInside(path: string): Promise<Stats | null> {
     const realPath = await realpath(path).catch(() => null);
     if (realPath === null) return null;
+    const stateDir = this.realStateDir ?? this.stateDir;
+    const bases = [...this.realBases.values()].filter((base): base is string => base !== null);
     const why =
-      realPath === this.realStateDir || isInside(this.realStateDir, realPath)
+      realPath === stateDir || isInside(stateDir, realPath)
         ? "its real path is inside the shipper's state directory"
-        : this.realBases.some((base) => isInside(base, realPath))
+        : bases.some((base) => isInside(base, realPath))
           ? null
-          : `its real path is outside the watched directories (${this.realBases.join(', ')})`;
+          : `its real path is outside the watched directories (${bases.join(', ')})`;
     if (why === null) return stat(realPath).catch(() => null);
     if (this.refused.get(path) !== realPath) {
       this.refused.set(path, realPath);
