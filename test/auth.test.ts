@@ -247,6 +247,38 @@ describe('per-token request rates (DAYLOG_RATE_LIMIT)', () => {
     }
   });
 
+  const randomToken = (i: number) => `random-token-${i}-${Math.random().toString(36).slice(2)}`;
+
+  it('counts requests with tokens it does not know by their address where no token is set: random ones get no budget of their own', async () => {
+    const t = await startTestApp({ env: { DAYLOG_RATE_LIMIT: '3/m' } });
+    try {
+      const statuses: number[] = [];
+      for (let i = 0; i < 4; i++) statuses.push((await t.http.get('/api/v1/logs').set(bearer(randomToken(i)))).status);
+      assert.deepEqual(statuses, [200, 200, 200, 429]);
+      const limited = await t.http.get('/api/v1/logs');
+      assert.equal(limited.status, 429, 'without a token, the same address and the same budget');
+      assert.match(
+        limited.body.error,
+        /^more than 3 requests a minute from this address \(requests without a token this server knows count by address\) \(DAYLOG_RATE_LIMIT\): retry in /,
+      );
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('counts guesses of tokens against the address, and leaves a known token its own budget', async () => {
+    const t = await startTestApp({ env: { DAYLOG_READ_TOKENS: READER, DAYLOG_INGEST_TOKENS: WRITER, DAYLOG_RATE_LIMIT: '3/m' } });
+    try {
+      const statuses: number[] = [];
+      for (let i = 0; i < 5; i++) statuses.push((await t.http.get('/api/v1/logs').set(bearer(randomToken(i)))).status);
+      assert.deepEqual(statuses, [401, 401, 401, 429, 429]);
+      assert.equal((await t.http.get('/api/v1/logs').set(bearer(READER))).status, 200);
+      assert.equal((await t.http.get('/api/v1/logs').set(bearer(WRITER))).status, 403, 'a token of the other kind is known: its own budget');
+    } finally {
+      await t.close();
+    }
+  });
+
   it('is refused at boot when it is not a rate', () => {
     assert.throws(() => loadConfig({ DAYLOG_RATE_LIMIT: 'fast' }), /DAYLOG_RATE_LIMIT="fast" is not valid: expected off, or requests per token as 50\/s or 600\/m/);
     assert.throws(() => loadConfig({ DAYLOG_RATE_LIMIT: '0/s' }), /at least 1 request per window/);

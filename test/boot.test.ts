@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { once } from 'node:events';
 import { AddressInfo, createServer } from 'node:net';
 import { join } from 'node:path';
@@ -239,6 +239,58 @@ describe('migrations', () => {
       }
     } finally {
       rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('file modes', () => {
+  /** Each directory and file under `dir` (itself included, as '.') with its permission bits, by path. */
+  function modesUnder(dir: string, path = '.'): Record<string, string> {
+    const modes: Record<string, string> = { [path]: (statSync(join(dir, path)).mode & 0o777).toString(8) };
+    for (const entry of readdirSync(join(dir, path), { withFileTypes: true })) {
+      const child = path === '.' ? entry.name : `${path}/${entry.name}`;
+      if (entry.isDirectory()) Object.assign(modes, modesUnder(dir, child));
+      else modes[child] = (statSync(join(dir, child)).mode & 0o777).toString(8);
+    }
+    return modes;
+  }
+
+  /** What a running aggregator with lines in two hours has in its data dir, every file for its user alone. */
+  function privateModes(partitionFiles: string[]): Record<string, string> {
+    const files = ['catalogue.db', 'catalogue.db-shm', 'catalogue.db-wal', 'cursor.key', ...partitionFiles.map((file) => `partitions/${file}`)];
+    return Object.fromEntries([['.', '700'], ['partitions', '700'], ...files.map((file) => [file, '600'])]);
+  }
+
+  it("keeps its data for its own user alone: directories 0700, files 0600, SQLite's -wal and -shm included, and an older install's made so at boot", async () => {
+    // The usual umask, which leaves what a process creates readable to everyone unless it says otherwise.
+    const umask = process.umask(0o022);
+    const root = tempDataDir();
+    const dataDir = join(root, 'data');
+    const env = { DAYLOG_DATA_DIR: dataDir, DAYLOG_PORT: '0', DAYLOG_HOST: '127.0.0.1' };
+    let run = runAggregator(env);
+    try {
+      const url = await run.listening();
+      const now = Date.now();
+      const lines = [{ ts: now - 3_600_000, message: 'an hour ago' }, { ts: now, message: 'now' }].map((line) => JSON.stringify({ pod: 'web-1', ...line }));
+      const ingest = await fetch(`${url}/api/v1/logs`, { method: 'POST', headers: { 'Content-Type': 'application/x-ndjson' }, body: lines.join('\n') });
+      assert.equal(ingest.status, 200, await ingest.text());
+      const partitions = readdirSync(join(dataDir, 'partitions'));
+      assert.ok(partitions.some((file) => file.endsWith('.db-wal')) && partitions.some((file) => file.endsWith('.db-shm')), partitions.join(', '));
+      assert.deepEqual(modesUnder(dataDir), privateModes(partitions));
+
+      run.child.kill('SIGTERM');
+      assert.deepEqual(await exitWithin(run, 5000), [0, null]);
+      // As an older Daylog left them: readable to everyone.
+      const left = modesUnder(dataDir);
+      for (const path of Object.keys(left)) chmodSync(join(dataDir, path), path === '.' || path === 'partitions' ? 0o755 : 0o644);
+      run = runAggregator(env);
+      await run.listening();
+      const partitionsNow = readdirSync(join(dataDir, 'partitions'));
+      assert.deepEqual(modesUnder(dataDir), privateModes(partitionsNow));
+    } finally {
+      process.umask(umask);
+      run.child.kill('SIGKILL');
+      rmSync(root, { recursive: true, force: true });
     }
   });
 });

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdirSync, readdirSync, renameSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync, realpathSync, renameSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ShipperRig, assertExactlyOnce, freePort, shipperEnv, startRig, storedMessages, until, waitForLines, writeLines } from './support/shipper-harness';
@@ -155,6 +155,46 @@ describe('shipper process', () => {
       `DAYLOG_STATE_DIR="" is not valid: expected a directory for the shipper's checkpoints that survives its restarts, outside the log directories (in Kubernetes a volume of the pod, e.g. a small emptyDir)\n`,
     );
     assert.deepEqual(readdirSync(dir), ['access.log']);
+  });
+
+  it('ships no file through a link leading out of the folder its glob names or into its state, says so once, and follows links that stay inside', async () => {
+    const port = await freePort();
+    const stateDir = join(rig.logDir, 'links', 'state');
+    const { dir, env } = podDir('links', { DAYLOG_METRICS_PORT: String(port), DAYLOG_STATE_DIR: stateDir });
+    const credentials = join(rig.logDir, 'links-credentials');
+    writeFileSync(credentials, 'password: hunter2\n');
+    mkdirSync(stateDir);
+    writeFileSync(join(stateDir, 'checkpoints.json'), '{"version":2,"files":{}}');
+    symlinkSync(credentials, join(dir, 'evil.log'));
+    symlinkSync('../links-credentials', join(dir, 'relative.log'));
+    symlinkSync(join(stateDir, 'checkpoints.json'), join(dir, 'state.log'));
+    mkdirSync(join(dir, 'archive'));
+    const written = writeLines(join(dir, 'archive', 'app-1.out'), 'inside', 1, 5);
+    symlinkSync('archive/app-1.out', join(dir, 'current.log'));
+    written.push(...writeLines(join(dir, 'access.log'), 'plain', 1, 5));
+    const shipper = startShipper(env);
+    await waitForLines(rig.aggregator.http, 'links', written.length);
+    // A file created later makes the shipper list the folder again: the refusals are not said again.
+    written.push(...writeLines(join(dir, 'later.log'), 'later', 1, 3));
+    await waitForLines(rig.aggregator.http, 'links', written.length);
+    const metrics = (await probe(port, '/metrics'))?.text ?? '';
+    shipper.child.kill('SIGTERM');
+    assert.deepEqual(await exitOf(shipper), [0, null]);
+    assertExactlyOnce(await storedMessages(rig.aggregator.http, 'links'), written);
+    assert.match(metrics, /^daylog_shipper_files_skipped_total 3$/m);
+    const outside = `its real path is outside the watched directories (${realpathSync(dir)})`;
+    assert.deepEqual(
+      shipper
+        .events()
+        .filter((e) => e.event === 'file_skipped')
+        .map(({ path, real_path, reason }) => ({ path, real_path, reason }))
+        .sort((a, b) => String(a.path).localeCompare(String(b.path))),
+      [
+        { path: join(dir, 'evil.log'), real_path: realpathSync(credentials), reason: outside },
+        { path: join(dir, 'relative.log'), real_path: realpathSync(credentials), reason: outside },
+        { path: join(dir, 'state.log'), real_path: realpathSync(join(stateDir, 'checkpoints.json')), reason: "its real path is inside the shipper's state directory" },
+      ],
+    );
   });
 
   it('says when a glob matches no file, once, and again when it starts and stops matching', async () => {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { appendFileSync, copyFileSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { appendFileSync, copyFileSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ShipperRig, assertExactlyOnce, runShipper, shipperEnv, startProxy, startRig, stateDirOf, storedMessages, until, waitForLines, writeLines } from './support/shipper-harness';
@@ -118,6 +118,22 @@ describe('shipper', () => {
     assertExactlyOnce(await waitForLines(rig.aggregator.http, 'restart', written.length), written);
     await shipper.stop();
     assert.ok(existsSync(join(stateDirOf(dir), 'checkpoints.json')));
+  });
+
+  it('keeps its state for its own user alone: the directory 0700, the checkpoints 0600', async () => {
+    // The usual umask, which leaves what a process creates readable to everyone unless it says otherwise.
+    const umask = process.umask(0o022);
+    try {
+      const { dir, env } = podDir('private-state');
+      writeLines(join(dir, 'access.log'), 'line', 1, 5);
+      const shipper = runShipper(env);
+      await waitForLines(rig.aggregator.http, 'private-state', 5);
+      await shipper.stop();
+      const mode = (path: string) => (statSync(path).mode & 0o777).toString(8);
+      assert.deepEqual([mode(stateDirOf(dir)), mode(join(stateDirOf(dir), 'checkpoints.json'))], ['700', '600']);
+    } finally {
+      process.umask(umask);
+    }
   });
 
   it('splits a batch the aggregator answers 413, and ships every line once', async () => {
@@ -257,6 +273,26 @@ describe('shipper', () => {
     } finally {
       proxy.close();
     }
+  });
+
+  it('takes no link out of the watched folder for a copy rotated while it was down', async () => {
+    const { dir, env } = podDir('rotated-link');
+    const access = join(dir, 'access.log');
+    const written = writeLines(access, 'first', 1, 10);
+    let shipper = runShipper(env);
+    await waitForLines(rig.aggregator.http, 'rotated-link', written.length);
+    await shipper.stop();
+    // Written after the checkpoint, so its time makes it look like a copy rotated since.
+    const credentials = join(rig.logDir, 'rotated-link-credentials');
+    writeFileSync(credentials, 'password: hunter2\n');
+    renameSync(access, `${access}.2`);
+    symlinkSync(credentials, `${access}.1`);
+    written.push(...writeLines(access, 'second', 1, 10));
+    shipper = runShipper(env);
+    await waitForLines(rig.aggregator.http, 'rotated-link', written.length);
+    await shipper.stop();
+    assertExactlyOnce(await storedMessages(rig.aggregator.http, 'rotated-link'), written);
+    assert.match(shipper.metrics.toPrometheus(), /^daylog_shipper_files_skipped_total 1$/m);
   });
 
   it('follows a file deleted and recreated under the same name', async () => {

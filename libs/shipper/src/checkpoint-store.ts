@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, renameSync, statSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, renameSync, statSync } from 'node:fs';
 import { open, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 
@@ -48,6 +48,9 @@ interface QueuedWrite {
 
 const STATE_FILE = 'checkpoints.json';
 const VERSION = 2;
+/** The state names the pod's files and how far each was read: for the shipper's user alone, whatever its umask. */
+const STATE_DIR_MODE = 0o700;
+const STATE_FILE_MODE = 0o600;
 
 function isCheckpoint(value: unknown): value is FileCheckpoint {
   const c = value as FileCheckpoint;
@@ -81,7 +84,9 @@ export class CheckpointStore {
     private readonly clock: { now(): number } = Date,
   ) {
     this.file = join(dir, STATE_FILE);
-    mkdirSync(dir, { recursive: true });
+    mkdirSync(dir, { recursive: true, mode: STATE_DIR_MODE });
+    // A directory another user owns (a volume's root) is left as it is: its files are private anyway.
+    if (statSync(dir).uid === process.getuid?.()) chmodSync(dir, STATE_DIR_MODE);
   }
 
   load(): LoadedCheckpoints {
@@ -143,8 +148,10 @@ export class CheckpointStore {
 
   private async write(text: string): Promise<void> {
     const temp = `${this.file}.tmp`;
-    const handle = await open(temp, 'w');
+    const handle = await open(temp, 'w', STATE_FILE_MODE);
     try {
+      // A temp file left by a crash keeps the mode it was made with.
+      await handle.chmod(STATE_FILE_MODE);
       await handle.writeFile(`{"version":${VERSION},"savedMs":${this.clock.now()},"files":${text}}`);
       await handle.sync();
     } finally {

@@ -1,6 +1,6 @@
 import { FSWatcher, watch } from 'node:fs';
-import { open, readdir, stat } from 'node:fs/promises';
-import { basename, dirname, isAbsolute, join, relative, sep } from 'node:path';
+import { open, readdir } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import { glob } from 'tinyglobby';
 import { ShipperConfig } from '@daylog/config/shipper';
 import { AggregatorClient, batchEnd } from './aggregator-client';
@@ -8,6 +8,7 @@ import { CheckpointStore, FileCheckpoint } from './checkpoint-store';
 import { logEvent } from './log-event';
 import { ShipperMetrics } from './shipper-metrics';
 import { TrackedFile, readFingerprint, startsWith } from './tracked-file';
+import { WatchedDirectories, isInside } from './watched-directories';
 
 export interface ShipperClock {
   now(): number;
@@ -26,11 +27,6 @@ function rotationNumber(path: string): number {
 
 /** Rotated names that hold compressed copies: never read as text. */
 const COMPRESSED = /\.(gz|bz2|xz|zst|zip)$/;
-
-function isInside(dir: string, path: string): boolean {
-  const rel = relative(dir, path);
-  return rel !== '' && rel.split(sep)[0] !== '..' && !isAbsolute(rel);
-}
 
 /**
  * Follows the files the globs name, and the files they used to name until those are finished,
@@ -57,6 +53,7 @@ export class Shipper {
   private fileClockAheadMs = 0;
   /** Whether each glob matched a file at the last listing; absent until the first. */
   private readonly globMatches = new Map<string, boolean>();
+  private readonly watched: WatchedDirectories;
 
   constructor(
     private readonly config: ShipperConfig,
@@ -64,7 +61,9 @@ export class Shipper {
     private readonly store: CheckpointStore,
     private readonly metrics: ShipperMetrics,
     private readonly clock: ShipperClock = Date,
-  ) {}
+  ) {
+    this.watched = new WatchedDirectories(config.files, config.stateDir, metrics);
+  }
 
   /** Runs until stop(); resolves once pending lines are flushed (or the grace ran out) and offsets are saved. */
   run(): Promise<void> {
@@ -271,10 +270,13 @@ export class Shipper {
     const name = basename(file.checkpoint.path);
     const siblings = (await readdir(dir)).filter((entry) => entry !== name && entry.startsWith(`${name}.`) && !COMPRESSED.test(entry));
     for (const sibling of siblings) {
+      const inside = await this.watched.statInside(join(dir, sibling));
+      if (!inside) continue;
       const handle = await open(join(dir, sibling), 'r').catch(() => null);
       if (!handle) continue;
       const st = await handle.stat();
-      if (st.ino !== file.checkpoint.ino && st.size >= file.readOffset && (await startsWith(handle, file.checkpoint.fingerprint))) {
+      const checked = st.dev === inside.dev && st.ino === inside.ino;
+      if (checked && st.ino !== file.checkpoint.ino && st.size >= file.readOffset && (await startsWith(handle, file.checkpoint.fingerprint))) {
         return handle;
       }
       await handle.close();
@@ -293,7 +295,8 @@ export class Shipper {
 
   /**
    * The files the globs name, each glob listed on its own so that one matching nothing is said
-   * (once, and again when that changes). The shipper's own state files are never among them.
+   * (once, and again when that changes). The shipper's own state files are never among them; files
+   * they name through a link that leads out of the folders they name are refused when looked at.
    */
   private async listFiles(): Promise<string[]> {
     const found = new Set<string>();
@@ -307,6 +310,7 @@ export class Shipper {
       }
       for (const path of paths) found.add(path);
     }
+    await this.watched.refresh(found);
     return [...found];
   }
 
@@ -314,7 +318,7 @@ export class Shipper {
     const paths = await this.listFiles();
     const named = new Set<string>();
     for (const path of paths) {
-      const st = await stat(path).catch(() => null);
+      const st = await this.watched.statInside(path);
       if (!st) continue;
       const key = `${st.dev}:${st.ino}`;
       named.add(key);
@@ -363,7 +367,7 @@ export class Shipper {
   private async recoverRotatedWhileDown(): Promise<void> {
     const atPaths = new Set<string>();
     for (const path of await this.listFiles()) {
-      const st = await stat(path).catch(() => null);
+      const st = await this.watched.statInside(path);
       if (st) atPaths.add(`${st.dev}:${st.ino}`);
     }
     for (const [key, saved] of [...this.saved]) {
@@ -373,7 +377,7 @@ export class Shipper {
       const entries = await readdir(dir).catch(() => [] as string[]);
       const candidates: { path: string; dev: number; ino: number; mtimeMs: number }[] = [];
       for (const entry of entries.filter((e) => e.startsWith(name) && !COMPRESSED.test(e))) {
-        const st = await stat(join(dir, entry)).catch(() => null);
+        const st = await this.watched.statInside(join(dir, entry));
         if (st?.isFile()) candidates.push({ path: join(dir, entry), dev: st.dev, ino: st.ino, mtimeMs: st.mtimeMs });
       }
       const itself = candidates.find((c) => `${c.dev}:${c.ino}` === key);

@@ -67,8 +67,18 @@ export class TrackedFile {
     this.lastGrowthMs = nowMs;
   }
 
+  /**
+   * Fails if the path no longer leads to the checkpoint's file: a link swapped since the file was
+   * checked to be inside the watched folders must not be read.
+   */
   static async open(path: string, checkpoint: FileCheckpoint, config: ShipperConfig, metrics: ShipperMetrics, nowMs: number): Promise<TrackedFile> {
-    return new TrackedFile(await open(path, 'r'), checkpoint, config, metrics, nowMs);
+    const handle = await open(path, 'r');
+    const { dev, ino } = await handle.stat();
+    if (dev !== checkpoint.dev || ino !== checkpoint.ino) {
+      await handle.close();
+      throw new Error(`${path} changed since it was looked at`);
+    }
+    return new TrackedFile(handle, checkpoint, config, metrics, nowMs);
   }
 
   /** Names this file's byte ranges across pods, inodes and truncations; short enough for a key. */

@@ -2,6 +2,7 @@ import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypt
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CursorPosition } from './log-store';
+import { PRIVATE_FILE_MODE, makeFilesPrivate } from './private-files';
 
 export type CursorDecoding = { position: CursorPosition } | { problem: string };
 
@@ -33,10 +34,11 @@ export class CursorCodec {
   static forDataDir(dataDir: string): CursorCodec {
     const file = join(dataDir, CURSOR_KEY_FILE);
     try {
-      writeFileSync(file, randomBytes(KEY_BYTES), { flag: 'wx', mode: 0o600 });
+      writeFileSync(file, randomBytes(KEY_BYTES), { flag: 'wx', mode: PRIVATE_FILE_MODE });
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
     }
+    makeFilesPrivate([file]);
     const key = readFileSync(file);
     if (key.length !== KEY_BYTES) throw new Error(`${file} is not a cursor key (${key.length} bytes, not ${KEY_BYTES}): remove it to make a new one (cursors given out so far stop working)`);
     return new CursorCodec(key);

@@ -2,6 +2,7 @@ import Database from 'better-sqlite3';
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { MessageFormat } from '@daylog/log-model';
+import { makeDatabasePrivate } from './private-files';
 
 export interface PartitionBounds {
   startMs: number;
@@ -110,6 +111,7 @@ export function upgradePartition(db: Database.Database, table: string): void {
 export type Synchronous = 'full' | 'normal';
 
 export function openDatabase(file: string, synchronous: Synchronous): Database.Database {
+  makeDatabasePrivate(file);
   const db = new Database(file);
   db.pragma('journal_mode = WAL');
   db.pragma(`synchronous = ${synchronous}`);

@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3';
-import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { LogLine, severityOf } from '@daylog/log-model';
 import { Catalogue } from './catalogue';
@@ -21,6 +21,7 @@ import {
   partitionSchema,
   upgradePartition,
 } from './partition-schema';
+import { makeFilesPrivate, makePrivateDir } from './private-files';
 
 export interface WriterOptions {
   dataDir: string;
@@ -117,7 +118,7 @@ export class PartitionWriter {
   private prunedBefore = 0;
 
   constructor(private readonly options: WriterOptions) {
-    mkdirSync(join(options.dataDir, 'partitions'), { recursive: true });
+    makePrivateDir(join(options.dataDir, 'partitions'));
     const catalogue = openDatabase(join(options.dataDir, CATALOGUE_FILE), options.synchronous);
     // Checkpointed each MiB and cut back to that: new label sets must not grow the directory for the life of the process.
     catalogue.pragma(`wal_autocheckpoint = ${CATALOGUE_WAL_BYTES / (catalogue.pragma('page_size', { simple: true }) as number)}`);
@@ -390,6 +391,7 @@ export class PartitionWriter {
     const present = listed.filter((p) => existsSync(partitionFile(this.options.dataDir, p.name)));
     this.catalogue.removePartitions(listed.filter((p) => !present.includes(p)));
     const listedFiles = new Set(present.flatMap((p) => partitionFiles(this.options.dataDir, p.name)));
+    makeFilesPrivate([...listedFiles]);
     const dir = join(this.options.dataDir, 'partitions');
     for (const file of readdirSync(dir)) {
       if (listedFiles.has(join(dir, file))) continue;

@@ -1,10 +1,10 @@
 import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Catalogue } from './catalogue';
 import { AppendBatch, AppendResult, CountQuery, DiskFull, CursorPosition, LineCount, DropResult, LineContext, LogQuery, LogStore, QueryPage, ScanBudget, StorageStats } from './log-store';
 import { migrate } from './migrator';
 import { PartitionReader } from './partition-reader';
+import { makePrivateDir } from './private-files';
 import { Synchronous, dataDirBytes, openDatabase } from './partition-schema';
 import { CATALOGUE_FILE, WriterDropResult } from './partition-writer';
 import { WriterClient, WriterError } from './writer-client';
@@ -34,7 +34,7 @@ export class SqliteLogStore implements LogStore {
 
   /** Migrates the catalogue, then starts the writer thread; fails loudly if either cannot. */
   static async open(options: SqliteLogStoreOptions): Promise<SqliteLogStore> {
-    mkdirSync(options.dataDir, { recursive: true });
+    makePrivateDir(options.dataDir);
     const catalogueFile = join(options.dataDir, CATALOGUE_FILE);
     let db: Database.Database;
     try {

@@ -1,12 +1,11 @@
 import { CanActivate, ExecutionContext, ForbiddenException, Inject, Injectable, UnauthorizedException } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { FastifyReply } from 'fastify';
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
 import { DaylogConfig, TokenGrant } from '@daylog/config';
 import { DAYLOG_CONFIG } from '../config/config.module';
 import { ACCESS_KIND, AccessKind, ScopedRequest } from './access';
-
-const digest = (text: string): Buffer => createHash('sha256').update(text).digest();
+import { presentedToken, tokenDigest } from './bearer-token';
 
 /**
  * Compares digests, which have the same length whatever the tokens, in constant time, and goes through
@@ -14,7 +13,7 @@ const digest = (text: string): Buffer => createHash('sha256').update(text).diges
  */
 function findGrant(grants: readonly TokenGrant[], presented: Buffer): TokenGrant | undefined {
   let found: TokenGrant | undefined;
-  for (const grant of grants) if (timingSafeEqual(digest(grant.token), presented) && !found) found = grant;
+  for (const grant of grants) if (timingSafeEqual(tokenDigest(grant.token), presented) && !found) found = grant;
   return found;
 }
 
@@ -36,12 +35,12 @@ export class TokenGuard implements CanActivate {
       request.daylogScope = null;
       return true;
     }
-    const presented = /^Bearer\s+(\S+)\s*$/i.exec(request.headers.authorization ?? '')?.[1];
+    const presented = presentedToken(request);
     if (presented === undefined) {
       void context.switchToHttp().getResponse<FastifyReply>().header('WWW-Authenticate', 'Bearer');
       throw new UnauthorizedException({ error: `this needs a ${kind} token: send Authorization: Bearer <token>` });
     }
-    const hash = digest(presented);
+    const hash = tokenDigest(presented);
     const grant = findGrant(grants, hash);
     if (grant) {
       request.daylogScope = grant.namespaces;
