@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { DeliveryFailureCause, RetryPolicy } from '@daylog/shipper';
@@ -10,7 +10,6 @@ import {
   assertExactlyOnce,
   runShipper,
   savedOffsets,
-  shipperEnv,
   startProxy,
   startRig,
   stateDirOf,
@@ -18,6 +17,7 @@ import {
   until,
   waitForLines,
   writeLines,
+  podDir as podDirOf,
 } from './support/shipper-harness';
 
 /** Small steps, so that a test sees many attempts without waiting for the production backoff. */
@@ -58,11 +58,7 @@ describe('shipper delivery', () => {
   });
   after(() => rig.close());
 
-  const podDir = (pod: string) => {
-    const dir = join(rig.logDir, pod);
-    mkdirSync(dir);
-    return { dir, env: shipperEnv({ url: rig.url, logDir: dir }, pod) };
-  };
+  const podDir = (pod: string, env: Record<string, string> = {}) => podDirOf(rig, pod, env);
 
   /** Answers about the sender's configuration or the aggregator, not the lines: none may cost a line. */
   const refusals: [string, CannedAnswer | 'hang-up', DeliveryFailureCause, RegExp][] = [

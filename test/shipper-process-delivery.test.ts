@@ -15,6 +15,7 @@ import {
   until,
   waitForLines,
   writeLines,
+  podDir as podDirOf,
 } from './support/shipper-harness';
 import { exitOf, probe, startShipper } from './support/shipper-process';
 
@@ -25,11 +26,7 @@ describe('shipper process against an aggregator that is down', () => {
   });
   after(() => rig.close());
 
-  const podDir = (pod: string, env: Record<string, string> = {}) => {
-    const dir = join(rig.logDir, pod);
-    mkdirSync(dir);
-    return { dir, env: shipperEnv({ url: rig.url, logDir: dir }, pod, env) };
-  };
+  const podDir = (pod: string, env: Record<string, string> = {}) => podDirOf(rig, pod, env);
 
   it('keeps the lines while the aggregator answers 503, logs each failed attempt, and says when it works again', async () => {
     const port = await freePort();

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { copyFileSync, mkdirSync, readdirSync, realpathSync, renameSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { ShipperRig, assertExactlyOnce, freePort, shipperEnv, startRig, storedMessages, until, waitForLines, writeLines } from './support/shipper-harness';
+import { ShipperRig, assertExactlyOnce, freePort, shipperEnv, startRig, storedMessages, until, waitForLines, writeLines, podDir as podDirOf } from './support/shipper-harness';
 import { exitOf, probe, startShipper } from './support/shipper-process';
 
 /** The deliberate pauses between kills of the SIGKILL test; nothing here waits a fixed time for a condition. */
@@ -15,11 +15,7 @@ describe('shipper process', () => {
   });
   after(() => rig.close());
 
-  const podDir = (pod: string, env: Record<string, string> = {}) => {
-    const dir = join(rig.logDir, pod);
-    mkdirSync(dir);
-    return { dir, env: shipperEnv({ url: rig.url, logDir: dir }, pod, env) };
-  };
+  const podDir = (pod: string, env: Record<string, string> = {}) => podDirOf(rig, pod, env);
 
   it('flushes on SIGTERM, exits 0, and a restart ships the rest once', async () => {
     const metricsPort = await freePort();

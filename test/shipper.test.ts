@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { appendFileSync, copyFileSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { ShipperRig, assertExactlyOnce, runShipper, shipperEnv, startProxy, startRig, stateDirOf, storedMessages, until, waitForLines, writeLines } from './support/shipper-harness';
+import { ShipperRig, assertExactlyOnce, runShipper, shipperEnv, startProxy, startRig, stateDirOf, storedMessages, until, waitForLines, writeLines, podDir as podDirOf } from './support/shipper-harness';
 import { WireLineBody } from './support/test-app';
 
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -15,11 +15,7 @@ describe('shipper', () => {
   after(() => rig.close());
 
   /** Each test's pod has its own folder of logs, and its own shipper state inside it. */
-  const podDir = (pod: string) => {
-    const dir = join(rig.logDir, pod);
-    mkdirSync(dir);
-    return { dir, env: shipperEnv({ url: rig.url, logDir: dir }, pod) };
-  };
+  const podDir = (pod: string, env: Record<string, string> = {}) => podDirOf(rig, pod, env);
 
   it('ships lines written before and after it starts, joins a line written in two parts, and follows a file created later', async () => {
     const { dir, env } = podDir('basic');

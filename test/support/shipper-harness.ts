@@ -40,6 +40,13 @@ export async function startRig(env: Record<string, string> = {}, clock: { now():
 /** The shipper's state beside a folder of logs, never inside it. */
 export const stateDirOf = (logDir: string): string => `${logDir}.state`;
 
+/** A folder of its own for one test's pod, under the rig's log folder, and the shipper settings that follow it. */
+export function podDir(rig: ShipperRig, pod: string, env: Record<string, string> = {}): { dir: string; env: Record<string, string> } {
+  const dir = join(rig.logDir, pod);
+  mkdirSync(dir);
+  return { dir, env: shipperEnv({ url: rig.url, logDir: dir }, pod, env) };
+}
+
 export function shipperEnv(rig: { url: string; logDir: string }, pod: string, env: Record<string, string> = {}): Record<string, string> {
   return {
     DAYLOG_URL: rig.url,
