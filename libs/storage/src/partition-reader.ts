@@ -154,7 +154,7 @@ export class PartitionReader {
 
   async query(query: LogQuery, budget: ScanBudget): Promise<QueryPage> {
     this.refreshStreams();
-    const streamIds = this.streamIdsFor(query);
+    const streamIds = await this.streamIdsFor(query, budget);
     if (streamIds?.length === 0) return { lines: [], next: null, stopped: null };
     return this.page(query, streamIds, budget);
   }
@@ -189,7 +189,7 @@ export class PartitionReader {
    */
   async count(query: CountQuery, budget: ScanBudget): Promise<LineCount[]> {
     this.refreshStreams();
-    const streamIds = this.streamIdsFor(query);
+    const streamIds = await this.streamIdsFor(query, budget);
     if (streamIds?.length === 0) return [];
     const totals = new Map<string, CountRow>();
     const add = (rows: CountRow[]): void => {
@@ -378,15 +378,8 @@ export class PartitionReader {
   }
 
   /** The label sets a filter reaches: those its label patterns match, within the namespaces it may see; null: all. */
-  private streamIdsFor(filter: LineFilter): number[] | null {
-    const matching = matchingStreamIds(this.streams.values(), filter.labels);
-    if (!filter.namespaces) return matching;
-    const allowed = new Set(filter.namespaces);
-    const inScope = (id: number) => {
-      const namespace = this.streams.get(id)?.namespace;
-      return namespace !== null && namespace !== undefined && allowed.has(namespace);
-    };
-    return (matching ?? [...this.streams.keys()]).filter(inScope);
+  private streamIdsFor(filter: LineFilter, budget: ScanBudget): Promise<number[] | null> {
+    return matchingStreamIds(this.streams.values(), filter.labels, budget, filter.namespaces);
   }
 
   /** The partition's full-text index, once the writer has begun one. */
