@@ -68,8 +68,11 @@ export function globMatches(pattern: string, text: string): boolean {
   return compileGlob(pattern)(text);
 }
 
-/** Label values whose answer a matcher remembers: a tail sees the same few pods over and over. */
-const REMEMBERED_VALUES = 10_000;
+/**
+ * Label values whose answer a matcher remembers: a tail sees the same few pods over and over. Few, for
+ * every open tail has its matcher: a thousand values a label is some tens of kilobytes a tail at most.
+ */
+const REMEMBERED_VALUES = 1024;
 
 /**
  * Label filters compiled once per query; each label must match one of its patterns. A value's answer
