@@ -36,6 +36,8 @@ describe('configuration at boot', () => {
       queryTimeoutMs: 10_000,
       maxScannedLines: 10_000_000,
       maxDiskBytes: null,
+      maxTailsPerClient: 20,
+      maxTails: 500,
     });
   });
 

@@ -32,4 +32,8 @@ export interface DaylogConfig {
   maxScannedLines: number;
   /** The data directory's size past which ingest is refused and the oldest hours go; null: the disk's own size. */
   maxDiskBytes: number | null;
+  /** Live tails one client (a read token, else an address) may have open at once; past it, 429. */
+  maxTailsPerClient: number;
+  /** Live tails the server serves at once, from every client; past it, 429. */
+  maxTails: number;
 }

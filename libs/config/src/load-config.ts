@@ -74,6 +74,8 @@ export function loadConfig(env: NodeJS.ProcessEnv): DaylogConfig {
     queryTimeoutMs,
     maxScannedLines: Number(vars.DAYLOG_QUERY_MAX_SCANNED_LINES),
     maxDiskBytes,
+    maxTailsPerClient: Number(vars.DAYLOG_MAX_TAILS_PER_CLIENT),
+    maxTails: Number(vars.DAYLOG_MAX_TAILS),
   };
 }
 
