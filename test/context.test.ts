@@ -103,7 +103,7 @@ describe('a line and its context', () => {
 
   it('refuses a cursor whose position was changed, for pages and for lines: cursors are sealed', async () => {
     const page = await t.http.get('/api/v1/logs').query({ pod: 'web-1', limit: '2', format: 'json' });
-    // The position is sealed: changing any bit of it (here, the low bit of the sealed ts) is all one can do.
+    // The row id is enciphered, so flipping a bit of it (byte 20 lies in its block) is all a hand can do.
     const forge = (cursor: string) => {
       const bytes = Buffer.from(cursor, 'base64url');
       bytes[12 + 8] ^= 1;

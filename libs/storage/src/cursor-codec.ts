@@ -1,4 +1,4 @@
-import { KeyObject, createCipheriv, createDecipheriv, createHash, createHmac, createSecretKey, hkdfSync, randomBytes } from 'node:crypto';
+import { Cipher, Decipher, createCipheriv, createDecipheriv, createHash, createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CursorPosition } from './log-store';
@@ -8,8 +8,8 @@ export type CursorDecoding = { position: CursorPosition } | { problem: string };
 /** The key cursors are sealed with, kept in the data dir so that cursors outlive a restart. */
 export const CURSOR_KEY_FILE = 'cursor.key';
 const KEY_BYTES = 32;
-const IV_BYTES = 12;
-const TAG_BYTES = 16;
+/** 96 bits of HMAC-SHA256: enough that a forged cursor is a guess. */
+const MAC_BYTES = 12;
 /** A filter fingerprint's length, in base64url characters (72 bits of SHA-256). */
 const FINGERPRINT_CHARS = 12;
 const NOT_OURS = 'cursor is not one this server gave out; start again without it';
@@ -18,43 +18,49 @@ const PAGE = 1;
 const LINE = 2;
 type Kind = typeof PAGE | typeof LINE;
 
-/** What a cursor seals: its kind, then the position's three numbers, each in 8 bytes whatever its size. */
-const POSITION_BYTES = 1 + 3 * 8;
-const SEALED_BYTES: Record<Kind, number> = { [PAGE]: POSITION_BYTES + FINGERPRINT_CHARS, [LINE]: POSITION_BYTES };
+/** What a cursor holds: its kind, the time in clear, one AES block of the row id and partition, and a page's fingerprint. */
+const TS_AT = 1;
+const BLOCK_AT = TS_AT + 8;
+const BLOCK_BYTES = 16;
+const FINGERPRINT_AT = BLOCK_AT + BLOCK_BYTES;
+const HELD_BYTES: Record<Kind, number> = { [PAGE]: FINGERPRINT_AT + FINGERPRINT_CHARS, [LINE]: FINGERPRINT_AT };
 
 /** A short digest of the filters a cursor was made for: the same query must come back with it. */
 export function filterFingerprint(filters: unknown): string {
   return createHash('sha256').update(JSON.stringify(filters)).digest('base64url').slice(0, FINGERPRINT_CHARS);
 }
 
-function packed(kind: Kind, position: CursorPosition, fingerprint = ''): Buffer {
-  const bytes = Buffer.alloc(SEALED_BYTES[kind]);
-  bytes[0] = kind;
-  [position.ts, position.partitionStart, position.id].forEach((n, i) => bytes.writeBigInt64BE(BigInt(n), 1 + 8 * i));
-  bytes.write(fingerprint, POSITION_BYTES, 'latin1');
-  return bytes;
+/** A safe non-negative integer in 8 bytes, as two 32-bit halves (BigInt costs more, a page may hold 5,000 cursors). */
+function writeWhole(bytes: Buffer, n: number, at: number): void {
+  bytes.writeUInt32BE(Math.floor(n / 2 ** 32), at);
+  bytes.writeUInt32BE(n >>> 0, at + 4);
 }
 
-function positionIn(bytes: Buffer): CursorPosition | null {
-  const [ts, partitionStart, id] = [0, 1, 2].map((i) => Number(bytes.readBigInt64BE(1 + 8 * i)));
-  return [ts, partitionStart, id].every((n) => Number.isSafeInteger(n) && n >= 0) ? { ts, partitionStart, id } : null;
+function readWhole(bytes: Buffer, at: number): number | null {
+  const n = bytes.readUInt32BE(at) * 2 ** 32 + bytes.readUInt32BE(at + 4);
+  return Number.isSafeInteger(n) ? n : null;
 }
 
 /**
- * Page cursors (a position bound to the query's filters) and line cursors (a line's position), sealed
- * with AES-256-GCM: a cursor shows nothing of its position (a row id would tell how many lines, of any
- * namespace, were stored between two of them), and one that was changed, or made elsewhere, is refused
- * rather than read. Each cursor's IV is a keyed digest of what it seals (SIV), so the same position
- * always gives the same cursor, and two positions never share an IV.
+ * Page cursors (a position bound to the query's filters) and line cursors (a line's position). The
+ * row id, which would tell how many lines of every namespace were stored between two cursors, is
+ * enciphered with its partition as one AES-256 block (the same position always gives the same cursor,
+ * and nothing of it shows); the whole is signed with HMAC-SHA256, so a cursor that was changed, or made
+ * elsewhere, is refused rather than read. Keys are derived from the data dir's key, one for each use.
  */
 export class CursorCodec {
-  private readonly sealingKey: KeyObject;
-  private readonly ivKey: KeyObject;
+  private readonly macKey: Buffer;
+  // ECB over exactly one block: a keyed permutation of (id, partition), each call independent, so one
+  // cipher serves every cursor without being set up again.
+  private readonly encipher: Cipher;
+  private readonly decipher: Decipher;
 
   constructor(key: Buffer) {
-    const derive = (purpose: string) => createSecretKey(Buffer.from(hkdfSync('sha256', key, Buffer.alloc(0), `daylog cursor ${purpose}`, KEY_BYTES)));
-    this.sealingKey = derive('sealing');
-    this.ivKey = derive('iv');
+    const derive = (purpose: string) => Buffer.from(hkdfSync('sha256', key, Buffer.alloc(0), `daylog cursor ${purpose}`, KEY_BYTES));
+    this.macKey = derive('signing');
+    const blockKey = derive('position');
+    this.encipher = createCipheriv('aes-256-ecb', blockKey, null).setAutoPadding(false);
+    this.decipher = createDecipheriv('aes-256-ecb', blockKey, null).setAutoPadding(false);
   }
 
   /** The data dir's key, made on first use. */
@@ -71,47 +77,53 @@ export class CursorCodec {
   }
 
   encodePage(position: CursorPosition, fingerprint: string): string {
-    return this.seal(packed(PAGE, position, fingerprint));
+    return this.seal(PAGE, position, fingerprint);
   }
 
   decodePage(cursor: string, fingerprint: string): CursorDecoding {
-    const bytes = this.opened(cursor, PAGE);
-    const position = bytes && positionIn(bytes);
-    if (!bytes || !position) return { problem: NOT_OURS };
-    if (bytes.toString('latin1', POSITION_BYTES) !== fingerprint) {
+    const opened = this.open(cursor, PAGE);
+    if (!opened) return { problem: NOT_OURS };
+    if (opened.fingerprint !== fingerprint) {
       return { problem: 'cursor belongs to a query with other filters; repeat that query or start again without it' };
     }
-    return { position };
+    return { position: opened.position };
   }
 
   /** A handle for one line, whatever the query that found it: where the line's context is read from. */
   encodeLine(position: CursorPosition): string {
-    return this.seal(packed(LINE, position));
+    return this.seal(LINE, position, '');
   }
 
   decodeLine(cursor: string): CursorDecoding {
-    const bytes = this.opened(cursor, LINE);
-    const position = bytes && positionIn(bytes);
-    return position ? { position } : { problem: "cursor is not a line's cursor from this server: take it from a line of a json or ndjson answer" };
+    const opened = this.open(cursor, LINE);
+    return opened ? { position: opened.position } : { problem: "cursor is not a line's cursor from this server: take it from a line of a json or ndjson answer" };
   }
 
-  private seal(plain: Buffer): string {
-    const iv = createHmac('sha256', this.ivKey).update(plain).digest().subarray(0, IV_BYTES);
-    const cipher = createCipheriv('aes-256-gcm', this.sealingKey, iv);
-    return Buffer.concat([iv, cipher.update(plain), cipher.final(), cipher.getAuthTag()]).toString('base64url');
+  private mac(held: Buffer): Buffer {
+    return createHmac('sha256', this.macKey).update(held).digest().subarray(0, MAC_BYTES);
   }
 
-  /** What a cursor of `kind` seals, when it was sealed here and not changed since; null otherwise. */
-  private opened(cursor: string, kind: Kind): Buffer | null {
+  private seal(kind: Kind, position: CursorPosition, fingerprint: string): string {
+    const block = Buffer.allocUnsafe(BLOCK_BYTES);
+    writeWhole(block, position.id, 0);
+    writeWhole(block, position.partitionStart, 8);
+    const held = Buffer.alloc(HELD_BYTES[kind]);
+    held[0] = kind;
+    writeWhole(held, position.ts, TS_AT);
+    this.encipher.update(block).copy(held, BLOCK_AT);
+    held.write(fingerprint, FINGERPRINT_AT, 'latin1');
+    return Buffer.concat([held, this.mac(held)]).toString('base64url');
+  }
+
+  /** The position (and fingerprint) of a cursor of `kind` made here and not changed since; null otherwise. */
+  private open(cursor: string, kind: Kind): { position: CursorPosition; fingerprint: string } | null {
     const bytes = Buffer.from(cursor, 'base64url');
-    if (bytes.length !== IV_BYTES + SEALED_BYTES[kind] + TAG_BYTES || bytes.toString('base64url') !== cursor) return null;
-    const decipher = createDecipheriv('aes-256-gcm', this.sealingKey, bytes.subarray(0, IV_BYTES));
-    decipher.setAuthTag(bytes.subarray(bytes.length - TAG_BYTES));
-    try {
-      const plain = Buffer.concat([decipher.update(bytes.subarray(IV_BYTES, bytes.length - TAG_BYTES)), decipher.final()]);
-      return plain[0] === kind ? plain : null;
-    } catch {
-      return null;
-    }
+    if (bytes.length !== HELD_BYTES[kind] + MAC_BYTES || bytes.toString('base64url') !== cursor) return null;
+    const held = bytes.subarray(0, HELD_BYTES[kind]);
+    if (!timingSafeEqual(bytes.subarray(HELD_BYTES[kind]), this.mac(held)) || held[0] !== kind) return null;
+    const block = this.decipher.update(held.subarray(BLOCK_AT, FINGERPRINT_AT));
+    const [ts, partitionStart, id] = [readWhole(held, TS_AT), readWhole(block, 8), readWhole(block, 0)];
+    if (ts === null || partitionStart === null || id === null) return null;
+    return { position: { ts, partitionStart, id }, fingerprint: held.toString('latin1', FINGERPRINT_AT) };
   }
 }
