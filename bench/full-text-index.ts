@@ -2,6 +2,7 @@ import Database from 'better-sqlite3';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { HAS_WORD_INDEX, WORD_INDEX_STATE } from '../libs/storage/src/word-index';
 import { nowMs } from './bench-support';
 
 /** Lines in partitions other than the newest that their word index does not hold yet. */
@@ -13,8 +14,8 @@ export function unindexedLines(dataDir: string): number {
     const db = new Database(join(dir, file), { readonly: true });
     try {
       const lines = (db.prepare(`SELECT max(id) FROM "${file.slice(0, -3)}"`).pluck().get() as number | null) ?? 0;
-      const hasIndex = db.prepare(`SELECT count(*) FROM sqlite_master WHERE name = 'fts_state'`).pluck().get() as number;
-      const indexed = hasIndex ? ((db.prepare('SELECT indexed_upto FROM fts_state').pluck().get() as number | undefined) ?? 0) : 0;
+      const hasIndex = db.prepare(HAS_WORD_INDEX).pluck().get() as number;
+      const indexed = hasIndex ? ((db.prepare(WORD_INDEX_STATE).pluck().get() as number | undefined) ?? 0) : 0;
       behind += lines - indexed;
     } finally {
       db.close();

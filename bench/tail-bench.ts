@@ -23,6 +23,10 @@ function openTail(port: number): Promise<{ lines: () => number; dropped: () => n
     let dropped = 0;
     let lastAt = 0;
     const request = http.get({ host: HOST, port, path: '/api/v1/tail?limit=0', agent: false }, (response) => {
+      if (response.statusCode !== 200) {
+        reject(new Error(`tail bench: a tail was answered ${response.statusCode}`));
+        return;
+      }
       // Counting newlines in the bytes keeps this reader cheap: it shares the machine with the aggregator.
       response.on('data', (chunk: Buffer) => {
         for (let at = chunk.indexOf(10); at !== -1; at = chunk.indexOf(10, at + 1)) lines++;
@@ -54,7 +58,8 @@ export async function tailFanOut(dataset: Dataset, lines: number, tails: number,
   const bodies = dataset.bodies.slice(0, Math.ceil(lines / BATCH_LINES));
   const run = async <T>(work: (aggregator: AggregatorProcess) => Promise<T>): Promise<T> => {
     const dataDir = makeTempDir('tail');
-    const aggregator = await AggregatorProcess.start(dataDir);
+    // Every tail comes from this one client: the per-client limit must let them all open.
+    const aggregator = await AggregatorProcess.start(dataDir, { DAYLOG_MAX_TAILS_PER_CLIENT: String(tails), DAYLOG_MAX_TAILS: String(tails) });
     try {
       const result = await work(aggregator);
       await aggregator.stop();

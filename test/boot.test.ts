@@ -39,6 +39,8 @@ describe('configuration at boot', () => {
       maxScannedLines: 10_000_000,
       maxDiskBytes: null,
       maxLabelSetsPerNamespace: 5000,
+      maxTailsPerClient: 20,
+      maxTails: 500,
     });
   });
 

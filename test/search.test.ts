@@ -1,13 +1,21 @@
 import assert from 'node:assert/strict';
-import { readdirSync } from 'node:fs';
+import { readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
-import { parseMatchExpression, textMatcher } from '@daylog/log-model';
+import fc from 'fast-check';
+import { ftsQuery, parseMatchExpression, textMatcher, tokens } from '@daylog/log-model';
 import { QueryBudgetExceeded, TextSearchFunctions } from '@daylog/storage';
-import { HOUR, MINUTE, TestApp, ingestLines, queryJson, startTestApp } from './support/test-app';
+import { HAS_WORD_INDEX, WORD_INDEX_STATE, indexLines, registerWordFunction, wordIndexSchema, wordIndexTable } from '../libs/storage/src/word-index';
+import { HOUR, MINUTE, ManualClock, TestApp, ingestLines, queryJson, startTestApp, tempDataDir } from './support/test-app';
 
 const WORDS = ['payment', 'declined', 'timeout', 'upstream', 'cart', 'checkout', 'retry', 'Café', 'order-42', 'GET'];
+/**
+ * Words of scripts whose letters FTS5's own tokenizer and the word matcher once read apart: Hangul
+ * syllables, kana with voicing marks, Thai, Tamil and Devanagari vowel signs, Arabic hamza, Greek
+ * accents and final sigma. Each line starts with two of them.
+ */
+const SCRIPT_WORDS = ['결제실패', 'ログイン失敗', 'ガス', 'การชำระเงินล้มเหลว', 'أخطاء', 'தோல்வி', 'विफल', 'Αποτυχία', 'ΟΔΟΣ'];
 
 /** Deterministic lines over three hours: two partitions the writer indexes, and the newest, which it scans. */
 function corpus(now: number): { ts: number; message: string }[] {
@@ -15,7 +23,8 @@ function corpus(now: number): { ts: number; message: string }[] {
   const next = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
   return Array.from({ length: 1800 }, (_, i) => {
     const words = Array.from({ length: 3 + Math.floor(next() * 5) }, () => WORDS[Math.floor(next() * WORDS.length)]);
-    return { ts: now - 3 * HOUR + i * 6000, message: `${words.join(' ')} #${i}` };
+    const scripts = [SCRIPT_WORDS[i % SCRIPT_WORDS.length], SCRIPT_WORDS[(i * 5 + 1) % SCRIPT_WORDS.length]];
+    return { ts: now - 3 * HOUR + i * 6000, message: `${scripts.join(' ')} ${words.join(' ')} #${i}` };
   });
 }
 
@@ -29,8 +38,8 @@ function indexState(dataDir: string): { lines: number; indexed: number | null }[
       const db = new Database(join(dir, file), { readonly: true });
       try {
         const lines = db.prepare(`SELECT count(*) FROM "${file.slice(0, -3)}"`).pluck().get() as number;
-        const hasIndex = db.prepare(`SELECT count(*) FROM sqlite_master WHERE name = 'fts_state'`).pluck().get() as number;
-        const indexed = hasIndex ? (db.prepare('SELECT indexed_upto FROM fts_state').pluck().get() as number) : null;
+        const hasIndex = db.prepare(HAS_WORD_INDEX).pluck().get() as number;
+        const indexed = hasIndex ? (db.prepare(WORD_INDEX_STATE).pluck().get() as number) : null;
         return { lines, indexed };
       } finally {
         db.close();
@@ -76,7 +85,12 @@ describe('word and phrase search: match=', () => {
     assert.equal(state.at(-1)!.indexed, null);
   });
 
-  for (const expression of ['declined', 'PAYMENT declined', '"payment declined"', 'pay*', 'cafe', 'order 42', '"42 cart"', 'declined "retry timeout" check*']) {
+  const expressions = [
+    ...['declined', 'PAYMENT declined', '"payment declined"', 'pay*', 'cafe', 'order 42', '"42 cart"', 'declined "retry timeout" check*'],
+    ...SCRIPT_WORDS,
+    ...['ログ*', 'தோ*', 'αποτυχια', 'οδος', '"결제실패 ログイン失敗"', 'विफल declined'],
+  ];
+  for (const expression of expressions) {
     it(`finds the same lines through the index as by reading them: match=${expression}`, async () => {
       const want = expected(expression);
       assert.ok(want.length > 0, 'the corpus has such lines');
@@ -180,6 +194,99 @@ describe('without the full-text index (DAYLOG_FULL_TEXT=off)', () => {
       assert.deepEqual(found.map((l) => l.message), lines.map((l) => l.message).filter(textMatcher(parsed)));
     } finally {
       await t.close();
+    }
+  });
+});
+
+describe('the word index and the word matcher', () => {
+  /** Letters of the scripts whose words once read apart, with digits, spaces and punctuation between them. */
+  const scriptText = fc.string({
+    unit: fc.oneof(
+      ...[
+        [0xac00, 0xd7a3], // Hangul syllables
+        [0x3041, 0x30ff], // kana, voiced ones included
+        [0x4e00, 0x4e3f], // CJK ideographs
+        [0x0e01, 0x0e5b], // Thai, with its vowel signs
+        [0x0600, 0x06ff], // Arabic, hamza forms and harakat
+        [0x0b80, 0x0bff], // Tamil
+        [0x0900, 0x097f], // Devanagari
+        [0x0370, 0x03ff], // Greek, accented and final sigma
+        [0x00c0, 0x024f], // Latin with diacritics
+      ].map(([min, max]) => fc.integer({ min, max }).map((code) => String.fromCodePoint(code))),
+      fc.constantFrom(' ', ' ', '-', '.', '_', '1', '9', '"'),
+    ),
+    maxLength: 40,
+  });
+
+  it('agree on what a word is, in every script: the index finds every line the matcher keeps', () => {
+    const db = new Database(':memory:');
+    registerWordFunction(db);
+    db.exec('CREATE TABLE lines (id INTEGER PRIMARY KEY, message TEXT NOT NULL)');
+    db.exec(wordIndexSchema('lines'));
+    const insert = db.prepare('INSERT INTO lines (message) VALUES (?)');
+    const index = wordIndexTable('lines');
+    const find = db.prepare(`SELECT rowid FROM "${index}" WHERE "${index}" MATCH ?`).pluck();
+    fc.assert(
+      fc.property(fc.oneof(scriptText, fc.string({ unit: 'grapheme' })), fc.nat(), (message, pick) => {
+        const id = Number(insert.run(message).lastInsertRowid);
+        indexLines(db, 'lines', id - 1, id);
+        const words = tokens(message);
+        if (words.length === 0) return;
+        const at = pick % words.length;
+        const letters = [...words[at]];
+        const expressions = [words[at], `${letters.slice(0, Math.ceil(letters.length / 2)).join('')}*`, `"${words.slice(at, at + 2).join(' ')}"`, message];
+        for (const expression of expressions) {
+          const parsed = parseMatchExpression(expression);
+          if (typeof parsed === 'string' || !textMatcher(parsed)(message)) continue;
+          assert.ok((find.all(ftsQuery(parsed)) as number[]).includes(id), `${JSON.stringify(expression)} in ${JSON.stringify(message)}`);
+        }
+      }),
+      { numRuns: 3000 },
+    );
+    db.close();
+  });
+});
+
+describe('a partition whose word index an earlier Daylog built from the raw text', () => {
+  it('has that index dropped at boot and replaced by one of the words as the matcher reads them, every line found meanwhile', async () => {
+    const dataDir = tempDataDir();
+    const clock = new ManualClock();
+    const labels = { namespace: 'shop', pod: 'web-1' };
+    const lines = [...SCRIPT_WORDS.map((word, i) => ({ ts: clock.now() - 2 * HOUR + i * 1000, message: `old hour ${word}` })), { ts: clock.now() - MINUTE, message: 'this hour' }];
+    try {
+      let t = await startTestApp({ dataDir, clock });
+      await ingestLines(t.http, lines, labels);
+      await untilIndexed(dataDir, (state) => state.length === 2 && state[0].indexed === state[0].lines);
+      await t.close();
+
+      // As an earlier Daylog left it: FTS5's own words of the raw text, in its own tables.
+      const [oldest] = readdirSync(join(dataDir, 'partitions')).filter((file) => file.endsWith('.db')).sort();
+      const table = oldest.slice(0, -3);
+      const db = new Database(join(dataDir, 'partitions', oldest));
+      db.exec(`DROP TABLE "${wordIndexTable(table)}"; DROP TABLE words_state;
+        CREATE VIRTUAL TABLE "${table}_fts" USING fts5(message, content='', detail=none, columnsize=0);
+        INSERT INTO "${table}_fts" (rowid, message) SELECT id, message FROM "${table}";
+        CREATE TABLE fts_state (indexed_upto INTEGER NOT NULL);
+        INSERT INTO fts_state SELECT max(id) FROM "${table}";`);
+      db.close();
+
+      t = await startTestApp({ dataDir, clock });
+      try {
+        for (const word of SCRIPT_WORDS) {
+          const { lines: found } = await queryJson(t.http, { match: word });
+          assert.deepEqual(found.map((line) => line.message), [`old hour ${word}`], word);
+        }
+        await untilIndexed(dataDir, (state) => state[0].indexed === state[0].lines);
+        const check = new Database(join(dataDir, 'partitions', oldest), { readonly: true });
+        const tables = check.prepare(`SELECT name FROM sqlite_master WHERE name LIKE '%fts%'`).pluck().all();
+        check.close();
+        assert.deepEqual(tables, [], 'the old index is gone');
+        for (const word of SCRIPT_WORDS) assert.equal((await queryJson(t.http, { match: word })).lines.length, 1, word);
+      } finally {
+        await t.close();
+      }
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
     }
   });
 });

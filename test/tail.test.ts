@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { loadConfig } from '@daylog/config';
 import { TailHub } from '../apps/aggregator/src/tail/tail-hub';
+import { TailLimits } from '../apps/aggregator/src/tail/tail-limits';
 import { TAIL_QUEUE_LINES } from '../apps/aggregator/src/tail/tail.service';
 import { TailClient } from './support/tail-client';
 import { ManualClock, TestApp, ingestLines, startTestApp } from './support/test-app';
@@ -131,5 +133,101 @@ describe('a tail when the server stops', () => {
     await t.close();
     await tail.ended;
     assert.ok(Date.now() - started < 5000);
+  });
+});
+
+describe('limits on live tails (DAYLOG_MAX_TAILS_PER_CLIENT, DAYLOG_MAX_TAILS)', () => {
+  const tokens = ['tail-reader-a-0123456789', 'tail-reader-b-0123456789', 'tail-reader-c-0123456789'];
+  const bearer = (token: string) => ({ headers: { Authorization: `Bearer ${token}` } });
+  const labels = { namespace: 'shop', pod: 'web-1', container: 'nginx' };
+
+  /** Opens a tail and waits for its answer's status. */
+  async function open(url: string, options: ConstructorParameters<typeof TailClient>[1] = {}): Promise<TailClient> {
+    const tail = new TailClient(url, options);
+    await tail.opened();
+    return tail;
+  }
+
+  async function refusal(tail: TailClient): Promise<{ status: number; retryAfter: string | undefined; body: unknown }> {
+    if (tail.response.statusCode === 200) {
+      tail.request.destroy();
+      assert.fail('the tail was opened, not refused');
+    }
+    await tail.ended;
+    return { status: tail.response.statusCode!, retryAfter: tail.response.headers['retry-after'], body: JSON.parse(tail.lines[0]) };
+  }
+
+  async function whenOpenTails(t: TestApp, count: number): Promise<void> {
+    const limits = t.app.get(TailLimits);
+    const deadline = Date.now() + 10_000;
+    while (limits.open() !== count) {
+      if (Date.now() > deadline) throw new Error(`${limits.open()} tails open, not ${count}`);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
+
+  it('refuses a token past its share and the server past its total with a 429, and the open tails go on', async () => {
+    const t = await startTestApp({
+      clock: new ManualClock(Date.now()),
+      env: { DAYLOG_READ_TOKENS: tokens.join(','), DAYLOG_MAX_TAILS_PER_CLIENT: '2', DAYLOG_MAX_TAILS: '3' },
+    });
+    try {
+      await t.app.listen({ port: 0, host: '127.0.0.1' });
+      const url = `${await t.app.getUrl()}/api/v1/tail?limit=0`;
+      const [a, b, c] = tokens;
+      const first = [await open(url, bearer(a)), await open(url, bearer(a))];
+      assert.deepEqual(first.map((tail) => tail.response.statusCode), [200, 200]);
+
+      assert.deepEqual(await refusal(await open(url, bearer(a))), {
+        status: 429,
+        retryAfter: '10',
+        body: { error: 'this client already has 2 live tails open, the most one client may have (DAYLOG_MAX_TAILS_PER_CLIENT): close one before opening another' },
+      });
+      const unknown = await open(url, bearer('not-a-token-of-this-server'));
+      assert.equal(unknown.response.statusCode, 401, 'a refused token holds no place');
+
+      const other = await open(url, bearer(b));
+      assert.equal(other.response.statusCode, 200, 'another token has its own share');
+      assert.deepEqual(await refusal(await open(url, bearer(c))), {
+        status: 429,
+        retryAfter: '10',
+        body: { error: 'the server already serves 3 live tails, the most it serves at once (DAYLOG_MAX_TAILS): try again later' },
+      });
+
+      await ingestLines(t.http, [{ message: 'still flowing' }], labels);
+      for (const tail of [...first, other]) assert.deepEqual(messagesOf(await tail.waitFor(1)), ['still flowing']);
+
+      first[0].request.destroy();
+      await whenOpenTails(t, 2);
+      const again = await open(url, bearer(a));
+      assert.equal(again.response.statusCode, 200, 'a closed tail gives its place back');
+      for (const tail of [first[1], other, again]) tail.request.destroy();
+      await whenOpenTails(t, 0);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('counts tails by address when reads need no token, whatever bearer value is sent', async () => {
+    const t = await startTestApp({ clock: new ManualClock(Date.now()), env: { DAYLOG_MAX_TAILS_PER_CLIENT: '2' } });
+    try {
+      await t.app.listen({ port: 0, host: '127.0.0.1' });
+      const url = `${await t.app.getUrl()}/api/v1/tail?limit=0`;
+      const mine = [await open(url), await open(url, bearer('made-up-token-number-one'))];
+      assert.deepEqual(mine.map((tail) => tail.response.statusCode), [200, 200]);
+      const third = await open(url, bearer('made-up-token-number-two'));
+      assert.equal((await refusal(third)).status, 429, 'an unchecked token is no new client');
+      const elsewhere = await open(url, { localAddress: '127.0.0.2' });
+      assert.equal(elsewhere.response.statusCode, 200, 'another address has its own share');
+      for (const tail of [...mine, elsewhere]) tail.request.destroy();
+      await whenOpenTails(t, 0);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('are refused at boot when they are not whole numbers from 1', () => {
+    assert.throws(() => loadConfig({ DAYLOG_MAX_TAILS_PER_CLIENT: '0' }), /^ConfigError: DAYLOG_MAX_TAILS_PER_CLIENT="0" is not valid: expected a whole number from 1 to 100000$/);
+    assert.throws(() => loadConfig({ DAYLOG_MAX_TAILS: 'many' }), /^ConfigError: DAYLOG_MAX_TAILS="many" is not valid: expected a whole number from 1 to 100000$/);
   });
 });

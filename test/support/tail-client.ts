@@ -1,5 +1,5 @@
 import { once } from 'node:events';
-import { ClientRequest, IncomingMessage, get } from 'node:http';
+import { ClientRequest, IncomingMessage, OutgoingHttpHeaders, get } from 'node:http';
 
 /** A tail read over real HTTP, its lines collected as they come. */
 export class TailClient {
@@ -10,10 +10,11 @@ export class TailClient {
   readonly request: ClientRequest;
   readonly ended: Promise<void>;
 
-  constructor(url: string) {
+  /** `options`: headers to send (a token), and the local address to connect from (127.0.0.2 is another client). */
+  constructor(url: string, options: { headers?: OutgoingHttpHeaders; localAddress?: string } = {}) {
     let ended!: () => void;
     this.ended = new Promise((resolve) => (ended = resolve));
-    this.request = get(url, (response) => {
+    this.request = get(url, options, (response) => {
       this.response = response;
       response.setEncoding('utf8');
       response.on('data', (chunk: string) => {

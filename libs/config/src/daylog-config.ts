@@ -41,4 +41,8 @@ export interface DaylogConfig {
   maxDiskBytes: number | null;
   /** Label sets a namespace may have with lines within the retention; lines that would make one more are refused. */
   maxLabelSetsPerNamespace: number;
+  /** Live tails one client (a read token, else an address) may have open at once; past it, 429. */
+  maxTailsPerClient: number;
+  /** Live tails the server serves at once, from every client; past it, 429. */
+  maxTails: number;
 }

@@ -93,6 +93,8 @@ export function loadConfig(env: NodeJS.ProcessEnv): DaylogConfig {
     maxScannedLines: Number(vars.DAYLOG_QUERY_MAX_SCANNED_LINES),
     maxDiskBytes,
     maxLabelSetsPerNamespace: Number(vars.DAYLOG_MAX_LABEL_SETS_PER_NAMESPACE),
+    maxTailsPerClient: Number(vars.DAYLOG_MAX_TAILS_PER_CLIENT),
+    maxTails: Number(vars.DAYLOG_MAX_TAILS),
   };
 }
 

@@ -1,8 +1,8 @@
 /**
- * Word and phrase search, as SQLite FTS5's default tokenizer (unicode61) sees text: a word is a run
- * of letters and digits, compared without case and without diacritics. The index only narrows the
- * candidates; `textMatcher` decides, so lines read through the index and lines scanned give the
- * same answers.
+ * Word and phrase search: a word is a run of letters and digits, compared without case and without
+ * marks (decomposed, accents, vowel signs and voicing marks left out). The word index holds the words
+ * `tokens` gives, and only narrows the candidates; `textMatcher` decides, so lines read through the
+ * index and lines scanned give the same answers.
  */
 export type MatchTerm = { kind: 'word'; token: string; prefix: boolean } | { kind: 'phrase'; tokens: string[] };
 

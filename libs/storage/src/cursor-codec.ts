@@ -1,4 +1,4 @@
-import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { Cipher, Decipher, createCipheriv, createDecipheriv, createHash, createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CursorPosition } from './log-store';
@@ -6,29 +6,63 @@ import { PRIVATE_FILE_MODE, makeFilesPrivate } from './private-files';
 
 export type CursorDecoding = { position: CursorPosition } | { problem: string };
 
-/** The key cursors are signed with, kept in the data dir so that cursors outlive a restart. */
+/** The key cursors are sealed with, kept in the data dir so that cursors outlive a restart. */
 export const CURSOR_KEY_FILE = 'cursor.key';
 const KEY_BYTES = 32;
 /** 96 bits of HMAC-SHA256: enough that a forged cursor is a guess. */
 const MAC_BYTES = 12;
+/** A filter fingerprint's length, in base64url characters (72 bits of SHA-256). */
+const FINGERPRINT_CHARS = 12;
 const NOT_OURS = 'cursor is not one this server gave out; start again without it';
+
+const PAGE = 1;
+const LINE = 2;
+type Kind = typeof PAGE | typeof LINE;
+
+/** What a cursor holds: its kind, the time in clear, one AES block of the row id and partition, and a page's fingerprint. */
+const TS_AT = 1;
+const BLOCK_AT = TS_AT + 8;
+const BLOCK_BYTES = 16;
+const FINGERPRINT_AT = BLOCK_AT + BLOCK_BYTES;
+const HELD_BYTES: Record<Kind, number> = { [PAGE]: FINGERPRINT_AT + FINGERPRINT_CHARS, [LINE]: FINGERPRINT_AT };
 
 /** A short digest of the filters a cursor was made for: the same query must come back with it. */
 export function filterFingerprint(filters: unknown): string {
-  return createHash('sha256').update(JSON.stringify(filters)).digest('base64url').slice(0, 12);
+  return createHash('sha256').update(JSON.stringify(filters)).digest('base64url').slice(0, FINGERPRINT_CHARS);
 }
 
-function positionOf(...texts: string[]): CursorPosition | null {
-  const [ts, partitionStart, id] = texts.map((text) => (/^\d{1,16}$/.test(text) ? Number(text) : NaN));
-  return [ts, partitionStart, id].every((n) => Number.isSafeInteger(n)) ? { ts, partitionStart, id } : null;
+/** A safe non-negative integer in 8 bytes, as two 32-bit halves (BigInt costs more, a page may hold 5,000 cursors). */
+function writeWhole(bytes: Buffer, n: number, at: number): void {
+  bytes.writeUInt32BE(Math.floor(n / 2 ** 32), at);
+  bytes.writeUInt32BE(n >>> 0, at + 4);
+}
+
+function readWhole(bytes: Buffer, at: number): number | null {
+  const n = bytes.readUInt32BE(at) * 2 ** 32 + bytes.readUInt32BE(at + 4);
+  return Number.isSafeInteger(n) ? n : null;
 }
 
 /**
- * Page cursors (a position bound to the query's filters) and line cursors (a line's position), signed:
- * a cursor that was changed, or made elsewhere, is refused rather than read as a position.
+ * Page cursors (a position bound to the query's filters) and line cursors (a line's position). The
+ * row id, which would tell how many lines of every namespace were stored between two cursors, is
+ * enciphered with its partition as one AES-256 block (the same position always gives the same cursor,
+ * and nothing of it shows); the whole is signed with HMAC-SHA256, so a cursor that was changed, or made
+ * elsewhere, is refused rather than read. Keys are derived from the data dir's key, one for each use.
  */
 export class CursorCodec {
-  constructor(private readonly key: Buffer) {}
+  private readonly macKey: Buffer;
+  // ECB over exactly one block: a keyed permutation of (id, partition), each call independent, so one
+  // cipher serves every cursor without being set up again.
+  private readonly encipher: Cipher;
+  private readonly decipher: Decipher;
+
+  constructor(key: Buffer) {
+    const derive = (purpose: string) => Buffer.from(hkdfSync('sha256', key, Buffer.alloc(0), `daylog cursor ${purpose}`, KEY_BYTES));
+    this.macKey = derive('signing');
+    const blockKey = derive('position');
+    this.encipher = createCipheriv('aes-256-ecb', blockKey, null).setAutoPadding(false);
+    this.decipher = createDecipheriv('aes-256-ecb', blockKey, null).setAutoPadding(false);
+  }
 
   /** The data dir's key, made on first use. */
   static forDataDir(dataDir: string): CursorCodec {
@@ -45,44 +79,53 @@ export class CursorCodec {
   }
 
   encodePage(position: CursorPosition, fingerprint: string): string {
-    return this.sign(`1.${position.ts}.${position.partitionStart}.${position.id}.${fingerprint}`);
+    return this.seal(PAGE, position, fingerprint);
   }
 
   decodePage(cursor: string, fingerprint: string): CursorDecoding {
-    const parts = this.verified(cursor)?.split('.');
-    const position = parts?.length === 5 && parts[0] === '1' ? positionOf(parts[1], parts[2], parts[3]) : null;
-    if (!position) return { problem: NOT_OURS };
-    if (parts![4] !== fingerprint) {
+    const opened = this.open(cursor, PAGE);
+    if (!opened) return { problem: NOT_OURS };
+    if (opened.fingerprint !== fingerprint) {
       return { problem: 'cursor belongs to a query with other filters; repeat that query or start again without it' };
     }
-    return { position };
+    return { position: opened.position };
   }
 
   /** A handle for one line, whatever the query that found it: where the line's context is read from. */
   encodeLine(position: CursorPosition): string {
-    return this.sign(`l.${position.ts}.${position.partitionStart}.${position.id}`);
+    return this.seal(LINE, position, '');
   }
 
   decodeLine(cursor: string): CursorDecoding {
-    const parts = this.verified(cursor)?.split('.');
-    const position = parts?.length === 4 && parts[0] === 'l' ? positionOf(parts[1], parts[2], parts[3]) : null;
-    return position ? { position } : { problem: "cursor is not a line's cursor from this server: take it from a line of a json or ndjson answer" };
+    const opened = this.open(cursor, LINE);
+    return opened ? { position: opened.position } : { problem: "cursor is not a line's cursor from this server: take it from a line of a json or ndjson answer" };
   }
 
-  private mac(text: string): Buffer {
-    return createHmac('sha256', this.key).update(text).digest().subarray(0, MAC_BYTES);
+  private mac(held: Buffer): Buffer {
+    return createHmac('sha256', this.macKey).update(held).digest().subarray(0, MAC_BYTES);
   }
 
-  private sign(text: string): string {
-    return `${Buffer.from(text).toString('base64url')}.${this.mac(text).toString('base64url')}`;
+  private seal(kind: Kind, position: CursorPosition, fingerprint: string): string {
+    const block = Buffer.allocUnsafe(BLOCK_BYTES);
+    writeWhole(block, position.id, 0);
+    writeWhole(block, position.partitionStart, 8);
+    const held = Buffer.alloc(HELD_BYTES[kind]);
+    held[0] = kind;
+    writeWhole(held, position.ts, TS_AT);
+    this.encipher.update(block).copy(held, BLOCK_AT);
+    held.write(fingerprint, FINGERPRINT_AT, 'latin1');
+    return Buffer.concat([held, this.mac(held)]).toString('base64url');
   }
 
-  /** The cursor's text when its signature holds; undefined otherwise. */
-  private verified(cursor: string): string | undefined {
-    const [payload, signature, extra] = cursor.split('.');
-    if (payload === undefined || signature === undefined || extra !== undefined) return undefined;
-    const text = Buffer.from(payload, 'base64url').toString();
-    const given = Buffer.from(signature, 'base64url');
-    return given.length === MAC_BYTES && timingSafeEqual(given, this.mac(text)) ? text : undefined;
+  /** The position (and fingerprint) of a cursor of `kind` made here and not changed since; null otherwise. */
+  private open(cursor: string, kind: Kind): { position: CursorPosition; fingerprint: string } | null {
+    const bytes = Buffer.from(cursor, 'base64url');
+    if (bytes.length !== HELD_BYTES[kind] + MAC_BYTES || bytes.toString('base64url') !== cursor) return null;
+    const held = bytes.subarray(0, HELD_BYTES[kind]);
+    if (!timingSafeEqual(bytes.subarray(HELD_BYTES[kind]), this.mac(held)) || held[0] !== kind) return null;
+    const block = this.decipher.update(held.subarray(BLOCK_AT, FINGERPRINT_AT));
+    const [ts, partitionStart, id] = [readWhole(held, TS_AT), readWhole(block, 8), readWhole(block, 0)];
+    if (ts === null || partitionStart === null || id === null) return null;
+    return { position: { ts, partitionStart, id }, fingerprint: held.toString('latin1', FINGERPRINT_AT) };
   }
 }

@@ -1,52 +1,135 @@
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { LABEL_NAMES } from '@daylog/log-model';
 import { StreamLabels, StreamRow } from './catalogue';
-import { LabelPatterns } from './log-store';
+import { LabelPatterns, QueryBudgetExceeded, QueryCancelled, ScanBudget } from './log-store';
 
-/**
- * Whether text matches a pattern where `*` stands for any run of characters, in at most
- * pattern × text steps (a two-pointer walk that returns only to the last star): a regular
- * expression built from `*a*a*a*b` backtracks exponentially on a long label and stalls the server.
- */
-export function globMatches(pattern: string, text: string): boolean {
-  let p = 0;
-  let t = 0;
-  let star = -1;
-  let resume = 0;
-  while (t < text.length) {
-    if (p < pattern.length && pattern[p] !== '*' && pattern[p] === text[t]) {
-      p++;
-      t++;
-    } else if (p < pattern.length && pattern[p] === '*') {
-      star = p++;
-      resume = t;
-    } else if (star !== -1) {
-      p = star + 1;
-      t = ++resume;
-    } else {
-      return false;
+/** A piece of literal text between stars, found in a text in one pass however it repeats itself (Knuth–Morris–Pratt). */
+class Piece {
+  private readonly codes: Uint16Array;
+  /** For each prefix of the piece, the length of its longest proper prefix that is also its suffix. */
+  private readonly fallback: Int32Array;
+
+  constructor(text: string) {
+    this.codes = Uint16Array.from({ length: text.length }, (_, i) => text.charCodeAt(i));
+    this.fallback = new Int32Array(text.length);
+    for (let i = 1, k = 0; i < text.length; i++) {
+      while (k > 0 && this.codes[i] !== this.codes[k]) k = this.fallback[k - 1];
+      if (this.codes[i] === this.codes[k]) k++;
+      this.fallback[i] = k;
     }
   }
-  while (pattern[p] === '*') p++;
-  return p === pattern.length;
+
+  get length(): number {
+    return this.codes.length;
+  }
+
+  /** Where the piece ends the first time it appears in `text` between `from` and `to`; -1 when it does not. */
+  endIn(text: string, from: number, to: number): number {
+    const { codes, fallback } = this;
+    for (let t = from, k = 0; t < to; t++) {
+      const code = text.charCodeAt(t);
+      while (k > 0 && code !== codes[k]) k = fallback[k - 1];
+      if (code === codes[k] && ++k === codes.length) return t + 1;
+    }
+    return -1;
+  }
 }
 
-/** Label filters compiled once per query; each label must match one of its patterns. */
+/**
+ * A pattern where `*` stands for any run of characters, compiled once to a test that reads a text at
+ * most about twice, whatever the pattern: the text must start with what comes before the first star
+ * and end with what follows the last, and hold the pieces between, in order, each found at its first
+ * place. Going back over a star (a regular expression, or a two-pointer walk) costs pattern × text
+ * steps a label, which a request of long patterns against thousands of long pod names makes minutes.
+ */
+export function compileGlob(pattern: string): (text: string) => boolean {
+  const pieces = pattern.split('*');
+  if (pieces.length === 1) return (text) => text === pattern;
+  const head = pieces[0];
+  const tail = pieces[pieces.length - 1];
+  const middle = pieces
+    .slice(1, -1)
+    .filter((piece) => piece !== '')
+    .map((piece) => new Piece(piece));
+  const shortest = head.length + tail.length + middle.reduce((sum, piece) => sum + piece.length, 0);
+  return (text) => {
+    if (text.length < shortest || !text.startsWith(head) || !text.endsWith(tail)) return false;
+    const end = text.length - tail.length;
+    let at = head.length;
+    for (const piece of middle) {
+      at = piece.endIn(text, at, end);
+      if (at < 0) return false;
+    }
+    return true;
+  };
+}
+
+export function globMatches(pattern: string, text: string): boolean {
+  return compileGlob(pattern)(text);
+}
+
+/**
+ * Label values whose answer a matcher remembers: a tail sees the same few pods over and over. Few, for
+ * every open tail has its matcher: a thousand values a label is some tens of kilobytes a tail at most.
+ */
+const REMEMBERED_VALUES = 1024;
+
+/**
+ * Label filters compiled once per query; each label must match one of its patterns. A value's answer
+ * is remembered, so that patterns are tried once per distinct value, not once per label set or line.
+ */
 export function labelMatcher(patterns: LabelPatterns): ((stream: StreamLabels) => boolean) | null {
   const checks = LABEL_NAMES.filter((name) => (patterns[name]?.length ?? 0) > 0).map((name) => {
-    const alternatives = patterns[name]!;
+    const alternatives = [...new Set(patterns[name])].map(compileGlob);
+    const answers = new Map<string, boolean>();
     return (stream: StreamLabels) => {
       const value = stream[name];
-      return value !== null && alternatives.some((pattern) => globMatches(pattern, value));
+      if (value === null) return false;
+      let answer = answers.get(value);
+      if (answer === undefined) {
+        answer = alternatives.some((matches) => matches(value));
+        if (answers.size >= REMEMBERED_VALUES) answers.clear();
+        answers.set(value, answer);
+      }
+      return answer;
     };
   });
   if (checks.length === 0) return null;
   return (stream) => checks.every((check) => check(stream));
 }
 
-export function matchingStreamIds(streams: Iterable<StreamRow>, patterns: LabelPatterns): number[] | null {
+/** How long pattern matching holds the event loop before it lets other requests run. */
+const SLICE_MS = 5;
+/** Label sets examined between two looks at the time: a few hundred microseconds at most, with long patterns. */
+const STREAMS_PER_CLOCK_READ = 16;
+
+/**
+ * The label sets a filter reaches, among those of the namespaces it may see (all of them when
+ * `namespaces` is undefined): other namespaces' label sets are never compared with its patterns.
+ * Many patterns against many label sets take turns with other requests, within the search's budget
+ * (QueryBudgetExceeded past its time). Null: every label set.
+ */
+export async function matchingStreamIds(
+  streams: Iterable<StreamRow>,
+  patterns: LabelPatterns,
+  budget: ScanBudget,
+  namespaces?: readonly string[],
+): Promise<number[] | null> {
   const matches = labelMatcher(patterns);
-  if (!matches) return null;
+  const allowed = namespaces && new Set(namespaces);
+  if (!matches && !allowed) return null;
   const ids: number[] = [];
-  for (const stream of streams) if (matches(stream)) ids.push(stream.id);
+  let examined = 0;
+  let sliceEnd = performance.now() + SLICE_MS;
+  for (const stream of streams) {
+    if (allowed && (stream.namespace === null || !allowed.has(stream.namespace))) continue;
+    if (matches && ++examined % STREAMS_PER_CLOCK_READ === 0 && performance.now() > sliceEnd) {
+      await nextTurn();
+      if (budget.signal?.aborted) throw new QueryCancelled();
+      if (budget.now() > budget.deadlineMs) throw new QueryBudgetExceeded('time', budget);
+      sliceEnd = performance.now() + SLICE_MS;
+    }
+    if (!matches || matches(stream)) ids.push(stream.id);
+  }
   return ids;
 }

@@ -7,6 +7,18 @@ function asciiLower(text: string): string {
   return /[A-Z]/.test(text) ? text.replace(/[A-Z]+/g, (letters) => letters.toLowerCase()) : text;
 }
 
+/** Messages lower-cased, by line: a line published to many tails is lower-cased once, not once a tail. */
+const lowered = new WeakMap<LogLine, string>();
+
+function loweredMessage(line: LogLine): string {
+  let message = lowered.get(line);
+  if (message === undefined) {
+    message = asciiLower(line.message);
+    lowered.set(line, message);
+  }
+  return message;
+}
+
 /** A line filter as a predicate, for lines that are not read from SQLite (live tails); the same answers as the SQL. */
 export function lineMatcher(filter: LineFilter): (line: LogLine) => boolean {
   const labels = labelMatcher(filter.labels);
@@ -23,7 +35,7 @@ export function lineMatcher(filter: LineFilter): (line: LogLine) => boolean {
     if (severities && !severities.has(severityOf(line.level))) return false;
     if (labels && !labels(line)) return false;
     if (!searchesText) return true;
-    const message = asciiLower(line.message);
+    const message = loweredMessage(line);
     if (!contains.every((text) => message.includes(text)) || excludes.some((text) => message.includes(text))) return false;
     return (!matchesWords || matchesWords(line.message)) && (!regex || regex.test(line.message));
   };

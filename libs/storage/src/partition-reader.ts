@@ -27,8 +27,9 @@ import {
   pageStatement,
   searchesText,
 } from './page-statement';
-import { MINUTE_MS, PartitionBounds, formatOfCode, fullTextTable, partitionFile } from './partition-schema';
+import { MINUTE_MS, PartitionBounds, formatOfCode, partitionFile } from './partition-schema';
 import { TextSearchFunctions } from './text-search-functions';
+import { HAS_WORD_INDEX, WORD_INDEX_STATE, wordIndexTable } from './word-index';
 
 interface LineRow {
   id: number;
@@ -39,9 +40,6 @@ interface LineRow {
   fields: string | null;
   format: number | null;
 }
-
-const HAS_FULL_TEXT = `SELECT count(*) AS found FROM sqlite_master WHERE name = 'fts_state'`;
-const FULL_TEXT_STATE = 'SELECT indexed_upto FROM fts_state';
 
 /** Open read connections, newest use last; a day of 1-minute partitions would otherwise exhaust descriptors. */
 const OPEN_CONNECTIONS = 64;
@@ -154,7 +152,7 @@ export class PartitionReader {
 
   async query(query: LogQuery, budget: ScanBudget): Promise<QueryPage> {
     this.refreshStreams();
-    const streamIds = this.streamIdsFor(query);
+    const streamIds = await this.streamIdsFor(query, budget);
     if (streamIds?.length === 0) return { lines: [], next: null, stopped: null };
     return this.page(query, streamIds, budget);
   }
@@ -189,7 +187,7 @@ export class PartitionReader {
    */
   async count(query: CountQuery, budget: ScanBudget): Promise<LineCount[]> {
     this.refreshStreams();
-    const streamIds = this.streamIdsFor(query);
+    const streamIds = await this.streamIdsFor(query, budget);
     if (streamIds?.length === 0) return [];
     const totals = new Map<string, LineCount>();
     const add = (rows: CountRow[]): void => {
@@ -377,24 +375,17 @@ export class PartitionReader {
   }
 
   /** The label sets a filter reaches: those its label patterns match, within the namespaces it may see; null: all. */
-  private streamIdsFor(filter: LineFilter): number[] | null {
-    const matching = matchingStreamIds(this.streams.values(), filter.labels);
-    if (!filter.namespaces) return matching;
-    const allowed = new Set(filter.namespaces);
-    const inScope = (id: number) => {
-      const namespace = this.streams.get(id)?.namespace;
-      return namespace !== null && namespace !== undefined && allowed.has(namespace);
-    };
-    return (matching ?? [...this.streams.keys()]).filter(inScope);
+  private streamIdsFor(filter: LineFilter, budget: ScanBudget): Promise<number[] | null> {
+    return matchingStreamIds(this.streams.values(), filter.labels, budget, filter.namespaces);
   }
 
   /** The partition's full-text index, once the writer has begun one. */
   private fullTextIndex(partition: PartitionBounds): FullTextIndex | null {
     const connection = this.connection(partition);
-    const [{ found }] = connection.all<{ found: number }>({ sql: HAS_FULL_TEXT, params: [] });
+    const [{ found }] = connection.all<{ found: number }>({ sql: HAS_WORD_INDEX, params: [] });
     if (!found) return null;
-    const [state] = connection.all<{ indexed_upto: number }>({ sql: FULL_TEXT_STATE, params: [] });
-    return state ? { table: fullTextTable(partition.name), indexedUpTo: state.indexed_upto } : null;
+    const [state] = connection.all<{ indexed_upto: number }>({ sql: WORD_INDEX_STATE, params: [] });
+    return state ? { table: wordIndexTable(partition.name), indexedUpTo: state.indexed_upto } : null;
   }
 
   /**

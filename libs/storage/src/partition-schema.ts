@@ -3,6 +3,7 @@ import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { MessageFormat } from '@daylog/log-model';
 import { makeDatabasePrivate } from './private-files';
+import { dropOutdatedWordIndex } from './word-index';
 
 export interface PartitionBounds {
   startMs: number;
@@ -67,18 +68,6 @@ export function partitionSchema(table: string): string {
 
 export const WARN_SEVERITY = 3;
 
-/** A partition's full-text index: words only (no positions, no copy of the text), about 40 B a line. */
-export function fullTextTable(table: string): string {
-  return `${table}_fts`;
-}
-
-export function fullTextSchema(table: string): string {
-  return `
-    CREATE VIRTUAL TABLE IF NOT EXISTS "${fullTextTable(table)}" USING fts5(message, content='', detail=none, columnsize=0);
-    CREATE TABLE IF NOT EXISTS fts_state (indexed_upto INTEGER NOT NULL);
-  `;
-}
-
 export const MINUTE_MS = 60_000;
 
 /** Codes stored in a partition's `format` column: a code, once used, keeps its meaning. */
@@ -90,9 +79,10 @@ export function formatOfCode(code: number | null): MessageFormat | null {
 }
 
 /**
- * Makes a partition file written by an earlier Daylog current: the `format` column, and counts for
- * the lines written before `line_counts` existed. Partitions live a day, so this is the whole of
- * their schema history. Runs before `partitionSchema`, which then adds what is still missing.
+ * Makes a partition file written by an earlier Daylog current: the `format` column, counts for the
+ * lines written before `line_counts` existed, and no word index of FTS5's words (a new one is built).
+ * Partitions live a day, so this is the whole of their schema history. Runs before `partitionSchema`,
+ * which then adds what is still missing.
  */
 export function upgradePartition(db: Database.Database, table: string): void {
   const tables = db.prepare(`SELECT name FROM sqlite_master WHERE type = 'table'`).pluck().all() as string[];
@@ -105,6 +95,7 @@ export function upgradePartition(db: Database.Database, table: string): void {
       db.exec(`INSERT INTO line_counts (minute, stream_id, level, lines, last_ts)
         SELECT ts - ts % ${MINUTE_MS}, stream_id, level, count(*), max(ts) FROM "${table}" GROUP BY 1, 2, 3`);
     }
+    dropOutdatedWordIndex(db, table);
   })();
 }
 

@@ -12,8 +12,6 @@ import {
   MINUTE_MS,
   PartitionBounds,
   Synchronous,
-  fullTextSchema,
-  fullTextTable,
   openDatabase,
   partitionFile,
   dataDirBytes,
@@ -22,6 +20,7 @@ import {
   upgradePartition,
 } from './partition-schema';
 import { makeFilesPrivate, makePrivateDir } from './private-files';
+import { HAS_WORD_INDEX, WORD_INDEX_STATE, indexLines, registerWordFunction, wordIndexSchema } from './word-index';
 
 export interface WriterOptions {
   dataDir: string;
@@ -230,14 +229,12 @@ export class PartitionWriter {
     limitGrowth(db, room);
     const from = this.indexedUpTo.get(bounds.startMs) ?? 0;
     const upTo = db.transaction(() => {
-      db.exec(fullTextSchema(bounds.name));
+      db.exec(wordIndexSchema(bounds.name));
       const last = db
         .prepare(`SELECT max(id) FROM (SELECT id FROM "${bounds.name}" WHERE id > ? ORDER BY id LIMIT ?)`)
         .pluck()
         .get(from, maxLines) as number;
-      db.prepare(`INSERT INTO "${fullTextTable(bounds.name)}" (rowid, message) SELECT id, message FROM "${bounds.name}" WHERE id > ? AND id <= ?`).run(from, last);
-      db.exec('DELETE FROM fts_state');
-      db.prepare('INSERT INTO fts_state (indexed_upto) VALUES (?)').run(last);
+      indexLines(db, bounds.name, from, last);
       return last;
     })();
     this.indexedUpTo.set(bounds.startMs, upTo);
@@ -408,6 +405,7 @@ export class PartitionWriter {
     const db = openDatabase(partitionFile(this.options.dataDir, bounds.name), this.options.synchronous);
     upgradePartition(db, bounds.name);
     db.exec(partitionSchema(bounds.name));
+    registerWordFunction(db);
     return db;
   }
 
@@ -426,8 +424,8 @@ export class PartitionWriter {
     const seen = db.prepare('SELECT stream_id FROM streams_seen').pluck().all() as number[];
     this.streamsSeen.set(bounds.startMs, new Set(seen));
     this.lastIds.set(bounds.startMs, (db.prepare(`SELECT max(id) FROM "${bounds.name}"`).pluck().get() as number | null) ?? 0);
-    const hasIndex = db.prepare(`SELECT count(*) FROM sqlite_master WHERE name = 'fts_state'`).pluck().get() as number;
-    const indexed = hasIndex ? (db.prepare('SELECT indexed_upto FROM fts_state').pluck().get() as number | undefined) : undefined;
+    const hasIndex = db.prepare(HAS_WORD_INDEX).pluck().get() as number;
+    const indexed = hasIndex ? (db.prepare(WORD_INDEX_STATE).pluck().get() as number | undefined) : undefined;
     this.indexedUpTo.set(bounds.startMs, indexed ?? 0);
     db.close();
   }

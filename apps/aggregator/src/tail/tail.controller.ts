@@ -1,6 +1,6 @@
 import { Controller, Get, Headers, Query, Res } from '@nestjs/common';
 import { FastifyReply } from 'fastify';
-import { Access, NamespaceScope, Scope } from '../auth/access';
+import { Access, ClientIdentity, NamespaceScope, Scope } from '../auth/access';
 import { TailDto, TailFormat } from './tail.dto';
 import { TailService } from './tail.service';
 
@@ -21,9 +21,10 @@ export class TailController {
     @Headers('accept') accept: string | undefined,
     @Res() reply: FastifyReply,
     @Scope() scope: NamespaceScope,
+    @ClientIdentity() client: string,
   ): Promise<void> {
     const format = params.format ?? (accept?.includes('application/x-ndjson') ? 'ndjson' : 'text');
-    const follow = this.tailService.prepare(params, format, scope);
+    const follow = this.tailService.prepare(params, format, scope, client);
     reply.hijack();
     reply.raw.writeHead(200, {
       'Content-Type': CONTENT_TYPES[format],

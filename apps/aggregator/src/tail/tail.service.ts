@@ -8,6 +8,7 @@ import { DAYLOG_CONFIG } from '../config/config.module';
 import { lineFilterOf } from '../query/line-filter';
 import { ScanBudgets } from '../query/scan-budgets';
 import { TailHub } from './tail-hub';
+import { TailLimits } from './tail-limits';
 import { TailLine, TailStream, TailSubscriber, tailRendering } from './tail-stream';
 import { TailDto, TailFormat } from './tail.dto';
 
@@ -26,19 +27,22 @@ export class TailService {
     private readonly hub: TailHub,
     private readonly cursors: CursorCodec,
     private readonly budgets: ScanBudgets,
+    private readonly limits: TailLimits,
   ) {}
 
   /**
-   * Checks the parameters (a 400 is still possible here), then gives what writes the newest
+   * Checks the parameters (a 400 is still possible here) and counts the tail against its client's
+   * and the server's limits (a 429), then gives what writes the newest
    * matching lines, oldest first, and every matching line as it is stored, until `out` closes.
    * Listening starts before the newest lines are read, and lines seen both ways are written once.
    */
-  prepare(params: TailDto, format: TailFormat, scope: NamespaceScope): (out: Writable) => Promise<void> {
+  prepare(params: TailDto, format: TailFormat, scope: NamespaceScope, client: string): (out: Writable) => Promise<void> {
     const filter = lineFilterOf(params, scope, this.clock.now(), this.config.retentionMs);
-    return (out) => this.follow(filter, params, format, out);
+    const release = this.limits.reserve(client);
+    return (out) => this.follow(filter, params, format, out, release);
   }
 
-  private async follow(filter: LineFilter, params: TailDto, format: TailFormat, out: Writable): Promise<void> {
+  private async follow(filter: LineFilter, params: TailDto, format: TailFormat, out: Writable, release: () => void): Promise<void> {
     // Without since or from, the retention is the only lower bound, and ingest enforces it: live lines are not
     // held to a bound that moves with each tail's start, so tails with the same filters share their work.
     const live = params.since === undefined && params.from === undefined ? { ...filter, fromMs: 0 } : filter;
@@ -49,12 +53,16 @@ export class TailService {
     let closed = false;
     const gone = new AbortController();
     this.hub.add(starting);
-    out.once('close', () => {
+    const forget = (): void => {
       closed = true;
       gone.abort();
       this.hub.remove(starting);
       this.hub.remove(stream);
-    });
+      release();
+    };
+    // A client that went away before its tail began has already had its 'close'.
+    if (out.destroyed) forget();
+    else out.once('close', forget);
     try {
       const limit = params.limit === undefined ? DEFAULT_START_LINES : Number(params.limit);
       const newest = limit === 0 ? [] : (await this.store.query({ ...filter, limit, direction: 'backward', after: null }, this.budgets.start(gone.signal))).lines.reverse();
