@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
+import { Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import { IngestService } from '../apps/aggregator/src/ingest/ingest.service';
 import { TailHub } from '../apps/aggregator/src/tail/tail-hub';
 import { TAIL_QUEUE_LINES } from '../apps/aggregator/src/tail/tail.service';
 import { TailClient } from './support/tail-client';
@@ -96,6 +99,44 @@ describe('GET /api/v1/tail', () => {
     assert.ok(dropped >= sent - TAIL_QUEUE_LINES * 3, `only a bounded number were kept (${received.length} shown)`);
     const numbers = messagesOf(received).slice(0, -1).map((message) => Number(message.split(' ')[1]));
     assert.ok(numbers.every((n, i) => i === 0 || n > numbers[i - 1]), 'what is shown is in order');
+    tail.request.destroy();
+  });
+
+  it('runs the regexes that froze the service in time linear in a line', async () => {
+    const pod = { ...labels, pod: 'freeze' };
+    const tails = ['(.|.)*\\x00', '(x|x)*y', 'x*x*x*x*x*x*y'].map((regex) => new TailClient(`${url}?pod=freeze&limit=0&regex=${encodeURIComponent(regex)}`));
+    await Promise.all(tails.map((tail) => tail.opened()));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const long = 'x'.repeat(5000);
+    await ingestLines(t.http, [{ message: long }, { message: `${long}y` }, { message: `${long}\u0000` }, { message: 'end y\u0000' }], pod);
+    const [nul, y, y6] = await Promise.all(tails.map((tail) => tail.waitFor(2)));
+    assert.deepEqual(messagesOf(nul), [`${long}\\x00`, 'end y\\x00']);
+    assert.deepEqual(messagesOf(y), [`${long}y`, 'end y\\x00']);
+    assert.deepEqual(messagesOf(y6), [`${long}y`, 'end y\\x00']);
+    for (const tail of tails) tail.request.destroy();
+  });
+
+  it('tests stored lines against its filter after ingest has answered, in turns of its own', async () => {
+    const server = t.app.getHttpServer();
+    const sockets: Socket[] = [];
+    const track = (socket: Socket) => sockets.push(socket);
+    server.on('connection', track);
+    const tail = new TailClient(`${url}?pod=turns&limit=0&regex=${encodeURIComponent('(.|.)*\\x00')}`);
+    await tail.opened();
+    server.off('connection', track);
+    const [tailSocket] = sockets;
+    const written = () => tailSocket.bytesWritten + tailSocket.writableLength;
+    const before = written();
+    const long = 'x'.repeat(60_000);
+    const lines = Array.from({ length: 10 }, (_, i) => ({ message: `${i} ${long}\u0000` }));
+    const answer = await t.app.get(IngestService).ingest({ format: 'json', value: { labels: { ...labels, pod: 'turns' }, lines } }, {}, undefined, null);
+    assert.equal(answer.accepted, 10);
+    assert.equal(written(), before, 'nothing was tested nor written while ingest answered');
+    await nextTurn();
+    const afterOneTurn = written();
+    assert.ok(afterOneTurn > before, 'the first stretch is tested in the next turn');
+    assert.equal(messagesOf(await tail.waitFor(10)).map((message) => message.split(' ')[0]).join(','), '0,1,2,3,4,5,6,7,8,9');
+    assert.ok(written() > afterOneTurn, 'the rest in later turns');
     tail.request.destroy();
   });
 

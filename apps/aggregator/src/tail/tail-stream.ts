@@ -2,6 +2,7 @@ import { Writable } from 'node:stream';
 import { LogLine, escapeForTerminal, lineFields } from '@daylog/log-model';
 import { CursorCodec, StoredLogLine } from '@daylog/storage';
 import { asStored, toNdjsonLine, toTextLine } from '../query/line-formats';
+import { TailOutput } from './tail-output';
 import { TailFormat } from './tail.dto';
 
 /** What a tail writes: its format, and for text whether it is escaped for a terminal or raw (`raw=true`). */
@@ -29,7 +30,7 @@ export class TailLine {
   }
 }
 
-/** What tails with the same filter and format would each write for a batch: made by the first of them, written by all. */
+/** What tails with the same filter and format would each write for a stretch of a batch: made by the first of them, written by all. */
 export type SharedChunks = Map<string, { chunk: Buffer; lines: number }>;
 
 /** What the hub hands stored lines to. */
@@ -39,79 +40,111 @@ export interface TailSubscriber {
 }
 
 /**
- * One client's tail. What the socket does not take at once waits in a queue of at most `maxQueuedLines`;
- * past that, lines are dropped and counted, and the client is told how many once it catches up, so a slow
- * reader costs ingest nothing and holds a bounded amount of memory.
+ * A tail tests at most this much text in one turn of the event loop, then lets other work run: a
+ * regex costs time in proportion to the text it reads, and ingest must not wait for tails.
+ */
+const MATCH_CHARACTERS_PER_TURN = 65_536;
+const MATCH_LINES_PER_TURN = 1000;
+
+/** Where the lines from `from` that one turn tests end: the same stretches for every tail, so that they can share them. */
+function stretchEnd(lines: readonly TailLine[], from: number): number {
+  let characters = 0;
+  let end = from;
+  while (end < lines.length && end - from < MATCH_LINES_PER_TURN && characters < MATCH_CHARACTERS_PER_TURN) {
+    characters += lines[end].line.message.length;
+    end++;
+  }
+  return end;
+}
+
+interface PendingBatch {
+  lines: readonly TailLine[];
+  shared: SharedChunks;
+  /** The next line to test. */
+  next: number;
+}
+
+/**
+ * One client's tail. Stored lines wait to be tested against its filter in turns of their own, never in
+ * the ingest request that stored them, at most `maxQueuedLines` of them; past that, batches are skipped
+ * untested, and the client is told how many lines in their place. Lines that pass go to a TailOutput.
+ * A slow filter, like a slow reader, costs ingest nothing and holds a bounded amount of memory.
  */
 export class TailStream implements TailSubscriber {
-  private readonly queue: Buffer[] = [];
-  private queuedLines = 0;
-  private dropped = 0;
-  private waitingForDrain = false;
+  private readonly pending: (PendingBatch | { skipped: number })[] = [];
+  private pendingLines = 0;
+  private matchingScheduled = false;
+  private readonly output: TailOutput;
   private ended = false;
 
   /** `sharingKey` names the filter and rendering: tails with the same key write the same chunk for a batch. */
   constructor(
-    private readonly out: Writable,
+    out: Writable,
     readonly matches: (line: LogLine) => boolean,
     readonly rendering: TailRendering,
     private readonly maxQueuedLines: number,
     private readonly sharingKey: string,
-  ) {}
+  ) {
+    this.output = new TailOutput(out, rendering === 'ndjson', maxQueuedLines);
+  }
 
   send(lines: readonly TailLine[], shared: SharedChunks = new Map()): void {
-    if (this.ended) return;
-    let made = shared.get(this.sharingKey);
-    if (!made) {
-      let text = '';
-      let count = 0;
-      for (const line of lines) {
-        if (!this.matches(line.line)) continue;
-        text += line.render(this.rendering);
-        count++;
-      }
-      // Encoded once: the same bytes go to every tail with this key.
-      made = { chunk: Buffer.from(text), lines: count };
-      shared.set(this.sharingKey, made);
+    if (this.ended || lines.length === 0) return;
+    if (this.pendingLines + lines.length > this.maxQueuedLines) {
+      const last = this.pending.at(-1);
+      if (last && 'skipped' in last) last.skipped += lines.length;
+      else this.pending.push({ skipped: lines.length });
+    } else {
+      this.pending.push({ lines, shared, next: 0 });
+      this.pendingLines += lines.length;
     }
-    if (made.lines > 0) this.enqueue(made.chunk, made.lines);
+    this.scheduleMatching();
   }
 
   end(): void {
     if (this.ended) return;
     this.ended = true;
-    this.out.end();
+    this.pending.length = 0;
+    this.output.end();
   }
 
-  private enqueue(chunk: Buffer, lines: number): void {
-    if (!this.waitingForDrain) {
-      this.write(chunk);
-    } else if (this.queuedLines + lines > this.maxQueuedLines) {
-      this.dropped += lines;
+  private scheduleMatching(): void {
+    if (this.matchingScheduled) return;
+    this.matchingScheduled = true;
+    setImmediate(this.matchSome);
+  }
+
+  /** Tests one stretch of the oldest pending batch (or tells of a skipped one), then gives the turn back. */
+  private readonly matchSome = (): void => {
+    this.matchingScheduled = false;
+    const batch = this.pending[0];
+    if (this.ended || !batch) return;
+    if ('skipped' in batch) {
+      this.pending.shift();
+      this.output.notice(`${batch.skipped} lines skipped untested: this tail's filter was slower than they arrived`, { skipped: batch.skipped });
     } else {
-      this.queue.push(chunk);
-      this.queuedLines += lines;
+      const from = batch.next;
+      const end = stretchEnd(batch.lines, from);
+      const key = `${this.sharingKey}#${from}`;
+      let made = batch.shared.get(key);
+      if (!made) {
+        let text = '';
+        let count = 0;
+        for (let i = from; i < end; i++) {
+          const line = batch.lines[i];
+          if (!this.matches(line.line)) continue;
+          text += line.render(this.rendering);
+          count++;
+        }
+        // Encoded once: the same bytes go to every tail with this key.
+        made = { chunk: Buffer.from(text), lines: count };
+        batch.shared.set(key, made);
+      }
+      batch.next = end;
+      this.pendingLines -= end - from;
+      if (end === batch.lines.length) this.pending.shift();
+      if (made.lines > 0) this.output.enqueue(made.chunk, made.lines);
     }
-  }
-
-  private write(chunk: Buffer): void {
-    if (this.out.write(chunk)) return;
-    this.waitingForDrain = true;
-    this.out.once('drain', this.flush);
-  }
-
-  private readonly flush = (): void => {
-    this.waitingForDrain = false;
-    if (this.ended) return;
-    const chunks = this.dropped > 0 ? [Buffer.from(this.droppedNotice()), ...this.queue] : [...this.queue];
-    this.dropped = 0;
-    this.queue.length = 0;
-    this.queuedLines = 0;
-    if (chunks.length > 0) this.write(Buffer.concat(chunks));
+    if (this.pending.length > 0) this.scheduleMatching();
   };
-
-  private droppedNotice(): string {
-    const notice = `${this.dropped} lines dropped: this reader was slower than they arrived`;
-    return this.rendering === 'ndjson' ? `${JSON.stringify({ notice, dropped: this.dropped })}\n` : `# daylog: ${notice}\n`;
-  }
 }
