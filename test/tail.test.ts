@@ -140,6 +140,31 @@ describe('GET /api/v1/tail', () => {
     tail.request.destroy();
   });
 
+  it('skips batches untested past its cap while its filter is behind, and says how many lines, in their place', async () => {
+    const tail = new TailClient(`${url}?pod=behind&limit=0`);
+    await tail.opened();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const batch = (from: number, count: number) =>
+      Array.from({ length: count }, (_, i) => ({
+        ts: t.clock.now(), level: 'info' as const, ...labels, pod: 'behind', source: null, message: `b ${from + i}`, fields: null, format: null,
+        position: { ts: t.clock.now(), partitionStart: 0, id: from + i },
+      }));
+    const hub = t.app.get(TailHub);
+    // Published in one turn: the tail has tested none of them when the third comes.
+    hub.publish(batch(0, TAIL_QUEUE_LINES / 2));
+    hub.publish(batch(TAIL_QUEUE_LINES / 2, TAIL_QUEUE_LINES / 2));
+    hub.publish(batch(TAIL_QUEUE_LINES, 3));
+    await new Promise((resolve) => setImmediate(resolve));
+    hub.publish(batch(TAIL_QUEUE_LINES + 3, 1));
+    const lines = await tail.waitFor(TAIL_QUEUE_LINES + 2);
+    assert.deepEqual(lines.slice(TAIL_QUEUE_LINES - 1).map((line) => line.replace(/^\S+ INFO shop\/behind\/nginx /, '')), [
+      `b ${TAIL_QUEUE_LINES - 1}`,
+      "# daylog: 3 lines skipped untested: this tail's filter was slower than they arrived",
+      `b ${TAIL_QUEUE_LINES + 3}`,
+    ]);
+    tail.request.destroy();
+  });
+
   it('lets go of a tail when its client goes away', async () => {
     const hub = t.app.get(TailHub);
     const tail = new TailClient(`${url}?limit=0`);

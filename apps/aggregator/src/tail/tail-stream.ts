@@ -90,7 +90,8 @@ export class TailStream implements TailSubscriber {
 
   send(lines: readonly TailLine[], shared: SharedChunks = new Map()): void {
     if (this.ended || lines.length === 0) return;
-    if (this.pendingLines + lines.length > this.maxQueuedLines) {
+    // A batch is always taken when none waits: it is held anyway, by ingest and by the other tails.
+    if (this.pendingLines > 0 && this.pendingLines + lines.length > this.maxQueuedLines) {
       const last = this.pending.at(-1);
       if (last && 'skipped' in last) last.skipped += lines.length;
       else this.pending.push({ skipped: lines.length });
