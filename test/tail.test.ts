@@ -127,10 +127,11 @@ describe('GET /api/v1/tail', () => {
     const [tailSocket] = sockets;
     const written = () => tailSocket.bytesWritten + tailSocket.writableLength;
     const before = written();
+    // Each line that matches is followed by one that takes the regex milliseconds to refuse.
     const long = 'x'.repeat(60_000);
-    const lines = Array.from({ length: 10 }, (_, i) => ({ message: `${i} ${long}\u0000` }));
+    const lines = Array.from({ length: 10 }, (_, i) => [{ message: `${i} matches\u0000` }, { message: `${i} ${long}` }]).flat();
     const answer = await t.app.get(IngestService).ingest({ format: 'json', value: { labels: { ...labels, pod: 'turns' }, lines } }, {}, undefined, null);
-    assert.equal(answer.accepted, 10);
+    assert.equal(answer.accepted, 20);
     assert.equal(written(), before, 'nothing was tested nor written while ingest answered');
     await nextTurn();
     const afterOneTurn = written();

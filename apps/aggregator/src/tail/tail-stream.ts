@@ -31,7 +31,7 @@ export class TailLine {
 }
 
 /** What tails with the same filter and format would each write for a stretch of a batch: made by the first of them, written by all. */
-export type SharedChunks = Map<string, { chunk: Buffer; lines: number }>;
+export type SharedChunks = Map<string, { chunk: Buffer; lines: number; end: number }>;
 
 /** What the hub hands stored lines to. */
 export interface TailSubscriber {
@@ -40,22 +40,10 @@ export interface TailSubscriber {
 }
 
 /**
- * A tail tests at most this much text in one turn of the event loop, then lets other work run: a
- * regex costs time in proportion to the text it reads, and ingest must not wait for tails.
+ * A tail tests lines for at most about this long in one turn of the event loop (and one line at least),
+ * then lets other work run: a regex can take a millisecond a line, and ingest must not wait for tails.
  */
-const MATCH_CHARACTERS_PER_TURN = 65_536;
-const MATCH_LINES_PER_TURN = 1000;
-
-/** Where the lines from `from` that one turn tests end: the same stretches for every tail, so that they can share them. */
-function stretchEnd(lines: readonly TailLine[], from: number): number {
-  let characters = 0;
-  let end = from;
-  while (end < lines.length && end - from < MATCH_LINES_PER_TURN && characters < MATCH_CHARACTERS_PER_TURN) {
-    characters += lines[end].line.message.length;
-    end++;
-  }
-  return end;
-}
+const MATCH_MS_PER_TURN = 5;
 
 interface PendingBatch {
   lines: readonly TailLine[];
@@ -125,25 +113,26 @@ export class TailStream implements TailSubscriber {
       this.output.notice(`${batch.skipped} lines skipped untested: this tail's filter was slower than they arrived`, { skipped: batch.skipped });
     } else {
       const from = batch.next;
-      const end = stretchEnd(batch.lines, from);
       const key = `${this.sharingKey}#${from}`;
       let made = batch.shared.get(key);
       if (!made) {
+        const started = performance.now();
         let text = '';
         let count = 0;
-        for (let i = from; i < end; i++) {
-          const line = batch.lines[i];
+        let end = from;
+        do {
+          const line = batch.lines[end++];
           if (!this.matches(line.line)) continue;
           text += line.render(this.rendering);
           count++;
-        }
-        // Encoded once: the same bytes go to every tail with this key.
-        made = { chunk: Buffer.from(text), lines: count };
+        } while (end < batch.lines.length && performance.now() - started < MATCH_MS_PER_TURN);
+        // Encoded once: the same bytes go to every tail with this key, which goes on from the same line.
+        made = { chunk: Buffer.from(text), lines: count, end };
         batch.shared.set(key, made);
       }
-      batch.next = end;
-      this.pendingLines -= end - from;
-      if (end === batch.lines.length) this.pending.shift();
+      batch.next = made.end;
+      this.pendingLines -= made.end - from;
+      if (made.end === batch.lines.length) this.pending.shift();
       if (made.lines > 0) this.output.enqueue(made.chunk, made.lines);
     }
     if (this.pending.length > 0) this.scheduleMatching();
