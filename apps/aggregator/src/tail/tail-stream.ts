@@ -3,6 +3,7 @@ import { LogLine, escapeForTerminal, lineFields } from '@daylog/log-model';
 import { CursorCodec, StoredLogLine } from '@daylog/storage';
 import { asStored, toNdjsonLine, toTextLine } from '../query/line-formats';
 import { TailOutput } from './tail-output';
+import { TailTurns, TurnTaker } from './tail-turns';
 import { TailFormat } from './tail.dto';
 
 /** What a tail writes: its format, and for text whether it is escaped for a terminal or raw (`raw=true`). */
@@ -39,12 +40,6 @@ export interface TailSubscriber {
   end(): void;
 }
 
-/**
- * A tail tests lines for at most about this long in one turn of the event loop (and one line at least),
- * then lets other work run: a regex can take a millisecond a line, and ingest must not wait for tails.
- */
-const MATCH_MS_PER_TURN = 5;
-
 interface PendingBatch {
   lines: readonly TailLine[];
   shared: SharedChunks;
@@ -53,15 +48,14 @@ interface PendingBatch {
 }
 
 /**
- * One client's tail. Stored lines wait to be tested against its filter in turns of their own, never in
- * the ingest request that stored them, at most `maxQueuedLines` of them; past that, batches are skipped
- * untested, and the client is told how many lines in their place. Lines that pass go to a TailOutput.
- * A slow filter, like a slow reader, costs ingest nothing and holds a bounded amount of memory.
+ * One client's tail. Stored lines wait to be tested against its filter in the turns TailTurns gives it,
+ * at most `maxQueuedLines` of them; past that, batches are skipped untested, and the client is told how
+ * many lines in their place. Lines that pass go to a TailOutput. A slow filter, like a slow reader,
+ * costs ingest nothing and holds a bounded amount of memory.
  */
-export class TailStream implements TailSubscriber {
+export class TailStream implements TailSubscriber, TurnTaker {
   private readonly pending: (PendingBatch | { skipped: number })[] = [];
   private pendingLines = 0;
-  private matchingScheduled = false;
   private readonly output: TailOutput;
   private ended = false;
 
@@ -72,6 +66,7 @@ export class TailStream implements TailSubscriber {
     readonly rendering: TailRendering,
     private readonly maxQueuedLines: number,
     private readonly sharingKey: string,
+    private readonly turns: TailTurns,
   ) {
     this.output = new TailOutput(out, rendering === 'ndjson', maxQueuedLines);
   }
@@ -87,7 +82,7 @@ export class TailStream implements TailSubscriber {
       this.pending.push({ lines, shared, next: 0 });
       this.pendingLines += lines.length;
     }
-    this.scheduleMatching();
+    this.turns.want(this);
   }
 
   end(): void {
@@ -97,44 +92,42 @@ export class TailStream implements TailSubscriber {
     this.output.end();
   }
 
-  private scheduleMatching(): void {
-    if (this.matchingScheduled) return;
-    this.matchingScheduled = true;
-    setImmediate(this.matchSome);
+  takeTurn(untilMs: number): boolean {
+    do {
+      this.testStretch(untilMs);
+    } while (this.pending.length > 0 && !this.ended && performance.now() < untilMs);
+    return this.pending.length > 0 && !this.ended;
   }
 
-  /** Tests one stretch of the oldest pending batch (or tells of a skipped one), then gives the turn back. */
-  private readonly matchSome = (): void => {
-    this.matchingScheduled = false;
+  /** Tests the oldest pending batch until `untilMs`, a line at least (or tells of a skipped one). */
+  private testStretch(untilMs: number): void {
     const batch = this.pending[0];
     if (this.ended || !batch) return;
     if ('skipped' in batch) {
       this.pending.shift();
       this.output.notice(`${batch.skipped} lines skipped untested: this tail's filter was slower than they arrived`, { skipped: batch.skipped });
-    } else {
-      const from = batch.next;
-      const key = `${this.sharingKey}#${from}`;
-      let made = batch.shared.get(key);
-      if (!made) {
-        const started = performance.now();
-        let text = '';
-        let count = 0;
-        let end = from;
-        do {
-          const line = batch.lines[end++];
-          if (!this.matches(line.line)) continue;
-          text += line.render(this.rendering);
-          count++;
-        } while (end < batch.lines.length && performance.now() - started < MATCH_MS_PER_TURN);
-        // Encoded once: the same bytes go to every tail with this key, which goes on from the same line.
-        made = { chunk: Buffer.from(text), lines: count, end };
-        batch.shared.set(key, made);
-      }
-      batch.next = made.end;
-      this.pendingLines -= made.end - from;
-      if (made.end === batch.lines.length) this.pending.shift();
-      if (made.lines > 0) this.output.enqueue(made.chunk, made.lines);
+      return;
     }
-    if (this.pending.length > 0) this.scheduleMatching();
-  };
+    const from = batch.next;
+    const key = `${this.sharingKey}#${from}`;
+    let made = batch.shared.get(key);
+    if (!made) {
+      let text = '';
+      let count = 0;
+      let end = from;
+      do {
+        const line = batch.lines[end++];
+        if (!this.matches(line.line)) continue;
+        text += line.render(this.rendering);
+        count++;
+      } while (end < batch.lines.length && performance.now() < untilMs);
+      // Encoded once: the same bytes go to every tail with this key, which goes on from the same line.
+      made = { chunk: Buffer.from(text), lines: count, end };
+      batch.shared.set(key, made);
+    }
+    batch.next = made.end;
+    this.pendingLines -= made.end - from;
+    if (made.end === batch.lines.length) this.pending.shift();
+    if (made.lines > 0) this.output.enqueue(made.chunk, made.lines);
+  }
 }
