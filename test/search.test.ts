@@ -195,6 +195,24 @@ describe('regular expressions: regex=', () => {
     assert.deepEqual(db.prepare(`SELECT count(*) AS n FROM lines WHERE daylog_regexp(message, 'line')`).get(), { n: 2000 });
     db.close();
   });
+
+  it('reads the clock after every 64 K characters tested, not only every 256 lines: long lines take long', () => {
+    const db = new Database(':memory:');
+    const functions = new TextSearchFunctions();
+    functions.register(db);
+    db.exec('CREATE TABLE lines (message TEXT)');
+    const insert = db.prepare('INSERT INTO lines VALUES (?)');
+    for (let i = 0; i < 10; i++) insert.run('x'.repeat(40_000));
+    let reads = 0;
+    const now = () => {
+      reads++;
+      return 1001;
+    };
+    functions.limitTime({ maxScannedLines: Infinity, deadlineMs: 1000, now });
+    assert.throws(() => db.prepare(`SELECT count(*) FROM lines WHERE daylog_regexp(message, 'y')`).get(), QueryBudgetExceeded);
+    assert.equal(reads, 1, 'read once, after the second line');
+    db.close();
+  });
 });
 
 describe('without the full-text index (DAYLOG_FULL_TEXT=off)', () => {

@@ -1,7 +1,8 @@
 import { setFlagsFromString } from 'node:v8';
+import { CONTROL_CHARACTER } from './line';
 
 /** Longer expressions make each line's test slower (linear time is line length times expression size). */
-export const MAX_USER_REGEX_LENGTH = 500;
+const MAX_USER_REGEX_LENGTH = 500;
 
 /**
  * What V8's linear-time engine cannot run: said in the 400, so that a person knows what to rewrite.
@@ -43,7 +44,7 @@ function enableLinearEngine(): void {
  * time linear in its length, or the sentence that says why it is refused.
  */
 export function compileUserRegex(source: string): RegExp | string {
-  if (source.length === 0 || source.length > MAX_USER_REGEX_LENGTH) {
+  if (source.length === 0 || source.length > MAX_USER_REGEX_LENGTH || CONTROL_CHARACTER.test(source)) {
     return `regex must be one regular expression of at most ${MAX_USER_REGEX_LENGTH} characters`;
   }
   enableLinearEngine();

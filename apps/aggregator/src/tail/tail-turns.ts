@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 
 /** At most this long of testing lines against tails' filters in one turn of the event loop, for all tails together. */
-const MATCH_MS_PER_TURN = 5;
+const MATCH_MS_PER_TURN = 10;
 
 /** A tail with lines waiting to be tested. */
 export interface TurnTaker {
