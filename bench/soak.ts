@@ -2,15 +2,16 @@ import http from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AggregatorProcess } from './aggregator-process';
 import { cleanUpEverything, dirBytes, envInt, makeTempDir, nowMs, percentile } from './bench-support';
-import { send } from './http-client';
+import { HOST, send } from './http-client';
 import { Bomber } from './soak-bombs';
 
 /**
  * `npm run soak`: the real aggregator on loopback for SOAK_SECONDS (10 minutes), fed at a fixed rate by
- * SOAK_CLIENTS senders while a reader runs queries and the pruner drops minute partitions past a
- * two-minute retention, and a small body that would become millions of lines is sent every few seconds.
- * Every acknowledged line is looked for while it is still kept; the run fails if one is missing, if a
- * bomb is not refused with a 4xx, or if the aggregator's memory grows.
+ * SOAK_CLIENTS senders while a reader runs queries, a live tail filters every line with a hostile regex, the
+ * pruner drops minute partitions past a two-minute retention, and a small body that would become millions of
+ * lines is sent every few seconds. Every acknowledged line is looked for while it is still kept; the run fails if
+ * one is missing, if a bomb is not refused with a 4xx, if the aggregator's memory grows, or if the tail is sent a
+ * line its regex does not match, or none.
  */
 const SECONDS = envInt('SOAK_SECONDS', 600, 30);
 const CLIENTS = envInt('SOAK_CLIENTS', 4, 1);
@@ -34,6 +35,13 @@ const RSS_EVERY_MS = 10_000;
 const RSS_FLAT_FACTOR = 1.25;
 const STEADY_AFTER_S = Math.min(180, SECONDS / 2);
 
+/**
+ * A live tail reads every line with a regex whose second branch backtracks exponentially on each line the
+ * first does not match (it changes engine after a few thousand backtracks): ingest must not wait for it.
+ */
+const TAIL_REGEX = 'seq=\\d*42 |(.|.)*\\x00';
+const TAIL_MATCHES = /seq=\d*42 /;
+
 const WORDS = ['GET', 'POST', 'orders', 'cart', 'checkout', 'payment', 'declined', 'timeout', 'upstream', 'retry'];
 
 interface Batch {
@@ -55,6 +63,42 @@ class Tally {
   toString(): string {
     return this.counts.size === 0 ? 'none' : [...this.counts].map(([key, n]) => `${key}: ${formatInt(n)}`).join(', ');
   }
+}
+
+interface RegexTail {
+  lines: number;
+  notMatching: number;
+  skipped: number;
+  dropped: number;
+  close(): void;
+}
+
+/** The regex tail over ndjson: the lines it is sent (each should match), and the lines it is told it missed. */
+function openRegexTail(port: number): Promise<RegexTail> {
+  return new Promise((resolve, reject) => {
+    const path = `/api/v1/tail?namespace=soak&limit=0&format=ndjson&regex=${encodeURIComponent(TAIL_REGEX)}`;
+    const request = http.get({ host: HOST, port, path, agent: false }, (response) => {
+      const tail: RegexTail = { lines: 0, notMatching: 0, skipped: 0, dropped: 0, close: () => request.destroy() };
+      let partial = '';
+      response.setEncoding('utf8');
+      response.on('data', (chunk: string) => {
+        const parts = (partial + chunk).split('\n');
+        partial = parts.pop()!;
+        for (const part of parts) {
+          const line = JSON.parse(part) as { message?: string; skipped?: number; dropped?: number };
+          if (line.message === undefined) {
+            tail.skipped += line.skipped ?? 0;
+            tail.dropped += line.dropped ?? 0;
+          } else {
+            tail.lines++;
+            if (!TAIL_MATCHES.test(line.message)) tail.notMatching++;
+          }
+        }
+      });
+      resolve(tail);
+    });
+    request.on('error', reject);
+  });
 }
 
 function lineOf(client: number, seq: number, ts: number) {
@@ -233,12 +277,14 @@ async function main(): Promise<void> {
     }
   }
 
+  const tail = await openRegexTail(port);
   const rssTimer = setInterval(() => rss.push({ atS: Math.round((Date.now() - started) / 1000), bytes: aggregator.rssBytes() }), RSS_EVERY_MS);
   await Promise.all([...Array.from({ length: CLIENTS }, (_, c) => sender(c)), reader(), verifier(), bomber.run(endAt)]);
   clearInterval(rssTimer);
   rss.push({ atS: Math.round((Date.now() - started) / 1000), bytes: aggregator.rssBytes() });
   await verifyUpTo(Math.min(...[Date.now() + 1, ...[...inFlight].map((b) => b.ts)]));
 
+  tail.close();
   const metrics = (await send(false, port, 'GET', '/metrics')).body;
   const metric = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(metrics)?.[1] ?? NaN);
   const bytesAtEnd = dirBytes(dataDir);
@@ -255,6 +301,10 @@ async function main(): Promise<void> {
     `pruner: ${formatInt(metric('daylog_pruned_partitions_total'))} partitions and ${formatInt(metric('daylog_pruned_lines_total'))} lines dropped; ` +
       `${formatInt(metric('daylog_partitions'))} partitions, ${mb(bytesAtEnd)} on disk at the end`,
   );
+  say(
+    `regex tail (${TAIL_REGEX}): ${formatInt(tail.lines)} lines sent, ${formatInt(tail.notMatching)} of them not matching; ` +
+      `told of ${formatInt(tail.skipped)} lines skipped untested, ${formatInt(tail.dropped)} dropped`,
+  );
   const steady = rss.find((s) => s.atS >= STEADY_AFTER_S) ?? rss[0];
   const end = rss.at(-1)!;
   say(`aggregator RSS: ${rss.filter((s, i) => i === 0 || s.atS % 60 < 10 || s === end).map((s) => `${s.atS}s ${mb(s.bytes)}`).join(', ')}`);
@@ -266,9 +316,10 @@ async function main(): Promise<void> {
     ...(duplicateLines > 0 ? [`${duplicateLines} lines stored twice`] : []),
     ...(!flat ? ['the aggregator grew'] : []),
     ...bomber.wrong.map((wrong) => `a bomb was not refused with a 4xx: ${wrong}`),
+    ...(tail.lines === 0 || tail.notMatching > 0 ? [`the regex tail got ${tail.lines} lines, ${tail.notMatching} not matching`] : []),
   ];
   if (failures.length > 0) throw new Error(failures.join('; '));
-  say('soak passed: no acknowledged line missing, none twice, every bomb refused, memory flat');
+  say('soak passed: no acknowledged line missing, none twice, every bomb refused, memory flat, the regex tail sent matching lines only');
 }
 
 process.on('exit', cleanUpEverything);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
-import { jsonObjectsAbove, lineFields, linesAbove, messageHeader, normalizeLevel, parseDuration, parseMatchExpression, readTimestamp } from '@daylog/log-model';
+import { compileUserRegex, jsonObjectsAbove, lineFields, linesAbove, messageHeader, normalizeLevel, parseDuration, parseMatchExpression, readTimestamp } from '@daylog/log-model';
 import { PushTooLarge, decodeProtobufPush } from '@daylog/loki';
 import { PushEntry, bombs, protobufPush } from './support/bombs';
 import { TestApp, ingestLines, startTestApp } from './support/test-app';
@@ -10,11 +10,14 @@ import { TestApp, ingestLines, startTestApp } from './support/test-app';
 const RUNS = 150;
 
 const QUERY_PARAMS = ['namespace', 'pod', 'container', 'source', 'level', 'min_level', 'since', 'from', 'to', 'q', 'exclude', 'match', 'regex', 'limit', 'direction', 'cursor', 'format', 'raw'];
+/** Regexes that take exponential or high-degree polynomial time on a backtracking engine, and what no linear engine runs. */
+const hostileRegex = fc.constantFrom('(.|.)*\\x00', '(x|x)*y', 'x*x*x*x*x*x*y', '(x+x+)+y', '(a)\\1', '(?<=x)y', 'x(?!y)', 'x{0,99999}');
 /** Values a person or a program might send, and some nobody should. */
 const anyValue = fc.oneof(
   fc.string(),
   fc.string({ unit: 'grapheme' }),
   fc.constantFrom('*', '%', '_', "'", '"', '\\', "' OR 1=1 --", '%25', '1e309', '-1', '0', 'NaN', '9'.repeat(40), 'null', '[]', '{}', '(a+)+$', '"', '\u0000', 'é'),
+  hostileRegex,
   fc.integer().map(String),
 );
 
@@ -24,6 +27,8 @@ describe('hostile input never gets a 5xx', () => {
   before(async () => {
     t = await startTestApp();
     await ingestLines(t.http, [{ message: "it's 100% done_ok" }, { message: 'GET /a%20b HTTP/1.1 500', level: 'error' }], { namespace: 'meta', pod: 'web-1' });
+    // What the regexes above freeze a backtracking engine on.
+    await ingestLines(t.http, [{ message: 'x'.repeat(3000) }, { message: `${'x'.repeat(3000)}z` }], { namespace: 'long', pod: 'long-1' });
   });
   after(() => t.close());
 
@@ -36,6 +41,22 @@ describe('hostile input never gets a 5xx', () => {
           const response = await t.http.get(path).query(query);
           assert.ok(response.status < 500, `${path} ${JSON.stringify(query)} → ${response.status} ${response.text.slice(0, 200)}`);
           if (response.status >= 400) assert.equal(typeof response.body.error, 'string');
+        },
+      ),
+      { numRuns: RUNS },
+    );
+  });
+
+  it('in regex=, answering each search however the expression would backtrack', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom('/api/v1/logs', '/api/v1/stats', '/api/v1/labels/pod'),
+        fc.oneof(hostileRegex, fc.string()),
+        fc.constantFrom({}, { namespace: 'long' }, { q: 'x' }, { since: '1h' }),
+        async (path, regex, others) => {
+          const response = await t.http.get(path).query({ regex, ...others });
+          assert.ok(response.status === 200 || response.status === 400, `${path} ${regex} → ${response.status} ${response.text.slice(0, 200)}`);
+          if (response.status === 400) assert.equal(response.body.param, 'regex');
         },
       ),
       { numRuns: RUNS },
@@ -109,6 +130,30 @@ describe('the parsers, for any text', () => {
         assert.ok(ms === undefined || (Number.isSafeInteger(ms) && ms > 0));
         const expression = parseMatchExpression(text);
         assert.ok(typeof expression === 'string' || expression.terms.length > 0);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('give a user regex the answers of the backtracking engine, on either of its engines, or refuse it', () => {
+    const atom = fc.constantFrom('a', 'b', 'x', '.', '[ab]', '[^a]', '\\d', '\\w', '\\s', '^', '$', '\\b');
+    type Shapes = { node: string; group: string; sequence: string; alternation: string; repeated: string };
+    const regex = fc.letrec<Shapes>((tie) => ({
+      node: fc.oneof({ depthSize: 'small', withCrossShrink: true }, atom, tie('group'), tie('sequence'), tie('alternation'), tie('repeated')),
+      group: tie('node').map((inner) => `(${inner})`),
+      sequence: fc.array(tie('node'), { minLength: 2, maxLength: 4 }).map((parts) => parts.join('')),
+      alternation: fc.tuple(tie('node'), tie('node')).map(([a, b]) => `(?:${a}|${b})`),
+      repeated: fc.tuple(tie('node'), fc.constantFrom('*', '+', '?', '{2}', '{1,3}', '*?', '+?')).map(([inner, times]) => `(?:${inner})${times}`),
+    })).node;
+    fc.assert(
+      fc.property(regex, fc.string({ unit: fc.constantFrom('a', 'b', 'x', '1', ' ', '\n', 'é'), maxLength: 12 }), (source, text) => {
+        const compiled = compileUserRegex(source);
+        if (typeof compiled === 'string') return;
+        const backtracking = new RegExp(source).test(text);
+        assert.equal(compiled.test(text), backtracking, `/${source}/ on ${JSON.stringify(text)}`);
+        // What a user regex runs on once it has backtracked too often.
+        // eslint-disable-next-line no-invalid-regexp -- compileUserRegex enabled the 'l' flag
+        assert.equal(new RegExp(source, 'l').test(text), backtracking, `/${source}/l on ${JSON.stringify(text)}`);
       }),
       { numRuns: 2000 },
     );

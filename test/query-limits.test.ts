@@ -155,6 +155,55 @@ describe('a time-out on one search (DAYLOG_QUERY_TIMEOUT)', () => {
   });
 });
 
+describe('a time-out inside one busy minute', () => {
+  let t: TestApp;
+  const clock = new TickingClock();
+  const LINES = 100_000;
+  /** The first 45,000 lines share one millisecond; the rest follow a millisecond apart, all in one minute. */
+  const needleAt = (i: number) => [0, 19_998, 19_999, 20_000, 44_999, 45_000, 45_001, LINES - 1].includes(i) || i % 7919 === 0;
+  const needles: string[] = [];
+
+  before(async () => {
+    t = await startTestApp({ clock });
+    const minute = Math.floor(clock.now() / MINUTE) * MINUTE - 30 * MINUTE;
+    const lines = Array.from({ length: LINES }, (_, i) => ({
+      ts: i < 45_000 ? minute + 1000 : minute + 2000 + (i - 45_000),
+      message: needleAt(i) ? `needle ${i}` : `hay ${i}`,
+    }));
+    for (let i = 0; i < LINES; i += 5000) await ingestLines(t.http, lines.slice(i, i + 5000));
+    needles.push(...lines.filter((line) => line.message.startsWith('needle')).map((line) => line.message));
+  });
+  after(() => t.close());
+
+  for (const direction of ['forward', 'backward'] as const) {
+    it(`stops within a part of the minute, and the cursors find every match once, in order (${direction})`, async () => {
+      clock.tickMs = 20_000;
+      try {
+        const pages = await allPages(t.http, { regex: '^needle \\d+$', direction, limit: '100' });
+        const found = pages.flatMap((page) => page.lines.map((line) => line.message));
+        assert.deepEqual(found, direction === 'forward' ? needles : [...needles].reverse());
+        // Each page reads one part of 20,000 lines (the first window of a page is read whatever the time), then the
+        // empty rest of the range; before, the first page read the whole minute.
+        const partOf = (message: string) => Math.floor(Number(message.split(' ')[1]) / 20_000);
+        const parts = pages.map((page) => [...new Set(page.lines.map((line) => partOf(line.message)))]);
+        assert.deepEqual(parts.slice(0, 5), direction === 'forward' ? [[0], [1], [2], [3], [4]] : [[4], [3], [2], [1], [0]]);
+        assert.deepEqual(parts.slice(5).flat(), []);
+        assert.deepEqual(pages.slice(0, 5).map((page) => page.stopped), ['time', 'time', 'time', 'time', 'time']);
+      } finally {
+        clock.tickMs = 0;
+      }
+    });
+  }
+
+  it('counts the busy minute part by part, each line once', async () => {
+    const stats = await t.http.get('/api/v1/stats').query({ regex: '^needle', format: 'json' });
+    assert.equal(stats.status, 200);
+    assert.equal(stats.body.total, needles.length);
+    const all = await t.http.get('/api/v1/stats').query({ q: 'a', format: 'json' });
+    assert.equal(all.body.total, LINES - needles.length);
+  });
+});
+
 describe('a search whose client goes away', () => {
   let t: TestApp;
   const clock = new TickingClock();

@@ -149,16 +149,47 @@ describe('regular expressions: regex=', () => {
     assert.deepEqual((await queryJson(t.http, { regex: 'café' })).lines, []);
   });
 
-  it('refuses an expression that does not compile, or that nests repetition, naming regex', async () => {
+  it('refuses an expression that does not compile, or that cannot run in linear time, naming what to rewrite', async () => {
+    const notLinear = /^regex uses what cannot run in linear time: backreferences \(\\1, \\k<name>\), lookahead and lookbehind \(\(\?=, \(\?!, \(\?<=, \(\?<!\) and counted repetitions of more than 16 .*: rewrite it without them/;
     for (const [regex, error] of [
       ['(unclosed', /^regex is not a valid regular expression: /],
-      ['(a+)+$', /^regex nests repetition/],
+      ['(a)\\1', notLinear],
+      ['(?<word>a)\\k<word>', notLinear],
+      ['pay(?=ment)', notLinear],
+      ['pay(?!ment)', notLinear],
+      ['(?<=pay)ment', notLinear],
+      ['(?<!pay)ment', notLinear],
+      ['[0-9a-f]{32}', notLinear],
+      ['(a{5}){4}', notLinear],
       ['x'.repeat(501), /^regex must be one regular expression of at most 500 characters$/],
     ] as const) {
-      const response = await t.http.get('/api/v1/logs').query({ regex });
-      assert.equal(response.status, 400);
-      assert.equal(response.body.param, 'regex');
-      assert.match(response.body.error, error);
+      for (const path of ['/api/v1/logs', '/api/v1/stats', '/api/v1/labels/pod', '/api/v1/tail']) {
+        const response = await t.http.get(path).query({ regex });
+        assert.equal(response.status, 400, `${path} ${regex}`);
+        assert.equal(response.body.param, 'regex');
+        assert.match(response.body.error, error);
+      }
+    }
+  });
+
+  it('runs the expressions that froze the service in time linear in a line, on logs, stats and label values', async () => {
+    const labels = { namespace: 'freeze', pod: 'freeze-1', container: 'app' };
+    const long = 'x'.repeat(2000);
+    await ingestLines(t.http, [{ message: long }, { message: `${long}y` }, { message: `${long}\u0000` }], labels);
+    for (const [regex, matching] of [
+      ['(.|.)*\\x00', [`${long}\u0000`]],
+      ['(x|x)*y', [`${long}y`]],
+      ['x*x*x*x*x*x*y', [`${long}y`]],
+      ['(a+)+$', []],
+    ] as const) {
+      const { lines } = await queryJson(t.http, { namespace: 'freeze', regex, direction: 'forward' });
+      assert.deepEqual(lines.map((line) => line.message), matching, regex);
+      const stats = await t.http.get('/api/v1/stats').query({ namespace: 'freeze', regex, format: 'json' });
+      assert.equal(stats.status, 200);
+      assert.equal(stats.body.total, matching.length, regex);
+      const pods = await t.http.get('/api/v1/labels/pod').query({ namespace: 'freeze', regex, format: 'json' });
+      assert.equal(pods.status, 200);
+      assert.equal(JSON.stringify(pods.body).includes('freeze-1'), matching.length > 0, regex);
     }
   });
 
@@ -176,6 +207,24 @@ describe('regular expressions: regex=', () => {
     assert.deepEqual(db.prepare(`SELECT count(*) AS n FROM lines WHERE daylog_regexp(message, 'line')`).get(), { n: 2000 });
     functions.limitTime(null);
     assert.deepEqual(db.prepare(`SELECT count(*) AS n FROM lines WHERE daylog_regexp(message, 'line')`).get(), { n: 2000 });
+    db.close();
+  });
+
+  it('reads the clock after every 64 K characters tested, not only every 256 lines: long lines take long', () => {
+    const db = new Database(':memory:');
+    const functions = new TextSearchFunctions();
+    functions.register(db);
+    db.exec('CREATE TABLE lines (message TEXT)');
+    const insert = db.prepare('INSERT INTO lines VALUES (?)');
+    for (let i = 0; i < 10; i++) insert.run('x'.repeat(40_000));
+    let reads = 0;
+    const now = () => {
+      reads++;
+      return 1001;
+    };
+    functions.limitTime({ maxScannedLines: Infinity, deadlineMs: 1000, now });
+    assert.throws(() => db.prepare(`SELECT count(*) FROM lines WHERE daylog_regexp(message, 'y')`).get(), QueryBudgetExceeded);
+    assert.equal(reads, 1, 'read once, after the second line');
     db.close();
   });
 });

@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
+import { Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import { IngestService } from '../apps/aggregator/src/ingest/ingest.service';
 import { loadConfig } from '@daylog/config';
 import { TailHub } from '../apps/aggregator/src/tail/tail-hub';
 import { TailLimits } from '../apps/aggregator/src/tail/tail-limits';
@@ -98,6 +101,70 @@ describe('GET /api/v1/tail', () => {
     assert.ok(dropped >= sent - TAIL_QUEUE_LINES * 3, `only a bounded number were kept (${received.length} shown)`);
     const numbers = messagesOf(received).slice(0, -1).map((message) => Number(message.split(' ')[1]));
     assert.ok(numbers.every((n, i) => i === 0 || n > numbers[i - 1]), 'what is shown is in order');
+    tail.request.destroy();
+  });
+
+  it('runs the regexes that froze the service in time linear in a line', async () => {
+    const pod = { ...labels, pod: 'freeze' };
+    const tails = ['(.|.)*\\x00', '(x|x)*y', 'x*x*x*x*x*x*y'].map((regex) => new TailClient(`${url}?pod=freeze&limit=0&regex=${encodeURIComponent(regex)}`));
+    await Promise.all(tails.map((tail) => tail.opened()));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const long = 'x'.repeat(5000);
+    await ingestLines(t.http, [{ message: long }, { message: `${long}y` }, { message: `${long}\u0000` }, { message: 'end y\u0000' }], pod);
+    const [nul, y, y6] = await Promise.all(tails.map((tail) => tail.waitFor(2)));
+    assert.deepEqual(messagesOf(nul), [`${long}\\x00`, 'end y\\x00']);
+    assert.deepEqual(messagesOf(y), [`${long}y`, 'end y\\x00']);
+    assert.deepEqual(messagesOf(y6), [`${long}y`, 'end y\\x00']);
+    for (const tail of tails) tail.request.destroy();
+  });
+
+  it('tests stored lines against its filter after ingest has answered, in turns of its own', async () => {
+    const server = t.app.getHttpServer();
+    const sockets: Socket[] = [];
+    const track = (socket: Socket) => sockets.push(socket);
+    server.on('connection', track);
+    const tail = new TailClient(`${url}?pod=turns&limit=0&regex=${encodeURIComponent('(.|.)*\\x00')}`);
+    await tail.opened();
+    server.off('connection', track);
+    const [tailSocket] = sockets;
+    const written = () => tailSocket.bytesWritten + tailSocket.writableLength;
+    const before = written();
+    // Each line that matches is followed by one that takes the regex milliseconds to refuse.
+    const long = 'x'.repeat(60_000);
+    const lines = Array.from({ length: 10 }, (_, i) => [{ message: `${i} matches\u0000` }, { message: `${i} ${long}` }]).flat();
+    const answer = await t.app.get(IngestService).ingest({ format: 'json', value: { labels: { ...labels, pod: 'turns' }, lines } }, {}, undefined, null);
+    assert.equal(answer.accepted, 20);
+    assert.equal(written(), before, 'nothing was tested nor written while ingest answered');
+    await nextTurn();
+    const afterOneTurn = written();
+    assert.ok(afterOneTurn > before, 'the first stretch is tested in the next turn');
+    assert.equal(messagesOf(await tail.waitFor(10)).map((message) => message.split(' ')[0]).join(','), '0,1,2,3,4,5,6,7,8,9');
+    assert.ok(written() > afterOneTurn, 'the rest in later turns');
+    tail.request.destroy();
+  });
+
+  it('skips batches untested past its cap while its filter is behind, and says how many lines, in their place', async () => {
+    const tail = new TailClient(`${url}?pod=behind&limit=0`);
+    await tail.opened();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const batch = (from: number, count: number) =>
+      Array.from({ length: count }, (_, i) => ({
+        ts: t.clock.now(), level: 'info' as const, ...labels, pod: 'behind', source: null, message: `b ${from + i}`, fields: null, format: null,
+        position: { ts: t.clock.now(), partitionStart: 0, id: from + i },
+      }));
+    const hub = t.app.get(TailHub);
+    // Published in one turn: the tail has tested none of them when the third comes.
+    hub.publish(batch(0, TAIL_QUEUE_LINES / 2));
+    hub.publish(batch(TAIL_QUEUE_LINES / 2, TAIL_QUEUE_LINES / 2));
+    hub.publish(batch(TAIL_QUEUE_LINES, 3));
+    await new Promise((resolve) => setImmediate(resolve));
+    hub.publish(batch(TAIL_QUEUE_LINES + 3, 1));
+    const lines = await tail.waitFor(TAIL_QUEUE_LINES + 2);
+    assert.deepEqual(lines.slice(TAIL_QUEUE_LINES - 1).map((line) => line.replace(/^\S+ INFO shop\/behind\/nginx /, '')), [
+      `b ${TAIL_QUEUE_LINES - 1}`,
+      "# daylog: 3 lines skipped untested: this tail's filter was slower than they arrived",
+      `b ${TAIL_QUEUE_LINES + 3}`,
+    ]);
     tail.request.destroy();
   });
 

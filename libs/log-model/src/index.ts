@@ -6,3 +6,4 @@ export * from './message-formats';
 export * from './timestamps';
 export * from './text-match';
 export * from './terminal-text';
+export * from './user-regex';

@@ -1,4 +1,4 @@
-import { LogLine, severityOf, textMatcher } from '@daylog/log-model';
+import { LogLine, acceptedUserRegex, severityOf, textMatcher } from '@daylog/log-model';
 import { labelMatcher } from './label-matcher';
 import { LineFilter } from './log-store';
 
@@ -26,7 +26,7 @@ export function lineMatcher(filter: LineFilter): (line: LogLine) => boolean {
   const contains = filter.contains.map(asciiLower);
   const excludes = filter.excludes.map(asciiLower);
   const matchesWords = filter.match ? textMatcher(filter.match) : null;
-  const regex = filter.regex === undefined ? null : new RegExp(filter.regex);
+  const regex = filter.regex === undefined ? null : acceptedUserRegex(filter.regex);
   const searchesText = contains.length > 0 || excludes.length > 0 || matchesWords !== null || regex !== null;
   const namespaces = filter.namespaces && new Set(filter.namespaces);
   return (line) => {

@@ -33,6 +33,49 @@ interface Clause {
   notIndexed?: boolean;
 }
 
+/** A line's place in reading order: lines are read by time, then by id. */
+export interface LineKey {
+  ts: number;
+  id: number;
+}
+
+/** The lines, in forward order, after `after` (excluded) up to `through` (included); null: the time range's own edge. */
+export interface KeyRange {
+  after: LineKey | null;
+  through: LineKey | null;
+}
+
+/**
+ * A key range as clauses whose lines, together, are its lines: the lines of the first and last
+ * milliseconds apart from those between, so that each is a range of the time index (lines of one
+ * millisecond are ordered by id there), however many lines share a millisecond.
+ */
+function keyRangePieces({ after, through }: KeyRange): Clause[] {
+  if (after && through && after.ts === through.ts) return [{ where: ['ts = ?', 'id > ?', 'id <= ?'], params: [after.ts, after.id, through.id] }];
+  const between: Clause = { where: [], params: [] };
+  if (after) {
+    between.where.push('ts > ?');
+    between.params.push(after.ts);
+  }
+  if (through) {
+    between.where.push('ts < ?');
+    between.params.push(through.ts);
+  }
+  return [
+    ...(after ? [{ where: ['ts = ?', 'id > ?'], params: [after.ts, after.id] }] : []),
+    between,
+    ...(through ? [{ where: ['ts = ?', 'id <= ?'], params: [through.ts, through.id] }] : []),
+  ];
+}
+
+/** Each source once per piece of the range, or as it is without one. */
+function withinRange(sources: Clause[], range: KeyRange | null): Clause[] {
+  if (!range) return sources;
+  return sources.flatMap((source) =>
+    keyRangePieces(range).map((piece) => ({ ...source, where: [...source.where, ...piece.where], params: [...source.params, ...piece.params] })),
+  );
+}
+
 /** The WHERE clause every read of lines shares: time range, label sets, levels, text. */
 function lineFilter(query: LineFilter, streamIds: number[] | null, timeColumn = 'ts'): Clause {
   const where = [`${timeColumn} >= ?`, `${timeColumn} < ?`];
@@ -106,17 +149,21 @@ function selectFrom(table: string, columns: string, sources: Clause[]): Statemen
   };
 }
 
-/** The SQL for one partition's share of a page: filters, the keyset position, order and limit. */
+/**
+ * The SQL for one partition's share of a page: filters, the keyset position, order and limit. Within
+ * a key range (which then starts at or after the keyset position), only its lines.
+ */
 export function pageStatement(
   partition: PartitionBounds,
   query: LogQuery,
   streamIds: number[] | null,
   limit: number,
   index: FullTextIndex | null,
+  range: KeyRange | null = null,
 ): Statement {
-  const sources = lineSources(query, streamIds, index);
+  const sources = withinRange(lineSources(query, streamIds, index), range);
   const backward = query.direction === 'backward';
-  if (query.after && query.after.partitionStart === partition.startMs) {
+  if (!range && query.after && query.after.partitionStart === partition.startMs) {
     for (const source of sources) {
       source.where.push(backward ? '(ts < ? OR (ts = ? AND id < ?))' : '(ts > ? OR (ts = ? AND id > ?))');
       source.params.push(query.after.ts, query.after.ts, query.after.id);
@@ -137,8 +184,9 @@ export function countStatement(
   streamIds: number[] | null,
   bucketMs: number | null,
   index: FullTextIndex | null,
+  range: KeyRange | null = null,
 ): Statement {
-  const { sql, params } = selectFrom(partition.name, 'ts, stream_id, level', lineSources(query, streamIds, index));
+  const { sql, params } = selectFrom(partition.name, 'ts, stream_id, level', withinRange(lineSources(query, streamIds, index), range));
   return {
     sql: `SELECT ${bucketStart('ts', bucketMs)} AS start, stream_id, level, count(*) AS lines, max(ts) AS last_ts
       FROM (${sql}) GROUP BY 1, 2, 3`,
@@ -166,4 +214,25 @@ export function minuteTotalsStatement(query: LineFilter, streamIds: number[] | n
   const labelsAndLevels = { ...query, contains: [], excludes: [], match: undefined, regex: undefined };
   const { where, params } = lineFilter(labelsAndLevels, streamIds, 'minute');
   return { sql: `SELECT minute, sum(lines) AS lines FROM line_counts WHERE ${where.join(' AND ')} GROUP BY minute ORDER BY minute`, params };
+}
+
+/**
+ * The key of the `count`-th line (of any label set) after `start` in reading order within [fromMs, toMs),
+ * walking the time index only: where a part of a busy minute ends. No row: fewer lines are left.
+ */
+export function lineKeyAfterStatement(partition: PartitionBounds, fromMs: number, toMs: number, start: LineKey | null, backward: boolean, count: number): Statement {
+  const table = `"${partition.name}" INDEXED BY "${partition.name}_by_ts"`;
+  const order = backward ? 'ORDER BY ts DESC, id DESC' : 'ORDER BY ts, id';
+  const tail = `${order} LIMIT 1 OFFSET ?`;
+  if (!start) return { sql: `SELECT ts, id FROM ${table} WHERE ts >= ? AND ts < ? ${tail}`, params: [fromMs, toMs, count - 1] };
+  // The rest of the start's millisecond, then the milliseconds past it: two index ranges SQLite merges in order.
+  const sameMs = `SELECT ts, id FROM ${table} WHERE ts = ? AND id ${backward ? '<' : '>'} ?`;
+  const past = backward ? `SELECT ts, id FROM ${table} WHERE ts >= ? AND ts < ?` : `SELECT ts, id FROM ${table} WHERE ts > ? AND ts < ?`;
+  const pastParams = backward ? [fromMs, start.ts] : [start.ts, toMs];
+  return { sql: `SELECT ts, id FROM (${sameMs} UNION ALL ${past}) ${tail}`, params: [start.ts, start.id, ...pastParams, count - 1] };
+}
+
+/** Lines of the minutes from `fromMinute` (a minute's start) to before `toMs`, of every label set and level, from `line_counts`. */
+export function rangeLinesStatement(fromMinute: number, toMs: number): Statement {
+  return { sql: 'SELECT coalesce(sum(lines), 0) AS lines FROM line_counts WHERE minute >= ? AND minute < ?', params: [fromMinute, toMs] };
 }

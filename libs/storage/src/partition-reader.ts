@@ -19,10 +19,14 @@ import {
 } from './log-store';
 import {
   FullTextIndex,
+  KeyRange,
   LINE_COLUMNS,
+  LineKey,
   Statement,
   countStatement,
+  lineKeyAfterStatement,
   minuteCountStatement,
+  rangeLinesStatement,
   minuteTotalsStatement,
   pageStatement,
   searchesText,
@@ -49,7 +53,8 @@ const STATEMENTS_PER_PARTITION = 64;
 
 /**
  * About how many lines a text search reads at a time: between two such windows it looks at its
- * budget and lets other requests run (about 5 ms of substring search, 25 ms of regex, here).
+ * budget and lets other requests run (about 5 ms of substring search, 25 ms of regex, here). A
+ * minute with more lines is read in parts of at most this many lines (of any label set).
  */
 const SCAN_WINDOW_LINES = 20_000;
 
@@ -64,16 +69,26 @@ interface ScanWindow {
   fromMs: number;
   toMs: number;
   lines: number;
+  /** Ends with a minute of more lines than a window: read in parts, each ending where the time index says. */
+  inParts?: boolean;
+  /** A part's lines, and where its reading starts (excluded, in reading order; null: at the window's edge). */
+  part?: { range: KeyRange; startAfter: LineKey | null };
 }
 
 /** Where a search that stops before `window` goes on from: the lines of the window and beyond, none before. */
 function resumePosition(window: ScanWindow, query: LogQuery): CursorPosition {
   const { partition, fromMs, toMs } = window;
+  if (window.part?.startAfter) return { ...window.part.startAfter, partitionStart: partition.startMs };
   const after = query.after?.partitionStart === partition.startMs ? query.after : null;
   if (query.direction === 'backward') {
     return after && after.ts < toMs ? after : { ts: toMs, partitionStart: partition.startMs, id: 0 };
   }
   return after && after.ts >= fromMs ? after : { ts: fromMs - 1, partitionStart: partition.startMs, id: Number.MAX_SAFE_INTEGER };
+}
+
+/** A backward part, from `start` (excluded) down to `end` (included), as a forward key range: ids are whole numbers. */
+function backwardRange(start: LineKey | null, end: LineKey | null): KeyRange {
+  return { after: end && { ts: end.ts, id: end.id - 1 }, through: start && { ts: start.ts, id: start.id - 1 } };
 }
 
 /** One search's reading against its budget. */
@@ -214,12 +229,12 @@ export class PartitionReader {
       const lines = windows.reduce((sum, window) => sum + window.lines, 0);
       if (lines > budget.maxScannedLines) throw new QueryBudgetExceeded('lines', budget);
       const scan = new Scan(budget, this.textSearch, false);
-      for (const window of windows) {
+      for (const window of this.readingOrder(windows, { direction: 'forward', after: null })) {
         const stop = await scan.admit(window);
         if (stop) throw new QueryBudgetExceeded(stop, budget);
         if (this.isForgotten(window.partition)) continue;
         const { partition, fromMs, toMs, index } = window;
-        const statement = countStatement(partition, { ...query, fromMs, toMs }, streamIds, query.bucketMs, index);
+        const statement = countStatement(partition, { ...query, fromMs, toMs }, streamIds, query.bucketMs, index, window.part?.range);
         add(scan.read(() => this.connection(partition).all<CountRow>(statement)));
       }
     } else {
@@ -274,11 +289,12 @@ export class PartitionReader {
     const scan = new Scan(budget, this.textSearch, true);
     const stopBefore = (window: ScanWindow, stopped: ScanStop): QueryPage => ({ lines, next: resumePosition(window, query), stopped });
     for (const partition of partitions) {
-      for (const window of this.scanWindows(partition, query, streamIds)) {
+      for (const window of this.readingOrder(this.scanWindows(partition, query, streamIds), query)) {
         const stop = await scan.admit(window);
         if (stop) return stopBefore(window, stop);
         if (this.isForgotten(partition)) break;
-        const statement = pageStatement(partition, { ...query, fromMs: window.fromMs, toMs: window.toMs }, streamIds, query.limit + 1 - lines.length, window.index);
+        const within = { ...query, fromMs: window.fromMs, toMs: window.toMs };
+        const statement = pageStatement(partition, within, streamIds, query.limit + 1 - lines.length, window.index, window.part?.range);
         let rows: LineRow[];
         try {
           rows = scan.read(() => this.connection(partition).all<LineRow>(statement));
@@ -308,15 +324,19 @@ export class PartitionReader {
    * A partition's share of a range (a page's share begins at its cursor) in windows, in reading
    * order, of about SCAN_WINDOW_LINES lines that the text filters test, cut at minutes as
    * `line_counts` counts them; one window when nothing is tested, or the word index finds the lines.
-   * Windows fill up in reading order, so the first is never a sliver: each page reads on.
+   * Windows fill up in reading order, so the first is never a sliver: each page reads on. A minute
+   * of more than SCAN_WINDOW_LINES ends its window, which `readingOrder` reads in parts.
    */
   private scanWindows(partition: PartitionBounds, query: LineFilter & Partial<Pick<LogQuery, 'after' | 'direction'>>, streamIds: number[] | null): ScanWindow[] {
     let fromMs = Math.max(query.fromMs, partition.startMs);
     let toMs = Math.min(query.toMs, partition.endMs);
     const backward = query.direction === 'backward';
-    if (query.after?.partitionStart === partition.startMs) {
-      if (backward) toMs = Math.min(toMs, query.after.ts + 1);
-      else fromMs = Math.max(fromMs, query.after.ts);
+    const after = query.after?.partitionStart === partition.startMs ? query.after : null;
+    if (after) {
+      // A position past every line of its millisecond (where a search that stopped at a window's edge goes on)
+      // starts at the next one: the minute it ends is not counted again, as a window of no lines read first.
+      if (backward) toMs = Math.min(toMs, after.id === 0 ? after.ts : after.ts + 1);
+      else fromMs = Math.max(fromMs, after.id === Number.MAX_SAFE_INTEGER ? after.ts + 1 : after.ts);
     }
     const index = query.match ? this.fullTextIndex(partition) : null;
     if (!searchesText(query) || index) return [{ partition, index, fromMs, toMs, lines: 0 }];
@@ -327,18 +347,51 @@ export class PartitionReader {
     const windows: ScanWindow[] = [];
     let edge = backward ? toMs : fromMs;
     let lines = 0;
+    const push = (from: number, to: number, count: number, inParts: boolean) =>
+      windows.push(backward ? { partition, index, fromMs: to, toMs: from, lines: count, inParts } : { partition, index, fromMs: from, toMs: to, lines: count, inParts });
     for (const minute of minutes) {
       lines += minute.lines;
       const next = backward ? Math.max(fromMs, minute.minute) : Math.min(toMs, minute.minute + MINUTE_MS);
-      if (lines >= SCAN_WINDOW_LINES && next !== edge) {
-        windows.push(backward ? { partition, index, fromMs: next, toMs: edge, lines } : { partition, index, fromMs: edge, toMs: next, lines });
+      const busy = minute.lines > SCAN_WINDOW_LINES;
+      if ((busy || lines >= SCAN_WINDOW_LINES) && next !== edge) {
+        push(edge, next, lines, busy);
         edge = next;
         lines = 0;
       }
     }
     const end = backward ? fromMs : toMs;
-    if (edge !== end || windows.length === 0) windows.push(backward ? { partition, index, fromMs, toMs: edge, lines } : { partition, index, fromMs: edge, toMs, lines });
+    if (edge !== end || windows.length === 0) push(edge, end, lines, false);
     return windows;
+  }
+
+  /**
+   * The windows as they are read: one that ends with a busy minute in parts of SCAN_WINDOW_LINES lines
+   * of any label set, each found just before it is read by walking the time index from where the last
+   * ended (or from the query's position, when it is in the window), so that no statement reads more,
+   * however busy the minute. A search that stops before a part goes on where the part starts.
+   */
+  private *readingOrder(windows: ScanWindow[], query: Pick<LogQuery, 'direction' | 'after'>): Generator<ScanWindow> {
+    const backward = query.direction === 'backward';
+    for (const window of windows) {
+      if (!window.inParts) {
+        yield window;
+        continue;
+      }
+      const { partition, fromMs, toMs } = window;
+      const connection = this.connection(partition);
+      const after = query.after?.partitionStart === partition.startMs ? query.after : null;
+      let start: LineKey | null = after && after.ts >= fromMs && after.ts < toMs ? { ts: after.ts, id: after.id } : null;
+      const [{ lines: allLines }] = connection.all<{ lines: number }>(rangeLinesStatement(fromMs - (fromMs % MINUTE_MS), toMs));
+      const linesPerPart = Math.ceil((window.lines * SCAN_WINDOW_LINES) / Math.max(allLines, SCAN_WINDOW_LINES));
+      let left = window.lines;
+      do {
+        const [end] = connection.all<LineKey>(lineKeyAfterStatement(partition, fromMs, toMs, start, backward, SCAN_WINDOW_LINES));
+        const lines = end ? Math.min(left, linesPerPart) : left;
+        left -= lines;
+        yield { ...window, lines, part: { range: backward ? backwardRange(start, end ?? null) : { after: start, through: end ?? null }, startAfter: start } };
+        start = end ?? null;
+      } while (start);
+    }
   }
 
   private toLine(row: LineRow, partition: PartitionBounds): StoredLogLine {

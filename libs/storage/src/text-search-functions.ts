@@ -1,10 +1,15 @@
 import Database from 'better-sqlite3';
-import { parseMatchExpression, textMatcher } from '@daylog/log-model';
+import { acceptedUserRegex, parseMatchExpression, textMatcher } from '@daylog/log-model';
 import { QueryBudgetExceeded, ScanBudget } from './log-store';
 
 const CACHED = 32;
-/** The clock is read once per this many calls: reading it per line would cost more than most regexes. */
+/**
+ * The clock is read once per this many calls, or sooner once this many characters have been tested:
+ * reading it per line would cost more than most regexes, but a regex over long lines can take
+ * milliseconds a line.
+ */
 const CALLS_PER_CLOCK_READ = 256;
+const CHARACTERS_PER_CLOCK_READ = 65_536;
 
 /** A small cache, oldest use first out. */
 function cached<T>(cache: Map<string, T>, key: string, make: () => T): T {
@@ -28,22 +33,27 @@ export class TextSearchFunctions {
   private readonly regexes = new Map<string, RegExp>();
   private budget: ScanBudget | null = null;
   private calls = 0;
+  private characters = 0;
 
   /** The budget whose deadline the next statements keep to; null: none. */
   limitTime(budget: ScanBudget | null): void {
     this.budget = budget;
     this.calls = 0;
+    this.characters = 0;
   }
 
-  private checkTime(): void {
-    if (this.budget && ++this.calls % CALLS_PER_CLOCK_READ === 0 && this.budget.now() > this.budget.deadlineMs) {
-      throw new QueryBudgetExceeded('time', this.budget);
-    }
+  private checkTime(message: string): void {
+    if (!this.budget) return;
+    this.characters += message.length;
+    if (++this.calls < CALLS_PER_CLOCK_READ && this.characters < CHARACTERS_PER_CLOCK_READ) return;
+    this.calls = 0;
+    this.characters = 0;
+    if (this.budget.now() > this.budget.deadlineMs) throw new QueryBudgetExceeded('time', this.budget);
   }
 
   register(db: Database.Database): void {
     db.function('daylog_match', { deterministic: true }, (message: unknown, expression: unknown) => {
-      this.checkTime();
+      this.checkTime(message as string);
       const matches = cached(this.matchers, expression as string, () => {
         const parsed = parseMatchExpression(expression as string);
         if (typeof parsed === 'string') throw new Error(parsed);
@@ -52,8 +62,8 @@ export class TextSearchFunctions {
       return matches(message as string) ? 1 : 0;
     });
     db.function('daylog_regexp', { deterministic: true }, (message: unknown, pattern: unknown) => {
-      this.checkTime();
-      const regex = cached(this.regexes, pattern as string, () => new RegExp(pattern as string));
+      this.checkTime(message as string);
+      const regex = cached(this.regexes, pattern as string, () => acceptedUserRegex(pattern as string));
       return regex.test(message as string) ? 1 : 0;
     });
   }

@@ -11,7 +11,7 @@ import {
   IsSingleText,
   IsSingleTimestamp,
   IsMatchExpression,
-  IsSafeRegex,
+  IsLinearRegex,
   RepeatableList,
 } from '../http/query-params';
 
@@ -21,7 +21,6 @@ export type Format = (typeof FORMATS)[number];
 export const DIRECTIONS = ['backward', 'forward'] as const;
 export const RAW_CHOICES = ['true', 'false'] as const;
 const MAX_SEARCH_LENGTH = 1000;
-const MAX_REGEX_LENGTH = 500;
 
 /** Which lines: the filters every read of lines takes, named as on the wire. */
 export class LineFilterDto {
@@ -37,7 +36,7 @@ export class LineFilterDto {
   @IsOptional() @RepeatableList() @AreTexts('q', MAX_SEARCH_LENGTH) q?: string[];
   @IsOptional() @RepeatableList() @AreTexts('exclude', MAX_SEARCH_LENGTH) exclude?: string[];
   @IsOptional() @IsMatchExpression('match', MAX_SEARCH_LENGTH) match?: string;
-  @IsOptional() @IsSafeRegex('regex', MAX_REGEX_LENGTH) regex?: string;
+  @IsOptional() @IsLinearRegex('regex') regex?: string;
 }
 
 /** The query string of GET /api/v1/logs. */

@@ -2,7 +2,7 @@ import { Injectable, OnModuleDestroy } from '@nestjs/common';
 import { CursorCodec, StoredLogLine } from '@daylog/storage';
 import { SharedChunks, TailLine, TailSubscriber } from './tail-stream';
 
-/** The open tails; ingest hands it every batch it stores while there is one. */
+/** The open tails; ingest hands it every batch it stores while there is one, and each tail tests it later (TailTurns). */
 @Injectable()
 export class TailHub implements OnModuleDestroy {
   private readonly streams = new Set<TailSubscriber>();

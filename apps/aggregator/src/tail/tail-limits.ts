@@ -8,7 +8,7 @@ const RETRY_AFTER_SECONDS = 10;
 
 /**
  * How many tails are open, per client and in all. Every open tail costs each ingested batch its filter's
- * work, inside the ingest request: the limits keep one client, or all together, from slowing ingest for everyone.
+ * work, in turns shared with every request: the limits keep one client, or all together, from taking them.
  */
 @Injectable()
 export class TailLimits {

@@ -2,6 +2,8 @@ import { Writable } from 'node:stream';
 import { LogLine, escapeForTerminal, lineFields } from '@daylog/log-model';
 import { CursorCodec, StoredLogLine } from '@daylog/storage';
 import { asStored, toNdjsonLine, toTextLine } from '../query/line-formats';
+import { TailOutput } from './tail-output';
+import { TailTurns, TurnTaker } from './tail-turns';
 import { TailFormat } from './tail.dto';
 
 /** What a tail writes: its format, and for text whether it is escaped for a terminal or raw (`raw=true`). */
@@ -29,8 +31,8 @@ export class TailLine {
   }
 }
 
-/** What tails with the same filter and format would each write for a batch: made by the first of them, written by all. */
-export type SharedChunks = Map<string, { chunk: Buffer; lines: number }>;
+/** What tails with the same filter and format would each write for a stretch of a batch: made by the first of them, written by all. */
+export type SharedChunks = Map<string, { chunk: Buffer; lines: number; end: number }>;
 
 /** What the hub hands stored lines to. */
 export interface TailSubscriber {
@@ -38,80 +40,94 @@ export interface TailSubscriber {
   end(): void;
 }
 
+interface PendingBatch {
+  lines: readonly TailLine[];
+  shared: SharedChunks;
+  /** The next line to test. */
+  next: number;
+}
+
 /**
- * One client's tail. What the socket does not take at once waits in a queue of at most `maxQueuedLines`;
- * past that, lines are dropped and counted, and the client is told how many once it catches up, so a slow
- * reader costs ingest nothing and holds a bounded amount of memory.
+ * One client's tail. Stored lines wait to be tested against its filter in the turns TailTurns gives it,
+ * at most `maxQueuedLines` of them; past that, batches are skipped untested, and the client is told how
+ * many lines in their place. Lines that pass go to a TailOutput. A slow filter, like a slow reader,
+ * costs ingest nothing and holds a bounded amount of memory.
  */
-export class TailStream implements TailSubscriber {
-  private readonly queue: Buffer[] = [];
-  private queuedLines = 0;
-  private dropped = 0;
-  private waitingForDrain = false;
+export class TailStream implements TailSubscriber, TurnTaker {
+  private readonly pending: (PendingBatch | { skipped: number })[] = [];
+  private pendingLines = 0;
+  private readonly output: TailOutput;
   private ended = false;
 
   /** `sharingKey` names the filter and rendering: tails with the same key write the same chunk for a batch. */
   constructor(
-    private readonly out: Writable,
+    out: Writable,
     readonly matches: (line: LogLine) => boolean,
     readonly rendering: TailRendering,
     private readonly maxQueuedLines: number,
     private readonly sharingKey: string,
-  ) {}
+    private readonly turns: TailTurns,
+  ) {
+    this.output = new TailOutput(out, rendering === 'ndjson', maxQueuedLines);
+  }
 
   send(lines: readonly TailLine[], shared: SharedChunks = new Map()): void {
-    if (this.ended) return;
-    let made = shared.get(this.sharingKey);
-    if (!made) {
-      let text = '';
-      let count = 0;
-      for (const line of lines) {
-        if (!this.matches(line.line)) continue;
-        text += line.render(this.rendering);
-        count++;
-      }
-      // Encoded once: the same bytes go to every tail with this key.
-      made = { chunk: Buffer.from(text), lines: count };
-      shared.set(this.sharingKey, made);
+    if (this.ended || lines.length === 0) return;
+    // A batch is always taken when none waits: it is held anyway, by ingest and by the other tails.
+    if (this.pendingLines > 0 && this.pendingLines + lines.length > this.maxQueuedLines) {
+      const last = this.pending.at(-1);
+      if (last && 'skipped' in last) last.skipped += lines.length;
+      else this.pending.push({ skipped: lines.length });
+    } else {
+      this.pending.push({ lines, shared, next: 0 });
+      this.pendingLines += lines.length;
     }
-    if (made.lines > 0) this.enqueue(made.chunk, made.lines);
+    this.turns.want(this);
   }
 
   end(): void {
     if (this.ended) return;
     this.ended = true;
-    this.out.end();
+    this.pending.length = 0;
+    this.output.end();
   }
 
-  private enqueue(chunk: Buffer, lines: number): void {
-    if (!this.waitingForDrain) {
-      this.write(chunk);
-    } else if (this.queuedLines + lines > this.maxQueuedLines) {
-      this.dropped += lines;
-    } else {
-      this.queue.push(chunk);
-      this.queuedLines += lines;
+  takeTurn(untilMs: number): boolean {
+    do {
+      this.testStretch(untilMs);
+    } while (this.pending.length > 0 && !this.ended && performance.now() < untilMs);
+    return this.pending.length > 0 && !this.ended;
+  }
+
+  /** Tests the oldest pending batch until `untilMs`, a line at least (or tells of a skipped one). */
+  private testStretch(untilMs: number): void {
+    const batch = this.pending[0];
+    if (this.ended || !batch) return;
+    if ('skipped' in batch) {
+      this.pending.shift();
+      this.output.notice(`${batch.skipped} lines skipped untested: this tail's filter was slower than they arrived`, { skipped: batch.skipped });
+      return;
     }
-  }
-
-  private write(chunk: Buffer): void {
-    if (this.out.write(chunk)) return;
-    this.waitingForDrain = true;
-    this.out.once('drain', this.flush);
-  }
-
-  private readonly flush = (): void => {
-    this.waitingForDrain = false;
-    if (this.ended) return;
-    const chunks = this.dropped > 0 ? [Buffer.from(this.droppedNotice()), ...this.queue] : [...this.queue];
-    this.dropped = 0;
-    this.queue.length = 0;
-    this.queuedLines = 0;
-    if (chunks.length > 0) this.write(Buffer.concat(chunks));
-  };
-
-  private droppedNotice(): string {
-    const notice = `${this.dropped} lines dropped: this reader was slower than they arrived`;
-    return this.rendering === 'ndjson' ? `${JSON.stringify({ notice, dropped: this.dropped })}\n` : `# daylog: ${notice}\n`;
+    const from = batch.next;
+    const key = `${this.sharingKey}#${from}`;
+    let made = batch.shared.get(key);
+    if (!made) {
+      let text = '';
+      let count = 0;
+      let end = from;
+      do {
+        const line = batch.lines[end++];
+        if (!this.matches(line.line)) continue;
+        text += line.render(this.rendering);
+        count++;
+      } while (end < batch.lines.length && performance.now() < untilMs);
+      // Encoded once: the same bytes go to every tail with this key, which goes on from the same line.
+      made = { chunk: Buffer.from(text), lines: count, end };
+      batch.shared.set(key, made);
+    }
+    batch.next = made.end;
+    this.pendingLines -= made.end - from;
+    if (made.end === batch.lines.length) this.pending.shift();
+    if (made.lines > 0) this.output.enqueue(made.chunk, made.lines);
   }
 }

@@ -9,6 +9,7 @@ import { lineFilterOf } from '../query/line-filter';
 import { ScanBudgets } from '../query/scan-budgets';
 import { TailHub } from './tail-hub';
 import { TailLimits } from './tail-limits';
+import { TailTurns } from './tail-turns';
 import { TailLine, TailStream, TailSubscriber, tailRendering } from './tail-stream';
 import { TailDto, TailFormat } from './tail.dto';
 
@@ -28,6 +29,7 @@ export class TailService {
     private readonly cursors: CursorCodec,
     private readonly budgets: ScanBudgets,
     private readonly limits: TailLimits,
+    private readonly turns: TailTurns,
   ) {}
 
   /**
@@ -47,7 +49,7 @@ export class TailService {
     // held to a bound that moves with each tail's start, so tails with the same filters share their work.
     const live = params.since === undefined && params.from === undefined ? { ...filter, fromMs: 0 } : filter;
     const rendering = tailRendering(format, params.raw === 'true');
-    const stream = new TailStream(out, lineMatcher(live), rendering, TAIL_QUEUE_LINES, JSON.stringify([rendering, live]));
+    const stream = new TailStream(out, lineMatcher(live), rendering, TAIL_QUEUE_LINES, JSON.stringify([rendering, live]), this.turns);
     const arrivedMeanwhile: TailLine[] = [];
     const starting: TailSubscriber = { send: (lines) => arrivedMeanwhile.push(...lines), end: () => stream.end() };
     let closed = false;
