@@ -1,5 +1,5 @@
 import { LogLine } from '@daylog/log-model';
-import { SqliteLogStore } from '@daylog/storage';
+import { SearchThreads, SqliteLogStore } from '@daylog/storage';
 import { dirBytes, makeTempDir, nowMs, removeTempDir } from './bench-support';
 import { PARTITION_MS } from './raw-ingest';
 
@@ -21,7 +21,8 @@ export interface PruneOutcome {
  */
 export async function pruneBench(source: readonly LogLine[], rows: number): Promise<PruneOutcome> {
   const dataDir = makeTempDir('prune');
-  const store = await SqliteLogStore.open({ dataDir, partitionMs: PARTITION_MS, synchronous: 'normal', fullText: false, maxDiskBytes: null, maxLabelSetsPerNamespace: 5000 });
+  const searchThreads = new SearchThreads(1);
+  const store = await SqliteLogStore.open({ dataDir, partitionMs: PARTITION_MS, synchronous: 'normal', fullText: false, maxDiskBytes: null, maxLabelSetsPerNamespace: 5000, searchThreads });
   try {
     const hourStart = Math.floor((Date.now() - 30 * PARTITION_MS) / PARTITION_MS) * PARTITION_MS;
     const batch = (start: number): LogLine[] => {
@@ -56,6 +57,7 @@ export async function pruneBench(source: readonly LogLine[], rows: number): Prom
     return { rows, fillMs, dropMs, bytesBefore, bytesAfter };
   } finally {
     await store.close();
+    await searchThreads.stop();
     removeTempDir(dataDir);
   }
 }

@@ -49,7 +49,7 @@ describe('label patterns', () => {
     );
   });
 
-  const NO_LIMIT = { maxScannedLines: Infinity, deadlineMs: Infinity, now: () => 0 };
+  const NO_LIMIT = { maxScannedLines: Infinity, deadlineMs: Infinity, timeoutMs: Infinity, now: () => 0 };
 
   it("never compares a pattern with the labels of namespaces the asker may not see", async () => {
     const untouchable = (id: number): StreamRow => ({
@@ -69,7 +69,7 @@ describe('label patterns', () => {
   it('stops comparing when the search runs out of time or its client goes away', async () => {
     const streams: StreamRow[] = Array.from({ length: 3000 }, (_, id) => ({ id, namespace: 'shop', pod: `${'a'.repeat(247)}${id}`, container: null, source: null }));
     const patterns = { pod: Array.from({ length: 50 }, (_, i) => `*${'a'.repeat(129)}${50 + i}*`) };
-    const late = { maxScannedLines: Infinity, deadlineMs: 0, now: () => 1 };
+    const late = { maxScannedLines: Infinity, deadlineMs: 0, timeoutMs: 0, now: () => 1 };
     await assert.rejects(matchingStreamIds(streams, patterns, late), QueryBudgetExceeded);
     const gone = new AbortController();
     gone.abort();

@@ -3,7 +3,7 @@ import { request as httpRequest } from 'node:http';
 import { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { HOUR, MINUTE, ManualClock, TestAgent, TestApp, WireLineBody, ingestLines, startTestApp } from './support/test-app';
+import { HOUR, MINUTE, ManualClock, TestAgent, TestApp, WireLineBody, ingestLines, queryJson, startTestApp } from './support/test-app';
 
 interface Page {
   lines: WireLineBody[];
@@ -240,3 +240,41 @@ describe('a search whose client goes away', () => {
     assert.deepEqual(later.flatMap((page) => page.lines.map((line) => line.message)), ['straw 599']);
   });
 });
+
+describe('a regex slower than the time-out on one line', () => {
+  let t: TestApp;
+  // About 40 times slower a character than `x`: seconds on one long line, even in linear time.
+  const slow = `${'.{16}'.repeat(40)}x`;
+
+  before(async () => {
+    t = await startTestApp({ env: { DAYLOG_QUERY_TIMEOUT: '1s' } });
+    await ingestLines(t.http, [{ message: `short ${'b'.repeat(700)}x` }, { message: 'a'.repeat(60_000) }]);
+  });
+  after(() => t.close());
+
+  it('is stopped at the time-out, on a thread of its own, while the service goes on answering', async () => {
+    let settled = false;
+    const search = t.http
+      .get('/api/v1/logs')
+      .query({ regex: slow, format: 'json' })
+      .then((response) => {
+        settled = true;
+        return response;
+      });
+    const health = await t.http.get('/healthz');
+    assert.equal(health.status, 200);
+    assert.equal(settled, false, 'the service answered while the search was testing the long line');
+    const response = await search;
+    // Its first window cannot be read in the time-out: no page could go on from there, so it is an error.
+    assert.equal(response.status, 503);
+    assert.equal(response.body.error, 'the search ran out of time (DAYLOG_QUERY_TIMEOUT): narrow the time range, or add label or level filters');
+    const count = await t.http.get('/api/v1/stats').query({ regex: slow, format: 'json' });
+    assert.equal(count.status, 503);
+  });
+
+  it('leaves the search threads ready for the next searches', async () => {
+    const { lines } = await queryJson(t.http, { regex: '^short b+x$' });
+    assert.equal(lines.length, 1);
+  });
+});
+

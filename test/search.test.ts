@@ -200,10 +200,10 @@ describe('regular expressions: regex=', () => {
     db.exec('CREATE TABLE lines (message TEXT)');
     const insert = db.prepare('INSERT INTO lines VALUES (?)');
     for (let i = 0; i < 2000; i++) insert.run(`line ${i}`);
-    functions.limitTime({ maxScannedLines: Infinity, deadlineMs: 1000, now: () => 1001 });
+    functions.limitTime({ maxScannedLines: Infinity, deadlineMs: 1000, timeoutMs: 1000, now: () => 1001 });
     assert.throws(() => db.prepare(`SELECT count(*) FROM lines WHERE daylog_regexp(message, 'line')`).get(), QueryBudgetExceeded);
     assert.throws(() => db.prepare(`SELECT count(*) FROM lines WHERE daylog_match(message, 'line')`).get(), QueryBudgetExceeded);
-    functions.limitTime({ maxScannedLines: Infinity, deadlineMs: 1000, now: () => 1000 });
+    functions.limitTime({ maxScannedLines: Infinity, deadlineMs: 1000, timeoutMs: 1000, now: () => 1000 });
     assert.deepEqual(db.prepare(`SELECT count(*) AS n FROM lines WHERE daylog_regexp(message, 'line')`).get(), { n: 2000 });
     functions.limitTime(null);
     assert.deepEqual(db.prepare(`SELECT count(*) AS n FROM lines WHERE daylog_regexp(message, 'line')`).get(), { n: 2000 });
@@ -222,7 +222,7 @@ describe('regular expressions: regex=', () => {
       reads++;
       return 1001;
     };
-    functions.limitTime({ maxScannedLines: Infinity, deadlineMs: 1000, now });
+    functions.limitTime({ maxScannedLines: Infinity, deadlineMs: 1000, timeoutMs: 1000, now });
     assert.throws(() => db.prepare(`SELECT count(*) FROM lines WHERE daylog_regexp(message, 'y')`).get(), QueryBudgetExceeded);
     assert.equal(reads, 1, 'read once, after the second line');
     db.close();

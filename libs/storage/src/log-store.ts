@@ -56,6 +56,8 @@ export interface ScanBudget {
   maxScannedLines: number;
   /** When reading stops, on `now`'s clock. */
   deadlineMs: number;
+  /** How long the search may run in all: what a page's first window, read whatever the time already spent, may take. */
+  timeoutMs: number;
   now: () => number;
   /** Aborted when the asker has gone: the search is abandoned. */
   signal?: AbortSignal;

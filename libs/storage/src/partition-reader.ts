@@ -1,4 +1,3 @@
-import Database from 'better-sqlite3';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { LEVELS, lineFields } from '@daylog/log-model';
 import { Catalogue, StreamRow } from './catalogue';
@@ -32,7 +31,9 @@ import {
   searchesText,
 } from './page-statement';
 import { MINUTE_MS, PartitionBounds, formatOfCode, partitionFile } from './partition-schema';
-import { TextSearchFunctions } from './text-search-functions';
+import { PartitionConnection, ReadConnections } from './read-connections';
+import { SearchThreads } from './search-threads';
+import { sharedClockNow } from './search-protocol';
 import { HAS_WORD_INDEX, WORD_INDEX_STATE, wordIndexTable } from './word-index';
 
 interface LineRow {
@@ -45,12 +46,6 @@ interface LineRow {
   format: number | null;
 }
 
-/** Open read connections, newest use last; a day of 1-minute partitions would otherwise exhaust descriptors. */
-const OPEN_CONNECTIONS = 64;
-
-/** Statements are cached per connection by their text; the text varies only with the filters' shape. */
-const STATEMENTS_PER_PARTITION = 64;
-
 /**
  * About how many lines a text search reads at a time: between two such windows it looks at its
  * budget and lets other requests run (about 5 ms of substring search, 25 ms of regex, here). A
@@ -59,7 +54,7 @@ const STATEMENTS_PER_PARTITION = 64;
 const SCAN_WINDOW_LINES = 20_000;
 
 /** No limit: reads whose size the caller has already bounded (a line's context). */
-const UNLIMITED: ScanBudget = { maxScannedLines: Infinity, deadlineMs: Infinity, now: () => 0 };
+const UNLIMITED: ScanBudget = { maxScannedLines: Infinity, deadlineMs: Infinity, timeoutMs: Infinity, now: () => 0 };
 
 /** A stretch of one partition a search reads in one statement, and the lines its text filters will test there. */
 interface ScanWindow {
@@ -99,7 +94,7 @@ class Scan {
 
   constructor(
     private readonly budget: ScanBudget,
-    private readonly textSearch: TextSearchFunctions,
+    private readonly threads: SearchThreads,
     /** Whether the first window is read whatever the budget, so that paging through a long search always moves on. */
     private readonly firstWindowFree: boolean,
   ) {}
@@ -117,10 +112,22 @@ class Scan {
     return null;
   }
 
-  /** Runs a window's statement under the budget's deadline (searches take turns, so it is set for each). */
-  read<T>(statement: () => T): T {
-    this.textSearch.limitTime(this.timed ? this.budget : null);
-    return statement();
+  /** Whether the window being read is a page's first, read whatever the budget: stopping before it is no progress. */
+  get readingFreeWindow(): boolean {
+    return !this.timed;
+  }
+
+  /**
+   * Reads a window's lines on a search thread, until the search's deadline; a page's first window (which
+   * is read whatever the time already spent) may take the search's whole time-out. Either way a
+   * window not read in time throws QueryBudgetExceeded: a first window so slow answers 503, as a count.
+   */
+  async read<Row>(file: string, statement: Statement): Promise<Row[]> {
+    const remainingMs = this.timed ? this.budget.deadlineMs - this.budget.now() : this.budget.timeoutMs;
+    const deadline = Number.isFinite(remainingMs) ? sharedClockNow() + remainingMs : null;
+    const rows = await this.threads.rows<Row>(file, statement, deadline);
+    if (rows === 'out-of-time') throw new QueryBudgetExceeded('time', this.budget);
+    return rows;
   }
 }
 
@@ -132,30 +139,13 @@ interface CountRow {
   last_ts: number;
 }
 
-class PartitionConnection {
-  private readonly statements = new Map<string, Database.Statement<unknown[], unknown>>();
-
-  constructor(readonly db: Database.Database) {}
-
-  all<Row>({ sql, params }: Statement): Row[] {
-    let statement = this.statements.get(sql);
-    if (!statement) {
-      statement = this.db.prepare<unknown[], unknown>(sql);
-      if (this.statements.size >= STATEMENTS_PER_PARTITION) this.statements.clear();
-      this.statements.set(sql, statement);
-    }
-    return statement.all(...params) as Row[];
-  }
-}
-
 /**
- * Reads on the main thread, one read-only connection per partition file; the writer thread's
- * commits are visible to each new statement (WAL).
+ * Reads partitions: what indexes answer (pages without text filters, counts, context) on the main
+ * thread, text searches window by window on the search threads.
  */
 export class PartitionReader {
-  private readonly connections = new Map<string, PartitionConnection>();
+  private readonly connections = new ReadConnections(null);
   private readonly streams = new Map<number, StreamRow>();
-  private readonly textSearch = new TextSearchFunctions();
   private lastStreamId = 0;
   /** Partitions ending by then are being dropped: a search that began before the drop skips them. */
   private forgottenBeforeMs = 0;
@@ -163,6 +153,7 @@ export class PartitionReader {
   constructor(
     private readonly catalogue: Catalogue,
     private readonly dataDir: string,
+    private readonly threads: SearchThreads,
   ) {}
 
   async query(query: LogQuery, budget: ScanBudget): Promise<QueryPage> {
@@ -228,14 +219,14 @@ export class PartitionReader {
       const windows = this.partitionsIn(query).flatMap((partition) => this.scanWindows(partition, query, streamIds));
       const lines = windows.reduce((sum, window) => sum + window.lines, 0);
       if (lines > budget.maxScannedLines) throw new QueryBudgetExceeded('lines', budget);
-      const scan = new Scan(budget, this.textSearch, false);
+      const scan = new Scan(budget, this.threads, false);
       for (const window of this.readingOrder(windows, { direction: 'forward', after: null })) {
         const stop = await scan.admit(window);
         if (stop) throw new QueryBudgetExceeded(stop, budget);
         if (this.isForgotten(window.partition)) continue;
         const { partition, fromMs, toMs, index } = window;
         const statement = countStatement(partition, { ...query, fromMs, toMs }, streamIds, query.bucketMs, index, window.part?.range);
-        add(scan.read(() => this.connection(partition).all<CountRow>(statement)));
+        add(await scan.read<CountRow>(this.fileOf(partition), statement));
       }
     } else {
       for (const partition of this.partitionsIn(query)) {
@@ -260,7 +251,9 @@ export class PartitionReader {
 
   forgetPartitionsEndingBy(cutoffMs: number): void {
     this.forgottenBeforeMs = Math.max(this.forgottenBeforeMs, cutoffMs);
-    this.forgetPartitions(this.catalogue.partitions().filter((p) => p.endMs <= cutoffMs).map((p) => p.name));
+    const files = this.catalogue.partitions().filter((p) => p.endMs <= cutoffMs).map((p) => this.fileOf(p));
+    this.connections.forget(files);
+    this.threads.forget(files);
   }
 
   forgetStreams(ids: readonly number[]): void {
@@ -268,14 +261,7 @@ export class PartitionReader {
   }
 
   close(): void {
-    this.forgetPartitions([...this.connections.keys()]);
-  }
-
-  private forgetPartitions(names: readonly string[]): void {
-    for (const name of names) {
-      this.connections.get(name)?.db.close();
-      this.connections.delete(name);
-    }
+    this.connections.forgetAll();
   }
 
   private async page(query: LogQuery, streamIds: number[] | null, budget: ScanBudget): Promise<QueryPage> {
@@ -286,7 +272,8 @@ export class PartitionReader {
     if (backward) partitions.reverse();
 
     const lines: StoredLogLine[] = [];
-    const scan = new Scan(budget, this.textSearch, true);
+    const scan = new Scan(budget, this.threads, true);
+    const textSearch = searchesText(query);
     const stopBefore = (window: ScanWindow, stopped: ScanStop): QueryPage => ({ lines, next: resumePosition(window, query), stopped });
     for (const partition of partitions) {
       for (const window of this.readingOrder(this.scanWindows(partition, query, streamIds), query)) {
@@ -297,9 +284,9 @@ export class PartitionReader {
         const statement = pageStatement(partition, within, streamIds, query.limit + 1 - lines.length, window.index, window.part?.range);
         let rows: LineRow[];
         try {
-          rows = scan.read(() => this.connection(partition).all<LineRow>(statement));
+          rows = textSearch ? await scan.read<LineRow>(this.fileOf(partition), statement) : this.connection(partition).all<LineRow>(statement);
         } catch (error) {
-          if (error instanceof QueryBudgetExceeded) return stopBefore(window, error.stop);
+          if (error instanceof QueryBudgetExceeded && !scan.readingFreeWindow) return stopBefore(window, error.stop);
           throw error;
         }
         for (const row of rows) lines.push(this.toLine(row, partition));
@@ -413,18 +400,11 @@ export class PartitionReader {
   }
 
   private connection(partition: PartitionBounds): PartitionConnection {
-    let connection = this.connections.get(partition.name);
-    if (connection) {
-      this.connections.delete(partition.name);
-    } else {
-      const db = new Database(partitionFile(this.dataDir, partition.name), { fileMustExist: true });
-      db.pragma('query_only = ON');
-      this.textSearch.register(db);
-      connection = new PartitionConnection(db);
-      if (this.connections.size >= OPEN_CONNECTIONS) this.forgetPartitions([this.connections.keys().next().value!]);
-    }
-    this.connections.set(partition.name, connection);
-    return connection;
+    return this.connections.get(this.fileOf(partition));
+  }
+
+  private fileOf(partition: PartitionBounds): string {
+    return partitionFile(this.dataDir, partition.name);
   }
 
   /** The label sets a filter reaches: those its label patterns match, within the namespaces it may see; null: all. */

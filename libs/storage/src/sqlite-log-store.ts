@@ -7,6 +7,7 @@ import { PartitionReader } from './partition-reader';
 import { makePrivateDir } from './private-files';
 import { Synchronous, dataDirBytes, openDatabase } from './partition-schema';
 import { CATALOGUE_FILE, WriterDropResult } from './partition-writer';
+import { SearchThreads } from './search-threads';
 import { WriterClient, WriterError } from './writer-client';
 
 export interface SqliteLogStoreOptions {
@@ -18,6 +19,8 @@ export interface SqliteLogStoreOptions {
   maxDiskBytes: number | null;
   /** Label sets a namespace may have in the live partitions; lines that would make one more are refused. */
   maxLabelSetsPerNamespace: number;
+  /** Where text searches run; the store does not stop them (live tails use them too). */
+  searchThreads: SearchThreads;
 }
 
 /** Storage on local SQLite files: a catalogue, and one file per time partition. */
@@ -46,8 +49,9 @@ export class SqliteLogStore implements LogStore {
       migrate(db);
       db.pragma('query_only = ON');
       const catalogue = new Catalogue(db);
-      const writer = await WriterClient.start(options);
-      return new SqliteLogStore(options.dataDir, catalogue, new PartitionReader(catalogue, options.dataDir), writer);
+      const { searchThreads, ...writerOptions } = options;
+      const writer = await WriterClient.start(writerOptions);
+      return new SqliteLogStore(options.dataDir, catalogue, new PartitionReader(catalogue, options.dataDir, searchThreads), writer);
     } catch (error) {
       db.close();
       throw error;

@@ -27,6 +27,7 @@ export class ScanBudgets {
     return {
       maxScannedLines: this.config.maxScannedLines,
       deadlineMs: this.clock.now() + this.config.queryTimeoutMs,
+      timeoutMs: this.config.queryTimeoutMs,
       now: () => this.clock.now(),
       signal,
     };

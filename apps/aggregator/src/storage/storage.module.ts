@@ -1,6 +1,6 @@
 import { Global, Inject, Module, OnApplicationShutdown } from '@nestjs/common';
 import { DaylogConfig } from '@daylog/config';
-import { CursorCodec, LOG_STORE, LogStore, SqliteLogStore } from '@daylog/storage';
+import { CursorCodec, LOG_STORE, LogStore, SearchThreads, SqliteLogStore } from '@daylog/storage';
 import { DAYLOG_CONFIG } from '../config/config.module';
 
 @Global()
@@ -11,10 +11,11 @@ import { DAYLOG_CONFIG } from '../config/config.module';
       inject: [DAYLOG_CONFIG],
       useFactory: (config: DaylogConfig): CursorCodec => CursorCodec.forDataDir(config.dataDir),
     },
+    { provide: SearchThreads, useFactory: (): SearchThreads => new SearchThreads() },
     {
       provide: LOG_STORE,
-      inject: [DAYLOG_CONFIG],
-      useFactory: (config: DaylogConfig): Promise<LogStore> =>
+      inject: [DAYLOG_CONFIG, SearchThreads],
+      useFactory: (config: DaylogConfig, searchThreads: SearchThreads): Promise<LogStore> =>
         SqliteLogStore.open({
           dataDir: config.dataDir,
           partitionMs: config.partitionMs,
@@ -22,15 +23,20 @@ import { DAYLOG_CONFIG } from '../config/config.module';
           fullText: config.fullText,
           maxDiskBytes: config.maxDiskBytes,
           maxLabelSetsPerNamespace: config.maxLabelSetsPerNamespace,
+          searchThreads,
         }),
     },
   ],
-  exports: [LOG_STORE, CursorCodec],
+  exports: [LOG_STORE, CursorCodec, SearchThreads],
 })
 export class StorageModule implements OnApplicationShutdown {
-  constructor(@Inject(LOG_STORE) private readonly store: LogStore) {}
+  constructor(
+    @Inject(LOG_STORE) private readonly store: LogStore,
+    private readonly searchThreads: SearchThreads,
+  ) {}
 
-  onApplicationShutdown(): Promise<void> {
-    return this.store.close();
+  async onApplicationShutdown(): Promise<void> {
+    await this.store.close();
+    await this.searchThreads.stop();
   }
 }

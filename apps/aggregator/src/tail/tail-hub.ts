@@ -1,6 +1,6 @@
 import { Injectable, OnModuleDestroy } from '@nestjs/common';
 import { CursorCodec, StoredLogLine } from '@daylog/storage';
-import { SharedChunks, TailLine, TailSubscriber } from './tail-stream';
+import { SharedWork, TailLine, TailSubscriber } from './tail-stream';
 
 /** The open tails; ingest hands it every batch it stores while there is one, and each tail tests it later (TailTurns). */
 @Injectable()
@@ -26,8 +26,8 @@ export class TailHub implements OnModuleDestroy {
   publish(lines: readonly StoredLogLine[]): void {
     if (lines.length === 0) return;
     const shared = lines.map((line) => new TailLine(line, this.cursors));
-    const chunks: SharedChunks = new Map();
-    for (const stream of this.streams) stream.send(shared, chunks);
+    const work = new SharedWork();
+    for (const stream of this.streams) stream.send(shared, work);
   }
 
   /** Tails never end by themselves: they end before the server closes, or it would wait for them. */

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { Writable } from 'node:stream';
 import { DaylogConfig } from '@daylog/config';
-import { CursorCodec, LOG_STORE, LineFilter, LogStore, QueryCancelled, StoredLogLine, lineMatcher } from '@daylog/storage';
+import { CursorCodec, LOG_STORE, LineFilter, LogStore, QueryCancelled, SearchThreads, StoredLogLine, lineMatcher } from '@daylog/storage';
 import { CLOCK, Clock } from '../clock/clock';
 import { NamespaceScope } from '../auth/access';
 import { DAYLOG_CONFIG } from '../config/config.module';
@@ -10,12 +10,18 @@ import { ScanBudgets } from '../query/scan-budgets';
 import { TailHub } from './tail-hub';
 import { TailLimits } from './tail-limits';
 import { TailTurns } from './tail-turns';
-import { TailLine, TailStream, TailSubscriber, tailRendering } from './tail-stream';
+import { TailFilter, TailLine, TailStream, TailSubscriber, tailRendering } from './tail-stream';
 import { TailDto, TailFormat } from './tail.dto';
 
 const DEFAULT_START_LINES = 10;
 /** Lines a tail may have waiting for its reader before it drops some: a few seconds of a busy pod. */
 export const TAIL_QUEUE_LINES = 10_000;
+
+/**
+ * How long a search thread may test one stored batch against a tail's regex: lines it has not tested by
+ * then are skipped, and the client told. A regex this slow for a batch falls behind ingest anyway.
+ */
+const TAIL_TEST_MS_PER_BATCH = 1000;
 
 const positionKey = (line: StoredLogLine): string => `${line.position.partitionStart}:${line.position.id}`;
 
@@ -30,6 +36,7 @@ export class TailService {
     private readonly budgets: ScanBudgets,
     private readonly limits: TailLimits,
     private readonly turns: TailTurns,
+    private readonly searchThreads: SearchThreads,
   ) {}
 
   /**
@@ -49,7 +56,7 @@ export class TailService {
     // held to a bound that moves with each tail's start, so tails with the same filters share their work.
     const live = params.since === undefined && params.from === undefined ? { ...filter, fromMs: 0 } : filter;
     const rendering = tailRendering(format, params.raw === 'true');
-    const stream = new TailStream(out, lineMatcher(live), rendering, TAIL_QUEUE_LINES, JSON.stringify([rendering, live]), this.turns);
+    const stream = new TailStream(out, this.tailFilter(live), rendering, TAIL_QUEUE_LINES, JSON.stringify([rendering, live]), this.turns);
     const arrivedMeanwhile: TailLine[] = [];
     const starting: TailSubscriber = { send: (lines) => arrivedMeanwhile.push(...lines), end: () => stream.end() };
     let closed = false;
@@ -77,5 +84,10 @@ export class TailService {
       this.hub.remove(starting);
     }
     if (!closed) this.hub.add(stream);
+  }
+
+  private tailFilter(filter: LineFilter): TailFilter {
+    if (filter.regex === undefined) return { kind: 'here', matches: lineMatcher(filter) };
+    return { kind: 'search-thread', test: (lines) => this.searchThreads.testLines(filter, lines, TAIL_TEST_MS_PER_BATCH) };
   }
 }
