@@ -3,6 +3,7 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DaylogConfig } from '@daylog/config';
 import { AppModule } from './app.module';
+import { identifyClients } from './auth/client-identity';
 import { Clock } from './clock/clock';
 import { HttpErrorFilter } from './http/http-error.filter';
 import { endJsonWithNewline } from './http/json-newline';
@@ -31,6 +32,7 @@ export async function createAggregator(
     new FastifyAdapter({ bodyLimit: config.maxBodyBytes, requestTimeout: 60_000 }),
     { bodyParser: false, logger, abortOnError: false },
   );
+  identifyClients(app.getHttpAdapter().getInstance(), config);
   await registerRateLimit(app, config);
   configureApp(app, config);
   return app;

@@ -11,16 +11,8 @@ export type NamespaceScope = string[] | null;
 
 export interface ScopedRequest extends FastifyRequest {
   daylogScope?: NamespaceScope;
-  /** Who sent the request, set only once its token was checked: a bearer value nobody checked names nobody. */
-  daylogClient?: string;
 }
 
 export const Scope = createParamDecorator(
   (_data: unknown, context: ExecutionContext): NamespaceScope => context.switchToHttp().getRequest<ScopedRequest>().daylogScope ?? null,
 );
-
-/** Who a per-client limit counts a request against: the token it was let in with, else the address it came from. */
-export const ClientIdentity = createParamDecorator((_data: unknown, context: ExecutionContext): string => {
-  const request = context.switchToHttp().getRequest<ScopedRequest>();
-  return request.daylogClient ?? `address:${request.ip}`;
-});

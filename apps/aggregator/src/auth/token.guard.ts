@@ -44,7 +44,6 @@ export class TokenGuard implements CanActivate {
     const grant = findGrant(grants, hash);
     if (grant) {
       request.daylogScope = grant.namespaces;
-      request.daylogClient = `token:${hash.toString('base64url')}`;
       return true;
     }
     const other = kind === 'ingest' ? this.config.readTokens : this.config.ingestTokens;

@@ -1,6 +1,7 @@
 import { Controller, Get, Headers, Query, Res } from '@nestjs/common';
 import { FastifyReply } from 'fastify';
-import { Access, ClientIdentity, NamespaceScope, Scope } from '../auth/access';
+import { Access, NamespaceScope, Scope } from '../auth/access';
+import { ClientIdentity } from '../auth/client-identity';
 import { TailDto, TailFormat } from './tail.dto';
 import { TailService } from './tail.service';
 
