@@ -9,9 +9,10 @@ import { Bomber } from './soak-bombs';
  * `npm run soak`: the real aggregator on loopback for SOAK_SECONDS (10 minutes), fed at a fixed rate by
  * SOAK_CLIENTS senders while a reader runs queries, a live tail filters every line with a hostile regex, the
  * pruner drops minute partitions past a two-minute retention, and a small body that would become millions of
- * lines is sent every few seconds. Every acknowledged line is looked for while it is still kept; the run fails if
- * one is missing, if a bomb is not refused with a 4xx, if the aggregator's memory grows, or if the tail is sent a
- * line its regex does not match, or none.
+ * lines is sent every few seconds. Each client has a token limited to its namespace. Every acknowledged line is
+ * looked for while it is still kept; the run fails if one is missing, if a sender's batch is refused, if a bomb
+ * is not refused with its 413, if the aggregator's memory grows, or if the tail is sent a line its regex does not
+ * match, or none.
  */
 const SECONDS = envInt('SOAK_SECONDS', 600, 30);
 const CLIENTS = envInt('SOAK_CLIENTS', 4, 1);
@@ -41,6 +42,12 @@ const STEADY_AFTER_S = Math.min(180, SECONDS / 2);
  */
 const TAIL_REGEX = 'seq=\\d*42 |(.|.)*\\x00';
 const TAIL_MATCHES = /seq=\d*42 /;
+
+/** Each client's token, limited to its namespace: the senders, reader and tail's, and another team's. */
+const SOAK_WRITER = 'soak-writer-token-0123456789';
+const SOAK_READER = 'soak-reader-token-0123456789';
+const FLOOD_WRITER = 'flood-writer-token-0123456789';
+const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 
 const WORDS = ['GET', 'POST', 'orders', 'cart', 'checkout', 'payment', 'declined', 'timeout', 'upstream', 'retry'];
 
@@ -77,7 +84,7 @@ interface RegexTail {
 function openRegexTail(port: number): Promise<RegexTail> {
   return new Promise((resolve, reject) => {
     const path = `/api/v1/tail?namespace=soak&limit=0&format=ndjson&regex=${encodeURIComponent(TAIL_REGEX)}`;
-    const request = http.get({ host: HOST, port, path, agent: false }, (response) => {
+    const request = http.get({ host: HOST, port, path, agent: false, headers: bearer(SOAK_READER) }, (response) => {
       const tail: RegexTail = { lines: 0, notMatching: 0, skipped: 0, dropped: 0, close: () => request.destroy() };
       let partial = '';
       response.setEncoding('utf8');
@@ -116,6 +123,8 @@ async function main(): Promise<void> {
     DAYLOG_RETENTION: '2m',
     DAYLOG_PARTITION: '1m',
     DAYLOG_PRUNE_INTERVAL: '5s',
+    DAYLOG_INGEST_TOKENS: `${SOAK_WRITER}=soak,${FLOOD_WRITER}=flood`,
+    DAYLOG_READ_TOKENS: `${SOAK_READER}=soak`,
   });
   const port = aggregator.port;
   const rate = CLIENTS * BATCHES_PER_SECOND * LINES_PER_BATCH;
@@ -124,7 +133,7 @@ async function main(): Promise<void> {
       `queries every ${QUERY_EVERY_MS} ms, retention 2m in 1m partitions pruned every 5 s (DAYLOG_SYNCHRONOUS=full)`,
   );
 
-  const bomber = new Bomber(port);
+  const bomber = new Bomber(port, bearer(FLOOD_WRITER));
   const started = Date.now();
   const endAt = started + SECONDS * 1000;
   const rss: { atS: number; bytes: number | null }[] = [{ atS: 0, bytes: aggregator.rssBytes() }];
@@ -138,6 +147,8 @@ async function main(): Promise<void> {
   let ackedLines = 0;
   let skippedBatches = 0;
   let retriedBatches = 0;
+  /** Batches answered with what a resend would not change (a 4xx): the flood next door must cause none. */
+  let refusedBatches = 0;
 
   const ingestAgent = new http.Agent({ keepAlive: true, maxSockets: CLIENTS * MAX_IN_FLIGHT });
   async function sendBatch(client: number, batchNo: number, outstanding: { n: number }): Promise<void> {
@@ -159,7 +170,7 @@ async function main(): Promise<void> {
         const t0 = nowMs();
         let status: string;
         try {
-          status = String((await send(ingestAgent, port, 'POST', '/api/v1/logs', body, { 'idempotency-key': `soak-${client}-${batchNo}` })).status);
+          status = String((await send(ingestAgent, port, 'POST', '/api/v1/logs', body, { ...bearer(SOAK_WRITER), 'idempotency-key': `soak-${client}-${batchNo}` })).status);
           ingestMs.push(nowMs() - t0);
         } catch (error) {
           status = `network (${(error as Error).message})`;
@@ -170,7 +181,10 @@ async function main(): Promise<void> {
           ackedLines += LINES_PER_BATCH;
           return;
         }
-        if (status !== '429' && !status.startsWith('5') && !status.startsWith('network')) return;
+        if (status !== '429' && !status.startsWith('5') && !status.startsWith('network')) {
+          refusedBatches++;
+          return;
+        }
         if (attempt < MAX_ATTEMPTS) retriedBatches++;
         await sleep(RETRY_AFTER_MS);
       }
@@ -208,7 +222,7 @@ async function main(): Promise<void> {
       const [kind, path] = queries[i % queries.length];
       const t0 = nowMs();
       try {
-        const answer = await send(queryAgent, port, 'GET', path());
+        const answer = await send(queryAgent, port, 'GET', path(), undefined, bearer(SOAK_READER));
         (queryMs.get(kind) ?? queryMs.set(kind, []).get(kind)!).push(nowMs() - t0);
         queryStatus.add(`${kind} ${answer.status}`);
       } catch (error) {
@@ -225,7 +239,7 @@ async function main(): Promise<void> {
     const base = `/api/v1/logs?pod=soak-${client}&from=${new Date(fromMs).toISOString()}&to=${new Date(toMs).toISOString()}&direction=forward&limit=5000&format=ndjson`;
     let cursor: string | undefined;
     do {
-      const answer = await send(verifyAgent, port, 'GET', cursor ? `${base}&cursor=${encodeURIComponent(cursor)}` : base);
+      const answer = await send(verifyAgent, port, 'GET', cursor ? `${base}&cursor=${encodeURIComponent(cursor)}` : base, undefined, bearer(SOAK_READER));
       if (answer.status !== 200) throw new Error(`verifying: GET ${base} answered ${answer.status}: ${answer.body.slice(0, 200)}`);
       for (const text of answer.body.split('\n')) {
         if (!text) continue;
@@ -314,8 +328,9 @@ async function main(): Promise<void> {
   const failures = [
     ...(missingLines > 0 ? [`${missingLines} acknowledged lines missing`] : []),
     ...(duplicateLines > 0 ? [`${duplicateLines} lines stored twice`] : []),
+    ...(refusedBatches > 0 ? [`${refusedBatches} of the senders' batches refused (see the ingest answers)`] : []),
     ...(!flat ? ['the aggregator grew'] : []),
-    ...bomber.wrong.map((wrong) => `a bomb was not refused with a 4xx: ${wrong}`),
+    ...bomber.wrong.map((wrong) => `a bomb was not refused with its 413: ${wrong}`),
     ...(tail.lines === 0 || tail.notMatching > 0 ? [`the regex tail got ${tail.lines} lines, ${tail.notMatching} not matching`] : []),
   ];
   if (failures.length > 0) throw new Error(failures.join('; '));
