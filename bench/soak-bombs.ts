@@ -4,21 +4,34 @@ import { bombs } from '../test/support/bombs';
 import { nowMs, percentile } from './bench-support';
 import { send } from './http-client';
 
+/** The `error` of a JSON answer's body, or '' when it has none. */
+function errorOf(body: string): string {
+  try {
+    const { error } = JSON.parse(body) as { error?: unknown };
+    return typeof error === 'string' ? error : '';
+  } catch {
+    return '';
+  }
+}
+
 /** A bomb every this often: rare enough to leave the senders' rate alone, often enough to meet every kind. */
 const BOMB_EVERY_MS = 5_000;
 
 /**
  * Now and then a small gzip body that would become millions of lines or objects, each kind in turn, on its
- * own connection: each must be refused with a 4xx while the senders' lines go on being stored.
+ * own connection, with a tenant's token: each must be refused with its 413 while the senders' lines go on being stored.
  */
 export class Bomber {
   private readonly kinds = bombs();
   private readonly statuses = new Map<string, number>();
   private readonly answeredMs: number[] = [];
-  /** Bombs answered otherwise than with a 4xx, said in a line each. */
+  /** Bombs answered otherwise than with their 413, said in a line each. */
   readonly wrong: string[] = [];
 
-  constructor(private readonly port: number) {}
+  constructor(
+    private readonly port: number,
+    private readonly tokenHeaders: http.OutgoingHttpHeaders,
+  ) {}
 
   async run(endAt: number): Promise<void> {
     const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
@@ -27,15 +40,18 @@ export class Bomber {
       const bomb = this.kinds[i % this.kinds.length];
       const t0 = nowMs();
       let status: string;
+      let body = '';
       try {
-        const headers = { 'content-type': bomb.contentType, 'content-encoding': 'gzip' };
-        status = String((await send(agent, this.port, 'POST', bomb.path, bomb.body, headers)).status);
+        const headers = { ...this.tokenHeaders, 'content-type': bomb.contentType, 'content-encoding': 'gzip' };
+        const answer = await send(agent, this.port, 'POST', bomb.path, bomb.body, headers);
         this.answeredMs.push(nowMs() - t0);
-      } catch (error) {
-        status = `network (${(error as Error).message})`;
+        status = String(answer.status);
+        body = answer.body;
+      } catch (failure) {
+        status = `network (${(failure as Error).message})`;
       }
       this.statuses.set(status, (this.statuses.get(status) ?? 0) + 1);
-      if (!status.startsWith('4')) this.wrong.push(`${bomb.name}: ${status}`);
+      if (status !== '413' || !bomb.error.test(errorOf(body))) this.wrong.push(`${bomb.name}: ${status} ${body.slice(0, 200)}`);
     }
     agent.destroy();
   }

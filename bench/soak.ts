@@ -4,14 +4,16 @@ import { AggregatorProcess } from './aggregator-process';
 import { cleanUpEverything, dirBytes, envInt, makeTempDir, nowMs, percentile } from './bench-support';
 import { HOST, send } from './http-client';
 import { Bomber } from './soak-bombs';
+import { FLOOD_LABEL_SETS, FLOOD_NAMESPACE, Flooder } from './soak-flood';
 
 /**
  * `npm run soak`: the real aggregator on loopback for SOAK_SECONDS (10 minutes), fed at a fixed rate by
  * SOAK_CLIENTS senders while a reader runs queries, a live tail filters every line with a hostile regex, the
- * pruner drops minute partitions past a two-minute retention, and a small body that would become millions of
- * lines is sent every few seconds. Every acknowledged line is looked for while it is still kept; the run fails if
- * one is missing, if a bomb is not refused with a 4xx, if the aggregator's memory grows, or if the tail is sent a
- * line its regex does not match, or none.
+ * pruner drops minute partitions past a two-minute retention, a small body that would become millions of
+ * lines is sent every few seconds, and another team floods its namespace with new pods. Each client has a token
+ * limited to its namespace. Every acknowledged line is looked for while it is still kept; the run fails if one is
+ * missing, if a bomb is not refused with its 413, if the flood is answered otherwise than documented or grows the
+ * catalogue, if the aggregator's memory grows, or if the tail is sent a line its regex does not match, or none.
  */
 const SECONDS = envInt('SOAK_SECONDS', 600, 30);
 const CLIENTS = envInt('SOAK_CLIENTS', 4, 1);
@@ -41,6 +43,13 @@ const STEADY_AFTER_S = Math.min(180, SECONDS / 2);
  */
 const TAIL_REGEX = 'seq=\\d*42 |(.|.)*\\x00';
 const TAIL_MATCHES = /seq=\d*42 /;
+
+/** Each client's token, limited to its namespace: the senders, reader and tail's, and the flooding team's. */
+const SOAK_WRITER = 'soak-writer-token-0123456789';
+const SOAK_READER = 'soak-reader-token-0123456789';
+const FLOOD_WRITER = 'flood-writer-token-0123456789';
+const FLOOD_READER = 'flood-reader-token-0123456789';
+const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 
 const WORDS = ['GET', 'POST', 'orders', 'cart', 'checkout', 'payment', 'declined', 'timeout', 'upstream', 'retry'];
 
@@ -77,7 +86,7 @@ interface RegexTail {
 function openRegexTail(port: number): Promise<RegexTail> {
   return new Promise((resolve, reject) => {
     const path = `/api/v1/tail?namespace=soak&limit=0&format=ndjson&regex=${encodeURIComponent(TAIL_REGEX)}`;
-    const request = http.get({ host: HOST, port, path, agent: false }, (response) => {
+    const request = http.get({ host: HOST, port, path, agent: false, headers: bearer(SOAK_READER) }, (response) => {
       const tail: RegexTail = { lines: 0, notMatching: 0, skipped: 0, dropped: 0, close: () => request.destroy() };
       let partial = '';
       response.setEncoding('utf8');
@@ -116,15 +125,20 @@ async function main(): Promise<void> {
     DAYLOG_RETENTION: '2m',
     DAYLOG_PARTITION: '1m',
     DAYLOG_PRUNE_INTERVAL: '5s',
+    DAYLOG_INGEST_TOKENS: `${SOAK_WRITER}=soak,${FLOOD_WRITER}=${FLOOD_NAMESPACE}`,
+    DAYLOG_READ_TOKENS: `${SOAK_READER}=soak,${FLOOD_READER}=${FLOOD_NAMESPACE}`,
+    DAYLOG_MAX_LABEL_SETS_PER_NAMESPACE: String(FLOOD_LABEL_SETS),
   });
   const port = aggregator.port;
   const rate = CLIENTS * BATCHES_PER_SECOND * LINES_PER_BATCH;
   say(
     `soak: ${SECONDS} s, ${CLIENTS} senders × ${BATCHES_PER_SECOND} batches/s × ${LINES_PER_BATCH} lines = ${formatInt(rate)} lines/s, ` +
-      `queries every ${QUERY_EVERY_MS} ms, retention 2m in 1m partitions pruned every 5 s (DAYLOG_SYNCHRONOUS=full)`,
+      `queries every ${QUERY_EVERY_MS} ms, retention 2m in 1m partitions pruned every 5 s (DAYLOG_SYNCHRONOUS=full), ` +
+      `a flood of new pods past DAYLOG_MAX_LABEL_SETS_PER_NAMESPACE=${FLOOD_LABEL_SETS}`,
   );
 
-  const bomber = new Bomber(port);
+  const bomber = new Bomber(port, bearer(FLOOD_WRITER));
+  const flooder = new Flooder(port, dataDir, bearer(FLOOD_WRITER), bearer(FLOOD_READER));
   const started = Date.now();
   const endAt = started + SECONDS * 1000;
   const rss: { atS: number; bytes: number | null }[] = [{ atS: 0, bytes: aggregator.rssBytes() }];
@@ -138,6 +152,8 @@ async function main(): Promise<void> {
   let ackedLines = 0;
   let skippedBatches = 0;
   let retriedBatches = 0;
+  /** Batches answered with what a resend would not change (a 4xx): the flood next door must cause none. */
+  let refusedBatches = 0;
 
   const ingestAgent = new http.Agent({ keepAlive: true, maxSockets: CLIENTS * MAX_IN_FLIGHT });
   async function sendBatch(client: number, batchNo: number, outstanding: { n: number }): Promise<void> {
@@ -159,7 +175,7 @@ async function main(): Promise<void> {
         const t0 = nowMs();
         let status: string;
         try {
-          status = String((await send(ingestAgent, port, 'POST', '/api/v1/logs', body, { 'idempotency-key': `soak-${client}-${batchNo}` })).status);
+          status = String((await send(ingestAgent, port, 'POST', '/api/v1/logs', body, { ...bearer(SOAK_WRITER), 'idempotency-key': `soak-${client}-${batchNo}` })).status);
           ingestMs.push(nowMs() - t0);
         } catch (error) {
           status = `network (${(error as Error).message})`;
@@ -170,7 +186,10 @@ async function main(): Promise<void> {
           ackedLines += LINES_PER_BATCH;
           return;
         }
-        if (status !== '429' && !status.startsWith('5') && !status.startsWith('network')) return;
+        if (status !== '429' && !status.startsWith('5') && !status.startsWith('network')) {
+          refusedBatches++;
+          return;
+        }
         if (attempt < MAX_ATTEMPTS) retriedBatches++;
         await sleep(RETRY_AFTER_MS);
       }
@@ -208,7 +227,7 @@ async function main(): Promise<void> {
       const [kind, path] = queries[i % queries.length];
       const t0 = nowMs();
       try {
-        const answer = await send(queryAgent, port, 'GET', path());
+        const answer = await send(queryAgent, port, 'GET', path(), undefined, bearer(SOAK_READER));
         (queryMs.get(kind) ?? queryMs.set(kind, []).get(kind)!).push(nowMs() - t0);
         queryStatus.add(`${kind} ${answer.status}`);
       } catch (error) {
@@ -225,7 +244,7 @@ async function main(): Promise<void> {
     const base = `/api/v1/logs?pod=soak-${client}&from=${new Date(fromMs).toISOString()}&to=${new Date(toMs).toISOString()}&direction=forward&limit=5000&format=ndjson`;
     let cursor: string | undefined;
     do {
-      const answer = await send(verifyAgent, port, 'GET', cursor ? `${base}&cursor=${encodeURIComponent(cursor)}` : base);
+      const answer = await send(verifyAgent, port, 'GET', cursor ? `${base}&cursor=${encodeURIComponent(cursor)}` : base, undefined, bearer(SOAK_READER));
       if (answer.status !== 200) throw new Error(`verifying: GET ${base} answered ${answer.status}: ${answer.body.slice(0, 200)}`);
       for (const text of answer.body.split('\n')) {
         if (!text) continue;
@@ -279,7 +298,7 @@ async function main(): Promise<void> {
 
   const tail = await openRegexTail(port);
   const rssTimer = setInterval(() => rss.push({ atS: Math.round((Date.now() - started) / 1000), bytes: aggregator.rssBytes() }), RSS_EVERY_MS);
-  await Promise.all([...Array.from({ length: CLIENTS }, (_, c) => sender(c)), reader(), verifier(), bomber.run(endAt)]);
+  await Promise.all([...Array.from({ length: CLIENTS }, (_, c) => sender(c)), reader(), verifier(), bomber.run(endAt), flooder.run(endAt)]);
   clearInterval(rssTimer);
   rss.push({ atS: Math.round((Date.now() - started) / 1000), bytes: aggregator.rssBytes() });
   await verifyUpTo(Math.min(...[Date.now() + 1, ...[...inFlight].map((b) => b.ts)]));
@@ -296,6 +315,7 @@ async function main(): Promise<void> {
   say(`ingest answers (every attempt): ${ingestStatus.toString()}; ${formatInt(retriedBatches)} retries; latency p50 ${ms(ingestMs, 50)} p99 ${ms(ingestMs, 99)} max ${ms(ingestMs, 100)}`);
   say(`query answers: ${queryStatus.toString()}`);
   say(bomber.summary());
+  say(flooder.summary());
   for (const [kind, values] of queryMs) say(`  ${kind.padEnd(11)} ${formatInt(values.length)} queries, p50 ${ms(values, 50)} p99 ${ms(values, 99)}`);
   say(
     `pruner: ${formatInt(metric('daylog_pruned_partitions_total'))} partitions and ${formatInt(metric('daylog_pruned_lines_total'))} lines dropped; ` +
@@ -314,12 +334,17 @@ async function main(): Promise<void> {
   const failures = [
     ...(missingLines > 0 ? [`${missingLines} acknowledged lines missing`] : []),
     ...(duplicateLines > 0 ? [`${duplicateLines} lines stored twice`] : []),
+    ...(refusedBatches > 0 ? [`${refusedBatches} of the senders' batches refused (see the ingest answers)`] : []),
     ...(!flat ? ['the aggregator grew'] : []),
-    ...bomber.wrong.map((wrong) => `a bomb was not refused with a 4xx: ${wrong}`),
+    ...bomber.wrong.map((wrong) => `a bomb was not refused with its 413: ${wrong}`),
+    ...flooder.wrong.map((wrong) => `the label-set flood: ${wrong}`),
     ...(tail.lines === 0 || tail.notMatching > 0 ? [`the regex tail got ${tail.lines} lines, ${tail.notMatching} not matching`] : []),
   ];
   if (failures.length > 0) throw new Error(failures.join('; '));
-  say('soak passed: no acknowledged line missing, none twice, every bomb refused, memory flat, the regex tail sent matching lines only');
+  say(
+    'soak passed: no acknowledged line missing, none twice, every bomb refused, the flood refused past the limit and the catalogue small, ' +
+      'memory flat, the regex tail sent matching lines only',
+  );
 }
 
 process.on('exit', cleanUpEverything);

@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import { compileUserRegex, jsonObjectsAbove, lineFields, linesAbove, messageHeader, normalizeLevel, parseDuration, parseMatchExpression, readTimestamp } from '@daylog/log-model';
 import { PushTooLarge, decodeProtobufPush } from '@daylog/loki';
 import { PushEntry, bombs, protobufPush } from './support/bombs';
-import { TestApp, ingestLines, startTestApp } from './support/test-app';
+import { TestApp, ingestLines, queryJson, startTestApp } from './support/test-app';
 
 /** Enough runs to find the usual slips, few enough that the suite stays quick; failures print their seed. */
 const RUNS = 150;
@@ -12,6 +12,8 @@ const RUNS = 150;
 const QUERY_PARAMS = ['namespace', 'pod', 'container', 'source', 'level', 'min_level', 'since', 'from', 'to', 'q', 'exclude', 'match', 'regex', 'limit', 'direction', 'cursor', 'format', 'raw'];
 /** Regexes that take exponential or high-degree polynomial time on a backtracking engine, and what no linear engine runs. */
 const hostileRegex = fc.constantFrom('(.|.)*\\x00', '(x|x)*y', 'x*x*x*x*x*x*y', '(x+x+)+y', '(a)\\1', '(?<=x)y', 'x(?!y)', 'x{0,99999}');
+/** Sends the bytes as given: superagent would otherwise serialise a Buffer sent as JSON as a JSON object. */
+const asGiven = (data: unknown) => data as string;
 /** Values a person or a program might send, and some nobody should. */
 const anyValue = fc.oneof(
   fc.string(),
@@ -71,19 +73,21 @@ describe('hostile input never gets a 5xx', () => {
       fc.uint8Array({ maxLength: 200 }).map((bytes) => Buffer.from(bytes)),
       fc.constantFrom(...bombs().map((bomb) => bomb.body)),
     );
+    const anyRequest = fc.record({
+      path: fc.constantFrom('/api/v1/logs?pod=fuzz', '/loki/api/v1/push'),
+      type: fc.constantFrom('application/json', 'application/x-ndjson', 'text/plain', 'application/x-protobuf', 'image/png'),
+      encoding: fc.constantFrom(undefined, 'gzip', 'br'),
+      payload: body,
+    });
+    // Each bomb as it is meant to be sent too, now and then (each costs a 16 MiB inflation).
+    const bombRequest = fc.constantFrom(...bombs()).map((bomb) => ({ path: bomb.path, type: bomb.contentType, encoding: 'gzip', payload: bomb.body }));
     await fc.assert(
-      fc.asyncProperty(
-        fc.constantFrom('/api/v1/logs', '/loki/api/v1/push'),
-        fc.constantFrom('application/json', 'application/x-ndjson', 'text/plain', 'application/x-protobuf', 'image/png'),
-        fc.constantFrom(undefined, 'gzip', 'br'),
-        body,
-        async (path, type, encoding, payload) => {
-          const request = t.http.post(`${path}?pod=fuzz`).set('Content-Type', type);
-          if (encoding) void request.set('Content-Encoding', encoding);
-          const response = await request.send(payload);
-          assert.ok(response.status < 500, `${path} ${type} ${encoding} → ${response.status} ${response.text.slice(0, 200)}`);
-        },
-      ),
+      fc.asyncProperty(fc.oneof({ arbitrary: anyRequest, weight: 14 }, { arbitrary: bombRequest, weight: 1 }), async ({ path, type, encoding, payload }) => {
+        const request = t.http.post(path).set('Content-Type', type).serialize(asGiven);
+        if (encoding) void request.set('Content-Encoding', encoding);
+        const response = await request.send(payload);
+        assert.ok(response.status < 500, `${path} ${type} ${encoding} → ${response.status} ${response.text.slice(0, 200)}`);
+      }),
       { numRuns: RUNS },
     );
   });
@@ -104,6 +108,128 @@ describe('hostile input never gets a 5xx', () => {
     }
     const star = await t.http.get('/api/v1/logs').query({ pod: "web-1' OR '1'='1", format: 'json' });
     assert.deepEqual(star.body.lines, []);
+  });
+});
+
+describe('a flood of new label sets from a namespace-limited token', () => {
+  const FLOOD_WRITER = 'flood-ingest-token-0123456789';
+  const PAYMENTS_WRITER = 'payments-ingest-token-0123456789';
+  /** Low, so that a flood of a few batches goes past it. */
+  const CAP = 8;
+  const LIMIT_REACHED =
+    `namespace flood already has ${CAP} label sets with lines within the retention, the most DAYLOG_MAX_LABEL_SETS_PER_NAMESPACE ` +
+    'allows: a line of a new pod, container or source is refused until older ones pass the retention';
+  const FORBIDDEN = 'namespace payments: this token may only write to flood';
+  /** Keys the flood may claim, which the payments team's first batches use too. */
+  const KEYS = ['k-0', 'k-1', 'k-2'];
+  const bearer = (token: string) => ({ Authorization: `Bearer ${token}` });
+
+  interface FloodLine {
+    namespace: string;
+    pod: string;
+    container: string | undefined;
+  }
+  type Route = 'batch' | 'push';
+  interface Rejection {
+    index: number;
+    reason: string;
+  }
+  /** An answer's status, and its whole body or how its error starts (Loki's 400 goes on to list more entries). */
+  type Expected = { status: number; body: unknown } | { status: number; errorStart: string };
+
+  /** What the server should make of the flood, line by line: its label sets up to the cap, its keys, what it stores. */
+  class FloodModel {
+    private readonly labelSets = new Set<string>();
+    private readonly keys = new Set<string>();
+    /** Each stored line as `pod/container message`. */
+    readonly stored: string[] = [];
+
+    answer(lines: FloodLine[], messages: string[], key: string | undefined, route: Route): Expected {
+      if (key !== undefined && this.keys.has(key)) return { status: 200, body: { accepted: 0, rejected: [], duplicate: true } };
+      const rejected: Rejection[] = [];
+      lines.forEach((line, index) => {
+        const labelSet = `${line.pod}/${line.container ?? ''}`;
+        if (line.namespace !== 'flood') return rejected.push({ index, reason: FORBIDDEN });
+        if (!this.labelSets.has(labelSet) && this.labelSets.size >= CAP) return rejected.push({ index, reason: LIMIT_REACHED });
+        this.labelSets.add(labelSet);
+        this.stored.push(`${labelSet} ${messages[index]}`);
+      });
+      const accepted = lines.length - rejected.length;
+      if (rejected.every((r) => r.reason === FORBIDDEN) && accepted === 0) {
+        return { status: 403, body: { error: `this token may not write these lines: ${FORBIDDEN}`, accepted: 0, rejected } };
+      }
+      if (accepted > 0 && key !== undefined) this.keys.add(key);
+      if (route === 'batch') return { status: 200, body: { accepted, rejected, duplicate: false } };
+      if (rejected.length === 0) return { status: 204, body: {} };
+      const [first] = rejected;
+      return { status: 400, errorStart: `${rejected.length} of ${lines.length} entries refused (${accepted} stored): entry ${first.index}: ${first.reason}` };
+    }
+  }
+
+  function sendFlood(t: TestApp, lines: FloodLine[], messages: string[], key: string | undefined, route: Route) {
+    if (route === 'push') {
+      const labels = (line: FloodLine) => `{namespace="${line.namespace}", pod="${line.pod}"${line.container ? `, container="${line.container}"` : ''}}`;
+      const streams = lines.map((line, i) => ({ labels: labels(line), entries: [{ ms: t.clock.now(), line: messages[i] }] }));
+      return t.http.post('/loki/api/v1/push').set(bearer(FLOOD_WRITER)).set('Content-Type', 'application/x-protobuf').send(protobufPush(streams));
+    }
+    const request = t.http.post('/api/v1/logs').set(bearer(FLOOD_WRITER));
+    if (key !== undefined) void request.set('Idempotency-Key', key);
+    return request.send(lines.map((line, i) => ({ ...line, message: messages[i] })));
+  }
+
+  const floodLine: fc.Arbitrary<FloodLine> = fc.record({
+    namespace: fc.oneof({ arbitrary: fc.constant('flood'), weight: 6 }, { arbitrary: fc.constant('payments'), weight: 1 }),
+    pod: fc.nat({ max: 24 }).map((n) => `rollout-${n}`),
+    container: fc.constantFrom(undefined, 'app', 'sidecar'),
+  });
+  /** A flood batch, and how many lines of the payments team are sent at the same time (0: none). */
+  const step = fc.record({
+    flood: fc.array(floodLine, { minLength: 1, maxLength: 30 }),
+    route: fc.constantFrom<Route>('batch', 'push'),
+    key: fc.constantFrom(undefined, ...KEYS),
+    honestLines: fc.nat({ max: 5 }),
+  });
+
+  it("is refused past DAYLOG_MAX_LABEL_SETS_PER_NAMESPACE, line by line, never with a 5xx, and never costs another namespace's batch", async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(step, { minLength: 1, maxLength: 8 }), async (steps) => {
+        const t = await startTestApp({
+          env: { DAYLOG_MAX_LABEL_SETS_PER_NAMESPACE: String(CAP), DAYLOG_INGEST_TOKENS: `${FLOOD_WRITER}=flood,${PAYMENTS_WRITER}=payments` },
+        });
+        try {
+          const model = new FloodModel();
+          const honestSent: string[] = [];
+          let honestBatches = 0;
+          for (const [s, { flood, route, key, honestLines }] of steps.entries()) {
+            const messages = flood.map((_, i) => `flood ${s}.${i}`);
+            const batchKey = route === 'batch' ? key : undefined;
+            const expected = model.answer(flood, messages, batchKey, route);
+            const honest = Array.from({ length: honestLines }, (_, i) => ({ message: `payments ${s}.${i}` }));
+            const [answer, honestAnswer] = await Promise.all([
+              sendFlood(t, flood, messages, batchKey, route),
+              honest.length === 0
+                ? undefined
+                : t.http.post('/api/v1/logs').set(bearer(PAYMENTS_WRITER)).set('Idempotency-Key', `k-${honestBatches++}`).send({ labels: { namespace: 'payments', pod: 'ledger-1' }, lines: honest }),
+            ]);
+            const shown = `step ${s}: ${answer.status} ${answer.text.slice(0, 300)}`;
+            assert.ok(answer.status < 500, shown);
+            assert.equal(answer.status, expected.status, shown);
+            if ('body' in expected) assert.deepEqual(answer.body, expected.body, shown);
+            else assert.ok(String(answer.body.error).startsWith(expected.errorStart), shown);
+            if (honestAnswer) assert.deepEqual(honestAnswer.body, { accepted: honest.length, rejected: [], duplicate: false }, `step ${s}, payments`);
+            honestSent.push(...honest.map((line) => line.message));
+          }
+          const flood = (await queryJson(t.http, { namespace: 'flood', limit: '5000' })).lines;
+          assert.deepEqual(flood.map((line) => `${line.pod}/${line.container ?? ''} ${line.message}`).sort(), [...model.stored].sort());
+          assert.ok(new Set(flood.map((line) => `${line.pod}/${line.container}`)).size <= CAP);
+          const payments = (await queryJson(t.http, { namespace: 'payments', limit: '5000' })).lines;
+          assert.deepEqual(payments.map((line) => line.message).sort(), honestSent.sort());
+        } finally {
+          await t.close();
+        }
+      }),
+      { numRuns: 12 },
+    );
   });
 });
 
