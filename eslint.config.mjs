@@ -1,6 +1,42 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
+
+/**
+ * The rooms of ARCHITECTURE.md: what each part of the code may import. A room reaches another only through
+ * its `@daylog/…` entry, never by a relative path into it; SQL drivers stay in their engine's adapter.
+ */
+const LEAVES_ROOM = { regex: '^\\.\\.?/(.*/)?(apps|libs|src)/', message: 'import another room through its @daylog/… entry, not a path into it' };
+const SQL_DRIVERS = ['better-sqlite3', 'pg', 'pg-copy-streams'];
+
+function room(files, { may, drivers = [] }) {
+  const ours = may.length === 0 ? '^@daylog/' : `^@daylog/(?!(${may.join('|')})(/|$))`;
+  return {
+    files,
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: SQL_DRIVERS.filter((driver) => !drivers.includes(driver)).map((name) => ({ name, message: 'SQL drivers belong to their engine adapter (libs/storage-<engine>)' })),
+          patterns: [{ regex: ours, message: `this room may import ${may.length ? may.map((lib) => `@daylog/${lib}`).join(', ') : 'nothing of ours'} (ARCHITECTURE.md)` }, LEAVES_ROOM],
+        },
+      ],
+    },
+  };
+}
+
+const ROOMS = [
+  room(['libs/log-model/**/*.ts'], { may: [] }),
+  room(['libs/config/**/*.ts'], { may: ['log-model'] }),
+  room(['libs/storage/**/*.ts'], { may: ['log-model'] }),
+  room(['libs/storage-sqlite/**/*.ts'], { may: ['log-model', 'storage'], drivers: ['better-sqlite3'] }),
+  room(['libs/storage-postgres/**/*.ts'], { may: ['log-model', 'storage'], drivers: ['pg', 'pg-copy-streams'] }),
+  room(['libs/loki/**/*.ts'], { may: ['log-model', 'storage'] }),
+  room(['libs/shipper/**/*.ts'], { may: ['log-model', 'config'] }),
+  room(['apps/aggregator/**/*.ts'], { may: ['log-model', 'config', 'storage', 'storage-sqlite', 'storage-postgres', 'loki'] }),
+  room(['apps/shipper/**/*.ts'], { may: ['log-model', 'config', 'shipper'] }),
+];
+
 export default tseslint.config(
   { ignores: ['dist/', 'node_modules/', 'data/'] },
   js.configs.recommended,
@@ -28,6 +64,7 @@ export default tseslint.config(
       '@typescript-eslint/no-unsafe-return': 'off',
     },
   },
+  ...ROOMS,
   {
     files: ['**/*.mjs'],
     ...tseslint.configs.disableTypeChecked,

@@ -2,7 +2,7 @@ import Database from 'better-sqlite3';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { HAS_WORD_INDEX, WORD_INDEX_STATE } from '../libs/storage/src/word-index';
+import { HAS_WORD_INDEX, WORD_INDEX_STATE } from '../libs/storage-sqlite/src/word-index';
 import { nowMs } from './bench-support';
 
 /** Lines in partitions other than the newest that their word index does not hold yet. */

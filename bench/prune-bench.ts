@@ -1,5 +1,5 @@
 import { LogLine } from '@daylog/log-model';
-import { SearchThreads, SqliteLogStore } from '@daylog/storage';
+import { SearchThreads, SqliteLogStore } from '@daylog/storage-sqlite';
 import { dirBytes, makeTempDir, nowMs, removeTempDir } from './bench-support';
 import { PARTITION_MS } from './raw-ingest';
 

@@ -2,9 +2,10 @@ import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { LogLine, severityOf } from '@daylog/log-model';
-import { migrate } from '../libs/storage/src/migrator';
-import { FORMAT_CODES, openDatabase, partitionFile, partitionName, partitionSchema } from '../libs/storage/src/partition-schema';
-import { CATALOGUE_FILE } from '../libs/storage/src/partition-writer';
+import { migrate } from '../libs/storage-sqlite/src/migrator';
+import { FORMAT_CODES, partitionName } from '@daylog/storage';
+import { openDatabase, partitionFile, partitionSchema } from '../libs/storage-sqlite/src/partition-schema';
+import { CATALOGUE_FILE } from '../libs/storage-sqlite/src/partition-writer';
 import { BATCH_LINES } from './dataset';
 import { nowMs } from './bench-support';
 

@@ -2,9 +2,10 @@ import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import { LEVELS, Level, LogLine, lineFields } from '@daylog/log-model';
 import { LogQuery } from '@daylog/storage';
-import { Statement, pageStatement } from '../libs/storage/src/page-statement';
-import { PartitionBounds, formatOfCode, partitionFile } from '../libs/storage/src/partition-schema';
-import { CATALOGUE_FILE } from '../libs/storage/src/partition-writer';
+import { Statement, pageStatement } from '../libs/storage-sqlite/src/page-statement';
+import { PartitionBounds, formatOfCode } from '@daylog/storage';
+import { partitionFile } from '../libs/storage-sqlite/src/partition-schema';
+import { CATALOGUE_FILE } from '../libs/storage-sqlite/src/partition-writer';
 
 const DAY_MS = 86_400_000;
 
@@ -58,7 +59,7 @@ function pageSql(
 }
 
 /**
- * The query baseline: the SQL that libs/storage/src/partition-reader.ts builds for a newest-first page
+ * The query baseline: the SQL that libs/storage-sqlite/src/partition-reader.ts builds for a newest-first page
  * (same WHERE, ORDER BY and LIMIT limit + 1), run with better-sqlite3 on read-only connections to the same
  * files, newest partition first, stopping once the page is full. The partition list and the stream ids come
  * from the catalogue on every query, as the reader does; connections and statements are cached, as the

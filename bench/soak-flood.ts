@@ -2,7 +2,7 @@ import { statSync } from 'node:fs';
 import http from 'node:http';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { CATALOGUE_FILE } from '../libs/storage/src/partition-writer';
+import { CATALOGUE_FILE } from '../libs/storage-sqlite/src/partition-writer';
 import { send } from './http-client';
 
 /** DAYLOG_MAX_LABEL_SETS_PER_NAMESPACE for the soak: low, so that the flood passes it within a second. */

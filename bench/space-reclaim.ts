@@ -2,7 +2,7 @@ import Database from 'better-sqlite3';
 import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { partitionSchema } from '../libs/storage/src/partition-schema';
+import { partitionSchema } from '../libs/storage-sqlite/src/partition-schema';
 
 // Why a file per partition: the space an expired hour held comes back, measured both ways on the
 // same rows. `npm run build && node dist/bench/space-reclaim.js` (SPACE_LINES, default 1 000 000).

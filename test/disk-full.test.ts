@@ -5,9 +5,9 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { LogLine } from '@daylog/log-model';
 import { AppendBatch } from '@daylog/storage';
-import { migrate } from '../libs/storage/src/migrator';
-import { openDatabase } from '../libs/storage/src/partition-schema';
-import { CATALOGUE_FILE, PartitionWriter } from '../libs/storage/src/partition-writer';
+import { migrate } from '../libs/storage-sqlite/src/migrator';
+import { openDatabase } from '../libs/storage-sqlite/src/partition-schema';
+import { CATALOGUE_FILE, PartitionWriter } from '../libs/storage-sqlite/src/partition-writer';
 import { HOUR, TestApp, startTestApp, tempDataDir } from './support/test-app';
 
 const LINES_PER_BATCH = 200;

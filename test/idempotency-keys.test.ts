@@ -6,9 +6,9 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { LogLine } from '@daylog/log-model';
 import { AppendBatch } from '@daylog/storage';
-import { migrate } from '../libs/storage/src/migrator';
-import { openDatabase } from '../libs/storage/src/partition-schema';
-import { CATALOGUE_FILE, PartitionWriter } from '../libs/storage/src/partition-writer';
+import { migrate } from '../libs/storage-sqlite/src/migrator';
+import { openDatabase } from '../libs/storage-sqlite/src/partition-schema';
+import { CATALOGUE_FILE, PartitionWriter } from '../libs/storage-sqlite/src/partition-writer';
 import { HOUR, tempDataDir } from './support/test-app';
 
 setFlagsFromString('--expose-gc');

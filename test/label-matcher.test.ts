@@ -3,9 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { MAX_LABEL_LENGTH } from '@daylog/log-model';
 import { MAX_VALUES_PER_PARAM } from '../apps/aggregator/src/http/query-params';
 import fc from 'fast-check';
-import { StreamRow } from '../libs/storage/src/catalogue';
-import { globMatches, matchingStreamIds } from '../libs/storage/src/label-matcher';
-import { QueryBudgetExceeded, QueryCancelled } from '../libs/storage/src/log-store';
+import { QueryBudgetExceeded, QueryCancelled, StoredLabelSet, globMatches, matchingStreamIds } from '@daylog/storage';
 import { ManualClock, TestApp, WireLineBody, startTestApp } from './support/test-app';
 
 describe('label patterns', () => {
@@ -52,7 +50,7 @@ describe('label patterns', () => {
   const NO_LIMIT = { maxScannedLines: Infinity, deadlineMs: Infinity, timeoutMs: Infinity, now: () => 0 };
 
   it("never compares a pattern with the labels of namespaces the asker may not see", async () => {
-    const untouchable = (id: number): StreamRow => ({
+    const untouchable = (id: number): StoredLabelSet => ({
       id,
       namespace: 'payments',
       get pod(): string {
@@ -67,7 +65,7 @@ describe('label patterns', () => {
   });
 
   it('stops comparing when the search runs out of time or its client goes away', async () => {
-    const streams: StreamRow[] = Array.from({ length: 3000 }, (_, id) => ({ id, namespace: 'shop', pod: `${'a'.repeat(247)}${id}`, container: null, source: null }));
+    const streams: StoredLabelSet[] = Array.from({ length: 3000 }, (_, id) => ({ id, namespace: 'shop', pod: `${'a'.repeat(247)}${id}`, container: null, source: null }));
     const patterns = { pod: Array.from({ length: 50 }, (_, i) => `*${'a'.repeat(129)}${50 + i}*`) };
     const late = { maxScannedLines: Infinity, deadlineMs: 0, timeoutMs: 0, now: () => 1 };
     await assert.rejects(matchingStreamIds(streams, patterns, late), QueryBudgetExceeded);

@@ -5,8 +5,9 @@ import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import fc from 'fast-check';
 import { ftsQuery, parseMatchExpression, textMatcher, tokens } from '@daylog/log-model';
-import { QueryBudgetExceeded, TextSearchFunctions } from '@daylog/storage';
-import { HAS_WORD_INDEX, WORD_INDEX_STATE, indexLines, registerWordFunction, wordIndexSchema, wordIndexTable } from '../libs/storage/src/word-index';
+import { QueryBudgetExceeded } from '@daylog/storage';
+import { TextSearchFunctions } from '@daylog/storage-sqlite';
+import { HAS_WORD_INDEX, WORD_INDEX_STATE, indexLines, registerWordFunction, wordIndexSchema, wordIndexTable } from '../libs/storage-sqlite/src/word-index';
 import { HOUR, MINUTE, ManualClock, TestApp, ingestLines, queryJson, startTestApp, tempDataDir } from './support/test-app';
 
 const WORDS = ['payment', 'declined', 'timeout', 'upstream', 'cart', 'checkout', 'retry', 'Café', 'order-42', 'GET'];

@@ -1,14 +1,11 @@
-import { Cipher, Decipher, createCipheriv, createDecipheriv, createHash, createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { Cipher, Decipher, createCipheriv, createDecipheriv, createHash, createHmac, hkdfSync, timingSafeEqual } from 'node:crypto';
 import { CursorPosition } from './log-store';
-import { PRIVATE_FILE_MODE, makeFilesPrivate } from './private-files';
 
 export type CursorDecoding = { position: CursorPosition } | { problem: string };
 
 /** The key cursors are sealed with, kept in the data dir so that cursors outlive a restart. */
-export const CURSOR_KEY_FILE = 'cursor.key';
-const KEY_BYTES = 32;
+/** Bytes of the secret cursors are sealed with. */
+export const CURSOR_KEY_BYTES = 32;
 /** 96 bits of HMAC-SHA256: enough that a forged cursor is a guess. */
 const MAC_BYTES = 12;
 /** A filter fingerprint's length, in base64url characters (72 bits of SHA-256). */
@@ -57,25 +54,11 @@ export class CursorCodec {
   private readonly decipher: Decipher;
 
   constructor(key: Buffer) {
-    const derive = (purpose: string) => Buffer.from(hkdfSync('sha256', key, Buffer.alloc(0), `daylog cursor ${purpose}`, KEY_BYTES));
+    const derive = (purpose: string) => Buffer.from(hkdfSync('sha256', key, Buffer.alloc(0), `daylog cursor ${purpose}`, CURSOR_KEY_BYTES));
     this.macKey = derive('signing');
     const blockKey = derive('position');
     this.encipher = createCipheriv('aes-256-ecb', blockKey, null).setAutoPadding(false);
     this.decipher = createDecipheriv('aes-256-ecb', blockKey, null).setAutoPadding(false);
-  }
-
-  /** The data dir's key, made on first use. */
-  static forDataDir(dataDir: string): CursorCodec {
-    const file = join(dataDir, CURSOR_KEY_FILE);
-    try {
-      writeFileSync(file, randomBytes(KEY_BYTES), { flag: 'wx', mode: PRIVATE_FILE_MODE });
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-    }
-    makeFilesPrivate([file]);
-    const key = readFileSync(file);
-    if (key.length !== KEY_BYTES) throw new Error(`${file} is not a cursor key (${key.length} bytes, not ${KEY_BYTES}): remove it to make a new one (cursors given out so far stop working)`);
-    return new CursorCodec(key);
   }
 
   encodePage(position: CursorPosition, fingerprint: string): string {

@@ -1,6 +1,6 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { LABEL_NAMES } from '@daylog/log-model';
-import { StreamLabels, StreamRow } from './catalogue';
+import { LabelSet, StoredLabelSet } from './label-sets';
 import { LabelPatterns, QueryBudgetExceeded, QueryCancelled, ScanBudget } from './log-store';
 
 /** A piece of literal text between stars, found in a text in one pass however it repeats itself (Knuth–Morris–Pratt). */
@@ -78,11 +78,11 @@ const REMEMBERED_VALUES = 1024;
  * Label filters compiled once per query; each label must match one of its patterns. A value's answer
  * is remembered, so that patterns are tried once per distinct value, not once per label set or line.
  */
-export function labelMatcher(patterns: LabelPatterns): ((stream: StreamLabels) => boolean) | null {
+export function labelMatcher(patterns: LabelPatterns): ((stream: LabelSet) => boolean) | null {
   const checks = LABEL_NAMES.filter((name) => (patterns[name]?.length ?? 0) > 0).map((name) => {
     const alternatives = [...new Set(patterns[name])].map(compileGlob);
     const answers = new Map<string, boolean>();
-    return (stream: StreamLabels) => {
+    return (stream: LabelSet) => {
       const value = stream[name];
       if (value === null) return false;
       let answer = answers.get(value);
@@ -110,7 +110,7 @@ const STREAMS_PER_CLOCK_READ = 16;
  * (QueryBudgetExceeded past its time). Null: every label set.
  */
 export async function matchingStreamIds(
-  streams: Iterable<StreamRow>,
+  streams: Iterable<StoredLabelSet>,
   patterns: LabelPatterns,
   budget: ScanBudget,
   namespaces?: readonly string[],

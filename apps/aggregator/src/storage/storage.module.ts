@@ -1,42 +1,25 @@
 import { Global, Inject, Module, OnApplicationShutdown } from '@nestjs/common';
 import { DaylogConfig } from '@daylog/config';
-import { CursorCodec, LOG_STORE, LogStore, SearchThreads, SqliteLogStore } from '@daylog/storage';
+import { CursorCodec, LINE_TESTER, LOG_STORE, LineTester, LogStore, StorageBackend } from '@daylog/storage';
 import { DAYLOG_CONFIG } from '../config/config.module';
+import { openStorage } from './open-storage';
+
+const STORAGE_BACKEND = Symbol('StorageBackend');
 
 @Global()
 @Module({
   providers: [
-    {
-      provide: CursorCodec,
-      inject: [DAYLOG_CONFIG],
-      useFactory: (config: DaylogConfig): CursorCodec => CursorCodec.forDataDir(config.dataDir),
-    },
-    { provide: SearchThreads, useFactory: (): SearchThreads => new SearchThreads() },
-    {
-      provide: LOG_STORE,
-      inject: [DAYLOG_CONFIG, SearchThreads],
-      useFactory: (config: DaylogConfig, searchThreads: SearchThreads): Promise<LogStore> =>
-        SqliteLogStore.open({
-          dataDir: config.dataDir,
-          partitionMs: config.partitionMs,
-          synchronous: config.synchronous,
-          fullText: config.fullText,
-          maxDiskBytes: config.maxDiskBytes,
-          maxLabelSetsPerNamespace: config.maxLabelSetsPerNamespace,
-          searchThreads,
-        }),
-    },
+    { provide: STORAGE_BACKEND, inject: [DAYLOG_CONFIG], useFactory: (config: DaylogConfig): Promise<StorageBackend> => openStorage(config) },
+    { provide: LOG_STORE, inject: [STORAGE_BACKEND], useFactory: (backend: StorageBackend): LogStore => backend.store },
+    { provide: CursorCodec, inject: [STORAGE_BACKEND], useFactory: (backend: StorageBackend): CursorCodec => new CursorCodec(backend.cursorKey) },
+    { provide: LINE_TESTER, inject: [STORAGE_BACKEND], useFactory: (backend: StorageBackend): LineTester => backend.lineTester },
   ],
-  exports: [LOG_STORE, CursorCodec, SearchThreads],
+  exports: [LOG_STORE, CursorCodec, LINE_TESTER],
 })
 export class StorageModule implements OnApplicationShutdown {
-  constructor(
-    @Inject(LOG_STORE) private readonly store: LogStore,
-    private readonly searchThreads: SearchThreads,
-  ) {}
+  constructor(@Inject(STORAGE_BACKEND) private readonly backend: StorageBackend) {}
 
-  async onApplicationShutdown(): Promise<void> {
-    await this.store.close();
-    await this.searchThreads.stop();
+  onApplicationShutdown(): Promise<void> {
+    return this.backend.close();
   }
 }

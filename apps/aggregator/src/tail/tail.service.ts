@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { Writable } from 'node:stream';
 import { DaylogConfig } from '@daylog/config';
-import { CursorCodec, LOG_STORE, LineFilter, LogStore, QueryCancelled, SearchThreads, StoredLogLine, lineMatcher } from '@daylog/storage';
+import { CursorCodec, LOG_STORE, LineFilter, LogStore, QueryCancelled, LINE_TESTER, LineTester, StoredLogLine, lineMatcher } from '@daylog/storage';
 import { CLOCK, Clock } from '../clock/clock';
 import { NamespaceScope } from '../auth/access';
 import { DAYLOG_CONFIG } from '../config/config.module';
@@ -36,7 +36,7 @@ export class TailService {
     private readonly budgets: ScanBudgets,
     private readonly limits: TailLimits,
     private readonly turns: TailTurns,
-    private readonly searchThreads: SearchThreads,
+    @Inject(LINE_TESTER) private readonly lineTester: LineTester,
   ) {}
 
   /**
@@ -88,6 +88,6 @@ export class TailService {
 
   private tailFilter(filter: LineFilter): TailFilter {
     if (filter.regex === undefined) return { kind: 'here', matches: lineMatcher(filter) };
-    return { kind: 'search-thread', test: (lines) => this.searchThreads.testLines(filter, lines, TAIL_TEST_MS_PER_BATCH) };
+    return { kind: 'search-thread', test: (lines) => this.lineTester.testLines(filter, lines, TAIL_TEST_MS_PER_BATCH) };
   }
 }

@@ -2,23 +2,11 @@ import Database from 'better-sqlite3';
 import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { LogLine, severityOf } from '@daylog/log-model';
-import { Catalogue } from './catalogue';
+import { AppendBatch, AppendResult, CursorPosition, FORMAT_CODES, MINUTE_MS, PartitionBounds, PartitionLayout } from '@daylog/storage';
+import { CatalogueStatements } from './catalogue';
 import { LabelSetRegistry } from './label-set-registry';
-import { AppendBatch, AppendResult, CursorPosition } from './log-store';
-import { PartitionCatalog } from './partition-catalog';
 import { StoredKeys } from './stored-keys';
-import {
-  FORMAT_CODES,
-  MINUTE_MS,
-  PartitionBounds,
-  Synchronous,
-  openDatabase,
-  partitionFile,
-  dataDirBytes,
-  partitionFiles,
-  partitionSchema,
-  upgradePartition,
-} from './partition-schema';
+import { Synchronous, openDatabase, partitionFile, dataDirBytes, partitionFiles, partitionSchema, upgradePartition } from './partition-schema';
 import { makeFilesPrivate, makePrivateDir } from './private-files';
 import { HAS_WORD_INDEX, WORD_INDEX_STATE, indexLines, registerWordFunction, wordIndexSchema } from './word-index';
 
@@ -105,8 +93,8 @@ function limitGrowth(db: Database.Database, room: number): void {
  * requests and committing batches overlap; every method here is synchronous.
  */
 export class PartitionWriter {
-  private readonly catalogue: Catalogue;
-  private readonly partitions: PartitionCatalog;
+  private readonly catalogue: CatalogueStatements;
+  private readonly partitions: PartitionLayout;
   private readonly open = new Map<number, OpenPartition>();
   private readonly labelSets: LabelSetRegistry;
   private readonly streamsSeen = new Map<number, Set<number>>();
@@ -122,8 +110,8 @@ export class PartitionWriter {
     // Checkpointed each MiB and cut back to that: new label sets must not grow the directory for the life of the process.
     catalogue.pragma(`wal_autocheckpoint = ${CATALOGUE_WAL_BYTES / (catalogue.pragma('page_size', { simple: true }) as number)}`);
     catalogue.pragma(`journal_size_limit = ${CATALOGUE_WAL_BYTES}`);
-    this.catalogue = new Catalogue(catalogue);
-    this.partitions = new PartitionCatalog(options.partitionMs, this.reconcileFiles());
+    this.catalogue = new CatalogueStatements(catalogue);
+    this.partitions = new PartitionLayout(options.partitionMs, this.reconcileFiles());
     this.storedKeys = new StoredKeys(options.dataDir);
     this.labelSets = new LabelSetRegistry(this.catalogue, options.maxLabelSetsPerNamespace);
     for (const bounds of this.partitions.all()) this.loadPartitionState(bounds);

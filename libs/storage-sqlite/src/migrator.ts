@@ -2,8 +2,8 @@ import Database from 'better-sqlite3';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
-/** The repository's migrations/ folder, four levels up from dist/libs/storage/src where this runs. */
-export const MIGRATIONS_DIR = resolve(__dirname, '../../../../migrations');
+/** The repository's migrations/sqlite/ folder, four levels up from dist/libs/storage-sqlite/src where this runs. */
+export const MIGRATIONS_DIR = resolve(__dirname, '../../../../migrations/sqlite');
 
 const MIGRATION_FILE = /^(\d+)_[\w-]+\.sql$/;
 

@@ -1,5 +1,6 @@
 import Database from 'better-sqlite3';
-import { PartitionBounds, partitionFile } from './partition-schema';
+import { PartitionBounds } from '@daylog/storage';
+import { partitionFile } from './partition-schema';
 
 /**
  * Partitions whose key lookup stays open (three descriptors each): a day of 15-minute partitions. An older

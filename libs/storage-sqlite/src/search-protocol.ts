@@ -1,5 +1,5 @@
 import { LogLine } from '@daylog/log-model';
-import { LineFilter } from './log-store';
+import { LineFilter, LinesTest } from '@daylog/storage';
 import { Statement } from './page-statement';
 
 /**
@@ -22,8 +22,3 @@ export function sharedClockNow(): number {
   return performance.timeOrigin + performance.now();
 }
 
-/** What a filter made of lines: which match, of the first `tested` (the rest were left when time ran out). */
-export interface LinesTest {
-  matches: Uint8Array;
-  tested: number;
-}

@@ -1,9 +1,8 @@
 import { parentPort } from 'node:worker_threads';
 import { LogLine } from '@daylog/log-model';
-import { lineMatcher } from './line-matcher';
-import { LineFilter, QueryBudgetExceeded } from './log-store';
+import { LineFilter, lineMatcher, LinesTest, QueryBudgetExceeded } from '@daylog/storage';
 import { ReadConnections } from './read-connections';
-import { LinesTest, SearchReply, SearchRequest, sharedClockNow } from './search-protocol';
+import { SearchReply, SearchRequest, sharedClockNow } from './search-protocol';
 import { TextSearchFunctions } from './text-search-functions';
 
 const port = parentPort!;

@@ -1,7 +1,7 @@
-import { PartitionBounds, partitionName } from './partition-schema';
+import { PartitionBounds, partitionName } from './partitions';
 
 /** The live partitions in time order, with the rule for where a new one starts and ends. */
-export class PartitionCatalog {
+export class PartitionLayout {
   private readonly byStart: PartitionBounds[] = [];
 
   constructor(

@@ -1,36 +1,9 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { LEVELS, lineFields } from '@daylog/log-model';
-import { Catalogue, StreamRow } from './catalogue';
-import { matchingStreamIds } from './label-matcher';
-import {
-  CountQuery,
-  CursorPosition,
-  LineContext,
-  LineCount,
-  LineFilter,
-  LogQuery,
-  QueryBudgetExceeded,
-  QueryCancelled,
-  QueryPage,
-  ScanBudget,
-  ScanStop,
-  StoredLogLine,
-} from './log-store';
-import {
-  FullTextIndex,
-  KeyRange,
-  LINE_COLUMNS,
-  LineKey,
-  Statement,
-  countStatement,
-  lineKeyAfterStatement,
-  minuteCountStatement,
-  rangeLinesStatement,
-  minuteTotalsStatement,
-  pageStatement,
-  searchesText,
-} from './page-statement';
-import { MINUTE_MS, PartitionBounds, formatOfCode, partitionFile } from './partition-schema';
+import { CountQuery, CursorPosition, formatOfCode, LineContext, LineCount, LineFilter, LogQuery, matchingStreamIds, MINUTE_MS, PartitionBounds, QueryBudgetExceeded, QueryCancelled, QueryPage, ScanBudget, ScanStop, StoredLabelSet, StoredLogLine } from '@daylog/storage';
+import { CatalogueStatements } from './catalogue';
+import { FullTextIndex, KeyRange, LINE_COLUMNS, LineKey, Statement, countStatement, lineKeyAfterStatement, minuteCountStatement, rangeLinesStatement, minuteTotalsStatement, pageStatement, searchesText } from './page-statement';
+import { partitionFile } from './partition-schema';
 import { PartitionConnection, ReadConnections } from './read-connections';
 import { SearchThreads } from './search-threads';
 import { sharedClockNow } from './search-protocol';
@@ -145,13 +118,13 @@ interface CountRow {
  */
 export class PartitionReader {
   private readonly connections = new ReadConnections(null);
-  private readonly streams = new Map<number, StreamRow>();
+  private readonly streams = new Map<number, StoredLabelSet>();
   private lastStreamId = 0;
   /** Partitions ending by then are being dropped: a search that began before the drop skips them. */
   private forgottenBeforeMs = 0;
 
   constructor(
-    private readonly catalogue: Catalogue,
+    private readonly catalogue: CatalogueStatements,
     private readonly dataDir: string,
     private readonly threads: SearchThreads,
   ) {}
@@ -426,7 +399,7 @@ export class PartitionReader {
    * label sets written since the read began: the catalogue has each before any line of it is committed,
    * so it is read again. Labels are taken as rows are read, before a drop can make the reader forget them.
    */
-  private labelSetOf(id: number): StreamRow {
+  private labelSetOf(id: number): StoredLabelSet {
     if (!this.streams.has(id)) this.refreshStreams();
     const stream = this.streams.get(id);
     if (!stream) throw new Error(`label set ${id} has lines in a partition but is not in the catalogue`);

@@ -1,6 +1,6 @@
 import Database from 'better-sqlite3';
 import { acceptedUserRegex, parseMatchExpression, textMatcher } from '@daylog/log-model';
-import { QueryBudgetExceeded, ScanBudget } from './log-store';
+import { QueryBudgetExceeded, ScanBudget } from '@daylog/storage';
 
 const CACHED = 32;
 /**

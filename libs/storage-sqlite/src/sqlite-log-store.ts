@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
-import { Catalogue } from './catalogue';
-import { AppendBatch, AppendResult, CountQuery, DiskFull, CursorPosition, LineCount, DropResult, LineContext, LogQuery, LogStore, QueryPage, ScanBudget, StorageStats } from './log-store';
+import { AppendBatch, AppendResult, CountQuery, CursorPosition, DiskFull, DropResult, LineContext, LineCount, LogQuery, LogStore, QueryPage, ScanBudget, StorageStats } from '@daylog/storage';
+import { CatalogueStatements } from './catalogue';
 import { migrate } from './migrator';
 import { PartitionReader } from './partition-reader';
 import { makePrivateDir } from './private-files';
@@ -30,7 +30,7 @@ export class SqliteLogStore implements LogStore {
 
   private constructor(
     private readonly dataDir: string,
-    private readonly catalogue: Catalogue,
+    private readonly catalogue: CatalogueStatements,
     private readonly reader: PartitionReader,
     private readonly writer: WriterClient,
   ) {}
@@ -48,7 +48,7 @@ export class SqliteLogStore implements LogStore {
     try {
       migrate(db);
       db.pragma('query_only = ON');
-      const catalogue = new Catalogue(db);
+      const catalogue = new CatalogueStatements(db);
       const { searchThreads, ...writerOptions } = options;
       const writer = await WriterClient.start(writerOptions);
       return new SqliteLogStore(options.dataDir, catalogue, new PartitionReader(catalogue, options.dataDir, searchThreads), writer);

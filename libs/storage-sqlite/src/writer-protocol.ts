@@ -1,4 +1,4 @@
-import { AppendBatch } from './log-store';
+import { AppendBatch } from '@daylog/storage';
 
 export type WriterRequest =
   | { type: 'append'; id: number; batch: AppendBatch }

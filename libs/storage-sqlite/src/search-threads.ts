@@ -1,9 +1,9 @@
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
+import { LineFilter, LineTester, LinesTest } from '@daylog/storage';
 import { Statement } from './page-statement';
 import { LogLine } from '@daylog/log-model';
-import { LineFilter } from './log-store';
-import { LinesTest, SearchReply, SearchRequest, sharedClockNow } from './search-protocol';
+import { SearchReply, SearchRequest, sharedClockNow } from './search-protocol';
 
 /**
  * Text searches (substrings, words, regexes) and live tails' regexes run on these threads, never on
@@ -40,7 +40,7 @@ interface SearchThread {
 }
 
 /** The search threads: work in, promises out; searches go before tails' tests when both wait. */
-export class SearchThreads {
+export class SearchThreads implements LineTester {
   private readonly threads = new Set<SearchThread>();
   private readonly searches: Job[] = [];
   private readonly lineTests: Job[] = [];

@@ -1,8 +1,9 @@
-import { Catalogue, StreamLabels } from './catalogue';
+import { LabelSet } from '@daylog/storage';
+import { CatalogueStatements } from './catalogue';
 
 const SEPARATOR = '\u0000';
 
-function labelSetKey(labels: StreamLabels): string {
+function labelSetKey(labels: LabelSet): string {
   return `${labels.namespace ?? ''}${SEPARATOR}${labels.pod}${SEPARATOR}${labels.container ?? ''}${SEPARATOR}${labels.source ?? ''}`;
 }
 
@@ -18,12 +19,12 @@ const namespaceOfKey = (key: string): string => key.slice(0, key.indexOf(SEPARAT
  */
 export class LabelSetRegistry {
   private readonly ids = new Map<string, number>();
-  private readonly admitted = new Map<string, StreamLabels>();
+  private readonly admitted = new Map<string, LabelSet>();
   /** Label sets by namespace, the admitted ones included. */
   private readonly perNamespace = new Map<string, number>();
 
   constructor(
-    private readonly catalogue: Catalogue,
+    private readonly catalogue: CatalogueStatements,
     private readonly maxPerNamespace: number,
   ) {
     for (const row of catalogue.streams()) {
@@ -37,7 +38,7 @@ export class LabelSetRegistry {
    * Whether lines with these labels may be stored: their label set exists, or their namespace has room
    * for a new one, which the next commitAdmitted writes. Returns the label set's key, for idOf; null when refused.
    */
-  admit(labels: StreamLabels): string | null {
+  admit(labels: LabelSet): string | null {
     const key = labelSetKey(labels);
     if (this.ids.has(key) || this.admitted.has(key)) return key;
     if ((this.perNamespace.get(namespaceOfKey(key)) ?? 0) >= this.maxPerNamespace) return null;

@@ -1,23 +1,12 @@
 import Database from 'better-sqlite3';
-import { PartitionBounds } from './partition-schema';
-
-export interface StreamLabels {
-  namespace: string | null;
-  pod: string;
-  container: string | null;
-  source: string | null;
-}
-
-export interface StreamRow extends StreamLabels {
-  id: number;
-}
+import { LabelSet, PartitionBounds, StoredLabelSet } from '@daylog/storage';
 
 /** The catalogue database's statements: partitions and streams. */
-export class Catalogue {
+export class CatalogueStatements {
   private readonly listPartitions: Database.Statement<[], PartitionBounds>;
   private readonly insertPartition: Database.Statement<[number, number, string, number]>;
   private readonly deletePartition: Database.Statement<[number]>;
-  private readonly streamsAfter: Database.Statement<[number], StreamRow>;
+  private readonly streamsAfter: Database.Statement<[number], StoredLabelSet>;
   private readonly insertStream: Database.Statement<[string, string, string, string], { id: number }>;
   private readonly deleteStream: Database.Statement<[number]>;
 
@@ -53,12 +42,12 @@ export class Catalogue {
     this.db.transaction(() => partitions.forEach((p) => this.deletePartition.run(p.startMs)))();
   }
 
-  streams(afterId = 0): StreamRow[] {
+  streams(afterId = 0): StoredLabelSet[] {
     return this.streamsAfter.all(afterId);
   }
 
   /** The ids of label sets, made on first sight, in one transaction. */
-  addStreams(labelSets: readonly StreamLabels[]): number[] {
+  addStreams(labelSets: readonly LabelSet[]): number[] {
     return this.db.transaction(() =>
       labelSets.map((labels) => this.insertStream.get(labels.namespace ?? '', labels.pod, labels.container ?? '', labels.source ?? '')!.id),
     )();

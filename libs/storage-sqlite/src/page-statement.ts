@@ -1,6 +1,5 @@
 import { MatchExpression, ftsQuery, severityOf } from '@daylog/log-model';
-import { LineFilter, LogQuery } from './log-store';
-import { PartitionBounds, WARN_SEVERITY } from './partition-schema';
+import { LineFilter, LogQuery, PartitionBounds, WARN_SEVERITY } from '@daylog/storage';
 
 /** Past this many label sets a filter is one JSON parameter, under SQLite's limit on parameters. */
 const MAX_LISTED_STREAMS = 200;

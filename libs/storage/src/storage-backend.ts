@@ -1,0 +1,29 @@
+import { LogLine } from '@daylog/log-model';
+import { LineFilter, LogStore } from './log-store';
+
+/** What a filter made of lines: which match, of the first `tested` (the rest were left when time ran out). */
+export interface LinesTest {
+  matches: Uint8Array;
+  tested: number;
+}
+
+/**
+ * Tests lines against a live tail's filter where a test that runs long can be stopped: a regex runs in
+ * time linear in the line, but can still take seconds on a long one.
+ */
+export interface LineTester {
+  /** Tests lines in order, for at most `timeMs` once the work is taken up. */
+  testLines(filter: LineFilter, lines: readonly LogLine[], timeMs: number): Promise<LinesTest>;
+}
+
+export const LINE_TESTER = Symbol('LineTester');
+
+/** What an engine adapter opens for the service: its store, and what else the service needs of the engine. */
+export interface StorageBackend {
+  store: LogStore;
+  /** The secret cursors are sealed with: the same wherever the store is read from. */
+  cursorKey: Buffer;
+  lineTester: LineTester;
+  /** Closes the store, then the rest. */
+  close(): Promise<void>;
+}
