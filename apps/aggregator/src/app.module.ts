@@ -1,6 +1,5 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { DaylogConfig } from '@daylog/config';
-import { AuthModule } from './auth/auth.module';
 import { Clock } from './clock/clock';
 import { ConfigModule } from './config/config.module';
 import { HealthModule } from './health/health.module';
@@ -20,7 +19,6 @@ export class AppModule {
       module: AppModule,
       imports: [
         ConfigModule.forRoot(config, clock),
-        AuthModule,
         StorageModule,
         MetricsModule,
         IngestModule,

@@ -4,6 +4,7 @@ import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify
 import { DaylogConfig } from '@daylog/config';
 import { AppModule } from './app.module';
 import { identifyClients } from './auth/client-identity';
+import { checkTokensBeforeBody } from './auth/token-check';
 import { Clock } from './clock/clock';
 import { HttpErrorFilter } from './http/http-error.filter';
 import { endJsonWithNewline } from './http/json-newline';
@@ -15,6 +16,8 @@ import { aggregatorLogger } from './logging/aggregator-logger';
 /** Parsers, pipes and filters: the one place both main.ts and the tests configure the app. */
 export function configureApp(app: NestFastifyApplication, config: DaylogConfig): void {
   const fastify = app.getHttpAdapter().getInstance();
+  // Before the body parsers: their hook starts inflating the body, which a refused token must never get to.
+  checkTokensBeforeBody(fastify, config);
   registerIngestBodyParsers(fastify, config);
   endJsonWithNewline(fastify);
   app.useGlobalPipes(createValidationPipe());

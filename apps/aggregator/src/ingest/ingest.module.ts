@@ -1,13 +1,11 @@
 import { Module, OnModuleInit } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { FastifyInstance } from 'fastify';
+import { routeAccess } from '../auth/access';
 import { RetentionModule } from '../retention/retention.module';
 import { TailModule } from '../tail/tail.module';
 import { IngestController } from './ingest.controller';
 import { IngestService, WRITER_BEHIND, WRITER_BEHIND_RETRY_SECONDS } from './ingest.service';
-
-/** The routes that take batches of lines. */
-const INGEST_ROUTES = new Set(['/api/v1/logs', '/loki/api/v1/push']);
 
 @Module({ imports: [TailModule, RetentionModule], controllers: [IngestController], providers: [IngestService], exports: [IngestService] })
 export class IngestModule implements OnModuleInit {
@@ -23,7 +21,7 @@ export class IngestModule implements OnModuleInit {
   onModuleInit(): void {
     const fastify = this.adapterHost.httpAdapter.getInstance<FastifyInstance>();
     fastify.addHook('onRequest', (request, reply, done) => {
-      if (request.method === 'POST' && INGEST_ROUTES.has(request.routeOptions.url ?? '') && this.ingestService.isBehind()) {
+      if (request.method === 'POST' && routeAccess(request) === 'ingest' && this.ingestService.isBehind()) {
         void reply
           .code(503)
           .header('Retry-After', String(WRITER_BEHIND_RETRY_SECONDS))
