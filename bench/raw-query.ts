@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { LEVELS, Level, LogLine, lineFields } from '@daylog/log-model';
 import { LogQuery } from '@daylog/storage';
 import { Statement, pageStatement } from '../libs/storage-sqlite/src/page-statement';
-import { PartitionBounds, formatOfCode } from '@daylog/storage';
+import { LineRow, PartitionBounds, formatOfCode } from '@daylog/storage';
 import { partitionFile } from '../libs/storage-sqlite/src/partition-schema';
 import { CATALOGUE_FILE } from '../libs/storage-sqlite/src/partition-writer';
 
@@ -17,15 +17,6 @@ export interface RawFilter {
 
 export type RawLine = LogLine;
 
-interface LineRow {
-  id: number;
-  ts: number;
-  stream_id: number;
-  level: number;
-  message: string;
-  fields: string | null;
-  format: number | null;
-}
 
 interface StreamRow {
   id: number;
@@ -149,12 +140,12 @@ export class RawQueries {
   }
 
   private toLine(row: LineRow): RawLine {
-    const stream = this.streams.get(row.stream_id)!;
+    const stream = this.streams.get(row.labelSetId)!;
     const format = formatOfCode(row.format);
     const sent = row.fields === null ? null : (JSON.parse(row.fields) as LogLine['fields']);
     return {
       ts: row.ts,
-      level: LEVELS[row.level],
+      level: LEVELS[row.severity],
       namespace: stream.namespace,
       pod: stream.pod,
       container: stream.container,

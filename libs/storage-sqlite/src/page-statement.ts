@@ -1,5 +1,5 @@
 import { MatchExpression, ftsQuery, severityOf } from '@daylog/log-model';
-import { LineFilter, LogQuery, PartitionBounds, WARN_SEVERITY } from '@daylog/storage';
+import { KeyRange, LineFilter, LineKey, LogQuery, PartitionBounds, WARN_SEVERITY, WordIndex } from '@daylog/storage';
 
 /** Past this many label sets a filter is one JSON parameter, under SQLite's limit on parameters. */
 const MAX_LISTED_STREAMS = 200;
@@ -17,31 +17,18 @@ function likeContaining(text: string): string {
   return `%${text.replace(/[\\%_]/g, '\\$&')}%`;
 }
 
-/** What a line is read with; `LineRow` in the reader names the same columns. */
-export const LINE_COLUMNS = 'id, ts, stream_id, level, message, fields, format';
+/** What a line is read with, named as the core's LineRow names them. */
+export const LINE_COLUMNS = 'id, ts, stream_id AS labelSetId, level AS severity, message, fields, format';
 
 /** A partition's full-text index: which table, and the lines (by id) it holds. */
-export interface FullTextIndex {
+export interface FullTextIndex extends WordIndex {
   table: string;
-  indexedUpTo: number;
 }
 
 interface Clause {
   where: string[];
   params: unknown[];
   notIndexed?: boolean;
-}
-
-/** A line's place in reading order: lines are read by time, then by id. */
-export interface LineKey {
-  ts: number;
-  id: number;
-}
-
-/** The lines, in forward order, after `after` (excluded) up to `through` (included); null: the time range's own edge. */
-export interface KeyRange {
-  after: LineKey | null;
-  through: LineKey | null;
 }
 
 /**
@@ -187,7 +174,7 @@ export function countStatement(
 ): Statement {
   const { sql, params } = selectFrom(partition.name, 'ts, stream_id, level', withinRange(lineSources(query, streamIds, index), range));
   return {
-    sql: `SELECT ${bucketStart('ts', bucketMs)} AS start, stream_id, level, count(*) AS lines, max(ts) AS last_ts
+    sql: `SELECT ${bucketStart('ts', bucketMs)} AS start, stream_id AS labelSetId, level AS severity, count(*) AS lines, max(ts) AS lastTs
       FROM (${sql}) GROUP BY 1, 2, 3`,
     params,
   };
@@ -197,15 +184,10 @@ export function countStatement(
 export function minuteCountStatement(query: LineFilter, streamIds: number[] | null, bucketMs: number | null): Statement {
   const { where, params } = lineFilter(query, streamIds, 'minute');
   return {
-    sql: `SELECT ${bucketStart('minute', bucketMs)} AS start, stream_id, level, sum(lines) AS lines, max(last_ts) AS last_ts
+    sql: `SELECT ${bucketStart('minute', bucketMs)} AS start, stream_id AS labelSetId, level AS severity, sum(lines) AS lines, max(last_ts) AS lastTs
       FROM line_counts WHERE ${where.join(' AND ')} GROUP BY 1, 2, 3`,
     params,
   };
-}
-
-/** Whether a filter tests the text of lines: what a search reads lines for, beyond what indexes answer. */
-export function searchesText(filter: LineFilter): boolean {
-  return filter.contains.length > 0 || filter.excludes.length > 0 || filter.match !== undefined || filter.regex !== undefined;
 }
 
 /** Lines per minute that a filter's labels and levels reach, from `line_counts`: how much a text search will read. */

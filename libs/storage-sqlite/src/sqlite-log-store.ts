@@ -1,9 +1,9 @@
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
-import { AppendBatch, AppendResult, CountQuery, CursorPosition, DiskFull, DropResult, LineContext, LineCount, LogQuery, LogStore, QueryPage, ScanBudget, StorageStats } from '@daylog/storage';
+import { AppendBatch, AppendResult, CountQuery, CursorPosition, DiskFull, DropResult, LineContext, LineCount, LogQuery, LogStore, PartitionedReader, QueryPage, ScanBudget, StorageStats } from '@daylog/storage';
 import { CatalogueStatements } from './catalogue';
 import { migrate } from './migrator';
-import { PartitionReader } from './partition-reader';
+import { SqlitePartitions } from './sqlite-partitions';
 import { makePrivateDir } from './private-files';
 import { Synchronous, dataDirBytes, openDatabase } from './partition-schema';
 import { CATALOGUE_FILE, WriterDropResult } from './partition-writer';
@@ -31,7 +31,7 @@ export class SqliteLogStore implements LogStore {
   private constructor(
     private readonly dataDir: string,
     private readonly catalogue: CatalogueStatements,
-    private readonly reader: PartitionReader,
+    private readonly reader: PartitionedReader,
     private readonly writer: WriterClient,
   ) {}
 
@@ -51,7 +51,7 @@ export class SqliteLogStore implements LogStore {
       const catalogue = new CatalogueStatements(db);
       const { searchThreads, ...writerOptions } = options;
       const writer = await WriterClient.start(writerOptions);
-      return new SqliteLogStore(options.dataDir, catalogue, new PartitionReader(catalogue, options.dataDir, searchThreads), writer);
+      return new SqliteLogStore(options.dataDir, catalogue, new PartitionedReader(new SqlitePartitions(catalogue, options.dataDir, searchThreads)), writer);
     } catch (error) {
       db.close();
       throw error;
@@ -88,9 +88,9 @@ export class SqliteLogStore implements LogStore {
    * No query reopens them, since queries never reach back past now − retention.
    */
   async dropPartitionsBefore(cutoffMs: number): Promise<DropResult> {
-    this.reader.forgetPartitionsEndingBy(cutoffMs);
+    await this.reader.forgetPartitionsEndingBy(cutoffMs);
     const result = await this.writer.request<WriterDropResult>({ type: 'drop', cutoffMs });
-    this.reader.forgetStreams(result.removedStreams);
+    this.reader.forgetLabelSets(result.removedStreams);
     return { droppedPartitions: result.droppedPartitions, droppedLines: result.droppedLines };
   }
 

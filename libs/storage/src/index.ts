@@ -5,5 +5,7 @@ export * from './label-sets';
 export * from './line-matcher';
 export * from './log-store';
 export * from './partition-layout';
+export * from './partition-source';
+export * from './partitioned-reader';
 export * from './partitions';
 export * from './storage-backend';

@@ -1,23 +1,24 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { LEVELS, lineFields } from '@daylog/log-model';
-import { CountQuery, CursorPosition, formatOfCode, LineContext, LineCount, LineFilter, LogQuery, matchingStreamIds, MINUTE_MS, PartitionBounds, QueryBudgetExceeded, QueryCancelled, QueryPage, ScanBudget, ScanStop, StoredLabelSet, StoredLogLine } from '@daylog/storage';
-import { CatalogueStatements } from './catalogue';
-import { FullTextIndex, KeyRange, LINE_COLUMNS, LineKey, Statement, countStatement, lineKeyAfterStatement, minuteCountStatement, rangeLinesStatement, minuteTotalsStatement, pageStatement, searchesText } from './page-statement';
-import { partitionFile } from './partition-schema';
-import { PartitionConnection, ReadConnections } from './read-connections';
-import { SearchThreads } from './search-threads';
-import { sharedClockNow } from './search-protocol';
-import { HAS_WORD_INDEX, WORD_INDEX_STATE, wordIndexTable } from './word-index';
-
-interface LineRow {
-  id: number;
-  ts: number;
-  stream_id: number;
-  level: number;
-  message: string;
-  fields: string | null;
-  format: number | null;
-}
+import { StoredLabelSet } from './label-sets';
+import { matchingStreamIds } from './label-matcher';
+import { searchesText } from './line-matcher';
+import {
+  CountQuery,
+  CursorPosition,
+  LineContext,
+  LineCount,
+  LineFilter,
+  LogQuery,
+  QueryBudgetExceeded,
+  QueryCancelled,
+  QueryPage,
+  ScanBudget,
+  ScanStop,
+  StoredLogLine,
+} from './log-store';
+import { CountRow, KeyRange, LineKey, LineRow, PartitionSource, ReadTime, WindowRead, WordIndex } from './partition-source';
+import { MINUTE_MS, PartitionBounds, formatOfCode } from './partitions';
 
 /**
  * About how many lines a text search reads at a time: between two such windows it looks at its
@@ -29,11 +30,11 @@ const SCAN_WINDOW_LINES = 20_000;
 /** No limit: reads whose size the caller has already bounded (a line's context). */
 const UNLIMITED: ScanBudget = { maxScannedLines: Infinity, deadlineMs: Infinity, timeoutMs: Infinity, now: () => 0 };
 
-/** A stretch of one partition a search reads in one statement, and the lines its text filters will test there. */
+/** A stretch of one partition a search reads at once, and the lines its text filters will test there. */
 interface ScanWindow {
   partition: PartitionBounds;
   /** The partition's word index as it was when the window was planned; lines past it are read. */
-  index: FullTextIndex | null;
+  index: WordIndex | null;
   fromMs: number;
   toMs: number;
   lines: number;
@@ -67,7 +68,6 @@ class Scan {
 
   constructor(
     private readonly budget: ScanBudget,
-    private readonly threads: SearchThreads,
     /** Whether the first window is read whatever the budget, so that paging through a long search always moves on. */
     private readonly firstWindowFree: boolean,
   ) {}
@@ -91,178 +91,155 @@ class Scan {
   }
 
   /**
-   * Reads a window's lines on a search thread, until the search's deadline; a page's first window (which
-   * is read whatever the time already spent) may take the search's whole time-out. Either way a
-   * window not read in time throws QueryBudgetExceeded: a first window so slow answers 503, as a count.
+   * How long the window being read may take: until the search's deadline; a page's first window (read
+   * whatever the time already spent) the search's whole time-out. A window not read in time throws
+   * QueryBudgetExceeded: a first window so slow answers 503, as a count does.
    */
-  async read<Row>(file: string, statement: Statement): Promise<Row[]> {
+  readTime(): ReadTime {
     const remainingMs = this.timed ? this.budget.deadlineMs - this.budget.now() : this.budget.timeoutMs;
-    const deadline = Number.isFinite(remainingMs) ? sharedClockNow() + remainingMs : null;
-    const rows = await this.threads.rows<Row>(file, statement, deadline);
-    if (rows === 'out-of-time') throw new QueryBudgetExceeded('time', this.budget);
-    return rows;
+    return Number.isFinite(remainingMs) ? { remainingMs } : null;
   }
-}
-
-interface CountRow {
-  start: number;
-  stream_id: number;
-  level: number;
-  lines: number;
-  last_ts: number;
 }
 
 /**
- * Reads partitions: what indexes answer (pages without text filters, counts, context) on the main
- * thread, text searches window by window on the search threads.
+ * Reads partitions of any engine: plans each search's windows from the per-minute counts, keeps it to its
+ * budget, pages across partitions with keyset cursors, merges counts, and finds a line's context. The
+ * engine (a PartitionSource) reads one window at a time.
  */
-export class PartitionReader {
-  private readonly connections = new ReadConnections(null);
-  private readonly streams = new Map<number, StoredLabelSet>();
-  private lastStreamId = 0;
+export class PartitionedReader {
+  private readonly labelSets = new Map<number, StoredLabelSet>();
+  private lastLabelSetId = 0;
   /** Partitions ending by then are being dropped: a search that began before the drop skips them. */
   private forgottenBeforeMs = 0;
 
-  constructor(
-    private readonly catalogue: CatalogueStatements,
-    private readonly dataDir: string,
-    private readonly threads: SearchThreads,
-  ) {}
+  constructor(private readonly source: PartitionSource) {}
 
   async query(query: LogQuery, budget: ScanBudget): Promise<QueryPage> {
-    this.refreshStreams();
-    const streamIds = await this.streamIdsFor(query, budget);
-    if (streamIds?.length === 0) return { lines: [], next: null, stopped: null };
-    return this.page(query, streamIds, budget);
+    await this.refreshLabelSets();
+    const labelSetIds = await this.labelSetIdsFor(query, budget);
+    if (labelSetIds?.length === 0) return { lines: [], next: null, stopped: null };
+    return this.page(query, labelSetIds, budget);
   }
 
   async context(position: CursorPosition, before: number, after: number, oldestMs: number, namespaces?: string[]): Promise<LineContext | null> {
-    const partition = this.catalogue.partitions().find((p) => p.startMs === position.partitionStart);
+    const partition = (await this.source.partitions()).find((p) => p.startMs === position.partitionStart);
     if (!partition || position.ts < oldestMs) return null;
-    const [row] = this.connection(partition).all<LineRow>({
-      sql: `SELECT ${LINE_COLUMNS} FROM "${partition.name}" WHERE id = ? AND ts = ?`,
-      params: [position.id, position.ts],
-    });
+    const row = await this.source.lineAt(partition, position);
     if (!row) return null;
-    this.refreshStreams();
-    const stream = this.labelSetOf(row.stream_id);
-    if (namespaces && (stream.namespace === null || !namespaces.includes(stream.namespace))) return null;
-    const neighbours = [...this.streams.values()]
-      .filter((s) => s.namespace === stream.namespace && s.pod === stream.pod && s.container === stream.container)
+    await this.refreshLabelSets();
+    const labelSet = await this.labelSetOf(row.labelSetId);
+    if (namespaces && (labelSet.namespace === null || !namespaces.includes(labelSet.namespace))) return null;
+    const neighbours = [...this.labelSets.values()]
+      .filter((s) => s.namespace === labelSet.namespace && s.pod === labelSet.pod && s.container === labelSet.container)
       .map((s) => s.id);
     const around = async (direction: LogQuery['direction'], limit: number): Promise<StoredLogLine[]> => {
       if (limit === 0) return [];
       const query: LogQuery = { fromMs: oldestMs, toMs: Number.MAX_SAFE_INTEGER, labels: {}, levels: null, contains: [], excludes: [], limit, direction, after: position };
       return (await this.page(query, neighbours, UNLIMITED)).lines;
     };
-    const line = this.toLine(row, partition);
+    const [line] = await this.toLines([row], partition);
     return { before: (await around('backward', before)).reverse(), line, after: await around('forward', after) };
   }
 
   /**
-   * Whole minutes are read from `line_counts`; the minutes a range starts or ends inside of, and
+   * Whole minutes are read from the per-minute counts; the minutes a range starts or ends inside of, and
    * any range searched by text, from the lines. A count is all or nothing: one that would read more
    * lines than the budget allows is refused before it starts, one that runs out of time when it does.
    */
   async count(query: CountQuery, budget: ScanBudget): Promise<LineCount[]> {
-    this.refreshStreams();
-    const streamIds = await this.streamIdsFor(query, budget);
-    if (streamIds?.length === 0) return [];
+    await this.refreshLabelSets();
+    const labelSetIds = await this.labelSetIdsFor(query, budget);
+    if (labelSetIds?.length === 0) return [];
     const totals = new Map<string, LineCount>();
-    const add = (rows: CountRow[]): void => {
+    const add = async (rows: CountRow[]): Promise<void> => {
       for (const row of rows) {
-        const key = `${row.start}:${row.stream_id}:${row.level}`;
+        const key = `${row.start}:${row.labelSetId}:${row.severity}`;
         const total = totals.get(key);
         if (total) {
           total.lines += row.lines;
-          total.lastTs = Math.max(total.lastTs, row.last_ts);
+          total.lastTs = Math.max(total.lastTs, row.lastTs);
           continue;
         }
-        const { namespace, pod, container, source } = this.labelSetOf(row.stream_id);
+        const { namespace, pod, container, source } = await this.labelSetOf(row.labelSetId);
         totals.set(key, {
           startMs: query.bucketMs === null ? query.fromMs : row.start,
           labels: { namespace, pod, container, source },
-          level: LEVELS[row.level],
+          level: LEVELS[row.severity],
           lines: row.lines,
-          lastTs: row.last_ts,
+          lastTs: row.lastTs,
         });
       }
     };
+    const partitions = await this.partitionsIn(query);
     if (searchesText(query)) {
-      const windows = this.partitionsIn(query).flatMap((partition) => this.scanWindows(partition, query, streamIds));
+      const windows = (await Promise.all(partitions.map((partition) => this.scanWindows(partition, query, labelSetIds)))).flat();
       const lines = windows.reduce((sum, window) => sum + window.lines, 0);
       if (lines > budget.maxScannedLines) throw new QueryBudgetExceeded('lines', budget);
-      const scan = new Scan(budget, this.threads, false);
-      for (const window of this.readingOrder(windows, { direction: 'forward', after: null })) {
+      const scan = new Scan(budget, false);
+      for await (const window of this.readingOrder(windows, { direction: 'forward', after: null })) {
         const stop = await scan.admit(window);
         if (stop) throw new QueryBudgetExceeded(stop, budget);
         if (this.isForgotten(window.partition)) continue;
-        const { partition, fromMs, toMs, index } = window;
-        const statement = countStatement(partition, { ...query, fromMs, toMs }, streamIds, query.bucketMs, index, window.part?.range);
-        add(await scan.read<CountRow>(this.fileOf(partition), statement));
+        await add(await this.source.countLines(this.windowRead(window, query, labelSetIds, scan.readTime()), query.bucketMs));
       }
     } else {
-      for (const partition of this.partitionsIn(query)) {
-        const connection = this.connection(partition);
+      for (const partition of partitions) {
         const fromMs = Math.max(query.fromMs, partition.startMs);
         const toMs = Math.min(query.toMs, partition.endMs);
-        const fromLines = (from: number, to: number) =>
-          add(connection.all<CountRow>(countStatement(partition, { ...query, fromMs: from, toMs: to }, streamIds, query.bucketMs, null)));
+        const fromLines = async (from: number, to: number) =>
+          add(await this.source.countLines({ partition, filter: { ...query, fromMs: from, toMs: to }, labelSetIds, index: null, range: null, time: null }, query.bucketMs));
         const firstMinute = Math.ceil(fromMs / MINUTE_MS) * MINUTE_MS;
         const endMinute = Math.floor(toMs / MINUTE_MS) * MINUTE_MS;
         if (firstMinute >= endMinute) {
-          fromLines(fromMs, toMs);
+          await fromLines(fromMs, toMs);
           continue;
         }
-        if (fromMs < firstMinute) fromLines(fromMs, firstMinute);
-        add(connection.all<CountRow>(minuteCountStatement({ ...query, fromMs: firstMinute, toMs: endMinute }, streamIds, query.bucketMs)));
-        if (endMinute < toMs) fromLines(endMinute, toMs);
+        if (fromMs < firstMinute) await fromLines(fromMs, firstMinute);
+        await add(await this.source.countMinutes(partition, { ...query, fromMs: firstMinute, toMs: endMinute }, labelSetIds, query.bucketMs));
+        if (endMinute < toMs) await fromLines(endMinute, toMs);
       }
     }
     return [...totals.values()];
   }
 
-  forgetPartitionsEndingBy(cutoffMs: number): void {
+  /** Searches skip partitions ending by `cutoffMs` from now on, and the engine lets go of them. */
+  async forgetPartitionsEndingBy(cutoffMs: number): Promise<void> {
     this.forgottenBeforeMs = Math.max(this.forgottenBeforeMs, cutoffMs);
-    const files = this.catalogue.partitions().filter((p) => p.endMs <= cutoffMs).map((p) => this.fileOf(p));
-    this.connections.forget(files);
-    this.threads.forget(files);
+    this.source.forget((await this.source.partitions()).filter((p) => p.endMs <= cutoffMs));
   }
 
-  forgetStreams(ids: readonly number[]): void {
-    for (const id of ids) this.streams.delete(id);
+  forgetLabelSets(ids: readonly number[]): void {
+    for (const id of ids) this.labelSets.delete(id);
   }
 
   close(): void {
-    this.connections.forgetAll();
+    this.source.close();
   }
 
-  private async page(query: LogQuery, streamIds: number[] | null, budget: ScanBudget): Promise<QueryPage> {
+  private async page(query: LogQuery, labelSetIds: number[] | null, budget: ScanBudget): Promise<QueryPage> {
     const backward = query.direction === 'backward';
-    const partitions = this.partitionsIn(query).filter(
+    const partitions = (await this.partitionsIn(query)).filter(
       (p) => !query.after || (backward ? p.startMs <= query.after.partitionStart : p.startMs >= query.after.partitionStart),
     );
     if (backward) partitions.reverse();
 
     const lines: StoredLogLine[] = [];
-    const scan = new Scan(budget, this.threads, true);
-    const textSearch = searchesText(query);
+    const scan = new Scan(budget, true);
     const stopBefore = (window: ScanWindow, stopped: ScanStop): QueryPage => ({ lines, next: resumePosition(window, query), stopped });
     for (const partition of partitions) {
-      for (const window of this.readingOrder(this.scanWindows(partition, query, streamIds), query)) {
+      for await (const window of this.readingOrder(await this.scanWindows(partition, query, labelSetIds), query)) {
         const stop = await scan.admit(window);
         if (stop) return stopBefore(window, stop);
         if (this.isForgotten(partition)) break;
-        const within = { ...query, fromMs: window.fromMs, toMs: window.toMs };
-        const statement = pageStatement(partition, within, streamIds, query.limit + 1 - lines.length, window.index, window.part?.range);
         let rows: LineRow[];
         try {
-          rows = textSearch ? await scan.read<LineRow>(this.fileOf(partition), statement) : this.connection(partition).all<LineRow>(statement);
+          const order = { direction: query.direction, after: query.after };
+          rows = await this.source.pageLines(this.windowRead(window, query, labelSetIds, scan.readTime()), order, query.limit + 1 - lines.length);
         } catch (error) {
           if (error instanceof QueryBudgetExceeded && !scan.readingFreeWindow) return stopBefore(window, error.stop);
           throw error;
         }
-        for (const row of rows) lines.push(this.toLine(row, partition));
+        lines.push(...(await this.toLines(rows, partition)));
         if (lines.length > query.limit) {
           lines.length = query.limit;
           return { lines, next: lines[lines.length - 1].position, stopped: null };
@@ -272,8 +249,12 @@ export class PartitionReader {
     return { lines, next: null, stopped: null };
   }
 
-  private partitionsIn(filter: LineFilter): PartitionBounds[] {
-    return this.catalogue.partitions().filter((p) => p.endMs > filter.fromMs && p.startMs < filter.toMs && !this.isForgotten(p));
+  private windowRead(window: ScanWindow, filter: LineFilter, labelSetIds: number[] | null, time: ReadTime): WindowRead {
+    return { partition: window.partition, filter: { ...filter, fromMs: window.fromMs, toMs: window.toMs }, labelSetIds, index: window.index, range: window.part?.range ?? null, time };
+  }
+
+  private async partitionsIn(filter: LineFilter): Promise<PartitionBounds[]> {
+    return (await this.source.partitions()).filter((p) => p.endMs > filter.fromMs && p.startMs < filter.toMs && !this.isForgotten(p));
   }
 
   private isForgotten(partition: PartitionBounds): boolean {
@@ -282,12 +263,12 @@ export class PartitionReader {
 
   /**
    * A partition's share of a range (a page's share begins at its cursor) in windows, in reading
-   * order, of about SCAN_WINDOW_LINES lines that the text filters test, cut at minutes as
-   * `line_counts` counts them; one window when nothing is tested, or the word index finds the lines.
+   * order, of about SCAN_WINDOW_LINES lines that the text filters test, cut at minutes as the
+   * per-minute counts count them; one window when nothing is tested, or the word index finds the lines.
    * Windows fill up in reading order, so the first is never a sliver: each page reads on. A minute
    * of more than SCAN_WINDOW_LINES ends its window, which `readingOrder` reads in parts.
    */
-  private scanWindows(partition: PartitionBounds, query: LineFilter & Partial<Pick<LogQuery, 'after' | 'direction'>>, streamIds: number[] | null): ScanWindow[] {
+  private async scanWindows(partition: PartitionBounds, query: LineFilter & Partial<Pick<LogQuery, 'after' | 'direction'>>, labelSetIds: number[] | null): Promise<ScanWindow[]> {
     let fromMs = Math.max(query.fromMs, partition.startMs);
     let toMs = Math.min(query.toMs, partition.endMs);
     const backward = query.direction === 'backward';
@@ -298,11 +279,9 @@ export class PartitionReader {
       if (backward) toMs = Math.min(toMs, after.id === 0 ? after.ts : after.ts + 1);
       else fromMs = Math.max(fromMs, after.id === Number.MAX_SAFE_INTEGER ? after.ts + 1 : after.ts);
     }
-    const index = query.match ? this.fullTextIndex(partition) : null;
+    const index = query.match ? await this.source.wordIndex(partition) : null;
     if (!searchesText(query) || index) return [{ partition, index, fromMs, toMs, lines: 0 }];
-    const minutes = this.connection(partition).all<{ minute: number; lines: number }>(
-      minuteTotalsStatement({ ...query, fromMs: fromMs - (fromMs % MINUTE_MS), toMs }, streamIds),
-    );
+    const minutes = await this.source.minuteTotals(partition, { ...query, fromMs: fromMs - (fromMs % MINUTE_MS), toMs }, labelSetIds);
     if (backward) minutes.reverse();
     const windows: ScanWindow[] = [];
     let edge = backward ? toMs : fromMs;
@@ -327,10 +306,10 @@ export class PartitionReader {
   /**
    * The windows as they are read: one that ends with a busy minute in parts of SCAN_WINDOW_LINES lines
    * of any label set, each found just before it is read by walking the time index from where the last
-   * ended (or from the query's position, when it is in the window), so that no statement reads more,
+   * ended (or from the query's position, when it is in the window), so that no read takes in more,
    * however busy the minute. A search that stops before a part goes on where the part starts.
    */
-  private *readingOrder(windows: ScanWindow[], query: Pick<LogQuery, 'direction' | 'after'>): Generator<ScanWindow> {
+  private async *readingOrder(windows: ScanWindow[], query: Pick<LogQuery, 'direction' | 'after'>): AsyncGenerator<ScanWindow> {
     const backward = query.direction === 'backward';
     for (const window of windows) {
       if (!window.inParts) {
@@ -338,78 +317,65 @@ export class PartitionReader {
         continue;
       }
       const { partition, fromMs, toMs } = window;
-      const connection = this.connection(partition);
       const after = query.after?.partitionStart === partition.startMs ? query.after : null;
       let start: LineKey | null = after && after.ts >= fromMs && after.ts < toMs ? { ts: after.ts, id: after.id } : null;
-      const [{ lines: allLines }] = connection.all<{ lines: number }>(rangeLinesStatement(fromMs - (fromMs % MINUTE_MS), toMs));
+      const allLines = await this.source.linesBetween(partition, fromMs - (fromMs % MINUTE_MS), toMs);
       const linesPerPart = Math.ceil((window.lines * SCAN_WINDOW_LINES) / Math.max(allLines, SCAN_WINDOW_LINES));
       let left = window.lines;
       do {
-        const [end] = connection.all<LineKey>(lineKeyAfterStatement(partition, fromMs, toMs, start, backward, SCAN_WINDOW_LINES));
+        const end = await this.source.keyAfter(partition, fromMs, toMs, start, backward, SCAN_WINDOW_LINES);
         const lines = end ? Math.min(left, linesPerPart) : left;
         left -= lines;
-        yield { ...window, lines, part: { range: backward ? backwardRange(start, end ?? null) : { after: start, through: end ?? null }, startAfter: start } };
-        start = end ?? null;
+        yield { ...window, lines, part: { range: backward ? backwardRange(start, end) : { after: start, through: end }, startAfter: start } };
+        start = end;
       } while (start);
     }
   }
 
-  private toLine(row: LineRow, partition: PartitionBounds): StoredLogLine {
-    const stream = this.labelSetOf(row.stream_id);
-    const format = formatOfCode(row.format);
-    const sent = row.fields === null ? null : (JSON.parse(row.fields) as StoredLogLine['fields']);
-    return {
-      ts: row.ts,
-      level: LEVELS[row.level],
-      namespace: stream.namespace,
-      pod: stream.pod,
-      container: stream.container,
-      source: stream.source,
-      message: row.message,
-      fields: lineFields(format, row.message, sent),
-      format,
-      position: { ts: row.ts, partitionStart: partition.startMs, id: row.id },
-    };
-  }
-
-  private connection(partition: PartitionBounds): PartitionConnection {
-    return this.connections.get(this.fileOf(partition));
-  }
-
-  private fileOf(partition: PartitionBounds): string {
-    return partitionFile(this.dataDir, partition.name);
+  /** Lines as rows were read; labels are taken before a drop can make the reader forget them. */
+  private async toLines(rows: LineRow[], partition: PartitionBounds): Promise<StoredLogLine[]> {
+    const lines: StoredLogLine[] = [];
+    for (const row of rows) {
+      const { namespace, pod, container, source } = await this.labelSetOf(row.labelSetId);
+      const format = formatOfCode(row.format);
+      const sent = row.fields === null ? null : (JSON.parse(row.fields) as StoredLogLine['fields']);
+      lines.push({
+        ts: row.ts,
+        level: LEVELS[row.severity],
+        namespace,
+        pod,
+        container,
+        source,
+        message: row.message,
+        fields: lineFields(format, row.message, sent),
+        format,
+        position: { ts: row.ts, partitionStart: partition.startMs, id: row.id },
+      });
+    }
+    return lines;
   }
 
   /** The label sets a filter reaches: those its label patterns match, within the namespaces it may see; null: all. */
-  private streamIdsFor(filter: LineFilter, budget: ScanBudget): Promise<number[] | null> {
-    return matchingStreamIds(this.streams.values(), filter.labels, budget, filter.namespaces);
-  }
-
-  /** The partition's full-text index, once the writer has begun one. */
-  private fullTextIndex(partition: PartitionBounds): FullTextIndex | null {
-    const connection = this.connection(partition);
-    const [{ found }] = connection.all<{ found: number }>({ sql: HAS_WORD_INDEX, params: [] });
-    if (!found) return null;
-    const [state] = connection.all<{ indexed_upto: number }>({ sql: WORD_INDEX_STATE, params: [] });
-    return state ? { table: wordIndexTable(partition.name), indexedUpTo: state.indexed_upto } : null;
+  private labelSetIdsFor(filter: LineFilter, budget: ScanBudget): Promise<number[] | null> {
+    return matchingStreamIds(this.labelSets.values(), filter.labels, budget, filter.namespaces);
   }
 
   /**
    * The label set of a line just read. Reads that reach every label set (no label filter) meet lines of
-   * label sets written since the read began: the catalogue has each before any line of it is committed,
-   * so it is read again. Labels are taken as rows are read, before a drop can make the reader forget them.
+   * label sets written since the read began: the engine has each before any line of it is committed,
+   * so they are read again.
    */
-  private labelSetOf(id: number): StoredLabelSet {
-    if (!this.streams.has(id)) this.refreshStreams();
-    const stream = this.streams.get(id);
-    if (!stream) throw new Error(`label set ${id} has lines in a partition but is not in the catalogue`);
-    return stream;
+  private async labelSetOf(id: number): Promise<StoredLabelSet> {
+    if (!this.labelSets.has(id)) await this.refreshLabelSets();
+    const labelSet = this.labelSets.get(id);
+    if (!labelSet) throw new Error(`label set ${id} has lines in a partition but is not in the catalogue`);
+    return labelSet;
   }
 
-  private refreshStreams(): void {
-    for (const stream of this.catalogue.streams(this.lastStreamId)) {
-      this.streams.set(stream.id, stream);
-      this.lastStreamId = stream.id;
+  private async refreshLabelSets(): Promise<void> {
+    for (const labelSet of await this.source.labelSetsAfter(this.lastLabelSetId)) {
+      this.labelSets.set(labelSet.id, labelSet);
+      this.lastLabelSetId = labelSet.id;
     }
   }
 }
