@@ -109,6 +109,7 @@ describe('with tokens set', () => {
     const paymentsLine = (everything.body.lines as WireLineBody[]).find((line) => line.namespace === 'payments')!;
     const context = await t.http.get('/api/v1/logs/context').set(bearer(SHOP_READER)).query({ cursor: paymentsLine.cursor });
     assert.equal(context.status, 404, 'a cursor into another namespace leads nowhere');
+    assert.match(context.body.error, /^that line is not kept, or not for this token to read/, 'the answer a line past the retention gets');
     assert.equal((await t.http.get('/api/v1/logs/context').set(bearer(READER)).query({ cursor: paymentsLine.cursor })).status, 200);
   });
 

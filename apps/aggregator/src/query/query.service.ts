@@ -74,7 +74,7 @@ export class QueryService {
     const count = (value: string | undefined) => (value === undefined ? DEFAULT_CONTEXT_LINES : Number(value));
     const oldest = this.clock.now() - this.config.retentionMs;
     const context = await this.store.context(decoded.position, count(params.before), count(params.after), oldest, scope ?? undefined);
-    if (!context) throw new NotFoundException({ error: 'that line is no longer kept: it is older than the retention' });
+    if (!context) throw new NotFoundException({ error: 'that line is not kept, or not for this token to read: older than the retention, or in a namespace it may not see' });
     return context;
   }
 }
