@@ -3,7 +3,7 @@ import { LEVELS, LogLine, lineFields, severityOf } from '@daylog/log-model';
 import { formatOfCode } from '../libs/storage/src/partition-schema';
 import { median, nowMs } from './bench-support';
 import { NEEDLE, POD_COUNT, podName } from './dataset';
-import { HOUR_MS } from './pg-schema';
+import { HOUR_MS } from '../test/support/postgres-schema';
 import { PAGE_LIMIT } from './query-bench';
 
 const DAY_MS = 86_400_000;

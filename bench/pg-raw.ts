@@ -6,7 +6,7 @@ import { cleanUpEverything, envInt, median, nowMs, onCleanup, percentile, round 
 import { CONTAINER, NAMESPACE, NEEDLE, POD_COUNT, SOURCE, makeDataset, podName } from './dataset';
 import { COPY_ROWS, copyLines } from './pg-raw-ingest';
 import { PgQueryOutcome, pgQueryCases, timePgQueries } from './pg-raw-query';
-import { HOUR_MS, applySchema, createHourlyPartitions, partitionTable } from './pg-schema';
+import { HOUR_MS, applySchema, createHourlyPartitions, partitionTable } from '../test/support/postgres-schema';
 import { formatInt, mb, say, seconds } from './report';
 
 const LINES = envInt('BENCH_LINES', 1_000_000, 1);

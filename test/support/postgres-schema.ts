@@ -3,12 +3,12 @@ import { join } from 'node:path';
 import { ClientBase } from 'pg';
 
 /**
- * Just what the PostgreSQL bench needs of the schema's life: the migrations applied to an empty database and
- * hourly partitions made. The PostgreSQL adapter will own both for real (under an advisory lock, with
- * DETACH … CONCURRENTLY for retention).
+ * Just what the PostgreSQL bench and the schema's test need of the schema's life: the migrations applied to
+ * an empty database and hourly partitions made. The PostgreSQL adapter will own both for real (under an
+ * advisory lock, with DETACH … CONCURRENTLY for retention).
  */
 
-const POSTGRES_MIGRATIONS = join(__dirname, '../../migrations/postgres');
+const POSTGRES_MIGRATIONS = join(__dirname, '../../../migrations/postgres');
 const MIGRATION_FILE = /^(\d+)_[\w-]+\.sql$/;
 export const HOUR_MS = 3_600_000;
 
