@@ -1,0 +1,183 @@
+import { cpus } from 'node:os';
+import { Client } from 'pg';
+import { LogLine } from '@daylog/log-model';
+import { PostgresCluster, startPostgres } from '../test/support/postgres-cluster';
+import { cleanUpEverything, envInt, median, nowMs, onCleanup, percentile, round } from './bench-support';
+import { CONTAINER, NAMESPACE, NEEDLE, POD_COUNT, SOURCE, makeDataset, podName } from './dataset';
+import { COPY_ROWS, copyLines } from './pg-raw-ingest';
+import { PgQueryOutcome, pgQueryCases, timePgQueries } from './pg-raw-query';
+import { HOUR_MS, applySchema, createHourlyPartitions, partitionTable } from '../test/support/postgres-schema';
+import { formatInt, mb, say, seconds } from './report';
+
+const LINES = envInt('BENCH_LINES', 1_000_000, 1);
+const RUNS = envInt('BENCH_RUNS', 3, 1);
+const QUERY_REPS = envInt('BENCH_QUERY_REPS', 30, 1);
+const QUERY_WARMUPS = 3;
+const TEMPLATE = 'daylog_template';
+
+/**
+ * A production's durability (every commit flushed to disk, as the SQLite baseline's synchronous=FULL) on
+ * PostgreSQL's default memory: what a stock server on this machine gives.
+ */
+const DURABLE_SETTINGS = { fsync: 'on', synchronous_commit: 'on', full_page_writes: 'on', shared_buffers: '128MB', max_connections: 20 };
+
+interface Figure {
+  name: string;
+  value: number;
+  unit: string;
+}
+
+async function connect(url: string): Promise<Client> {
+  const client = new Client({ connectionString: url });
+  // A failed query rejects its own promise; this is only the connection lost when a failed run kills the cluster.
+  client.on('error', () => undefined);
+  await client.connect();
+  return client;
+}
+
+/** A database with the schema, the data's hours as partitions and its label sets, which each run copies. */
+async function makeTemplate(cluster: PostgresCluster, firstTs: number, lastTs: number): Promise<Map<string, number>> {
+  const client = await connect(await cluster.createDatabase(TEMPLATE));
+  try {
+    await applySchema(client);
+    const hours = await createHourlyPartitions(client, firstTs, lastTs);
+    const pods = Array.from({ length: POD_COUNT }, (_, i) => podName(i));
+    const { rows } = await client.query<{ id: number; pod: string }>(
+      `INSERT INTO streams (namespace, pod, container, source)
+       SELECT $1, pod, $2, $3 FROM unnest($4::text[]) AS pod RETURNING id, pod`,
+      [NAMESPACE, CONTAINER, SOURCE, pods],
+    );
+    say(`template: migrations/postgres applied, ${hours} hourly partitions of each partitioned table, ${rows.length} label sets`);
+    return new Map(rows.map((row) => [row.pod, row.id]));
+  } finally {
+    await client.end();
+  }
+}
+
+/** Bytes on disk by table (indexes and TOAST included, partitions summed into their parent), and by index of logs. */
+async function storedBytes(client: Client): Promise<{ tables: Map<string, number>; logParts: Map<string, number> }> {
+  const tables = await client.query<{ name: string; bytes: string }>(
+    `SELECT coalesce(parent.relname, c.relname) AS name, sum(pg_total_relation_size(c.oid)) AS bytes
+     FROM pg_class c
+     JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = 'public'
+     LEFT JOIN pg_inherits i ON i.inhrelid = c.oid
+     LEFT JOIN pg_class parent ON parent.oid = i.inhparent
+     WHERE c.relkind = 'r'
+     GROUP BY 1 ORDER BY 2 DESC`,
+  );
+  const logParts = await client.query<{ name: string; bytes: string }>(
+    `SELECT 'heap and TOAST' AS name, sum(pg_table_size(relid)) AS bytes FROM pg_partition_tree('logs') WHERE isleaf
+     UNION ALL
+     SELECT index.relname, sum(pg_relation_size(leaf.relid))
+     FROM pg_index x
+     JOIN pg_class index ON index.oid = x.indexrelid
+     CROSS JOIN LATERAL pg_partition_tree(x.indexrelid) leaf
+     WHERE x.indrelid = 'logs'::regclass AND leaf.isleaf
+     GROUP BY index.relname`,
+  );
+  const byName = (rows: { name: string; bytes: string }[]) => new Map(rows.map((row) => [row.name, Number(row.bytes)]));
+  return { tables: byName(tables.rows), logParts: byName(logParts.rows) };
+}
+
+function reportQueries(outcomes: PgQueryOutcome[], figures: Figure[]): void {
+  const ms = (value: number) => `${value.toFixed(2)} ms`;
+  for (const outcome of outcomes) {
+    say();
+    say(`query.${outcome.name}${outcome.inSqliteBench ? '' : ' (not in the SQLite bench)'}:`);
+    for (const shape of outcome.shapes) {
+      const [p50, p90] = [percentile(shape.ms, 50), percentile(shape.ms, 90)];
+      say(`  ${shape.shape.padEnd(26)} p50 ${ms(p50).padStart(11)}  p90 ${ms(p90).padStart(11)}  ${shape.lines} lines`);
+      if (shape.mismatch) say(`    WARNING: not the page of "${outcome.shapes[0].shape}": ${shape.mismatch}`);
+      figures.push({ name: `pg.raw.query.${outcome.name}.${shape.shape.replace(/\W+/g, '_')}`, value: round(p50, 3), unit: 'ms' });
+    }
+    for (const shape of outcome.shapes) {
+      say(`  plan, ${shape.shape}:`);
+      for (const line of shape.plan) say(`    ${line}`);
+    }
+  }
+}
+
+async function main(): Promise<void> {
+  const started = nowMs();
+  say(
+    `daylog pg-raw bench: ${formatInt(LINES)} lines, ${RUNS} COPY runs, node ${process.version}, ${cpus().length} cpus; ` +
+      `PostgreSQL 15 with ${Object.entries(DURABLE_SETTINGS).map(([name, value]) => `${name}=${value}`).join(' ')}`,
+  );
+  const dataset = makeDataset(LINES, Date.now());
+  say(`data: bench/dataset.ts, mean message ${dataset.meanMessageBytes.toFixed(1)} B, ${dataset.needles} × "${NEEDLE}"`);
+  const cluster = await startPostgres(DURABLE_SETTINGS);
+  onCleanup(() => cluster.kill());
+  const streamIds = await makeTemplate(cluster, dataset.firstTs, dataset.lastTs);
+  const streamIdOf = (line: LogLine) => streamIds.get(line.pod)!;
+  const figures: Figure[] = [];
+
+  const rates: number[] = [];
+  let client: Client | null = null;
+  let url = '';
+  for (let run = 1; run <= RUNS; run++) {
+    await client?.end();
+    url = await cluster.createDatabase(`daylog_run_${run}`, TEMPLATE);
+    client = await connect(url);
+    const copy = await copyLines(client, dataset.lines, streamIdOf);
+    const rate = LINES / (copy.ms / 1000);
+    rates.push(rate);
+    say(`run ${run}/${RUNS} COPY: ${formatInt(LINES)} lines in ${seconds(copy.ms)} = ${formatInt(rate)} lines/s (${copy.copies} COPYs of ≤ ${formatInt(COPY_ROWS)} rows, one transaction each)`);
+  }
+  const last = client!;
+  say(`pg.ingest.raw ${formatInt(median(rates))} lines/s (median of ${RUNS}: ${rates.map(formatInt).join(', ')})`);
+  figures.push({ name: 'pg.ingest.raw', value: Math.round(median(rates)), unit: 'lines/s' });
+
+  // One count row per (commit, minute, label set, level), as ingest appends them.
+  await last.query(
+    `INSERT INTO minute_counts (minute, last_ts, stream_id, lines, level)
+     SELECT ts - ts % 60000, max(ts), stream_id, count(*), level FROM logs GROUP BY commit_id, 1, stream_id, level`,
+  );
+  await last.query('ANALYZE');
+  const { tables, logParts } = await storedBytes(last);
+  const total = [...tables.values()].reduce((sum, bytes) => sum + bytes, 0);
+  const perLine = (bytes: number) => `${(bytes / LINES).toFixed(1)}`;
+  say(`pg.storage.bytes_per_line ${perLine(total)} B (${mb(total)}, every table of the schema, indexes included; WAL not)`);
+  say(`  by table, B/line: ${[...tables].map(([name, bytes]) => `${name} ${perLine(bytes)}`).join(', ')}`);
+  say(`  logs, B/line: ${[...logParts].map(([name, bytes]) => `${name} ${perLine(bytes)}`).join(', ')}`);
+  figures.push({ name: 'pg.storage.bytes_per_line', value: round(total / LINES, 1), unit: 'B' });
+
+  const generic = await connect(url);
+  await generic.query('SET plan_cache_mode = force_generic_plan');
+  const partitions = [];
+  for (let start = dataset.lastTs - (dataset.lastTs % HOUR_MS); start + HOUR_MS > dataset.firstTs; start -= HOUR_MS) {
+    partitions.push({ name: partitionTable('logs', start), startMs: start });
+  }
+  const floorMs: number[] = [];
+  for (let i = 0; i < QUERY_WARMUPS + QUERY_REPS; i++) {
+    const sent = nowMs();
+    await last.query('SELECT 1');
+    if (i >= QUERY_WARMUPS) floorMs.push(nowMs() - sent);
+  }
+  say(`floor: SELECT 1 on the same connection p50 ${median(floorMs).toFixed(3)} ms`);
+  const cases = pgQueryCases(last, generic, streamIds, partitions);
+  const queryStart = nowMs();
+  const outcomes = await timePgQueries(cases, QUERY_REPS, QUERY_WARMUPS);
+  say(`queries: ${cases.length} kinds × their shapes × (${QUERY_WARMUPS} warm-up + ${QUERY_REPS} timed) in ${seconds(nowMs() - queryStart)}`);
+  reportQueries(outcomes, figures);
+
+  await generic.end();
+  await last.end();
+  await cluster.stop();
+  say(`total bench time ${seconds(nowMs() - started)}`);
+  say(JSON.stringify({ bench: 'daylog-pg-raw', figures }));
+}
+
+process.on('exit', cleanUpEverything);
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    console.error(`bench: ${signal}, cleaning up`);
+    cleanUpEverything();
+    process.exit(130);
+  });
+}
+
+main().catch((error: unknown) => {
+  console.error(`bench FAILED: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+  cleanUpEverything();
+  process.exitCode = 1;
+});

@@ -1,0 +1,216 @@
+import { execFile, execFileSync, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { accessSync, appendFileSync, chmodSync, chownSync, constants, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { AddressInfo, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { Client } from 'pg';
+import { debianTool } from './debian-tool';
+import { inheritedEnv } from './process-env';
+
+/** Debian's PostgreSQL 15, which `.ci/run` installs when it is missing. */
+export const POSTGRES_BIN = '/usr/lib/postgresql/15/bin';
+
+/**
+ * Test-only settings (POSTGRES.md §6.1): nothing is flushed to disk, for a machine crash may corrupt a
+ * cluster that is thrown away anyway. A commit is still written to the OS before it returns
+ * (synchronous_commit on, a write() without fsync), so a server killed as in a crash keeps every
+ * acknowledged transaction, as tests of a database restarted under load expect. Room for several
+ * aggregator replicas of ~10 connections each.
+ */
+export const THROWAWAY_SETTINGS: Readonly<Record<string, string | number>> = {
+  fsync: 'off',
+  synchronous_commit: 'on',
+  full_page_writes: 'off',
+  shared_buffers: '128MB',
+  max_connections: 200,
+};
+
+export interface RestartOptions {
+  /** Stop as a crash would (`-m immediate`: recovery at the next start) rather than with a clean shutdown. */
+  immediate?: boolean;
+  /** Runs while the server is down, before it starts again. */
+  whileDown?: () => Promise<void>;
+}
+
+export interface PostgresCluster {
+  /** The temp dir: data directory, log and Unix socket. */
+  readonly dir: string;
+  readonly port: number;
+  /** A database over the cluster's Unix socket (no password: the socket's directory is the postgres user's alone). */
+  url(database?: string): string;
+  /** The same database over 127.0.0.1, with the superuser's password in the URL (TCP asks for it). */
+  tcpUrl(database?: string): string;
+  /** Makes a database, a copy of `template` when given (nobody may be connected to the template); returns its socket URL. */
+  createDatabase(name: string, template?: string): Promise<string>;
+  /** Stops the server and starts it again on the same data directory and port. */
+  restart(options?: RestartOptions): Promise<void>;
+  /** Shuts the server down and removes the temp dir. */
+  stop(): Promise<void>;
+  /** Stops the server at once and removes the temp dir, synchronously: for exit handlers. */
+  kill(): void;
+}
+
+const run = promisify(execFile);
+const SERVER_TIMEOUT_S = 60;
+const IDENTIFIER = /^[a-z_][a-z0-9_]{0,62}$/;
+
+/** Clusters still running, stopped by the exit handler if a test or bench ends without stopping them. */
+const running = new Set<PostgresCluster>();
+let exitHandlersInstalled = false;
+
+function killAllOnExit(): void {
+  if (exitHandlersInstalled) return;
+  exitHandlersInstalled = true;
+  process.on('exit', () => running.forEach((cluster) => cluster.kill()));
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.once(signal, () => {
+      running.forEach((cluster) => cluster.kill());
+      // The default action again: the process ends as the signal meant, unless someone else handles it.
+      process.kill(process.pid, signal);
+    });
+  }
+}
+
+function postgresIds(): { uid: number; gid: number } {
+  const id = (flag: string) => Number(execFileSync('id', [flag, 'postgres'], { encoding: 'utf8' }).trim());
+  return { uid: id('-u'), gid: id('-g') };
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer().listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as AddressInfo;
+  server.close();
+  return port;
+}
+
+function quoteIdentifier(name: string): string {
+  if (!IDENTIFIER.test(name)) throw new Error(`${JSON.stringify(name)} is not a database name this helper makes: use [a-z_][a-z0-9_]*`);
+  return `"${name}"`;
+}
+
+/**
+ * A throwaway PostgreSQL 15 cluster in a temp dir, run as the `postgres` user (initdb refuses root),
+ * listening on a Unix socket in that dir and on 127.0.0.1 at a free port. Stop it in an `after` hook;
+ * a process exit handler stops any left running.
+ */
+export async function startPostgres(settings: Readonly<Record<string, string | number>> = THROWAWAY_SETTINGS): Promise<PostgresCluster> {
+  try {
+    accessSync(join(POSTGRES_BIN, 'postgres'), constants.X_OK);
+  } catch {
+    throw new Error('PostgreSQL 15 is not installed: .ci/run installs it (apt-get install postgresql-15)');
+  }
+  const runuser = debianTool('runuser', 'util-linux');
+  const asPostgres = (program: string, args: string[]) =>
+    run(runuser, ['-u', 'postgres', '--', join(POSTGRES_BIN, program), ...args], { env: inheritedEnv() });
+
+  const dir = mkdtempSync(join(tmpdir(), 'daylog-pg-'));
+  const { uid, gid } = postgresIds();
+  chownSync(dir, uid, gid);
+  chmodSync(dir, 0o700);
+  const data = join(dir, 'data');
+  const log = join(dir, 'server.log');
+  const password = randomBytes(18).toString('base64url');
+  let port = 0;
+  let removed = false;
+
+  const logTail = () => (existsSync(log) ? readFileSync(log, 'utf8').split('\n').slice(-20).join('\n') : '(no server log)');
+  const failed = (step: string, error: unknown) =>
+    new Error(`PostgreSQL ${step} failed: ${(error as { stderr?: string }).stderr ?? (error as Error).message}\n${logTail()}`, { cause: error });
+
+  const startServer = async () => {
+    try {
+      await asPostgres('pg_ctl', ['-D', data, '-l', log, '-w', '-t', `${SERVER_TIMEOUT_S}`, '-o', `-p ${port}`, 'start']);
+    } catch (error) {
+      throw failed('start', error);
+    }
+  };
+  const stopServer = async (mode: 'fast' | 'immediate') => {
+    try {
+      await asPostgres('pg_ctl', ['-D', data, '-m', mode, '-w', '-t', `${SERVER_TIMEOUT_S}`, 'stop']);
+    } catch (error) {
+      throw failed('stop', error);
+    }
+  };
+  const remove = () => {
+    running.delete(cluster);
+    rmSync(dir, { recursive: true, force: true });
+    removed = true;
+  };
+
+  const cluster: PostgresCluster = {
+    dir,
+    get port() {
+      return port;
+    },
+    url: (database = 'postgres') => `postgres://postgres@/${database}?host=${encodeURIComponent(dir).replaceAll('%2F', '/')}&port=${port}`,
+    tcpUrl: (database = 'postgres') => `postgres://postgres:${password}@127.0.0.1:${port}/${database}`,
+    async createDatabase(name, template) {
+      const statement = `CREATE DATABASE ${quoteIdentifier(name)}${template === undefined ? '' : ` TEMPLATE ${quoteIdentifier(template)}`}`;
+      const client = new Client({ connectionString: cluster.url() });
+      await client.connect();
+      try {
+        await client.query(statement);
+      } finally {
+        await client.end();
+      }
+      return cluster.url(name);
+    },
+    async restart({ immediate = false, whileDown } = {}) {
+      await stopServer(immediate ? 'immediate' : 'fast');
+      await whileDown?.();
+      await startServer();
+    },
+    async stop() {
+      if (removed) return;
+      await stopServer('fast');
+      remove();
+    },
+    kill() {
+      if (removed) return;
+      spawnSync(runuser, ['-u', 'postgres', '--', join(POSTGRES_BIN, 'pg_ctl'), '-D', data, '-m', 'immediate', '-w', 'stop'], {
+        env: inheritedEnv(),
+        stdio: 'ignore',
+        timeout: SERVER_TIMEOUT_S * 1000,
+      });
+      remove();
+    },
+  };
+
+  killAllOnExit();
+  running.add(cluster);
+  try {
+    const passwordFile = join(dir, 'password');
+    writeFileSync(passwordFile, `${password}\n`, { mode: 0o600 });
+    chownSync(passwordFile, uid, gid);
+    try {
+      await asPostgres('initdb', [
+        '-D', data, '-U', 'postgres', '--pwfile', passwordFile, '--auth-local=trust', '--auth-host=scram-sha-256',
+        '-E', 'UTF8', '--locale=C.UTF-8', '--no-sync', '--no-instructions',
+      ]);
+    } catch (error) {
+      throw failed('initdb', error);
+    } finally {
+      rmSync(passwordFile, { force: true });
+    }
+    const lines = { ...settings, listen_addresses: "'127.0.0.1'", unix_socket_directories: `'${dir}'` };
+    appendFileSync(join(data, 'postgresql.conf'), Object.entries(lines).map(([name, value]) => `${name} = ${value}\n`).join(''));
+    // A free port may be taken again before the server binds it: try a few.
+    for (let attempt = 1; ; attempt++) {
+      port = await freePort();
+      try {
+        await startServer();
+        break;
+      } catch (error) {
+        if (attempt === 3 || !logTail().includes('could not bind')) throw error;
+      }
+    }
+  } catch (error) {
+    cluster.kill();
+    throw error;
+  }
+  return cluster;
+}
