@@ -3,7 +3,7 @@ import { pipeline } from 'node:stream/promises';
 import { ClientBase } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { LogLine, severityOf } from '@daylog/log-model';
-import { FORMAT_CODES } from '../libs/storage/src/partition-schema';
+import { FORMAT_CODES } from '@daylog/storage';
 import { nowMs } from './bench-support';
 
 /** Rows per COPY: POSTGRES.md measured 10k-row text COPY fastest of what node-postgres does simply. */

@@ -1,6 +1,6 @@
 import { Client } from 'pg';
 import { LEVELS, LogLine, lineFields, severityOf } from '@daylog/log-model';
-import { formatOfCode } from '../libs/storage/src/partition-schema';
+import { formatOfCode } from '@daylog/storage';
 import { median, nowMs } from './bench-support';
 import { NEEDLE, POD_COUNT, podName } from './dataset';
 import { HOUR_MS } from '../test/support/postgres-schema';
