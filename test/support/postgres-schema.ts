@@ -1,37 +1,20 @@
-import { readFileSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
 import { ClientBase } from 'pg';
+import { migratePostgres } from '@daylog/storage-postgres';
 
 /**
  * Just what the PostgreSQL bench and the schema's test need of the schema's life: the migrations applied to
- * an empty database and hourly partitions made. The PostgreSQL adapter will own both for real (under an
- * advisory lock, with DETACH … CONCURRENTLY for retention).
+ * an empty database and hourly partitions made. The PostgreSQL adapter will own partitions for real (made
+ * ahead, DETACH … CONCURRENTLY for retention).
  */
 
-const POSTGRES_MIGRATIONS = join(__dirname, '../../../migrations/postgres');
-const MIGRATION_FILE = /^(\d+)_[\w-]+\.sql$/;
 export const HOUR_MS = 3_600_000;
 
 /** The tables partitioned by time, each by its time column. */
 const PARTITIONED_TABLES = ['logs', 'minute_counts', 'batch_keys', 'ingest_commits'];
 
-/** Applies every numbered file of migrations/postgres, in order, in one transaction. */
+/** The migrations applied to an empty database, as the adapter applies them at boot. */
 export async function applySchema(client: ClientBase): Promise<void> {
-  const files = readdirSync(POSTGRES_MIGRATIONS)
-    .map((name) => ({ name, match: MIGRATION_FILE.exec(name) }))
-    .filter((file) => file.match)
-    .sort((a, b) => Number(a.match![1]) - Number(b.match![1]));
-  await client.query('BEGIN');
-  try {
-    for (const { name, match } of files) {
-      await client.query(readFileSync(join(POSTGRES_MIGRATIONS, name), 'utf8'));
-      await client.query('INSERT INTO schema_migrations (version, name) VALUES ($1, $2)', [Number(match![1]), name]);
-    }
-    await client.query('COMMIT');
-  } catch (error) {
-    await client.query('ROLLBACK');
-    throw error;
-  }
+  await migratePostgres(client);
 }
 
 /** `logs_20261124_100000` for the partition of logs starting 2026-11-24T10:00:00Z. */

@@ -1,5 +1,4 @@
 export { CURSOR_KEY_FILE } from './cursor-key-file';
-export { MigrationError } from './migrator';
 export { SqliteLogStore, SqliteLogStoreOptions } from './sqlite-log-store';
 export { openSqliteStorage } from './sqlite-storage';
 export { SearchThreads } from './search-threads';

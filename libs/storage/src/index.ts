@@ -4,6 +4,7 @@ export * from './label-matcher';
 export * from './label-sets';
 export * from './line-matcher';
 export * from './log-store';
+export * from './migrations';
 export * from './partition-layout';
 export * from './partition-source';
 export * from './partitioned-reader';

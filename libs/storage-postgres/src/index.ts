@@ -1,0 +1,1 @@
+export { POSTGRES_MIGRATIONS_DIR, migratePostgres } from './migrator';
