@@ -273,6 +273,13 @@ describe('a regex slower than the time-out on one line', () => {
     assert.equal(count.status, 503);
   });
 
+  it('counts a search that ran out of time in its first window as stopped by the time-out', async () => {
+    const before = await stoppedSearches(t.http);
+    const response = await t.http.get('/api/v1/logs').query({ regex: slow, format: 'json' });
+    assert.equal(response.status, 503);
+    assert.deepEqual(await stoppedSearches(t.http), { ...before, time: before.time + 1 });
+  });
+
   it('leaves the search threads ready for the next searches', async () => {
     const { lines } = await queryJson(t.http, { regex: '^short b+x$' });
     assert.equal(lines.length, 1);

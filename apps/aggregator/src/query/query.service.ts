@@ -5,6 +5,7 @@ import {
   LineContext,
   LogQuery,
   LogStore,
+  QueryBudgetExceeded,
   QueryCancelled,
   ScanStop,
   StoredLogLine,
@@ -61,6 +62,8 @@ export class QueryService {
     try {
       page = await this.store.query(query, this.budgets.start(asker));
     } catch (error) {
+      // A first window not read in time is a 503: stopped by the time-out all the same.
+      if (error instanceof QueryBudgetExceeded) this.metrics.countStoppedSearch(error.stop);
       if (error instanceof QueryCancelled) this.metrics.countStoppedSearch('client_gone');
       throw error;
     }
