@@ -3,6 +3,7 @@ import { request as httpRequest } from 'node:http';
 import { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { TailClient } from './support/tail-client';
 import { HOUR, MINUTE, ManualClock, TestAgent, TestApp, WireLineBody, ingestLines, queryJson, startTestApp } from './support/test-app';
 
 interface Page {
@@ -272,9 +273,81 @@ describe('a regex slower than the time-out on one line', () => {
     assert.equal(count.status, 503);
   });
 
+  it('counts a search that ran out of time in its first window as stopped by the time-out', async () => {
+    const before = await stoppedSearches(t.http);
+    const response = await t.http.get('/api/v1/logs').query({ regex: slow, format: 'json' });
+    assert.equal(response.status, 503);
+    assert.deepEqual(await stoppedSearches(t.http), { ...before, time: before.time + 1 });
+  });
+
   it('leaves the search threads ready for the next searches', async () => {
     const { lines } = await queryJson(t.http, { regex: '^short b+x$' });
     assert.equal(lines.length, 1);
   });
 });
 
+
+describe('the search threads, shared between clients', () => {
+  let t: TestApp;
+  let tailUrl: string;
+  const slow = `${'.{16}'.repeat(40)}x`;
+  const SHOP_READER = 'shop-read-token-0123456789';
+  const PAYMENTS_READER = 'payments-read-token-0123456789';
+  const bearer = (token: string) => ({ Authorization: `Bearer ${token}` });
+
+  before(async () => {
+    t = await startTestApp({
+      clock: new ManualClock(Date.now()),
+      env: { DAYLOG_QUERY_TIMEOUT: '2s', DAYLOG_READ_TOKENS: `${SHOP_READER}=shop,${PAYMENTS_READER}=payments` },
+    });
+    await t.app.listen({ port: 0, host: '127.0.0.1' });
+    tailUrl = `${await t.app.getUrl()}/api/v1/tail`;
+    await ingestLines(t.http, [{ message: 'a'.repeat(60_000) }], { namespace: 'shop', pod: 'web-1' });
+    await ingestLines(t.http, [{ message: 'payment 1 declined' }], { namespace: 'payments', pod: 'pay-1' });
+  });
+  after(() => t.close());
+
+  /**
+   * Four searches of the shop reader, each taking its whole time-out on the long line, more than the threads;
+   * `answered` lists them as they are answered. They have reached the service when this resolves: it answers
+   * a later request of its own after them.
+   */
+  async function slowShopSearches(answered: string[]): Promise<Promise<number>[]> {
+    const searches = Array.from({ length: 4 }, (_, i) =>
+      t.http
+        .get('/api/v1/logs')
+        .set(bearer(SHOP_READER))
+        .query({ regex: slow, format: 'json' })
+        .then((response) => {
+          answered.push(`slow ${i}`);
+          return response.status;
+        }),
+    );
+    assert.equal((await t.http.get('/healthz')).status, 200);
+    return searches;
+  }
+
+  it("answers another client's text search before one client's slow searches, which keep the threads busy", async () => {
+    const answered: string[] = [];
+    const slowSearches = await slowShopSearches(answered);
+    const payments = await t.http.get('/api/v1/logs').set(bearer(PAYMENTS_READER)).query({ q: 'declined', format: 'json' });
+    answered.push('payments');
+    assert.equal(payments.status, 200, JSON.stringify(payments.body));
+    assert.deepEqual((payments.body as Page).lines.map((line) => line.message), ['payment 1 declined']);
+    assert.deepEqual(answered, ['payments'], 'the payments search waited for the slow ones');
+    assert.deepEqual(await Promise.all(slowSearches), [503, 503, 503, 503]);
+  });
+
+  it("tests another client's regex tail while one client's slow searches keep the threads busy", async () => {
+    const tail = new TailClient(`${tailUrl}?limit=0&regex=${encodeURIComponent('payment \\d+ live')}`, { headers: bearer(PAYMENTS_READER) });
+    assert.equal((await tail.opened()).statusCode, 200);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const answered: string[] = [];
+    const slowSearches = await slowShopSearches(answered);
+    await ingestLines(t.http, [{ message: 'payment 2 live' }], { namespace: 'payments', pod: 'pay-1' });
+    assert.match((await tail.waitFor(1))[0], /payments\/pay-1\S* payment 2 live$/);
+    assert.deepEqual(answered, [], "the tail's line waited for the slow searches");
+    assert.deepEqual(await Promise.all(slowSearches), [503, 503, 503, 503]);
+    tail.request.destroy();
+  });
+});

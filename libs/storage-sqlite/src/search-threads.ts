@@ -3,13 +3,15 @@ import { Worker } from 'node:worker_threads';
 import { LineFilter, LineTester, LinesTest } from '@daylog/storage';
 import { Statement } from './page-statement';
 import { LogLine } from '@daylog/log-model';
+import { ClientShares, WorkKind } from './client-shares';
 import { SearchReply, SearchRequest, sharedClockNow } from './search-protocol';
 
 /**
  * Text searches (substrings, words, regexes) and live tails' regexes run on these threads, never on
  * the one that serves HTTP: a regex runs in time linear in the line, but one made of many counted
  * repetitions can still take seconds on a long line, and only a thread can be stopped in the middle
- * of one. Two, so that a search slow for its lines holds one while the other serves the rest.
+ * of one. Two, so that a search slow for its lines holds one while the other serves the rest: no client
+ * holds both (ClientShares).
  */
 const SEARCH_THREADS = 2;
 
@@ -19,6 +21,8 @@ const SEARCH_THREADS = 2;
  */
 const STOP_AFTER_MS = 250;
 
+/** Whose work a search or tail test is when it names no client. */
+const NO_CLIENT = '';
 
 type Ask = SearchRequest extends infer R ? (R extends { id: number } ? Omit<R, 'id' | 'deadline'> : never) : never;
 
@@ -34,38 +38,38 @@ interface SearchThread {
   worker: Worker;
   /** Whether it ever answered: one that fails before is not started again (it would fail again). */
   answered: boolean;
-  job: Job | null;
+  job: { client: string; job: Job } | null;
   jobId: number;
   timer: NodeJS.Timeout | null;
 }
 
-/** The search threads: work in, promises out; searches go before tails' tests when both wait. */
+/** The search threads: work in, promises out, shared out between the clients it is for (ClientShares). */
 export class SearchThreads implements LineTester {
   private readonly threads = new Set<SearchThread>();
-  private readonly searches: Job[] = [];
-  private readonly lineTests: Job[] = [];
+  private readonly waiting: ClientShares<Job>;
   private nextId = 1;
   private stopped = false;
 
   constructor(threads = SEARCH_THREADS) {
+    this.waiting = new ClientShares(Math.max(1, threads - 1));
     for (let i = 0; i < threads; i++) this.startThread();
   }
 
   /**
    * The rows of a statement on a partition file, or 'out-of-time' when the deadline (on `sharedClockNow`'s
-   * clock; null: none) passes before they are all read.
+   * clock; null: none) passes before they are all read. `client`: whom the search is for.
    */
-  rows<Row>(file: string, statement: Statement, deadline: number | null): Promise<Row[] | 'out-of-time'> {
-    return this.run<Row[] | 'out-of-time'>(this.searches, { type: 'rows', file, statement }, () => deadline, (reply) =>
+  rows<Row>(file: string, statement: Statement, deadline: number | null, client = NO_CLIENT): Promise<Row[] | 'out-of-time'> {
+    return this.run<Row[] | 'out-of-time'>(client, 'search', { type: 'rows', file, statement }, () => deadline, (reply) =>
       reply === null || reply.type === 'out-of-time' ? 'out-of-time' : (reply as Extract<SearchReply, { type: 'rows' }>).rows as Row[],
     );
   }
 
   /** Tests lines against a live tail's filter (one with a regex), in order, for at most `timeMs` once a thread takes them up. */
-  testLines(filter: LineFilter, lines: readonly LogLine[], timeMs: number): Promise<LinesTest> {
+  testLines(filter: LineFilter, lines: readonly LogLine[], timeMs: number, client: string): Promise<LinesTest> {
     // What a filter reads of a line, no more: fields can be large, and are copied to the thread.
     const sent = lines.map(({ ts, level, namespace, pod, container, source, message }) => ({ ts, level, namespace, pod, container, source, message, fields: null, format: null }));
-    return this.run<LinesTest>(this.lineTests, { type: 'test', filter, lines: sent }, () => sharedClockNow() + timeMs, (reply) =>
+    return this.run<LinesTest>(client, 'line-test', { type: 'test', filter, lines: sent }, () => sharedClockNow() + timeMs, (reply) =>
       reply === null ? { matches: new Uint8Array(lines.length), tested: 0 } : (reply as Extract<SearchReply, { type: 'tested' }>),
     );
   }
@@ -78,18 +82,18 @@ export class SearchThreads implements LineTester {
   async stop(): Promise<void> {
     this.stopped = true;
     const closed = new Error('storage is closed');
-    for (const job of [...this.searches.splice(0), ...this.lineTests.splice(0)]) job.settle(null, closed);
+    for (const job of this.waiting.drain()) job.settle(null, closed);
     const threads = [...this.threads];
     this.threads.clear();
     for (const thread of threads) this.finish(thread, null, closed);
     await Promise.all(threads.map((thread) => thread.worker.terminate()));
   }
 
-  private run<T>(queue: Job[], ask: Ask, deadline: () => number | null, result: (reply: SearchReply | null) => T): Promise<T> {
+  private run<T>(client: string, kind: WorkKind, ask: Ask, deadline: () => number | null, result: (reply: SearchReply | null) => T): Promise<T> {
     if (this.stopped) return Promise.reject(new Error('storage is closed'));
     if (this.threads.size === 0) return Promise.reject(new Error('no search thread could start'));
     return new Promise<T>((resolve, reject) => {
-      queue.push({
+      this.waiting.add(client, kind, {
         ask,
         deadline,
         settle: (reply, failure) => {
@@ -105,9 +109,10 @@ export class SearchThreads implements LineTester {
   private dispatch(): void {
     for (const thread of this.threads) {
       if (thread.job) continue;
-      const job = this.searches.shift() ?? this.lineTests.shift();
-      if (!job) return;
-      thread.job = job;
+      const next = this.waiting.take();
+      if (!next) return;
+      const job = next.work;
+      thread.job = { client: next.client, job };
       thread.jobId = this.nextId++;
       thread.worker.ref();
       const deadline = job.deadline();
@@ -133,11 +138,13 @@ export class SearchThreads implements LineTester {
 
   private finish(thread: SearchThread, reply: SearchReply | null, failure?: Error): void {
     if (thread.timer) clearTimeout(thread.timer);
-    const job = thread.job;
+    const taken = thread.job;
     thread.job = null;
     thread.timer = null;
     thread.worker.unref();
-    job?.settle(reply, failure);
+    if (!taken) return;
+    this.waiting.release(taken.client);
+    taken.job.settle(reply, failure);
   }
 
   /** A thread past its deadline by STOP_AFTER_MS is in one line's test: its work ends as out of time. */
@@ -153,7 +160,7 @@ export class SearchThreads implements LineTester {
     if (!this.threads.delete(thread)) return;
     this.finish(thread, null, error);
     if (!this.stopped && thread.answered) this.startThread();
-    if (this.threads.size === 0) for (const job of [...this.searches.splice(0), ...this.lineTests.splice(0)]) job.settle(null, error);
+    if (this.threads.size === 0) for (const job of this.waiting.drain()) job.settle(null, error);
     this.dispatch();
   }
 }

@@ -112,7 +112,7 @@ export class SqlitePartitions implements PartitionSource {
   /** A window's statement: on a search thread when it searches text, until its time is up; else here. */
   private async read<Row>(read: WindowRead, statement: Statement): Promise<Row[]> {
     if (!searchesText(read.filter)) return this.all<Row>(read.partition, statement);
-    const rows = await this.threads.rows<Row>(this.fileOf(read.partition), statement, deadlineOf(read.time));
+    const rows = await this.threads.rows<Row>(this.fileOf(read.partition), statement, deadlineOf(read.time), read.client);
     if (rows === 'out-of-time') throw new QueryBudgetExceeded('time', NOT_TIMED);
     return rows;
   }

@@ -61,6 +61,8 @@ export interface ScanBudget {
   now: () => number;
   /** Aborted when the asker has gone: the search is abandoned. */
   signal?: AbortSignal;
+  /** Whom the search is for, an opaque name: an engine shares what searches wait for (threads, say) fairly between clients. */
+  client?: string;
 }
 
 /** Which limit of a ScanBudget ended a search early. */

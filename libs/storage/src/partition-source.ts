@@ -56,6 +56,8 @@ export interface WindowRead {
   /** Only the lines of this key range; null: the whole window. */
   range: KeyRange | null;
   time: ReadTime;
+  /** Whom the read is for (ScanBudget's client). */
+  client?: string;
 }
 
 /**

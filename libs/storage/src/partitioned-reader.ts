@@ -180,7 +180,7 @@ export class PartitionedReader {
         const stop = await scan.admit(window);
         if (stop) throw new QueryBudgetExceeded(stop, budget);
         if (this.isForgotten(window.partition)) continue;
-        await add(await this.source.countLines(this.windowRead(window, query, labelSetIds, scan.readTime()), query.bucketMs));
+        await add(await this.source.countLines(this.windowRead(window, query, labelSetIds, scan.readTime(), budget.client), query.bucketMs));
       }
     } else {
       for (const partition of partitions) {
@@ -234,7 +234,7 @@ export class PartitionedReader {
         let rows: LineRow[];
         try {
           const order = { direction: query.direction, after: query.after };
-          rows = await this.source.pageLines(this.windowRead(window, query, labelSetIds, scan.readTime()), order, query.limit + 1 - lines.length);
+          rows = await this.source.pageLines(this.windowRead(window, query, labelSetIds, scan.readTime(), budget.client), order, query.limit + 1 - lines.length);
         } catch (error) {
           if (error instanceof QueryBudgetExceeded && !scan.readingFreeWindow) return stopBefore(window, error.stop);
           throw error;
@@ -249,8 +249,9 @@ export class PartitionedReader {
     return { lines, next: null, stopped: null };
   }
 
-  private windowRead(window: ScanWindow, filter: LineFilter, labelSetIds: number[] | null, time: ReadTime): WindowRead {
-    return { partition: window.partition, filter: { ...filter, fromMs: window.fromMs, toMs: window.toMs }, labelSetIds, index: window.index, range: window.part?.range ?? null, time };
+  private windowRead(window: ScanWindow, filter: LineFilter, labelSetIds: number[] | null, time: ReadTime, client: string | undefined): WindowRead {
+    const { partition, index } = window;
+    return { partition, filter: { ...filter, fromMs: window.fromMs, toMs: window.toMs }, labelSetIds, index, range: window.part?.range ?? null, time, client };
   }
 
   private async partitionsIn(filter: LineFilter): Promise<PartitionBounds[]> {

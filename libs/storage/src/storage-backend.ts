@@ -12,8 +12,8 @@ export interface LinesTest {
  * time linear in the line, but can still take seconds on a long one.
  */
 export interface LineTester {
-  /** Tests lines in order, for at most `timeMs` once the work is taken up. */
-  testLines(filter: LineFilter, lines: readonly LogLine[], timeMs: number): Promise<LinesTest>;
+  /** Tests lines in order, for at most `timeMs` once the work is taken up; `client` is whom the tail is for (as ScanBudget's). */
+  testLines(filter: LineFilter, lines: readonly LogLine[], timeMs: number, client: string): Promise<LinesTest>;
 }
 
 export const LINE_TESTER = Symbol('LineTester');

@@ -5,7 +5,7 @@ import { Access, NamespaceScope, Scope } from '../auth/access';
 import { Format, LineContextDto, QueryLogsDto } from './query-logs.dto';
 import { showStored, toContextTextLine, toNdjsonLine, toTextLine, toWireLine } from './line-formats';
 import { QueryService } from './query.service';
-import { clientGoneSignal } from './scan-budgets';
+import { askerOf } from './scan-budgets';
 
 const CONTENT_TYPES: Record<Format, string> = {
   text: 'text/plain; charset=utf-8',
@@ -58,7 +58,7 @@ export class QueryController {
     @Res({ passthrough: true }) reply: FastifyReply,
     @Scope() scope: NamespaceScope,
   ): Promise<string> {
-    const { lines, nextCursor, stopped } = await this.queryService.search(params, scope, clientGoneSignal(reply));
+    const { lines, nextCursor, stopped } = await this.queryService.search(params, scope, askerOf(request, reply));
     const format = params.format ?? formatFromAccept(accept);
     void reply.header('Content-Type', CONTENT_TYPES[format]);
     const nextUrl = nextCursor && nextPageUrl(request, nextCursor);

@@ -5,6 +5,7 @@ import {
   LineContext,
   LogQuery,
   LogStore,
+  QueryBudgetExceeded,
   QueryCancelled,
   ScanStop,
   StoredLogLine,
@@ -17,7 +18,7 @@ import { NamespaceScope } from '../auth/access';
 import { DAYLOG_CONFIG } from '../config/config.module';
 import { badParam, lineFilterOf } from './line-filter';
 import { LineContextDto, QueryLogsDto } from './query-logs.dto';
-import { ScanBudgets } from './scan-budgets';
+import { Asker, ScanBudgets } from './scan-budgets';
 
 const DEFAULT_LIMIT = 100;
 const DEFAULT_CONTEXT_LINES = 20;
@@ -40,7 +41,7 @@ export class QueryService {
     private readonly metrics: AggregatorMetrics,
   ) {}
 
-  async search(params: QueryLogsDto, scope: NamespaceScope, signal?: AbortSignal): Promise<SearchResult> {
+  async search(params: QueryLogsDto, scope: NamespaceScope, asker: Asker): Promise<SearchResult> {
     const { cursor, limit, format, raw, ...filters } = params;
     // Lists are sorted so that pod=a,b and pod=b,a, the same filter, share their cursors.
     const fingerprint = filterFingerprint(
@@ -59,8 +60,10 @@ export class QueryService {
     }
     let page;
     try {
-      page = await this.store.query(query, this.budgets.start(signal));
+      page = await this.store.query(query, this.budgets.start(asker));
     } catch (error) {
+      // A first window not read in time is a 503: stopped by the time-out all the same.
+      if (error instanceof QueryBudgetExceeded) this.metrics.countStoppedSearch(error.stop);
       if (error instanceof QueryCancelled) this.metrics.countStoppedSearch('client_gone');
       throw error;
     }

@@ -1,10 +1,10 @@
-import { Controller, Get, Headers, Param, Query, Res } from '@nestjs/common';
-import { FastifyReply } from 'fastify';
+import { Controller, Get, Headers, Param, Query, Req, Res } from '@nestjs/common';
+import { FastifyReply, FastifyRequest } from 'fastify';
 import { Access, NamespaceScope, Scope } from '../auth/access';
 import { labelValuesToJson, labelValuesToText, statsToJson, statsToText } from './stats-formats';
 import { LabelValuesDto, StatsDto, StatsFormat } from './stats.dto';
 import { StatsService } from './stats.service';
-import { clientGoneSignal } from '../query/scan-budgets';
+import { askerOf } from '../query/scan-budgets';
 
 function formatOf(format: StatsFormat | undefined, accept: string | undefined): StatsFormat {
   return format ?? (accept?.includes('application/json') ? 'json' : 'text');
@@ -24,10 +24,11 @@ export class StatsController {
   async stats(
     @Query() params: StatsDto,
     @Headers('accept') accept: string | undefined,
+    @Req() request: FastifyRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
     @Scope() scope: NamespaceScope,
   ): Promise<string> {
-    const stats = await this.statsService.stats(params, scope, clientGoneSignal(reply));
+    const stats = await this.statsService.stats(params, scope, askerOf(request, reply));
     return send(reply, formatOf(params.format, accept), () => statsToJson(stats), () => statsToText(stats));
   }
 
@@ -36,10 +37,11 @@ export class StatsController {
     @Param('label') label: string,
     @Query() params: LabelValuesDto,
     @Headers('accept') accept: string | undefined,
+    @Req() request: FastifyRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
     @Scope() scope: NamespaceScope,
   ): Promise<string> {
-    const values = await this.statsService.labelValues(label, params, scope, clientGoneSignal(reply));
+    const values = await this.statsService.labelValues(label, params, scope, askerOf(request, reply));
     return send(reply, formatOf(params.format, accept), () => labelValuesToJson(values), () => labelValuesToText(values));
   }
 }

@@ -7,7 +7,7 @@ import { AggregatorMetrics } from '../metrics/aggregator-metrics';
 import { NamespaceScope } from '../auth/access';
 import { DAYLOG_CONFIG } from '../config/config.module';
 import { badParam, lineFilterOf } from '../query/line-filter';
-import { ScanBudgets } from '../query/scan-budgets';
+import { Asker, ScanBudgets } from '../query/scan-budgets';
 import { Grouping, LABEL_PATHS, LabelValuesDto, StatsDto } from './stats.dto';
 
 const MINUTE_MS = 60_000;
@@ -57,7 +57,7 @@ export class StatsService {
   ) {}
 
   /** Lines per bucket up to now (or `to`), every bucket of the range present, empty ones with 0. */
-  async stats(params: StatsDto, scope: NamespaceScope, signal?: AbortSignal): Promise<Stats> {
+  async stats(params: StatsDto, scope: NamespaceScope, asker: Asker): Promise<Stats> {
     const now = this.clock.now();
     const filter = lineFilterOf(params, scope, now, this.config.retentionMs, now + 1);
     const stepMs = params.step === undefined ? this.autoStep(filter.toMs - filter.fromMs) : this.checkedStep(params.step);
@@ -69,7 +69,7 @@ export class StatsService {
     const by = params.by ?? 'level';
     const grouped = Array.from({ length: bucketCount }, () => new Map<string, number>());
     let total = 0;
-    for (const count of await this.count({ ...filter, bucketMs: stepMs }, signal)) {
+    for (const count of await this.count({ ...filter, bucketMs: stepMs }, asker)) {
       const key = by === 'level' ? count.level : count.labels.pod!;
       const bucket = grouped[(count.startMs - firstStart) / stepMs];
       bucket.set(key, (bucket.get(key) ?? 0) + count.lines);
@@ -85,7 +85,7 @@ export class StatsService {
   }
 
   /** The values a label takes in the range, with their line counts and when each was last seen. */
-  async labelValues(label: string, params: LabelValuesDto, scope: NamespaceScope, signal?: AbortSignal): Promise<LabelValues> {
+  async labelValues(label: string, params: LabelValuesDto, scope: NamespaceScope, asker: Asker): Promise<LabelValues> {
     if (!(LABEL_PATHS as readonly string[]).includes(label)) {
       throw new NotFoundException({ error: `no label named ${JSON.stringify(label)}: use ${LABEL_PATHS.join(', ')}` });
     }
@@ -93,7 +93,7 @@ export class StatsService {
     const now = this.clock.now();
     const filter = lineFilterOf(params, scope, now, this.config.retentionMs, now + 1);
     const values = new Map<string, LabelValue>();
-    for (const count of await this.count({ ...filter, bucketMs: null }, signal)) {
+    for (const count of await this.count({ ...filter, bucketMs: null }, asker)) {
       const value = count.labels[name];
       if (value === null) continue;
       const seen = values.get(value);
@@ -106,9 +106,9 @@ export class StatsService {
     return { label: name, fromMs: filter.fromMs, toMs: filter.toMs, values: [...values.values()].sort((a, b) => a.value.localeCompare(b.value)) };
   }
 
-  private async count(query: CountQuery, signal: AbortSignal | undefined): Promise<LineCount[]> {
+  private async count(query: CountQuery, asker: Asker): Promise<LineCount[]> {
     try {
-      return await this.store.count(query, this.budgets.start(signal));
+      return await this.store.count(query, this.budgets.start(asker));
     } catch (error) {
       if (error instanceof QueryBudgetExceeded) this.metrics.countStoppedSearch(error.stop);
       if (error instanceof QueryCancelled) this.metrics.countStoppedSearch('client_gone');

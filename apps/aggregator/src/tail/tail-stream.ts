@@ -35,7 +35,7 @@ export class TailLine {
 export class SharedWork {
   /** What each would write for a stretch of the batch, by filter, format and where the stretch starts. */
   readonly chunks = new Map<string, { chunk: Buffer; lines: number; end: number }>();
-  /** Tests of the batch on a search thread, by filter. */
+  /** Tests of the batch on a search thread, by client and filter: each client's tests are its own share of the threads. */
   readonly tests = new Map<string, Promise<LinesTest>>();
 }
 
@@ -46,7 +46,7 @@ export class SharedWork {
  */
 export type TailFilter =
   | { kind: 'here'; matches: (line: LogLine) => boolean }
-  | { kind: 'search-thread'; test: (lines: readonly LogLine[]) => Promise<LinesTest> };
+  | { kind: 'search-thread'; client: string; test: (lines: readonly LogLine[]) => Promise<LinesTest> };
 
 /** What the hub hands stored lines to. */
 export interface TailSubscriber {
@@ -159,10 +159,11 @@ export class TailStream implements TailSubscriber, TurnTaker {
     if (filter.kind === 'here') return filter.matches;
     if (batch.tested === undefined) {
       batch.tested = 'waiting';
-      let test = batch.shared.tests.get(this.sharingKey);
+      const testKey = JSON.stringify([filter.client, this.sharingKey]);
+      let test = batch.shared.tests.get(testKey);
       if (!test) {
         test = filter.test(batch.lines.map((line) => line.line)).catch(() => ({ matches: new Uint8Array(0), tested: 0 }));
-        batch.shared.tests.set(this.sharingKey, test);
+        batch.shared.tests.set(testKey, test);
       }
       void test.then((answer) => {
         batch.tested = answer;

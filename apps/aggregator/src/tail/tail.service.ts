@@ -48,15 +48,15 @@ export class TailService {
   prepare(params: TailDto, format: TailFormat, scope: NamespaceScope, client: string): (out: Writable) => Promise<void> {
     const filter = lineFilterOf(params, scope, this.clock.now(), this.config.retentionMs);
     const release = this.limits.reserve(client);
-    return (out) => this.follow(filter, params, format, out, release);
+    return (out) => this.follow(filter, params, format, out, release, client);
   }
 
-  private async follow(filter: LineFilter, params: TailDto, format: TailFormat, out: Writable, release: () => void): Promise<void> {
+  private async follow(filter: LineFilter, params: TailDto, format: TailFormat, out: Writable, release: () => void, client: string): Promise<void> {
     // Without since or from, the retention is the only lower bound, and ingest enforces it: live lines are not
     // held to a bound that moves with each tail's start, so tails with the same filters share their work.
     const live = params.since === undefined && params.from === undefined ? { ...filter, fromMs: 0 } : filter;
     const rendering = tailRendering(format, params.raw === 'true');
-    const stream = new TailStream(out, this.tailFilter(live), rendering, TAIL_QUEUE_LINES, JSON.stringify([rendering, live]), this.turns);
+    const stream = new TailStream(out, this.tailFilter(live, client), rendering, TAIL_QUEUE_LINES, JSON.stringify([rendering, live]), this.turns);
     const arrivedMeanwhile: TailLine[] = [];
     const starting: TailSubscriber = { send: (lines) => arrivedMeanwhile.push(...lines), end: () => stream.end() };
     let closed = false;
@@ -74,7 +74,7 @@ export class TailService {
     else out.once('close', forget);
     try {
       const limit = params.limit === undefined ? DEFAULT_START_LINES : Number(params.limit);
-      const newest = limit === 0 ? [] : (await this.store.query({ ...filter, limit, direction: 'backward', after: null }, this.budgets.start(gone.signal))).lines.reverse();
+      const newest = limit === 0 ? [] : (await this.store.query({ ...filter, limit, direction: 'backward', after: null }, this.budgets.start({ client, signal: gone.signal }))).lines.reverse();
       const shown = new Set(newest.map(positionKey));
       stream.send(newest.map((line) => new TailLine(line, this.cursors)));
       stream.send(arrivedMeanwhile.filter((line) => !shown.has(positionKey(line.line))));
@@ -86,8 +86,8 @@ export class TailService {
     if (!closed) this.hub.add(stream);
   }
 
-  private tailFilter(filter: LineFilter): TailFilter {
+  private tailFilter(filter: LineFilter, client: string): TailFilter {
     if (filter.regex === undefined) return { kind: 'here', matches: lineMatcher(filter) };
-    return { kind: 'search-thread', test: (lines) => this.lineTester.testLines(filter, lines, TAIL_TEST_MS_PER_BATCH) };
+    return { kind: 'search-thread', client, test: (lines) => this.lineTester.testLines(filter, lines, TAIL_TEST_MS_PER_BATCH, client) };
   }
 }
