@@ -1,0 +1,96 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { Client } from 'pg';
+import { dropPartitionsEndingBy, ensurePartition, livePartitions, migratePostgres, partitionTable } from '@daylog/storage-postgres';
+import { PostgresCluster, startPostgres } from './support/postgres-cluster';
+
+const HOUR = 3_600_000;
+const PATIENCE_MS = 10_000;
+
+async function connect(url: string): Promise<Client> {
+  const client = new Client({ connectionString: url });
+  await client.connect();
+  return client;
+}
+
+async function until(condition: () => Promise<boolean>, what: string): Promise<void> {
+  const deadline = Date.now() + PATIENCE_MS;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`still not ${what} after ${PATIENCE_MS} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+describe('PostgreSQL partitions', () => {
+  let cluster: PostgresCluster;
+  const hour = Date.now() - (Date.now() % HOUR);
+
+  before(async () => {
+    cluster = await startPostgres();
+  });
+  after(() => cluster?.stop());
+
+  it('are made on demand for every partitioned table, once when three replicas ask at once', async () => {
+    const url = await cluster.createDatabase('made_at_once');
+    const replicas = await Promise.all([1, 2, 3].map(() => connect(url)));
+    try {
+      await migratePostgres(replicas[0]);
+      const made = await Promise.all(replicas.map((replica) => ensurePartition(replica, HOUR, hour + 123)));
+      for (const partition of made) assert.deepEqual(partition, { startMs: hour, endMs: hour + HOUR, name: partitionTable('logs', hour) });
+      assert.deepEqual(await livePartitions(replicas[0]), [made[0]]);
+      const { rows } = await replicas[0].query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM pg_inherits WHERE inhrelid::regclass::text LIKE '%_' || $1`,
+        [partitionTable('logs', hour).slice('logs_'.length)],
+      );
+      assert.equal(rows[0].n, 4, 'logs, minute_counts, batch_keys and ingest_commits');
+      await replicas[1].query('INSERT INTO logs (ts, commit_id, stream_id, level, message) VALUES ($1, 1, 1, 2, $2)', [hour + 5, 'stored']);
+    } finally {
+      await Promise.all(replicas.map((replica) => replica.end()));
+    }
+  });
+
+  it('never overlap one made under an earlier width', async () => {
+    const db = await connect(await cluster.createDatabase('widths'));
+    try {
+      await migratePostgres(db);
+      await ensurePartition(db, HOUR, hour + 10 * 60_000);
+      // Fifteen-minute partitions now: the next one starts where the hour ends.
+      const next = await ensurePartition(db, 15 * 60_000, hour + HOUR + 60_000);
+      assert.deepEqual([next.startMs, next.endMs], [hour + HOUR, hour + HOUR + 15 * 60_000]);
+      assert.equal((await ensurePartition(db, 15 * 60_000, hour + 59 * 60_000)).startMs, hour, 'a time in the hour stays in the hour');
+    } finally {
+      await db.end();
+    }
+  });
+
+  it('are dropped past the cutoff, detached concurrently, and a detach left half done is finished on the next run', async () => {
+    const url = await cluster.createDatabase('dropped');
+    const db = await connect(url);
+    const reader = await connect(url);
+    const detacher = await connect(url);
+    // Its session is ended by the server below: node-postgres reports that as an 'error' event too.
+    detacher.on('error', () => undefined);
+    try {
+      await migratePostgres(db);
+      for (const start of [hour - 3 * HOUR, hour - 2 * HOUR, hour - HOUR, hour]) await ensurePartition(db, HOUR, start);
+      // A DETACH … CONCURRENTLY whose session dies between its two transactions leaves the partition pending.
+      const stuck = partitionTable('logs', hour - 3 * HOUR);
+      await reader.query('BEGIN ISOLATION LEVEL REPEATABLE READ');
+      await reader.query('SELECT count(*) FROM logs');
+      const detaching = detacher.query(`ALTER TABLE logs DETACH PARTITION ${stuck} CONCURRENTLY`).catch(() => 'terminated');
+      await until(async () => (await db.query(`SELECT 1 FROM pg_inherits WHERE inhrelid = '${stuck}'::regclass AND inhdetachpending`)).rowCount === 1, 'pending');
+      await db.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE $1', ['ALTER TABLE logs DETACH PARTITION%']);
+      assert.equal(await detaching, 'terminated');
+      await reader.query('COMMIT');
+      assert.deepEqual((await livePartitions(db)).map((p) => p.startMs), [hour - 2 * HOUR, hour - HOUR, hour], 'a pending detach is no longer live');
+
+      const dropped = await dropPartitionsEndingBy(db, hour - HOUR);
+      assert.deepEqual(dropped.map((p) => p.startMs), [hour - 2 * HOUR]);
+      assert.deepEqual((await livePartitions(db)).map((p) => p.startMs), [hour - HOUR, hour]);
+      const { rows } = await db.query<{ name: string }>(`SELECT relname AS name FROM pg_class WHERE relname LIKE 'logs\\_%' AND relkind = 'r' ORDER BY 1`);
+      assert.deepEqual(rows.map((row) => row.name), [partitionTable('logs', hour - HOUR), partitionTable('logs', hour)], 'no table left behind, the stuck one included');
+    } finally {
+      await Promise.all([db.end(), reader.end(), detacher.end().catch(() => undefined)]);
+    }
+  });
+});
