@@ -25,6 +25,7 @@ describe('configuration at boot', () => {
       maxBodyBytes: 16_777_216,
       maxLineBytes: 65_536,
       maxQueuedLines: 200_000,
+      maxQueuedLinesPerClient: 100_000,
       maxLinesPerRequest: 100_000,
       maxObjectsPerRequest: 500_003,
       synchronous: 'full',
@@ -79,8 +80,12 @@ describe('configuration at boot', () => {
     [{ DAYLOG_MAX_BODY_BYTES: '16MB' }, 'DAYLOG_MAX_BODY_BYTES="16MB" is not valid: expected a whole number from 1 to 1073741824'],
     [{ DAYLOG_MAX_LINE_BYTES: '0' }, 'DAYLOG_MAX_LINE_BYTES="0" is not valid: expected a whole number from 1 to 16777216'],
     [
-      { DAYLOG_MAX_LINES_PER_REQUEST: '300000' },
-      'DAYLOG_MAX_LINES_PER_REQUEST="300000" is not valid: expected at most DAYLOG_MAX_QUEUED_LINES (200000): a larger batch could never be queued; lower it or raise DAYLOG_MAX_QUEUED_LINES',
+      { DAYLOG_MAX_LINES_PER_REQUEST: '100001' },
+      'DAYLOG_MAX_LINES_PER_REQUEST="100001" is not valid: expected at most half of DAYLOG_MAX_QUEUED_LINES (100000), what one client may have queued: a larger batch could never be queued; lower it or raise DAYLOG_MAX_QUEUED_LINES',
+    ],
+    [
+      { DAYLOG_MAX_QUEUED_LINES: '199999' },
+      'DAYLOG_MAX_LINES_PER_REQUEST="100000" is not valid: expected at most half of DAYLOG_MAX_QUEUED_LINES (99999), what one client may have queued: a larger batch could never be queued; lower it or raise DAYLOG_MAX_QUEUED_LINES',
     ],
     [{ DAYLOG_HOST: '' }, 'DAYLOG_HOST="" is not valid: expected a host name or IP address to listen on'],
     [{ DAYLOG_SYNCHRONOUS: 'off' }, 'DAYLOG_SYNCHRONOUS="off" is not valid: expected full (every acknowledged batch is fsynced) or normal'],

@@ -442,23 +442,36 @@ describe('a body sent without Content-Encoding', () => {
 });
 
 describe('POST /api/v1/logs when the writer is behind', () => {
+  /** Clients of their own (identifyClients), each of which may hold half the queue. */
+  const TOKENS = ['writer-token-number-01', 'writer-token-number-02', 'writer-token-number-03', 'writer-token-number-04'];
+  const env = (queued: number, perRequest: number) => ({
+    DAYLOG_MAX_QUEUED_LINES: String(queued),
+    DAYLOG_MAX_LINES_PER_REQUEST: String(perRequest),
+    DAYLOG_INGEST_TOKENS: TOKENS.join(','),
+  });
+  const WRITER_BEHIND = { error: 'the writer is behind; retry this batch later' };
+  const SHARE_FULL = /^this client already has \d+ lines waiting to be written and may have at most \d+, half of DAYLOG_MAX_QUEUED_LINES: /;
+
   it('answers 503 with Retry-After and stores nothing of the refused batches', async () => {
-    // The queue holds one batch: each waits for the one before it to be committed.
-    const t = await startTestApp({ env: { DAYLOG_MAX_QUEUED_LINES: '500', DAYLOG_MAX_LINES_PER_REQUEST: '500' } });
+    // The queue holds two batches, one per client: each waits for the ones before it to be committed.
+    const t = await startTestApp({ env: env(1000, 500) });
     try {
       const batch = (i: number) => ({
         labels: { pod: `pressure-${i}` },
         lines: Array.from({ length: 500 }, (_, n) => ({ message: `line ${n}` })),
       });
-      const answers = await Promise.all(Array.from({ length: 20 }, (_, i) => t.http.post('/api/v1/logs').send(batch(i))));
-      const refused = answers.flatMap((answer, i) => (answer.status === 503 ? [i] : []));
-      const stored = answers.flatMap((answer, i) => (answer.status === 200 ? [i] : []));
-      assert.equal(refused.length + stored.length, 20);
-      assert.ok(refused.length > 0, 'no batch was refused');
+      const answers = await Promise.all(
+        Array.from({ length: 20 }, (_, i) => t.http.post('/api/v1/logs').set('Authorization', `Bearer ${TOKENS[i % TOKENS.length]}`).send(batch(i))),
+      );
+      const withStatus = (status: number) => answers.flatMap((answer, i) => (answer.status === status ? [i] : []));
+      const [behind, shareFull, stored] = [withStatus(503), withStatus(429), withStatus(200)];
+      assert.equal(behind.length + shareFull.length + stored.length, 20);
+      assert.ok(behind.length > 0, 'no batch was refused for the queue');
       assert.ok(stored.length > 0, 'every batch was refused');
-      for (const i of refused) {
+      for (const i of behind) assert.deepEqual(answers[i].body, WRITER_BEHIND);
+      for (const i of shareFull) assert.match(answers[i].body.error, SHARE_FULL);
+      for (const i of [...behind, ...shareFull]) {
         assert.equal(answers[i].headers['retry-after'], '1');
-        assert.deepEqual(answers[i].body, { error: 'the writer is behind; retry this batch later' });
         assert.deepEqual((await queryJson(t.http, { pod: `pressure-${i}` })).lines, []);
       }
       for (const i of stored) {
@@ -470,36 +483,59 @@ describe('POST /api/v1/logs when the writer is behind', () => {
   });
 
   it('refuses a batch before reading its body, so that senders cannot make it hold their bodies meanwhile', async () => {
-    const t = await startTestApp({ env: { DAYLOG_MAX_QUEUED_LINES: '200000', DAYLOG_MAX_LINES_PER_REQUEST: '200000' } });
+    const t = await startTestApp({ env: env(200_000, 100_000) });
     await t.app.listen({ port: 0, host: '127.0.0.1' });
     try {
-      const lines = Array.from({ length: 200_000 }, (_, n) => ({ message: `line ${n}` }));
-      // then() sends it; a supertest request waits to be awaited otherwise.
-      const backlog = t.http.post('/api/v1/logs').send({ labels: { pod: 'backlog' }, lines }).then((response) => response);
+      const backlog = gzipSync(Buffer.alloc(200_000, 'y\n'));
       const queued = async () => Number(/^daylog_ingest_queued_lines (\d+)$/m.exec((await t.http.get('/metrics')).text)![1]);
-      const deadline = Date.now() + 10_000;
-      while ((await queued()) === 0) {
-        assert.ok(Date.now() < deadline, 'the backlog never queued');
-        await sleep(5);
-      }
+      const queuedAtLeast = async (lines: number) => {
+        const deadline = Date.now() + 10_000;
+        while ((await queued()) < lines) {
+          assert.ok(Date.now() < deadline, `${lines} lines never queued`);
+          await sleep(5);
+        }
+      };
+      const send = (token: string) =>
+        t.http
+          .post('/api/v1/logs?pod=backlog')
+          .set('Authorization', `Bearer ${token}`)
+          .set('Content-Type', 'text/plain')
+          .set('Content-Encoding', 'gzip')
+          .serialize((data: unknown) => data as string)
+          .send(backlog)
+          // then() sends it; a supertest request waits to be awaited otherwise.
+          .then((response) => response);
+      const backlogs = [send(TOKENS[0])];
+      await queuedAtLeast(100_000);
+      backlogs.push(send(TOKENS[1]));
+      await queuedAtLeast(200_000);
 
       // Headers and the first bytes of a 1 MB body: the answer comes without the rest being sent.
       const { port } = t.app.getHttpServer().address() as AddressInfo;
-      const socket = connect(port, '127.0.0.1');
-      socket.write(`POST /api/v1/logs HTTP/1.1\r\nHost: daylog\r\nContent-Type: application/json\r\nContent-Length: 1000000\r\n\r\n{"lines": [`);
-      const answered = new Promise<string>((resolve) => {
-        let text = '';
-        socket.on('data', (chunk: Buffer) => {
-          text += chunk.toString();
-          if (text.includes('\r\n\r\n{')) resolve(text);
+      const answerBeforeBody = async (token: string) => {
+        const socket = connect(port, '127.0.0.1');
+        socket.write(
+          `POST /api/v1/logs HTTP/1.1\r\nHost: daylog\r\nAuthorization: Bearer ${token}\r\nContent-Type: application/json\r\nContent-Length: 1000000\r\n\r\n{"lines": [`,
+        );
+        const answered = new Promise<string>((resolve) => {
+          let text = '';
+          socket.on('data', (chunk: Buffer) => {
+            text += chunk.toString();
+            if (text.endsWith('\n') && text.includes('\r\n\r\n{')) resolve(text);
+          });
         });
-      });
-      const answer = await Promise.race([answered, sleep(5000, 'no answer while the body was still to come')]);
-      socket.destroy();
-      assert.match(answer, /^HTTP\/1\.1 503 /);
-      assert.match(answer, /\r\nretry-after: 1\r\n/i);
-      assert.ok(answer.endsWith(`${JSON.stringify({ error: 'the writer is behind; retry this batch later' })}\n`));
-      assert.equal((await backlog).status, 200);
+        const answer = await Promise.race([answered, sleep(5000, 'no answer while the body was still to come')]);
+        socket.destroy();
+        return answer;
+      };
+      const [otherClient, sameClient] = await Promise.all([answerBeforeBody(TOKENS[2]), answerBeforeBody(TOKENS[0])]);
+      assert.match(otherClient, /^HTTP\/1\.1 503 /);
+      assert.match(otherClient, /\r\nretry-after: 1\r\n/i);
+      assert.ok(otherClient.endsWith(`${JSON.stringify(WRITER_BEHIND)}\n`));
+      assert.match(sameClient, /^HTTP\/1\.1 429 /);
+      assert.match(sameClient, /\r\nretry-after: 1\r\n/i);
+      assert.match(JSON.parse(sameClient.slice(sameClient.indexOf('\r\n\r\n') + 4)).error, SHARE_FULL);
+      for (const answer of await Promise.all(backlogs)) assert.equal(answer.status, 200);
     } finally {
       await t.close();
     }

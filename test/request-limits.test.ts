@@ -45,8 +45,8 @@ describe('DAYLOG_MAX_LINES_PER_REQUEST', () => {
   const MAX = 100;
   let t: TestApp;
   before(async () => {
-    // The queue holds no more than one request: a batch past it must be refused even with the queue empty.
-    t = await startTestApp({ clock: new ManualClock(Date.now()), env: { DAYLOG_MAX_LINES_PER_REQUEST: String(MAX), DAYLOG_MAX_QUEUED_LINES: String(MAX) } });
+    // A client's share of the queue holds no more than one request: a batch past it must be refused even with the queue empty.
+    t = await startTestApp({ clock: new ManualClock(Date.now()), env: { DAYLOG_MAX_LINES_PER_REQUEST: String(MAX), DAYLOG_MAX_QUEUED_LINES: String(2 * MAX) } });
   });
   after(() => t.close());
 

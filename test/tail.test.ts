@@ -131,7 +131,7 @@ describe('GET /api/v1/tail', () => {
     const before = written();
     const long = 'x '.repeat(30_000);
     const lines = Array.from({ length: 10 }, (_, i) => [{ message: `${i} matches` }, { message: `${i} ${long}` }]).flat();
-    const answer = await t.app.get(IngestService).ingest({ format: 'json', value: { labels: { ...labels, pod: 'turns' }, lines } }, {}, undefined, null);
+    const answer = await t.app.get(IngestService).ingest({ format: 'json', value: { labels: { ...labels, pod: 'turns' }, lines } }, {}, undefined, null, 'address:127.0.0.1');
     assert.equal(answer.accepted, 20);
     assert.equal(written(), before, 'nothing was tested nor written while ingest answered');
     await nextTurn();

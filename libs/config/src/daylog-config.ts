@@ -11,6 +11,8 @@ export interface DaylogConfig {
   maxLineBytes: number;
   /** Lines accepted but not yet committed; past this, ingest answers 503 with Retry-After. */
   maxQueuedLines: number;
+  /** Of those, what one client may hold: half, so that the others always find half the queue free; past it, 429. */
+  maxQueuedLinesPerClient: number;
   /** Lines (Loki: entries) one request may carry, counted before they are read into objects; past it, 413. */
   maxLinesPerRequest: number;
   /**

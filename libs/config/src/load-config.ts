@@ -21,6 +21,8 @@ const MIN_DISK_BYTES = 1024 ** 2;
 const OBJECTS_PER_LINE = 5;
 /** The body's own: `{"labels": {…}, "lines": […]}`, `{"streams": […]}`. */
 const OBJECTS_PER_BODY = 3;
+/** One client may hold at most this part of the writer's queue: however it sends, the others find the rest free. */
+const CLIENT_SHARE_OF_QUEUE = 1 / 2;
 
 export function loadConfig(env: NodeJS.ProcessEnv): DaylogConfig {
   const names = Object.keys(ENV_DEFAULTS) as EnvName[];
@@ -56,12 +58,14 @@ export function loadConfig(env: NodeJS.ProcessEnv): DaylogConfig {
     throw new ConfigError('DAYLOG_QUERY_TIMEOUT', vars.DAYLOG_QUERY_TIMEOUT, 'expected a duration from 1ms to 10m');
   }
   const maxQueuedLines = Number(vars.DAYLOG_MAX_QUEUED_LINES);
+  const maxQueuedLinesPerClient = Math.floor(maxQueuedLines * CLIENT_SHARE_OF_QUEUE);
   const maxLinesPerRequest = Number(vars.DAYLOG_MAX_LINES_PER_REQUEST);
-  if (maxLinesPerRequest > maxQueuedLines) {
+  if (maxLinesPerRequest > maxQueuedLinesPerClient) {
     throw new ConfigError(
       'DAYLOG_MAX_LINES_PER_REQUEST',
       vars.DAYLOG_MAX_LINES_PER_REQUEST,
-      `expected at most DAYLOG_MAX_QUEUED_LINES (${vars.DAYLOG_MAX_QUEUED_LINES}): a larger batch could never be queued; lower it or raise DAYLOG_MAX_QUEUED_LINES`,
+      `expected at most half of DAYLOG_MAX_QUEUED_LINES (${maxQueuedLinesPerClient}), what one client may have queued: ` +
+        'a larger batch could never be queued; lower it or raise DAYLOG_MAX_QUEUED_LINES',
     );
   }
   const maxDiskBytes = bytesOf(vars.DAYLOG_MAX_DISK);
@@ -79,6 +83,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): DaylogConfig {
     maxBodyBytes: Number(vars.DAYLOG_MAX_BODY_BYTES),
     maxLineBytes: Number(vars.DAYLOG_MAX_LINE_BYTES),
     maxQueuedLines,
+    maxQueuedLinesPerClient,
     maxLinesPerRequest,
     maxObjectsPerRequest: OBJECTS_PER_LINE * maxLinesPerRequest + OBJECTS_PER_BODY,
     synchronous: vars.DAYLOG_SYNCHRONOUS as DaylogConfig['synchronous'],

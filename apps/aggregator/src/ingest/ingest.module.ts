@@ -5,9 +5,10 @@ import { routeAccess } from '../auth/access';
 import { RetentionModule } from '../retention/retention.module';
 import { TailModule } from '../tail/tail.module';
 import { IngestController } from './ingest.controller';
-import { IngestService, WRITER_BEHIND, WRITER_BEHIND_RETRY_SECONDS } from './ingest.service';
+import { IngestService } from './ingest.service';
+import { QueueShares } from './queue-shares';
 
-@Module({ imports: [TailModule, RetentionModule], controllers: [IngestController], providers: [IngestService], exports: [IngestService] })
+@Module({ imports: [TailModule, RetentionModule], controllers: [IngestController], providers: [IngestService, QueueShares], exports: [IngestService] })
 export class IngestModule implements OnModuleInit {
   constructor(
     private readonly adapterHost: HttpAdapterHost,
@@ -15,18 +16,20 @@ export class IngestModule implements OnModuleInit {
   ) {}
 
   /**
-   * While the writer is behind, a batch is refused before its body is read (Nest's guards and pipes run
-   * after Fastify has parsed it): senders that keep sending cannot make the service hold their bodies.
+   * While the writer is behind, or the client's share of its queue is full, a batch is refused before its body
+   * is read (Nest's guards and pipes run after Fastify has parsed it): senders that keep sending cannot make the
+   * service hold their bodies, nor spend its time splitting lines it would refuse.
    */
   onModuleInit(): void {
     const fastify = this.adapterHost.httpAdapter.getInstance<FastifyInstance>();
     fastify.addHook('onRequest', (request, reply, done) => {
-      if (request.method === 'POST' && routeAccess(request) === 'ingest' && this.ingestService.isBehind()) {
+      const refusal = request.method === 'POST' && routeAccess(request) === 'ingest' ? this.ingestService.refusalBeforeBody(request.daylogClient) : undefined;
+      if (refusal) {
         void reply
-          .code(503)
-          .header('Retry-After', String(WRITER_BEHIND_RETRY_SECONDS))
+          .code(refusal.getStatus())
+          .header('Retry-After', String(refusal.retryAfterSeconds))
           .header('Content-Type', 'application/json; charset=utf-8')
-          .send(JSON.stringify({ error: WRITER_BEHIND }));
+          .send(JSON.stringify(refusal.getResponse()));
         return;
       }
       done();

@@ -25,6 +25,7 @@ import { RetentionService } from '../retention/retention.service';
 import { TailHub } from '../tail/tail-hub';
 import { IngestBody, NumberedLine } from './ingest-body';
 import { IngestQueryDto } from './ingest-query.dto';
+import { QueueShares } from './queue-shares';
 import { tooManyLines } from './request-limits';
 
 const FUTURE_TOLERANCE_MS = 5 * 60_000;
@@ -61,9 +62,16 @@ export class IngestService {
     private readonly metrics: AggregatorMetrics,
     private readonly tails: TailHub,
     private readonly retention: RetentionService,
+    private readonly shares: QueueShares,
   ) {}
 
-  async ingest(body: IngestBody | undefined, query: IngestQueryDto, idempotencyKey: string | undefined, scope: NamespaceScope): Promise<IngestAnswer> {
+  async ingest(
+    body: IngestBody | undefined,
+    query: IngestQueryDto,
+    idempotencyKey: string | undefined,
+    scope: NamespaceScope,
+    client: string,
+  ): Promise<IngestAnswer> {
     if (body === undefined) {
       throw new BadRequestException({ error: 'the request has no body: send lines as application/json, application/x-ndjson or text/plain' });
     }
@@ -74,11 +82,14 @@ export class IngestService {
       level: query.level === undefined ? undefined : normalizeLevel(query.level),
       format: query.format,
     };
-    return this.ingestLines(lines, defaults, key, scope);
+    return this.ingestLines(lines, defaults, key, scope, client);
   }
 
-  /** Validates each line on its own, stores the valid ones as one batch, and says what became of each. */
-  async ingestLines(lines: NumberedLine[], defaults: LineDefaults, key: string | null, scope: NamespaceScope): Promise<IngestAnswer> {
+  /**
+   * Validates each line on its own, stores the valid ones as one batch, and says what became of each.
+   * `client` (identifyClients) is who the batch counts against in the writer's queue.
+   */
+  async ingestLines(lines: NumberedLine[], defaults: LineDefaults, key: string | null, scope: NamespaceScope, client: string): Promise<IngestAnswer> {
     const now = this.clock.now();
     const bounds: LineBounds = {
       receivedTs: now,
@@ -102,14 +113,13 @@ export class IngestService {
       }
     }
     if (accepted.length === 0 && key === null) throw this.noValidLine(lines, rejected, causes);
-    this.admit(accepted.length);
-
+    const release = this.admit(client, accepted.length);
     const result = await this.append({
       idempotencyKey: key === null ? null : batchKey(key, scope),
       receivedMs: now,
       lines: accepted,
       wantPositions: this.tails.hasTails(),
-    });
+    }).finally(release);
     if (result.positions) this.tails.publish(storedLines(accepted, result.positions));
     if (result.duplicate) {
       this.metrics.countDuplicateBatch();
@@ -163,20 +173,26 @@ export class IngestService {
     return key;
   }
 
-  /** Whether any batch would be refused now: a request can be answered before its body is read. */
-  isBehind(): boolean {
-    return this.store.queuedLines() >= this.config.maxQueuedLines;
+  /** What refuses any batch of `client`'s now, if anything does: a request can be answered before its body is read. */
+  refusalBeforeBody(client: string): RetryLaterException | undefined {
+    if (this.shares.isFull(client)) return this.shares.shareFull(client);
+    if (this.store.queuedLines() >= this.config.maxQueuedLines) return new RetryLaterException(WRITER_BEHIND, WRITER_BEHIND_RETRY_SECONDS);
+    return undefined;
   }
 
   /**
-   * Backpressure: a batch is refused whole, before any of it is queued, when it does not fit beside the lines
-   * already queued. Every batch fits an empty queue: none is longer than DAYLOG_MAX_LINES_PER_REQUEST, which
-   * is at most DAYLOG_MAX_QUEUED_LINES (checked at boot).
+   * Backpressure: a batch is refused whole, before any of it is queued, when it does not fit beside its client's
+   * lines already queued (a 429: QueueShares), or beside everyone's (a 503). Every batch fits an empty share: none
+   * is longer than DAYLOG_MAX_LINES_PER_REQUEST, which is at most the share (checked at boot). The function
+   * returned gives the client's share back once the writer has answered.
    */
-  private admit(lineCount: number): void {
+  private admit(client: string, lineCount: number): () => void {
+    const release = this.shares.reserve(client, lineCount);
     if (this.store.queuedLines() + lineCount > this.config.maxQueuedLines) {
+      release();
       throw new RetryLaterException(WRITER_BEHIND, WRITER_BEHIND_RETRY_SECONDS);
     }
+    return release;
   }
 
   /**

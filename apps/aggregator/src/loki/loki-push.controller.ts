@@ -1,5 +1,6 @@
 import { Body, Controller, HttpCode, Post } from '@nestjs/common';
 import { Access, NamespaceScope, Scope } from '../auth/access';
+import { ClientIdentity } from '../auth/client-identity';
 import { IngestBody } from '../ingest/ingest-body';
 import { LokiPushService } from './loki-push.service';
 
@@ -10,7 +11,7 @@ export class LokiPushController {
 
   @Post()
   @HttpCode(204)
-  push(@Body() body: IngestBody | undefined, @Scope() scope: NamespaceScope): Promise<void> {
-    return this.lokiPush.push(body, scope);
+  push(@Body() body: IngestBody | undefined, @Scope() scope: NamespaceScope, @ClientIdentity() client: string): Promise<void> {
+    return this.lokiPush.push(body, scope, client);
   }
 }

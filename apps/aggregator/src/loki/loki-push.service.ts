@@ -19,11 +19,11 @@ export class LokiPushService {
   ) {}
 
   /** Stores the valid lines; like Loki, answers 400 naming what it refused when some were invalid. */
-  async push(body: IngestBody | undefined, scope: NamespaceScope): Promise<void> {
+  async push(body: IngestBody | undefined, scope: NamespaceScope, client: string): Promise<void> {
     const streams = this.decode(body);
     const lines = toWireLines(streams).map((value, index) => ({ index, value }));
     if (lines.length === 0) return;
-    const answer = await this.ingest.ingestLines(lines, { labels: {} }, null, scope).catch((error: unknown) => {
+    const answer = await this.ingest.ingestLines(lines, { labels: {} }, null, scope, client).catch((error: unknown) => {
       // A push with no valid entry at all is refused whole; its rejections are said as for a partial one.
       const body = error instanceof BadRequestException ? (error.getResponse() as Partial<IngestAnswer>) : undefined;
       if (body?.rejected) return { accepted: 0, rejected: body.rejected, duplicate: false };
