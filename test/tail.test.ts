@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
+import { EventEmitter } from 'node:events';
 import { Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { IngestService } from '../apps/aggregator/src/ingest/ingest.service';
+import { QueueShares } from '../apps/aggregator/src/ingest/queue-shares';
 import { loadConfig } from '@daylog/config';
 import { TailHub } from '../apps/aggregator/src/tail/tail-hub';
 import { TailLimits } from '../apps/aggregator/src/tail/tail-limits';
@@ -131,7 +133,7 @@ describe('GET /api/v1/tail', () => {
     const before = written();
     const long = 'x '.repeat(30_000);
     const lines = Array.from({ length: 10 }, (_, i) => [{ message: `${i} matches` }, { message: `${i} ${long}` }]).flat();
-    const answer = await t.app.get(IngestService).ingest({ format: 'json', value: { labels: { ...labels, pod: 'turns' }, lines } }, {}, undefined, null, 'address:127.0.0.1');
+    const answer = await t.app.get(IngestService).ingest({ format: 'json', value: { labels: { ...labels, pod: 'turns' }, lines } }, {}, undefined, null, t.app.get(QueueShares).forRequest('address:127.0.0.1', new EventEmitter()));
     assert.equal(answer.accepted, 20);
     assert.equal(written(), before, 'nothing was tested nor written while ingest answered');
     await nextTurn();

@@ -16,10 +16,18 @@ function occurrencesUpTo(text: string, character: string, max: number): number {
   return count;
 }
 
-/** Whether a text holds more than `max` lines, blank ones included (a final newline ends a line, it starts none). */
-export function linesAbove(text: string, max: number): boolean {
+/**
+ * A text's lines, blank ones included (a final newline ends a line, it starts none), counted up to `max` + 1:
+ * more than `max` is all a count past the limit says.
+ */
+export function linesUpTo(text: string, max: number): number {
   const endsOpen = text.length > 0 && !text.endsWith(NEWLINE);
-  return occurrencesUpTo(text, NEWLINE, max) + (endsOpen ? 1 : 0) > max;
+  return Math.min(occurrencesUpTo(text, NEWLINE, max) + (endsOpen ? 1 : 0), max + 1);
+}
+
+/** Whether a text holds more than `max` lines. */
+export function linesAbove(text: string, max: number): boolean {
+  return linesUpTo(text, max) > max;
 }
 
 /**

@@ -39,9 +39,10 @@ function* fieldsTagged(reader: protobuf.Reader, end: number, tag: number): Gener
 /**
  * Counts a PushRequest's streams, entries and metadata pairs from its wire format, stepping over their bytes,
  * and stops past a limit: decoding makes several objects of each (8 M empty entries fit in 16 MB), so a push
- * is measured before any of them is made. Throws as protobufjs does on bytes that are not a message.
+ * is measured before any of them is made. Its entries, when within the limits. Throws as protobufjs does on
+ * bytes that are not a message.
  */
-export function protobufPushTooLarge(bytes: Uint8Array, limits: PushLimits): PushTooLarge | undefined {
+export function protobufPushEntries(bytes: Uint8Array, limits: PushLimits): number | PushTooLarge {
   const reader = protobuf.Reader.create(bytes);
   let entries = 0;
   let objects = 0;
@@ -57,5 +58,5 @@ export function protobufPushTooLarge(bytes: Uint8Array, limits: PushLimits): Pus
       }
     }
   }
-  return undefined;
+  return entries;
 }

@@ -1,6 +1,6 @@
 import protobuf from 'protobufjs';
 import { uncompress } from 'snappyjs';
-import { PushLimits, PushTooLarge, protobufPushTooLarge, snappyDeclaredLength } from './push-limits';
+import { PushLimits, PushTooLarge, protobufPushEntries, snappyDeclaredLength } from './push-limits';
 import { parseStreamLabels } from './stream-labels';
 
 /**
@@ -112,19 +112,28 @@ export function decodeJsonPush(value: unknown, limits: Pick<PushLimits, 'maxEntr
 
 /**
  * Loki's protobuf push: a snappy-compressed (block format) PushRequest. The length snappy declares is read
- * before anything is allocated for it, and the message's entries and objects are counted before it is decoded.
+ * before anything is allocated for it, and the message's entries and objects are counted before it is decoded;
+ * `counted` is told the entries then, and may refuse them by throwing.
  */
-export function decodeProtobufPush(body: Buffer, limits: PushLimits): LokiStream[] | PushTooLarge | string {
+export function decodeProtobufPush(body: Buffer, limits: PushLimits, counted: (entries: number) => void = () => undefined): LokiStream[] | PushTooLarge | string {
   const compressed = new Uint8Array(body.buffer, body.byteOffset, body.length);
   if ((snappyDeclaredLength(compressed) ?? 0) > limits.maxBytes) return new PushTooLarge('maxBytes');
+  const notAPush = (error: unknown) => `the body is not a snappy-compressed Loki PushRequest: ${(error as Error).message}`;
+  let bytes: Uint8Array;
+  let entries: number | PushTooLarge;
+  try {
+    bytes = uncompress(compressed, limits.maxBytes);
+    entries = protobufPushEntries(bytes, limits);
+  } catch (error) {
+    return notAPush(error);
+  }
+  if (entries instanceof PushTooLarge) return entries;
+  counted(entries);
   let message: ProtoPush;
   try {
-    const bytes = uncompress(compressed, limits.maxBytes);
-    const tooLarge = protobufPushTooLarge(bytes, limits);
-    if (tooLarge) return tooLarge;
     message = PushRequest.toObject(PushRequest.decode(bytes), { longs: String });
   } catch (error) {
-    return `the body is not a snappy-compressed Loki PushRequest: ${(error as Error).message}`;
+    return notAPush(error);
   }
   const decoded: LokiStream[] = [];
   for (const stream of message.streams ?? []) {

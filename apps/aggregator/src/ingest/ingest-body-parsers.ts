@@ -2,7 +2,7 @@ import { FastifyInstance, FastifyRequest } from 'fastify';
 import { Readable, Transform } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { DaylogConfig } from '@daylog/config';
-import { LineProblem, jsonObjectsAbove, linesAbove } from '@daylog/log-model';
+import { LineProblem, jsonObjectsAbove, linesUpTo } from '@daylog/log-model';
 import { IngestBody, NumberedLine } from './ingest-body';
 import { tooManyLines, tooManyObjects } from './request-limits';
 
@@ -142,8 +142,23 @@ function decodeContentEncoding(maxBodyBytes: number) {
 type Limits = Pick<DaylogConfig, 'maxBodyBytes' | 'maxLinesPerRequest' | 'maxObjectsPerRequest'>;
 
 /** A 413 before a body is split or parsed: its lines or objects would cost far more than its bytes say. */
-function tooManyLinesIn(body: string, limits: Limits): BodyError | undefined {
-  return linesAbove(body, limits.maxLinesPerRequest) ? new BodyError(413, tooManyLines(limits.maxLinesPerRequest)) : undefined;
+function linesWithinLimit(body: string, limits: Limits): number | BodyError {
+  const lines = linesUpTo(body, limits.maxLinesPerRequest);
+  return lines > limits.maxLinesPerRequest ? new BodyError(413, tooManyLines(limits.maxLinesPerRequest)) : lines;
+}
+
+/**
+ * Holds a body's lines, once counted, in its client's share of the writer's queue, or refuses them (a 429): a
+ * client sending many bodies at once has all but the first few refused after a count, not after splitting and
+ * validating each.
+ */
+function holdLines(request: FastifyRequest, lines: number): Error | undefined {
+  try {
+    request.daylogShare?.hold(lines);
+    return undefined;
+  } catch (refusal) {
+    return refusal as Error;
+  }
 }
 
 function tooManyObjectsIn(body: string, limits: Limits): BodyError | undefined {
@@ -166,22 +181,23 @@ export function registerIngestBodyParsers(fastify: FastifyInstance, limits: Limi
     else done(null, { format: 'json', value: parsed.value } satisfies IngestBody);
   });
 
-  fastify.addContentTypeParser('application/x-ndjson', options, (_request, body: string, done) => {
-    const tooMany = tooManyLinesIn(body, limits) ?? tooManyObjectsIn(body, limits);
+  fastify.addContentTypeParser('application/x-ndjson', options, (request, body: string, done) => {
+    const lines = linesWithinLimit(body, limits);
+    const tooMany = typeof lines === 'number' ? (tooManyObjectsIn(body, limits) ?? holdLines(request, lines)) : lines;
     if (tooMany) return done(tooMany, undefined);
-    const lines: NumberedLine[] = splitLines(body).map(({ index, text }) => {
+    const numbered: NumberedLine[] = splitLines(body).map(({ index, text }) => {
       const parsed = parseJson(text);
       const value = 'problem' in parsed ? new LineProblem('invalid_json', `not valid JSON: ${parsed.problem}`) : parsed.value;
       return { index, value };
     });
-    done(null, { format: 'ndjson', lines } satisfies IngestBody);
+    done(null, { format: 'ndjson', lines: numbered } satisfies IngestBody);
   });
 
-  fastify.addContentTypeParser('text/plain', options, (_request, body: string, done) => {
-    const tooMany = tooManyLinesIn(body, limits);
+  fastify.addContentTypeParser('text/plain', options, (request, body: string, done) => {
+    const lines = linesWithinLimit(body, limits);
+    const tooMany = typeof lines === 'number' ? holdLines(request, lines) : lines;
     if (tooMany) return done(tooMany, undefined);
-    const lines = splitLines(body).map(({ index, text }) => ({ index, value: { message: text } }));
-    done(null, { format: 'text', lines } satisfies IngestBody);
+    done(null, { format: 'text', lines: splitLines(body).map(({ index, text }) => ({ index, value: { message: text } })) } satisfies IngestBody);
   });
 
   fastify.addContentTypeParser('application/x-protobuf', { parseAs: 'buffer', bodyLimit: maxBodyBytes }, (_request, body: Buffer, done) => {

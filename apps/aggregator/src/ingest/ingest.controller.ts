@@ -1,10 +1,10 @@
 import { Body, Controller, Headers, HttpCode, Post, Query } from '@nestjs/common';
 import { IngestAnswer } from '@daylog/log-model';
 import { Access, NamespaceScope, Scope } from '../auth/access';
-import { ClientIdentity } from '../auth/client-identity';
 import { IngestBody } from './ingest-body';
 import { IngestQueryDto } from './ingest-query.dto';
 import { IngestService } from './ingest.service';
+import { IngestShare, RequestShare } from './queue-shares';
 
 @Controller('api/v1/logs')
 @Access('ingest')
@@ -17,9 +17,9 @@ export class IngestController {
     @Body() body: IngestBody | undefined,
     @Query() query: IngestQueryDto,
     @Scope() scope: NamespaceScope,
-    @ClientIdentity() client: string,
+    @IngestShare() share: RequestShare,
     @Headers('idempotency-key') idempotencyKey?: string,
   ): Promise<IngestAnswer> {
-    return this.ingestService.ingest(body, query, idempotencyKey, scope, client);
+    return this.ingestService.ingest(body, query, idempotencyKey, scope, share);
   }
 }

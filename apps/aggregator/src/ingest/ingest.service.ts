@@ -25,7 +25,7 @@ import { RetentionService } from '../retention/retention.service';
 import { TailHub } from '../tail/tail-hub';
 import { IngestBody, NumberedLine } from './ingest-body';
 import { IngestQueryDto } from './ingest-query.dto';
-import { QueueShares } from './queue-shares';
+import { QueueShares, RequestShare } from './queue-shares';
 import { tooManyLines } from './request-limits';
 
 const FUTURE_TOLERANCE_MS = 5 * 60_000;
@@ -70,7 +70,7 @@ export class IngestService {
     query: IngestQueryDto,
     idempotencyKey: string | undefined,
     scope: NamespaceScope,
-    client: string,
+    share: RequestShare,
   ): Promise<IngestAnswer> {
     if (body === undefined) {
       throw new BadRequestException({ error: 'the request has no body: send lines as application/json, application/x-ndjson or text/plain' });
@@ -82,14 +82,14 @@ export class IngestService {
       level: query.level === undefined ? undefined : normalizeLevel(query.level),
       format: query.format,
     };
-    return this.ingestLines(lines, defaults, key, scope, client);
+    return this.ingestLines(lines, defaults, key, scope, share);
   }
 
   /**
    * Validates each line on its own, stores the valid ones as one batch, and says what became of each.
-   * `client` (identifyClients) is who the batch counts against in the writer's queue.
+   * `share` is the request's hold on its client's part of the writer's queue.
    */
-  async ingestLines(lines: NumberedLine[], defaults: LineDefaults, key: string | null, scope: NamespaceScope, client: string): Promise<IngestAnswer> {
+  async ingestLines(lines: NumberedLine[], defaults: LineDefaults, key: string | null, scope: NamespaceScope, share: RequestShare): Promise<IngestAnswer> {
     const now = this.clock.now();
     const bounds: LineBounds = {
       receivedTs: now,
@@ -113,13 +113,13 @@ export class IngestService {
       }
     }
     if (accepted.length === 0 && key === null) throw this.noValidLine(lines, rejected, causes);
-    const release = this.admit(client, accepted.length);
+    this.admit(share, accepted.length);
     const result = await this.append({
       idempotencyKey: key === null ? null : batchKey(key, scope),
       receivedMs: now,
       lines: accepted,
       wantPositions: this.tails.hasTails(),
-    }).finally(release);
+    }).finally(() => share.giveBack());
     if (result.positions) this.tails.publish(storedLines(accepted, result.positions));
     if (result.duplicate) {
       this.metrics.countDuplicateBatch();
@@ -183,16 +183,16 @@ export class IngestService {
   /**
    * Backpressure: a batch is refused whole, before any of it is queued, when it does not fit beside its client's
    * lines already queued (a 429: QueueShares), or beside everyone's (a 503). Every batch fits an empty share: none
-   * is longer than DAYLOG_MAX_LINES_PER_REQUEST, which is at most the share (checked at boot). The function
-   * returned gives the client's share back once the writer has answered.
+   * is longer than DAYLOG_MAX_LINES_PER_REQUEST, which is at most the share (checked at boot). A text or NDJSON
+   * body's lines were held when the body parser counted them: that count, an upper bound on the lines accepted,
+   * stays held until the writer has answered; a JSON batch's (no count is cheaper than parsing it) are held here.
    */
-  private admit(client: string, lineCount: number): () => void {
-    const release = this.shares.reserve(client, lineCount);
+  private admit(share: RequestShare, lineCount: number): void {
+    share.hold(lineCount);
     if (this.store.queuedLines() + lineCount > this.config.maxQueuedLines) {
-      release();
+      share.giveBack();
       throw new RetryLaterException(WRITER_BEHIND, WRITER_BEHIND_RETRY_SECONDS);
     }
-    return release;
   }
 
   /**

@@ -1,7 +1,16 @@
-import { HttpStatus, Inject, Injectable } from '@nestjs/common';
+import { EventEmitter } from 'node:events';
+import { ExecutionContext, HttpStatus, Inject, Injectable, createParamDecorator } from '@nestjs/common';
+import { FastifyRequest } from 'fastify';
 import { DaylogConfig } from '@daylog/config';
 import { DAYLOG_CONFIG } from '../config/config.module';
 import { RetryLaterException } from '../http/retry-later.exception';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** An ingest request's hold on its client's share of the writer's queue (IngestModule gives it). */
+    daylogShare: RequestShare | null;
+  }
+}
 
 /** A share frees as soon as the writer commits the client's batches: well within a second at the limits' sizes. */
 export const SHARE_FULL_RETRY_SECONDS = 1;
@@ -53,7 +62,55 @@ export class QueueShares {
     );
   }
 
+  /**
+   * A request's hold on its client's share, given back once when its answer is sent or the client goes
+   * (whichever way the request ends), so that the lines can be held where they are first counted: a body
+   * over the share is refused after a count, before its lines are split or validated.
+   */
+  forRequest(client: string, ended: EventEmitter): RequestShare {
+    const share = new RequestShare(this, client);
+    ended.once('close', () => share.end());
+    return share;
+  }
+
   private linesOf(client: string): number {
     return this.held.get(client) ?? 0;
   }
 }
+
+/** What a request holds of its client's share: its lines as first counted, an upper bound on those it stores. */
+export class RequestShare {
+  private release: (() => void) | undefined;
+  private ended = false;
+
+  constructor(
+    private readonly shares: QueueShares,
+    readonly client: string,
+  ) {}
+
+  /**
+   * Holds `lines` for the request, or refuses them with the 429; a request already holding keeps its first count.
+   * A request already ended (its client gone while the body was parsed) holds nothing: nothing would give it back.
+   */
+  hold(lines: number): void {
+    if (this.ended) return;
+    this.release ??= this.shares.reserve(this.client, lines);
+  }
+
+  /** Lets the request's lines go: the writer has answered, or the request has ended. Only the first call counts. */
+  giveBack(): void {
+    this.release?.();
+  }
+
+  end(): void {
+    this.ended = true;
+    this.giveBack();
+  }
+}
+
+/** The ingest request's hold on its client's share, for the handler to admit its batch with. */
+export const IngestShare = createParamDecorator((_data: unknown, context: ExecutionContext): RequestShare => {
+  const share = context.switchToHttp().getRequest<FastifyRequest>().daylogShare;
+  if (share === null) throw new Error('an ingest request with no hold on its client’s share: IngestModule gives every one its hold');
+  return share;
+});

@@ -1,7 +1,7 @@
 import { Body, Controller, HttpCode, Post } from '@nestjs/common';
 import { Access, NamespaceScope, Scope } from '../auth/access';
-import { ClientIdentity } from '../auth/client-identity';
 import { IngestBody } from '../ingest/ingest-body';
+import { IngestShare, RequestShare } from '../ingest/queue-shares';
 import { LokiPushService } from './loki-push.service';
 
 @Controller('loki/api/v1/push')
@@ -11,7 +11,7 @@ export class LokiPushController {
 
   @Post()
   @HttpCode(204)
-  push(@Body() body: IngestBody | undefined, @Scope() scope: NamespaceScope, @ClientIdentity() client: string): Promise<void> {
-    return this.lokiPush.push(body, scope, client);
+  push(@Body() body: IngestBody | undefined, @Scope() scope: NamespaceScope, @IngestShare() share: RequestShare): Promise<void> {
+    return this.lokiPush.push(body, scope, share);
   }
 }

@@ -6,6 +6,7 @@ import { NamespaceScope } from '../auth/access';
 import { DAYLOG_CONFIG } from '../config/config.module';
 import { IngestBody } from '../ingest/ingest-body';
 import { IngestService } from '../ingest/ingest.service';
+import { RequestShare } from '../ingest/queue-shares';
 import { bodyTooLarge, tooManyLines, tooManyObjects } from '../ingest/request-limits';
 
 const LISTED_REJECTIONS = 3;
@@ -19,11 +20,11 @@ export class LokiPushService {
   ) {}
 
   /** Stores the valid lines; like Loki, answers 400 naming what it refused when some were invalid. */
-  async push(body: IngestBody | undefined, scope: NamespaceScope, client: string): Promise<void> {
-    const streams = this.decode(body);
+  async push(body: IngestBody | undefined, scope: NamespaceScope, share: RequestShare): Promise<void> {
+    const streams = this.decode(body, share);
     const lines = toWireLines(streams).map((value, index) => ({ index, value }));
     if (lines.length === 0) return;
-    const answer = await this.ingest.ingestLines(lines, { labels: {} }, null, scope, client).catch((error: unknown) => {
+    const answer = await this.ingest.ingestLines(lines, { labels: {} }, null, scope, share).catch((error: unknown) => {
       // A push with no valid entry at all is refused whole; its rejections are said as for a partial one.
       const body = error instanceof BadRequestException ? (error.getResponse() as Partial<IngestAnswer>) : undefined;
       if (body?.rejected) return { accepted: 0, rejected: body.rejected, duplicate: false };
@@ -38,7 +39,8 @@ export class LokiPushService {
     }
   }
 
-  private decode(body: IngestBody | undefined): LokiStream[] {
+  /** A protobuf push's entries are held in the client's share once counted, before they are decoded; a JSON push's at admission. */
+  private decode(body: IngestBody | undefined, share: RequestShare): LokiStream[] {
     if (body === undefined) throw new BadRequestException({ error: 'the push has no body' });
     if (body.format !== 'json' && body.format !== 'protobuf') {
       throw new UnsupportedMediaTypeException({ error: 'a Loki push is application/json or application/x-protobuf (snappy)' });
@@ -48,7 +50,7 @@ export class LokiPushService {
       maxEntries: this.config.maxLinesPerRequest,
       maxObjects: this.config.maxObjectsPerRequest,
     };
-    const streams = body.format === 'json' ? decodeJsonPush(body.value, limits) : decodeProtobufPush(body.bytes, limits);
+    const streams = body.format === 'json' ? decodeJsonPush(body.value, limits) : decodeProtobufPush(body.bytes, limits, (entries) => share.hold(entries));
     if (typeof streams === 'string') throw new BadRequestException({ error: streams });
     if (streams instanceof PushTooLarge) throw new PayloadTooLargeException({ error: this.tooLarge(streams) });
     return streams;
