@@ -7,8 +7,9 @@ import fc from 'fast-check';
 import { ftsQuery, parseMatchExpression, textMatcher, tokens } from '@daylog/log-model';
 import { QueryBudgetExceeded } from '@daylog/storage';
 import { TextSearchFunctions } from '@daylog/storage-sqlite';
-import { HAS_WORD_INDEX, WORD_INDEX_STATE, indexLines, registerWordFunction, wordIndexSchema, wordIndexTable } from '../libs/storage-sqlite/src/word-index';
+import { indexLines, registerWordFunction, wordIndexSchema, wordIndexTable } from '../libs/storage-sqlite/src/word-index';
 import { HOUR, MINUTE, ManualClock, TestApp, ingestLines, queryJson, startTestApp, tempDataDir } from './support/test-app';
+import { indexState, untilIndexed } from './support/word-index-state';
 
 const WORDS = ['payment', 'declined', 'timeout', 'upstream', 'cart', 'checkout', 'retry', 'Café', 'order-42', 'GET'];
 /**
@@ -27,33 +28,6 @@ function corpus(now: number): { ts: number; message: string }[] {
     const scripts = [SCRIPT_WORDS[i % SCRIPT_WORDS.length], SCRIPT_WORDS[(i * 5 + 1) % SCRIPT_WORDS.length]];
     return { ts: now - 3 * HOUR + i * 6000, message: `${scripts.join(' ')} ${words.join(' ')} #${i}` };
   });
-}
-
-/** Partition files, each with how many lines it has and how many its index holds (null: no index). */
-function indexState(dataDir: string): { lines: number; indexed: number | null }[] {
-  const dir = join(dataDir, 'partitions');
-  return readdirSync(dir)
-    .filter((file) => file.endsWith('.db'))
-    .sort()
-    .map((file) => {
-      const db = new Database(join(dir, file), { readonly: true });
-      try {
-        const lines = db.prepare(`SELECT count(*) FROM "${file.slice(0, -3)}"`).pluck().get() as number;
-        const hasIndex = db.prepare(HAS_WORD_INDEX).pluck().get() as number;
-        const indexed = hasIndex ? (db.prepare(WORD_INDEX_STATE).pluck().get() as number) : null;
-        return { lines, indexed };
-      } finally {
-        db.close();
-      }
-    });
-}
-
-async function untilIndexed(dataDir: string, expected: (state: { lines: number; indexed: number | null }[]) => boolean): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  while (!expected(indexState(dataDir))) {
-    if (Date.now() > deadline) throw new Error(`not indexed as expected: ${JSON.stringify(indexState(dataDir))}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
 }
 
 describe('word and phrase search: match=', () => {

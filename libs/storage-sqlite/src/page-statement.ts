@@ -1,5 +1,5 @@
-import { MatchExpression, ftsQuery, severityOf } from '@daylog/log-model';
-import { KeyRange, LineFilter, LineKey, LogQuery, PartitionBounds, WARN_SEVERITY, WordIndex } from '@daylog/storage';
+import { MatchExpression, ftsQuery } from '@daylog/log-model';
+import { FilterTerm, KeyRange, LineFilter, LineKey, LogQuery, PartitionBounds, WARN_SEVERITY, WordIndex, filterTerms, readsText } from '@daylog/storage';
 
 /** Past this many label sets a filter is one JSON parameter, under SQLite's limit on parameters. */
 const MAX_LISTED_STREAMS = 200;
@@ -62,48 +62,57 @@ function withinRange(sources: Clause[], range: KeyRange | null): Clause[] {
   );
 }
 
-/** The WHERE clause every read of lines shares: time range, label sets, levels, text. */
-function lineFilter(query: LineFilter, streamIds: number[] | null, timeColumn = 'ts'): Clause {
-  const where = [`${timeColumn} >= ?`, `${timeColumn} < ?`];
-  const params: unknown[] = [query.fromMs, query.toMs];
-  if (streamIds && streamIds.length <= MAX_LISTED_STREAMS) {
-    where.push(`stream_id IN (${streamIds.map(() => '?').join(',')})`);
-    params.push(...streamIds);
-  } else if (streamIds) {
-    where.push('stream_id IN (SELECT value FROM json_each(?))');
-    params.push(JSON.stringify(streamIds));
-  }
-  if (query.levels) {
-    const severities = query.levels.map(severityOf);
-    where.push(`level IN (${severities.join(',')})`);
-    // Spelled out so that SQLite sees the partial index on warn and above applies.
-    if (Math.min(...severities) >= WARN_SEVERITY) where.push(`level >= ${WARN_SEVERITY}`);
-  }
-  for (const text of query.contains) {
-    where.push(`message LIKE ? ESCAPE '\\'`);
-    params.push(likeContaining(text));
-  }
-  for (const text of query.excludes) {
-    where.push(`message NOT LIKE ? ESCAPE '\\'`);
-    params.push(likeContaining(text));
-  }
-  if (query.match) {
-    // A cheap necessary condition before the word matcher runs: in ASCII text (same length in characters
-    // as in bytes) each ASCII word is a substring, whatever its case. Other text goes to the matcher as is,
-    // for accents and case beyond ASCII are folded there.
-    for (const token of new Set(requiredTokens(query.match))) {
-      if (!/^[a-z0-9]+$/.test(token)) continue;
-      where.push(`(message LIKE ? ESCAPE '\\' OR length(message) <> length(CAST(message AS BLOB)))`);
-      params.push(likeContaining(token));
+/** Where a clause is written: the label sets the core resolved a filter's labelSet term to, and the table's time column. */
+interface ClauseTarget {
+  labelSetIds: number[] | null;
+  timeColumn: string;
+}
+
+/**
+ * One term of a filter as SQLite tests it (its meaning is FilterTerm's, in the core). A kind added there
+ * and not here fails to compile: each case returns.
+ */
+function termClause(term: FilterTerm, { labelSetIds, timeColumn }: ClauseTarget): Clause {
+  switch (term.kind) {
+    case 'time':
+      return { where: [`${timeColumn} >= ?`, `${timeColumn} < ?`], params: [term.fromMs, term.toMs] };
+    case 'labelSet':
+      if (!labelSetIds) throw new Error('a label-set term reached SQLite without the ids of its label sets');
+      if (labelSetIds.length <= MAX_LISTED_STREAMS) return { where: [`stream_id IN (${labelSetIds.map(() => '?').join(',')})`], params: labelSetIds };
+      return { where: ['stream_id IN (SELECT value FROM json_each(?))'], params: [JSON.stringify(labelSetIds)] };
+    case 'severity': {
+      const where = [`level IN (${term.severities.join(',')})`];
+      // Spelled out so that SQLite sees the partial index on warn and above applies.
+      if (Math.min(...term.severities) >= WARN_SEVERITY) where.push(`level >= ${WARN_SEVERITY}`);
+      return { where, params: [] };
     }
-    where.push('daylog_match(message, ?)');
-    params.push(query.match.text);
+    case 'contains':
+      return { where: [`message LIKE ? ESCAPE '\\'`], params: [likeContaining(term.text)] };
+    case 'excludes':
+      return { where: [`message NOT LIKE ? ESCAPE '\\'`], params: [likeContaining(term.text)] };
+    case 'match': {
+      const clause: Clause = { where: [], params: [] };
+      // A cheap necessary condition before the word matcher runs: in ASCII text (same length in characters
+      // as in bytes) each ASCII word is a substring, whatever its case. Other text goes to the matcher as is,
+      // for accents and case beyond ASCII are folded there.
+      for (const token of new Set(requiredTokens(term.expression))) {
+        if (!/^[a-z0-9]+$/.test(token)) continue;
+        clause.where.push(`(message LIKE ? ESCAPE '\\' OR length(message) <> length(CAST(message AS BLOB)))`);
+        clause.params.push(likeContaining(token));
+      }
+      clause.where.push('daylog_match(message, ?)');
+      clause.params.push(term.expression.text);
+      return clause;
+    }
+    case 'regex':
+      return { where: ['daylog_regexp(message, ?)'], params: [term.source] };
   }
-  if (query.regex) {
-    where.push('daylog_regexp(message, ?)');
-    params.push(query.regex);
-  }
-  return { where, params };
+}
+
+/** The WHERE clause every read of lines shares: each of the terms, in their order. */
+function filterClause(terms: readonly FilterTerm[], labelSetIds: number[] | null, timeColumn = 'ts'): Clause {
+  const clauses = terms.map((term) => termClause(term, { labelSetIds, timeColumn }));
+  return { where: clauses.flatMap((clause) => clause.where), params: clauses.flatMap((clause) => clause.params) };
 }
 
 /**
@@ -112,13 +121,14 @@ function lineFilter(query: LineFilter, streamIds: number[] | null, timeColumn = 
  * those written since it was last brought up to date are read by rowid range; otherwise one clause.
  */
 function lineSources(query: LineFilter, streamIds: number[] | null, index: FullTextIndex | null): Clause[] {
-  if (!query.match || !index) return [lineFilter(query, streamIds)];
-  const indexed = lineFilter(query, streamIds);
+  const terms = filterTerms(query);
+  if (!query.match || !index) return [filterClause(terms, streamIds)];
+  const indexed = filterClause(terms, streamIds);
   indexed.where.unshift(`id <= ?`, `id IN (SELECT rowid FROM "${index.table}" WHERE "${index.table}" MATCH ?)`);
   indexed.params.unshift(index.indexedUpTo, ftsQuery(query.match));
   // NOT INDEXED keeps SQLite from walking the time index over every line for the few past the index:
   // it reads them by rowid range instead.
-  const newer = { ...lineFilter(query, streamIds), notIndexed: true };
+  const newer = { ...filterClause(terms, streamIds), notIndexed: true };
   newer.where.unshift('id > ?');
   newer.params.unshift(index.indexedUpTo);
   return [indexed, newer];
@@ -182,7 +192,7 @@ export function countStatement(
 
 /** The same counts from `line_counts`, for whole minutes (fromMs and toMs on minute boundaries) of lines not searched by text. */
 export function minuteCountStatement(query: LineFilter, streamIds: number[] | null, bucketMs: number | null): Statement {
-  const { where, params } = lineFilter(query, streamIds, 'minute');
+  const { where, params } = filterClause(filterTerms(query), streamIds, 'minute');
   return {
     sql: `SELECT ${bucketStart('minute', bucketMs)} AS start, stream_id AS labelSetId, level AS severity, sum(lines) AS lines, max(last_ts) AS lastTs
       FROM line_counts WHERE ${where.join(' AND ')} GROUP BY 1, 2, 3`,
@@ -192,8 +202,8 @@ export function minuteCountStatement(query: LineFilter, streamIds: number[] | nu
 
 /** Lines per minute that a filter's labels and levels reach, from `line_counts`: how much a text search will read. */
 export function minuteTotalsStatement(query: LineFilter, streamIds: number[] | null): Statement {
-  const labelsAndLevels = { ...query, contains: [], excludes: [], match: undefined, regex: undefined };
-  const { where, params } = lineFilter(labelsAndLevels, streamIds, 'minute');
+  const labelsAndLevels = filterTerms(query).filter((term) => !readsText(term));
+  const { where, params } = filterClause(labelsAndLevels, streamIds, 'minute');
   return { sql: `SELECT minute, sum(lines) AS lines FROM line_counts WHERE ${where.join(' AND ')} GROUP BY minute ORDER BY minute`, params };
 }
 

@@ -2,7 +2,7 @@ export * from './batch-key';
 export * from './cursor-codec';
 export * from './label-matcher';
 export * from './label-sets';
-export * from './line-matcher';
+export * from './filter-terms';
 export * from './log-store';
 export * from './migrations';
 export * from './partition-layout';

@@ -1,5 +1,5 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { LABEL_NAMES } from '@daylog/log-model';
+import { LABEL_NAMES, LabelName } from '@daylog/log-model';
 import { LabelSet, StoredLabelSet } from './label-sets';
 import { LabelPatterns, QueryBudgetExceeded, QueryCancelled, ScanBudget } from './log-store';
 
@@ -74,12 +74,23 @@ export function globMatches(pattern: string, text: string): boolean {
  */
 const REMEMBERED_VALUES = 1024;
 
+function labelsWithPatterns(patterns: LabelPatterns): LabelName[] {
+  return LABEL_NAMES.filter((name) => (patterns[name]?.length ?? 0) > 0);
+}
+
+/** Whether any label has patterns to match. */
+export function hasLabelPatterns(patterns: LabelPatterns): boolean {
+  return labelsWithPatterns(patterns).length > 0;
+}
+
 /**
  * Label filters compiled once per query; each label must match one of its patterns. A value's answer
  * is remembered, so that patterns are tried once per distinct value, not once per label set or line.
  */
 export function labelMatcher(patterns: LabelPatterns): ((stream: LabelSet) => boolean) | null {
-  const checks = LABEL_NAMES.filter((name) => (patterns[name]?.length ?? 0) > 0).map((name) => {
+  const named = labelsWithPatterns(patterns);
+  if (named.length === 0) return null;
+  const checks = named.map((name) => {
     const alternatives = [...new Set(patterns[name])].map(compileGlob);
     const answers = new Map<string, boolean>();
     return (stream: LabelSet) => {
@@ -94,8 +105,22 @@ export function labelMatcher(patterns: LabelPatterns): ((stream: LabelSet) => bo
       return answer;
     };
   });
-  if (checks.length === 0) return null;
   return (stream) => checks.every((check) => check(stream));
+}
+
+/** Whether a label set is in one of the namespaces a filter may see; null: it may see them all. */
+function namespaceMatcher(namespaces: readonly string[] | undefined): ((labelSet: LabelSet) => boolean) | null {
+  if (!namespaces) return null;
+  const allowed = new Set(namespaces);
+  return (labelSet) => labelSet.namespace !== null && allowed.has(labelSet.namespace);
+}
+
+/** Whether a label set is one a filter reaches: in the namespaces it may see (all when undefined), its patterns matched. */
+export function labelSetMatcher(patterns: LabelPatterns, namespaces: readonly string[] | undefined): (labelSet: LabelSet) => boolean {
+  const inNamespaces = namespaceMatcher(namespaces);
+  const matches = labelMatcher(patterns);
+  if (inNamespaces && matches) return (labelSet) => inNamespaces(labelSet) && matches(labelSet);
+  return inNamespaces ?? matches ?? (() => true);
 }
 
 /** How long pattern matching holds the event loop before it lets other requests run. */
@@ -116,13 +141,13 @@ export async function matchingStreamIds(
   namespaces?: readonly string[],
 ): Promise<number[] | null> {
   const matches = labelMatcher(patterns);
-  const allowed = namespaces && new Set(namespaces);
-  if (!matches && !allowed) return null;
+  const inNamespaces = namespaceMatcher(namespaces);
+  if (!matches && !inNamespaces) return null;
   const ids: number[] = [];
   let examined = 0;
   let sliceEnd = performance.now() + SLICE_MS;
   for (const stream of streams) {
-    if (allowed && (stream.namespace === null || !allowed.has(stream.namespace))) continue;
+    if (inNamespaces && !inNamespaces(stream)) continue;
     if (matches && ++examined % STREAMS_PER_CLOCK_READ === 0 && performance.now() > sliceEnd) {
       await nextTurn();
       if (budget.signal?.aborted) throw new QueryCancelled();

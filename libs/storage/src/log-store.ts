@@ -32,19 +32,16 @@ export interface CursorPosition {
 /** `*` in a pattern matches any run of characters; several patterns for a label are alternatives. */
 export type LabelPatterns = Partial<Record<LabelName, string[]>>;
 
-/** Which lines: every filter must hold. */
+/** Which lines: its fields give the filter's terms, whose meaning FilterTerm says (filter-terms.ts); every term must hold. */
 export interface LineFilter {
   fromMs: number;
   toMs: number;
   labels: LabelPatterns;
   levels: Level[] | null;
-  /** Case-insensitive substrings that must all appear in the message. */
   contains: string[];
-  /** Case-insensitive substrings none of which may appear. */
   excludes: string[];
-  /** Words and phrases that must all appear, found through the full-text index where there is one. */
   match?: MatchExpression;
-  /** A JavaScript regular expression the message must match, already checked to be safe. */
+  /** Already accepted at the edge. */
   regex?: string;
   /** The namespaces the asker may see, when limited: lines of other namespaces do not exist for them. */
   namespaces?: string[];

@@ -2,7 +2,7 @@ import { setImmediate as nextTurn } from 'node:timers/promises';
 import { LEVELS, lineFields } from '@daylog/log-model';
 import { StoredLabelSet } from './label-sets';
 import { matchingStreamIds } from './label-matcher';
-import { searchesText } from './line-matcher';
+import { searchesText } from './filter-terms';
 import {
   CountQuery,
   CursorPosition,
