@@ -77,3 +77,23 @@ export function envInt(name: string, fallback: number, min: number): number {
   }
   return value;
 }
+
+/**
+ * Runs a bench's main: everything it started is cleaned up however it ends (done, failed, SIGINT, SIGTERM),
+ * and a failure sets a non-zero exit code, its lines said as `<name> FAILED: …`.
+ */
+export function runMain(name: string, main: () => Promise<void>): void {
+  process.on('exit', cleanUpEverything);
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      console.error(`${name}: ${signal}, cleaning up`);
+      cleanUpEverything();
+      process.exit(130);
+    });
+  }
+  main().catch((error: unknown) => {
+    console.error(`${name} FAILED: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    cleanUpEverything();
+    process.exitCode = 1;
+  });
+}

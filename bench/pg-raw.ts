@@ -2,7 +2,7 @@ import { cpus } from 'node:os';
 import { Client } from 'pg';
 import { LogLine } from '@daylog/log-model';
 import { PostgresCluster, startPostgres } from '../test/support/postgres-cluster';
-import { cleanUpEverything, envInt, median, nowMs, onCleanup, percentile, round } from './bench-support';
+import { runMain, envInt, median, nowMs, onCleanup, percentile, round } from './bench-support';
 import { CONTAINER, NAMESPACE, NEEDLE, POD_COUNT, SOURCE, makeDataset, podName } from './dataset';
 import { COPY_ROWS, copyLines } from './pg-raw-ingest';
 import { PgQueryOutcome, pgQueryCases, timePgQueries } from './pg-raw-query';
@@ -167,17 +167,4 @@ async function main(): Promise<void> {
   say(JSON.stringify({ bench: 'daylog-pg-raw', figures }));
 }
 
-process.on('exit', cleanUpEverything);
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
-    console.error(`bench: ${signal}, cleaning up`);
-    cleanUpEverything();
-    process.exit(130);
-  });
-}
-
-main().catch((error: unknown) => {
-  console.error(`bench FAILED: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
-  cleanUpEverything();
-  process.exitCode = 1;
-});
+runMain('bench', main);

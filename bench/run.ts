@@ -1,6 +1,6 @@
 import { cpus } from 'node:os';
 import { AggregatorProcess } from './aggregator-process';
-import { cleanUpEverything, dirBytes, envInt, makeTempDir, nowMs, removeTempDir } from './bench-support';
+import { runMain, dirBytes, envInt, makeTempDir, nowMs, removeTempDir } from './bench-support';
 import { BATCH_LINES, Dataset, NEEDLE, POD_COUNT, makeDataset, podName } from './dataset';
 import { postAll } from './http-client';
 import { pruneBench } from './prune-bench';
@@ -189,17 +189,4 @@ async function main(): Promise<void> {
   report({ ...ingest, runs: RUNS, lines: LINES, prune, meanMessageBytes: dataset.meanMessageBytes, shipper, tails });
 }
 
-process.on('exit', cleanUpEverything);
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
-    console.error(`bench: ${signal}, cleaning up`);
-    cleanUpEverything();
-    process.exit(130);
-  });
-}
-
-main().catch((error: unknown) => {
-  console.error(`bench FAILED: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
-  cleanUpEverything();
-  process.exitCode = 1;
-});
+runMain('bench', main);

@@ -1,7 +1,7 @@
 import http from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AggregatorProcess } from './aggregator-process';
-import { cleanUpEverything, dirBytes, envInt, makeTempDir, nowMs, percentile } from './bench-support';
+import { runMain, dirBytes, envInt, makeTempDir, nowMs, percentile } from './bench-support';
 import { HOST, send } from './http-client';
 import { Bomber } from './soak-bombs';
 import { FLOOD_LABEL_SETS, FLOOD_NAMESPACE, Flooder } from './soak-flood';
@@ -347,17 +347,4 @@ async function main(): Promise<void> {
   );
 }
 
-process.on('exit', cleanUpEverything);
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
-    console.error(`soak: ${signal}, cleaning up`);
-    cleanUpEverything();
-    process.exit(130);
-  });
-}
-
-main().catch((error: unknown) => {
-  console.error(`soak FAILED: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
-  cleanUpEverything();
-  process.exitCode = 1;
-});
+runMain('soak', main);

@@ -3,7 +3,6 @@ import { ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
-import { AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -13,6 +12,7 @@ import { loadShipperConfig } from '@daylog/config/shipper';
 import { parseDuration } from '@daylog/log-model';
 import { debianTool } from './support/debian-tool';
 import { REPO, imageCommand } from './support/image-command';
+import { freePort } from './support/shipper-harness';
 
 interface ComposeService {
   build?: unknown;
@@ -26,13 +26,6 @@ interface ComposeService {
   healthcheck?: { test: string[] };
 }
 
-async function freePort(): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as AddressInfo;
-  server.close();
-  return port;
-}
 
 function get(port: number, path: string): Promise<number> {
   return new Promise((resolve, reject) => {

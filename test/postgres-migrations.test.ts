@@ -3,16 +3,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { Client } from 'pg';
 import { MigrationError } from '@daylog/storage';
 import { POSTGRES_MIGRATIONS_DIR, migratePostgres } from '@daylog/storage-postgres';
-import { PostgresCluster, startPostgres } from './support/postgres-cluster';
-
-async function connect(url: string): Promise<Client> {
-  const client = new Client({ connectionString: url });
-  await client.connect();
-  return client;
-}
+import { PostgresCluster, connectTo, startPostgres } from './support/postgres-cluster';
 
 describe('PostgreSQL migrations (migrations/postgres)', () => {
   let cluster: PostgresCluster;
@@ -24,7 +17,7 @@ describe('PostgreSQL migrations (migrations/postgres)', () => {
 
   it('are applied once when three replicas start at once on an empty database, each coming up', async () => {
     const url = await cluster.createDatabase('three_at_once');
-    const replicas = await Promise.all([1, 2, 3].map(() => connect(url)));
+    const replicas = await Promise.all([1, 2, 3].map(() => connectTo(url)));
     try {
       const applied = await Promise.all(replicas.map((replica) => migratePostgres(replica)));
       assert.deepEqual(applied.flat(), [1], 'one replica applied the migration, the others found it done');
@@ -38,7 +31,7 @@ describe('PostgreSQL migrations (migrations/postgres)', () => {
 
   it('refuse a database migrated by a newer Daylog, and roll back a migration that fails', async () => {
     const url = await cluster.createDatabase('newer_and_failing');
-    const db = await connect(url);
+    const db = await connectTo(url);
     const dir = mkdtempSync(join(tmpdir(), 'daylog-migrations-'));
     try {
       await migratePostgres(db);

@@ -1,17 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { Client } from 'pg';
 import { dropPartitionsEndingBy, ensurePartition, livePartitions, migratePostgres, partitionTable } from '@daylog/storage-postgres';
-import { PostgresCluster, startPostgres } from './support/postgres-cluster';
+import { PostgresCluster, connectTo, startPostgres } from './support/postgres-cluster';
 
 const HOUR = 3_600_000;
 const PATIENCE_MS = 10_000;
-
-async function connect(url: string): Promise<Client> {
-  const client = new Client({ connectionString: url });
-  await client.connect();
-  return client;
-}
 
 async function until(condition: () => Promise<boolean>, what: string): Promise<void> {
   const deadline = Date.now() + PATIENCE_MS;
@@ -32,7 +25,7 @@ describe('PostgreSQL partitions', () => {
 
   it('are made on demand for every partitioned table, once when three replicas ask at once', async () => {
     const url = await cluster.createDatabase('made_at_once');
-    const replicas = await Promise.all([1, 2, 3].map(() => connect(url)));
+    const replicas = await Promise.all([1, 2, 3].map(() => connectTo(url)));
     try {
       await migratePostgres(replicas[0]);
       const made = await Promise.all(replicas.map((replica) => ensurePartition(replica, HOUR, hour + 123)));
@@ -50,7 +43,7 @@ describe('PostgreSQL partitions', () => {
   });
 
   it('never overlap one made under an earlier width', async () => {
-    const db = await connect(await cluster.createDatabase('widths'));
+    const db = await connectTo(await cluster.createDatabase('widths'));
     try {
       await migratePostgres(db);
       await ensurePartition(db, HOUR, hour + 10 * 60_000);
@@ -65,9 +58,9 @@ describe('PostgreSQL partitions', () => {
 
   it('are dropped past the cutoff, detached concurrently, and a detach left half done is finished on the next run', async () => {
     const url = await cluster.createDatabase('dropped');
-    const db = await connect(url);
-    const reader = await connect(url);
-    const detacher = await connect(url);
+    const db = await connectTo(url);
+    const reader = await connectTo(url);
+    const detacher = await connectTo(url);
     // Its session is ended by the server below: node-postgres reports that as an 'error' event too.
     detacher.on('error', () => undefined);
     try {

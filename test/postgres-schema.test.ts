@@ -4,16 +4,10 @@ import { after, before, describe, it } from 'node:test';
 import { Client } from 'pg';
 import { LogLine } from '@daylog/log-model';
 import { lineMatcher } from '@daylog/storage';
-import { PostgresCluster, startPostgres } from './support/postgres-cluster';
+import { PostgresCluster, connectTo, startPostgres } from './support/postgres-cluster';
 import { HOUR_MS, applySchema, createHourlyPartitions, partitionTable } from './support/postgres-schema';
 
 const DEADLINE_MS = 10_000;
-
-async function connect(url: string): Promise<Client> {
-  const client = new Client({ connectionString: url });
-  await client.connect();
-  return client;
-}
 
 /** Rejects with the error's SQLSTATE, for assert.rejects. */
 const sqlState = (code: string) => (error: unknown) => (error as { code?: string }).code === code;
@@ -38,11 +32,11 @@ describe('the PostgreSQL schema (migrations/postgres)', () => {
   before(async () => {
     cluster = await startPostgres();
     // A linguistic locale, as many servers have: what the schema compares must not depend on it.
-    const admin = await connect(cluster.url());
+    const admin = await connectTo(cluster.url());
     await admin.query(`CREATE DATABASE daylog TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE 'en-US'`);
     await admin.end();
     url = cluster.url('daylog');
-    db = await connect(url);
+    db = await connectTo(url);
     await applySchema(db);
     await createHourlyPartitions(db, hour - 2 * HOUR_MS, hour);
   });
@@ -96,8 +90,8 @@ describe('the PostgreSQL schema (migrations/postgres)', () => {
   });
 
   it('stores a key sent to two replicas at the same moment once: the second waits for the first, then inserts nothing', async () => {
-    const replicaA = await connect(url);
-    const replicaB = await connect(url);
+    const replicaA = await connectTo(url);
+    const replicaB = await connectTo(url);
     try {
       const key = Buffer.from('team-a|team-b\u0000batch-42');
       const fileKey = (on: Client) => on.query('INSERT INTO batch_keys (ts, idempotency_key) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING ts', [hour + 5, key]);

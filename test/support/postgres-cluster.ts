@@ -1,14 +1,13 @@
 import { execFile, execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { once } from 'node:events';
 import { accessSync, appendFileSync, chmodSync, chownSync, constants, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Client } from 'pg';
 import { debianTool } from './debian-tool';
 import { inheritedEnv } from './process-env';
+import { freePort } from './shipper-harness';
 
 /** Debian's PostgreSQL 15, which `.ci/run` installs when it is missing. */
 export const POSTGRES_BIN = '/usr/lib/postgresql/15/bin';
@@ -79,13 +78,6 @@ function postgresIds(): { uid: number; gid: number } {
   return { uid: id('-u'), gid: id('-g') };
 }
 
-async function freePort(): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as AddressInfo;
-  server.close();
-  return port;
-}
 
 function quoteIdentifier(name: string): string {
   if (!IDENTIFIER.test(name)) throw new Error(`${JSON.stringify(name)} is not a database name this helper makes: use [a-z_][a-z0-9_]*`);
@@ -213,4 +205,11 @@ export async function startPostgres(settings: Readonly<Record<string, string | n
     throw error;
   }
   return cluster;
+}
+
+/** A client connected to `url`; the caller ends it. */
+export async function connectTo(url: string): Promise<Client> {
+  const client = new Client({ connectionString: url });
+  await client.connect();
+  return client;
 }

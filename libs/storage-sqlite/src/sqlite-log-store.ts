@@ -5,20 +5,12 @@ import { CatalogueStatements } from './catalogue';
 import { migrate } from './migrator';
 import { SqlitePartitions } from './sqlite-partitions';
 import { makePrivateDir } from './private-files';
-import { Synchronous, dataDirBytes, openDatabase } from './partition-schema';
-import { CATALOGUE_FILE, WriterDropResult } from './partition-writer';
+import { dataDirBytes, openDatabase } from './partition-schema';
+import { CATALOGUE_FILE, WriterDropResult, WriterOptions } from './partition-writer';
 import { SearchThreads } from './search-threads';
 import { WriterClient, WriterError } from './writer-client';
 
-export interface SqliteLogStoreOptions {
-  dataDir: string;
-  partitionMs: number;
-  synchronous: Synchronous;
-  fullText: boolean;
-  /** The data directory's size past which writes fail as on a full disk; null: the disk's own size. */
-  maxDiskBytes: number | null;
-  /** Label sets a namespace may have in the live partitions; lines that would make one more are refused. */
-  maxLabelSetsPerNamespace: number;
+export interface SqliteLogStoreOptions extends WriterOptions {
   /** Where text searches run; the store does not stop them (live tails use them too). */
   searchThreads: SearchThreads;
 }
