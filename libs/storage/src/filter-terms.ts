@@ -5,7 +5,7 @@ import { LabelPatterns, LineFilter } from './log-store';
 /**
  * What a LineFilter means, written once: a line passes a filter when it passes each of its terms. Each
  * kind's meaning is said here; `termTest` is that meaning in JavaScript (the live tail's predicate,
- * lineMatcher, is built from it), and each engine writes it in its SQL per kind (SQLite: filterClause in
+ * lineMatcher, is built from it), and each engine writes it in its SQL per kind (SQLite: termClause in
  * page-statement.ts), in a switch that does not compile until it handles every kind listed here.
  */
 export type FilterTerm =
