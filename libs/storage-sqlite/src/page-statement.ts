@@ -62,7 +62,7 @@ function withinRange(sources: Clause[], range: KeyRange | null): Clause[] {
   );
 }
 
-/** Where a clause is written: the label sets the core resolved a filter's labelSet term to, and the table's time column. */
+/** Where a clause is written: the label sets the core resolved a filter's labelSet term to (null: all), and the table's time column. */
 interface ClauseTarget {
   labelSetIds: number[] | null;
   timeColumn: string;
@@ -77,7 +77,7 @@ function termClause(term: FilterTerm, { labelSetIds, timeColumn }: ClauseTarget)
     case 'time':
       return { where: [`${timeColumn} >= ?`, `${timeColumn} < ?`], params: [term.fromMs, term.toMs] };
     case 'labelSet':
-      if (!labelSetIds) throw new Error('a label-set term reached SQLite without the ids of its label sets');
+      if (!labelSetIds) return { where: [], params: [] };
       if (labelSetIds.length <= MAX_LISTED_STREAMS) return { where: [`stream_id IN (${labelSetIds.map(() => '?').join(',')})`], params: labelSetIds };
       return { where: ['stream_id IN (SELECT value FROM json_each(?))'], params: [JSON.stringify(labelSetIds)] };
     case 'severity': {
