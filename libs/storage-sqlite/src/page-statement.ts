@@ -62,7 +62,7 @@ function withinRange(sources: Clause[], range: KeyRange | null): Clause[] {
   );
 }
 
-/** Where a clause is written: the label sets the core resolved a filter's labelSet term to, and the table's time column. */
+/** Where a clause is written: the label sets the core resolved a filter's labelSet term to (null: all), and the table's time column. */
 interface ClauseTarget {
   labelSetIds: number[] | null;
   timeColumn: string;
@@ -77,8 +77,9 @@ function termClause(term: FilterTerm, { labelSetIds, timeColumn }: ClauseTarget)
     case 'time':
       return { where: [`${timeColumn} >= ?`, `${timeColumn} < ?`], params: [term.fromMs, term.toMs] };
     case 'labelSet':
-      if (!labelSetIds) throw new Error('a label-set term reached SQLite without the ids of its label sets');
-      return labelSetClause(labelSetIds);
+      if (!labelSetIds) return { where: [], params: [] };
+      if (labelSetIds.length <= MAX_LISTED_STREAMS) return { where: [`stream_id IN (${labelSetIds.map(() => '?').join(',')})`], params: labelSetIds };
+      return { where: ['stream_id IN (SELECT value FROM json_each(?))'], params: [JSON.stringify(labelSetIds)] };
     case 'severity': {
       const where = [`level IN (${term.severities.join(',')})`];
       // Spelled out so that SQLite sees the partial index on warn and above applies.
@@ -108,19 +109,9 @@ function termClause(term: FilterTerm, { labelSetIds, timeColumn }: ClauseTarget)
   }
 }
 
-/** Lines of these label sets only. */
-function labelSetClause(labelSetIds: number[]): Clause {
-  if (labelSetIds.length <= MAX_LISTED_STREAMS) return { where: [`stream_id IN (${labelSetIds.map(() => '?').join(',')})`], params: labelSetIds };
-  return { where: ['stream_id IN (SELECT value FROM json_each(?))'], params: [JSON.stringify(labelSetIds)] };
-}
-
-/**
- * The WHERE clause every read of lines shares: each of the terms, in their order. Label sets the core gives
- * without a term of the filter's own (a line's context: its pod's) are read alone all the same, after the time.
- */
+/** The WHERE clause every read of lines shares: each of the terms, in their order. */
 function filterClause(terms: readonly FilterTerm[], labelSetIds: number[] | null, timeColumn = 'ts'): Clause {
   const clauses = terms.map((term) => termClause(term, { labelSetIds, timeColumn }));
-  if (labelSetIds && !terms.some((term) => term.kind === 'labelSet')) clauses.splice(1, 0, labelSetClause(labelSetIds));
   return { where: clauses.flatMap((clause) => clause.where), params: clauses.flatMap((clause) => clause.params) };
 }
 

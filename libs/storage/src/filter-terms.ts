@@ -1,11 +1,11 @@
 import { LogLine, MatchExpression, acceptedUserRegex, severityOf, textMatcher } from '@daylog/log-model';
-import { hasLabelPatterns, labelSetMatcher } from './label-matcher';
+import { labelSetMatcher } from './label-matcher';
 import { LabelPatterns, LineFilter } from './log-store';
 
 /**
  * What a LineFilter means, written once: a line passes a filter when it passes each of its terms. Each
  * kind's meaning is said here; `termTest` is that meaning in JavaScript (the live tail's predicate,
- * lineMatcher, is built from it), and each engine writes it in its SQL per kind (SQLite: filterClause in
+ * lineMatcher, is built from it), and each engine writes it in its SQL per kind (SQLite: termClause in
  * page-statement.ts), in a switch that does not compile until it handles every kind listed here.
  */
 export type FilterTerm =
@@ -13,8 +13,9 @@ export type FilterTerm =
   | { kind: 'time'; fromMs: number; toMs: number }
   /**
    * The line's label set is in one of `namespaces` (when they are given: a token's scope) and, for each label
-   * with patterns, its value matches one of them (`*`: any run of characters; label-matcher.ts). For SQL, the
-   * core resolves it to the ids of the label sets it admits (labelSetIdsFor).
+   * with patterns, its value matches one of them (`*`: any run of characters; label-matcher.ts); without
+   * either, any label set. For SQL, the core resolves it to the ids of the label sets it admits (the
+   * `labelSetIds` of a read; null: all), which is what an engine writes.
    */
   | { kind: 'labelSet'; labels: LabelPatterns; namespaces: readonly string[] | undefined }
   /** The line's level has one of these severities. */
@@ -45,10 +46,10 @@ export function readsText(term: FilterTerm): boolean {
 
 /** The terms of a filter, in the order engines test them: what indexes answer first, the text last. */
 export function filterTerms(filter: LineFilter): FilterTerm[] {
-  const terms: FilterTerm[] = [{ kind: 'time', fromMs: filter.fromMs, toMs: filter.toMs }];
-  if (filter.namespaces !== undefined || hasLabelPatterns(filter.labels)) {
-    terms.push({ kind: 'labelSet', labels: filter.labels, namespaces: filter.namespaces });
-  }
+  const terms: FilterTerm[] = [
+    { kind: 'time', fromMs: filter.fromMs, toMs: filter.toMs },
+    { kind: 'labelSet', labels: filter.labels, namespaces: filter.namespaces },
+  ];
   if (filter.levels) terms.push({ kind: 'severity', severities: filter.levels.map(severityOf) });
   for (const text of filter.contains) terms.push({ kind: 'contains', text });
   for (const text of filter.excludes) terms.push({ kind: 'excludes', text });

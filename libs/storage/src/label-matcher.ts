@@ -1,5 +1,5 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { LABEL_NAMES, LabelName } from '@daylog/log-model';
+import { LABEL_NAMES } from '@daylog/log-model';
 import { LabelSet, StoredLabelSet } from './label-sets';
 import { LabelPatterns, QueryBudgetExceeded, QueryCancelled, ScanBudget } from './log-store';
 
@@ -74,23 +74,12 @@ export function globMatches(pattern: string, text: string): boolean {
  */
 const REMEMBERED_VALUES = 1024;
 
-function labelsWithPatterns(patterns: LabelPatterns): LabelName[] {
-  return LABEL_NAMES.filter((name) => (patterns[name]?.length ?? 0) > 0);
-}
-
-/** Whether any label has patterns to match. */
-export function hasLabelPatterns(patterns: LabelPatterns): boolean {
-  return labelsWithPatterns(patterns).length > 0;
-}
-
 /**
  * Label filters compiled once per query; each label must match one of its patterns. A value's answer
  * is remembered, so that patterns are tried once per distinct value, not once per label set or line.
  */
 export function labelMatcher(patterns: LabelPatterns): ((stream: LabelSet) => boolean) | null {
-  const named = labelsWithPatterns(patterns);
-  if (named.length === 0) return null;
-  const checks = named.map((name) => {
+  const checks = LABEL_NAMES.filter((name) => (patterns[name]?.length ?? 0) > 0).map((name) => {
     const alternatives = [...new Set(patterns[name])].map(compileGlob);
     const answers = new Map<string, boolean>();
     return (stream: LabelSet) => {
@@ -105,6 +94,7 @@ export function labelMatcher(patterns: LabelPatterns): ((stream: LabelSet) => bo
       return answer;
     };
   });
+  if (checks.length === 0) return null;
   return (stream) => checks.every((check) => check(stream));
 }
 
