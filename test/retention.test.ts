@@ -68,7 +68,7 @@ describe('retention', () => {
       assert.deepEqual(partitionFiles(dataDir), ['logs_20261125T110000Z.db', 'logs_20261125T110000Z.db-shm', 'logs_20261125T110000Z.db-wal']);
       const afterPrune = dirBytes(dataDir);
       assert.ok(afterPrune < before / 4, `data dir went from ${before} to ${afterPrune} bytes`);
-      assert.equal(t.app.get<symbol, LogStore>(LOG_STORE).stats().partitions, 1);
+      assert.equal((await t.app.get<symbol, LogStore>(LOG_STORE).stats()).partitions, 1);
       assert.equal((await queryJson(t.http, { pod: 'during-prune' })).lines.length, 10, 'ingest went on while pruning');
 
       const resent = await send(t, batch('old', 3, t.clock.now()), 'key-old-10h');

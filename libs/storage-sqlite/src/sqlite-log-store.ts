@@ -86,13 +86,13 @@ export class SqliteLogStore implements LogStore {
     return { droppedPartitions: result.droppedPartitions, droppedLines: result.droppedLines };
   }
 
-  stats(): StorageStats {
+  stats(): Promise<StorageStats> {
     const partitions = this.catalogue.partitions();
-    return {
+    return Promise.resolve({
       partitions: partitions.length,
       bytes: dataDirBytes(this.dataDir),
       oldestPartitionEndMs: partitions.length === 0 ? null : Math.min(...partitions.map((p) => p.endMs)),
-    };
+    });
   }
 
   queuedLines(): number {

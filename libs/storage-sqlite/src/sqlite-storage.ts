@@ -10,6 +10,7 @@ export async function openSqliteStorage(options: Omit<SqliteLogStoreOptions, 'se
     const store = await SqliteLogStore.open({ ...options, searchThreads });
     return {
       store,
+      committedLines: null,
       cursorKey: cursorKeyOfDataDir(options.dataDir),
       lineTester: searchThreads,
       close: async () => {

@@ -148,7 +148,17 @@ export class DiskFull extends Error {
   }
 }
 
-/** What ingest, query and the pruner need from storage; SQLite is one implementation. */
+/**
+ * The database cannot be reached (PostgreSQL down, restarting, or the network to it cut): nothing of the
+ * request was done, or, for a batch, nothing of it was stored. It passes when the database is back.
+ */
+export class StorageUnavailable extends Error {
+  constructor(cause?: unknown) {
+    super('the database cannot be reached', { cause });
+  }
+}
+
+/** What ingest, query and the pruner need from storage; SQLite and PostgreSQL implement it. */
 export interface LogStore {
   /** Throws DiskFull when there is no room for the batch. */
   appendBatch(batch: AppendBatch): Promise<AppendResult>;
@@ -158,9 +168,10 @@ export interface LogStore {
   /** The line at `position` with up to `before` and `after` neighbours no older than `oldestMs`; null when it is not kept. */
   context(position: CursorPosition, before: number, after: number, oldestMs: number, namespaces?: string[]): Promise<LineContext | null>;
   dropPartitionsBefore(cutoffMs: number): Promise<DropResult>;
-  stats(): StorageStats;
+  stats(): Promise<StorageStats>;
   /** Lines handed to appendBatch whose commit has not been answered yet. */
   queuedLines(): number;
+  /** Whether the store can take batches and queries now: open, and its database reachable. */
   isReady(): boolean;
   close(): Promise<void>;
 }

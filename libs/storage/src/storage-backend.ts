@@ -1,5 +1,5 @@
 import { LogLine } from '@daylog/log-model';
-import { LineFilter, LogStore } from './log-store';
+import { LineFilter, LogStore, StoredLogLine } from './log-store';
 
 /** What a filter made of lines: which match, of the first `tested` (the rest were left when time ran out). */
 export interface LinesTest {
@@ -18,9 +18,26 @@ export interface LineTester {
 
 export const LINE_TESTER = Symbol('LineTester');
 
+/**
+ * Every line stored, by whichever process stored it, as its batch commits: what live tails show when several
+ * replicas write to one database. Each line is given once, a batch's lines together, batches in an order
+ * that no batch committed later can come before.
+ */
+export interface CommittedLines {
+  /** Starts handing over batches committed from now on; `publish` is called once a batch, in order. */
+  follow(publish: (lines: readonly StoredLogLine[]) => void): void;
+  /** Stops following; resolves once no `publish` call can come. */
+  stop(): Promise<void>;
+}
+
 /** What an engine adapter opens for the service: its store, and what else the service needs of the engine. */
 export interface StorageBackend {
   store: LogStore;
+  /**
+   * Lines committed by every writer of the store; null when the store has no writer but this process, whose
+   * own appendBatch answers (their positions) are then every line there is.
+   */
+  committedLines: CommittedLines | null;
   /** The secret cursors are sealed with: the same wherever the store is read from. */
   cursorKey: Buffer;
   lineTester: LineTester;

@@ -82,16 +82,16 @@ export class AggregatorMetrics {
       name: 'daylog_partitions',
       help: 'Partitions on disk.',
       registers: [this.registry],
-      collect() {
-        if (store.isReady()) this.set(store.stats().partitions);
+      async collect() {
+        if (store.isReady()) this.set((await store.stats()).partitions);
       },
     });
     new Gauge({
       name: 'daylog_storage_bytes',
       help: 'Bytes taken by the data directory: partitions, their write-ahead logs and the catalogue.',
       registers: [this.registry],
-      collect() {
-        if (store.isReady()) this.set(store.stats().bytes);
+      async collect() {
+        if (store.isReady()) this.set((await store.stats()).bytes);
       },
     });
     new Gauge({

@@ -50,7 +50,7 @@ export class RetentionService implements OnApplicationBootstrap, OnModuleDestroy
 
   private async dropOldest(): Promise<void> {
     const now = this.clock.now();
-    const oldestEndMs = this.store.stats().oldestPartitionEndMs;
+    const { oldestPartitionEndMs: oldestEndMs } = await this.store.stats();
     if (oldestEndMs === null || oldestEndMs > now - (now % this.config.partitionMs)) {
       this.logger.warn('the data directory is full and only the current partition is left: ingest is refused until it ends', { maxDiskBytes: this.config.maxDiskBytes });
       return;

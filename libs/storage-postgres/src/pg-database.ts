@@ -1,0 +1,142 @@
+import { Pool, PoolClient, QueryResultRow } from 'pg';
+import { StorageUnavailable } from '@daylog/storage';
+
+/**
+ * SQLSTATEs that say the server is gone, going or not taking connections, rather than that a statement was
+ * wrong: class 08 (connection exception), the 57P0x shutdowns and "cannot connect now", too many connections.
+ */
+const SERVER_GONE = /^(08|57P0[1-3]|53300)/;
+/** What Node and pg throw when no server answers, or the connection to it breaks. */
+const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOENT', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN']);
+const PG_CONNECTION_MESSAGES = /^(Connection terminated|timeout exceeded when trying to connect|Query read timeout|Client has encountered a connection error)/;
+
+/** Whether an error from pg means the database cannot be reached now (so: 503, try again), not a fault of ours. */
+export function isUnavailable(error: unknown): boolean {
+  if (error instanceof StorageUnavailable) return true;
+  const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
+  if (typeof code === 'string' && (SERVER_GONE.test(code) || NETWORK_CODES.has(code))) return true;
+  return typeof message === 'string' && PG_CONNECTION_MESSAGES.test(message);
+}
+
+/** How often the database is asked whether it is there, and how long it has to answer. */
+const PROBE_INTERVAL_MS = 2_000;
+const PROBE_TIMEOUT_MS = 3_000;
+
+export interface PgDatabaseOptions {
+  /** A libpq URL (postgres://user:pass@host:5432/db, ?host=/dir for a Unix socket). */
+  url: string;
+  /** Connections this process keeps at most. */
+  maxConnections: number;
+  /** How long a statement may run before the client gives up on it: no request waits longer on a database that went silent. */
+  statementTimeoutMs: number;
+  /** Names this process in pg_stat_activity. */
+  applicationName: string;
+}
+
+/**
+ * The connections of one process to the database, and whether it is reachable: an error that says it is not
+ * turns `available` off at once; a probe every two seconds turns it back on once it answers again. Every
+ * error of that kind leaves here as StorageUnavailable, whatever statement met it.
+ */
+export class PgDatabase {
+  readonly pool: Pool;
+  private reachable = true;
+  private readonly probe: NodeJS.Timeout;
+  private closed = false;
+
+  constructor(options: PgDatabaseOptions) {
+    this.pool = new Pool({
+      connectionString: options.url,
+      max: options.maxConnections,
+      connectionTimeoutMillis: PROBE_TIMEOUT_MS,
+      query_timeout: options.statementTimeoutMs,
+      application_name: options.applicationName,
+      // A connection whose peer vanished without a FIN is found out by the kernel, not left to hang.
+      keepAlive: true,
+    });
+    // An idle connection that breaks (the server restarted) reports here; unheard, it would end the process.
+    this.pool.on('error', () => this.markUnreachable());
+    this.probe = setInterval(() => void this.checkReachable(), PROBE_INTERVAL_MS);
+    this.probe.unref();
+  }
+
+  get available(): boolean {
+    return this.reachable && !this.closed;
+  }
+
+  /** Rows of one statement on any connection; `name` makes it a prepared statement, planned once a connection. */
+  async query<Row extends QueryResultRow>(text: string, values: unknown[] = [], name?: string): Promise<Row[]> {
+    try {
+      const result = await this.pool.query<Row>({ text, values, name });
+      return result.rows;
+    } catch (error) {
+      throw this.translated(error);
+    }
+  }
+
+  /** Runs `work` on one connection in a transaction: committed when it resolves, rolled back when it throws. */
+  async transaction<T>(work: (client: PoolClient) => Promise<T>): Promise<T> {
+    return this.withClient(async (client) => {
+      await client.query('BEGIN');
+      try {
+        const result = await work(client);
+        await client.query('COMMIT');
+        return result;
+      } catch (error) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw error;
+      }
+    });
+  }
+
+  /** Runs `work` on one connection of its own; a connection that failed is closed rather than given to the next. */
+  async withClient<T>(work: (client: PoolClient) => Promise<T>): Promise<T> {
+    let client: PoolClient;
+    try {
+      client = await this.pool.connect();
+    } catch (error) {
+      throw this.translated(error);
+    }
+    let broken: Error | undefined;
+    try {
+      return await work(client);
+    } catch (error) {
+      if (isUnavailable(error)) broken = error as Error;
+      throw this.translated(error);
+    } finally {
+      client.release(broken);
+    }
+  }
+
+  /** The error as callers see it: StorageUnavailable when the database cannot be reached, else as it was. */
+  translated(error: unknown): unknown {
+    if (!isUnavailable(error)) return error;
+    this.markUnreachable();
+    return error instanceof StorageUnavailable ? error : new StorageUnavailable(error);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    clearInterval(this.probe);
+    await this.pool.end();
+  }
+
+  private markUnreachable(): void {
+    this.reachable = false;
+  }
+
+  private async checkReachable(): Promise<void> {
+    if (this.closed) return;
+    let timer: NodeJS.Timeout | undefined;
+    const silence = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error('no answer')), PROBE_TIMEOUT_MS)));
+    try {
+      await Promise.race([this.pool.query('SELECT 1'), silence]);
+      this.reachable = true;
+    } catch {
+      this.reachable = false;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
