@@ -4,12 +4,12 @@ import { LineRow } from '@daylog/storage';
  * PostgreSQL's text cannot hold U+0000, which a log line may: such a message is stored in `message` with
  * U+FFFD in each NUL's place (what searches read) and whole, as UTF-8, in `message_with_nul` (what is shown).
  */
-const NUL = /\u0000/g;
+const NUL = '\u0000';
 const NUL_STAND_IN = '\ufffd';
 
 /** The two columns a message is stored in. */
 export function storedMessage(message: string): { message: string; messageWithNul: Buffer | null } {
-  return message.includes('\u0000') ? { message: message.replace(NUL, NUL_STAND_IN), messageWithNul: Buffer.from(message, 'utf8') } : { message, messageWithNul: null };
+  return message.includes(NUL) ? { message: message.replaceAll(NUL, NUL_STAND_IN), messageWithNul: Buffer.from(message, 'utf8') } : { message, messageWithNul: null };
 }
 
 /** The columns of `logs` a LineRow is made from (lineRowOf), for SELECT lists. */
