@@ -1,4 +1,4 @@
-import { Pool, PoolClient, QueryResultRow } from 'pg';
+import { Pool, PoolClient, QueryResultRow, TypeOverrides } from 'pg';
 import { StorageUnavailable } from '@daylog/storage';
 
 /**
@@ -17,6 +17,14 @@ export function isUnavailable(error: unknown): boolean {
   if (typeof code === 'string' && (SERVER_GONE.test(code) || NETWORK_CODES.has(code))) return true;
   return typeof message === 'string' && PG_CONNECTION_MESSAGES.test(message);
 }
+
+const INT8_OID = 20;
+/**
+ * bigint columns as numbers: Daylog's are milliseconds and line ids, far below 2^53, and the core counts in
+ * numbers. pg gives them as strings by default, for the sake of values past 2^53. Sums are cast to bigint.
+ */
+const DAYLOG_TYPES = new TypeOverrides();
+DAYLOG_TYPES.setTypeParser(INT8_OID, 'text', Number);
 
 /** How often the database is asked whether it is there, and how long it has to answer. */
 const PROBE_INTERVAL_MS = 2_000;
@@ -51,6 +59,7 @@ export class PgDatabase {
       connectionTimeoutMillis: PROBE_TIMEOUT_MS,
       query_timeout: options.statementTimeoutMs,
       application_name: options.applicationName,
+      types: DAYLOG_TYPES,
       // A connection whose peer vanished without a FIN is found out by the kernel, not left to hang.
       keepAlive: true,
     });
