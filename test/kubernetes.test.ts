@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
-import { readFileSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { before, describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import { parseAllDocuments } from 'yaml';
 import { loadConfig } from '@daylog/config';
 import { loadShipperConfig } from '@daylog/config/shipper';
+import { parseDuration } from '@daylog/log-model';
 import { REPO, imageCommand } from './support/image-command';
 
 const DIR = join(REPO, 'deploy/kubernetes');
@@ -17,24 +19,54 @@ interface Manifest {
   data?: Record<string, string>;
 }
 
+interface Probe {
+  httpGet?: { path: string };
+  periodSeconds?: number;
+  failureThreshold?: number;
+}
+
 interface Container {
   name: string;
   image: string;
   command?: string[];
   restartPolicy?: string;
   ports?: { name?: string; containerPort: number }[];
-  env?: { name: string; value?: string; valueFrom?: { fieldRef?: { fieldPath: string } } }[];
+  env?: { name: string; value?: string; valueFrom?: { fieldRef?: { fieldPath: string }; secretKeyRef?: object } }[];
   volumeMounts?: { name: string; mountPath: string; readOnly?: boolean }[];
-  livenessProbe?: { httpGet?: { path: string } };
-  readinessProbe?: { httpGet?: { path: string } };
+  startupProbe?: Probe;
+  livenessProbe?: Probe;
+  readinessProbe?: Probe;
+  lifecycle?: { preStop?: { exec?: { command: string[] } } };
   resources?: { requests?: Record<string, string>; limits?: Record<string, string> };
 }
 
 interface PodSpec {
   initContainers?: Container[];
   containers: Container[];
-  volumes: { name: string; emptyDir?: object; configMap?: { name: string }; persistentVolumeClaim?: { claimName: string } }[];
+  volumes: {
+    name: string;
+    emptyDir?: object;
+    configMap?: { name: string };
+    persistentVolumeClaim?: { claimName: string };
+    secret?: { secretName: string; items?: { key: string; path: string }[]; defaultMode?: number };
+  }[];
 }
+
+type AggregatorDeployment = Manifest & {
+  spec: {
+    replicas: number;
+    selector: { matchLabels: Record<string, string> };
+    strategy: { type: string; rollingUpdate?: { maxSurge?: number | string; maxUnavailable?: number | string } };
+    template: {
+      metadata: { labels: Record<string, string>; annotations?: Record<string, string> };
+      spec: PodSpec & {
+        terminationGracePeriodSeconds?: number;
+        securityContext?: Record<string, unknown>;
+        topologySpreadConstraints?: { topologyKey: string; labelSelector: { matchLabels: Record<string, string> } }[];
+      };
+    };
+  };
+};
 
 function manifests(file: string): Manifest[] {
   return parseAllDocuments(readFileSync(join(DIR, file), 'utf8')).map((document) => {
@@ -56,19 +88,20 @@ describe('Kubernetes manifests', () => {
   let models: Record<string, new (data: object) => { validate(): void }>;
 
   before(async () => {
-    const [core, apps] = await Promise.all([import('kubernetes-models/v1'), import('kubernetes-models/apps/v1')]);
+    const [core, apps, policy] = await Promise.all([import('kubernetes-models/v1'), import('kubernetes-models/apps/v1'), import('kubernetes-models/policy/v1')]);
     models = {
       Pod: core.Pod,
       ConfigMap: core.ConfigMap,
       Service: core.Service,
       PersistentVolumeClaim: core.PersistentVolumeClaim,
       Deployment: apps.Deployment,
+      PodDisruptionBudget: policy.PodDisruptionBudget,
     };
   });
 
   it('are each valid against the Kubernetes schemas', () => {
     const files = readdirSync(DIR).filter((f) => f.endsWith('.yaml'));
-    assert.deepEqual(files.sort(), ['aggregator.yaml', 'webserver-classic.yaml', 'webserver.yaml']);
+    assert.deepEqual(files.sort(), ['aggregator-postgres.yaml', 'aggregator.yaml', 'webserver-classic.yaml', 'webserver.yaml']);
     for (const file of files) {
       for (const manifest of manifests(file)) {
         const Model = models[manifest.kind];
@@ -153,13 +186,7 @@ describe('Kubernetes manifests', () => {
 
   describe('aggregator.yaml', () => {
     const list = manifests('aggregator.yaml');
-    const deployment = find(list, 'Deployment') as Manifest & {
-      spec: {
-        replicas: number;
-        strategy: { type: string };
-        template: { metadata: { annotations?: Record<string, string> }; spec: PodSpec & { terminationGracePeriodSeconds?: number } };
-      };
-    };
+    const deployment = find(list, 'Deployment') as AggregatorDeployment;
     const [aggregator] = deployment.spec.template.spec.containers;
 
     it('runs one replica that lets go of its volume before the next starts', () => {
@@ -189,6 +216,85 @@ describe('Kubernetes manifests', () => {
       assert.equal(annotations['prometheus.io/scrape'], 'true');
       assert.equal(annotations['prometheus.io/path'], '/metrics');
       assert.equal(Number(annotations['prometheus.io/port']), aggregator.ports?.[0].containerPort);
+    });
+  });
+
+  describe('aggregator-postgres.yaml', () => {
+    const list = manifests('aggregator-postgres.yaml');
+    const deployment = find(list, 'Deployment') as AggregatorDeployment;
+    const pod = deployment.spec.template.spec;
+    const [aggregator] = pod.containers;
+    const singleBox = find(manifests('aggregator.yaml'), 'Deployment') as AggregatorDeployment;
+    const value = (name: string) => envOf(aggregator, name)?.value ?? '';
+    let work: string;
+
+    before(() => (work = mkdtempSync(join(tmpdir(), 'daylog-k8s-'))));
+    after(() => rmSync(work, { recursive: true, force: true }));
+
+    it('runs three replicas, rolled one new pod at a time with no old one gone before it is ready', () => {
+      assert.equal(deployment.spec.replicas, 3);
+      assert.deepEqual(deployment.spec.strategy, { type: 'RollingUpdate', rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } });
+    });
+
+    it("lets drains and evictions take one replica at a time, at any replica count, with the pods spread over nodes", () => {
+      const budget = find(list, 'PodDisruptionBudget') as Manifest & { spec: { maxUnavailable?: number; minAvailable?: number; selector: unknown } };
+      assert.equal(budget.spec.maxUnavailable, 1);
+      assert.equal(budget.spec.minAvailable, undefined);
+      assert.deepEqual(budget.spec.selector, deployment.spec.selector);
+      const [spread] = pod.topologySpreadConstraints ?? [];
+      assert.equal(spread?.topologyKey, 'kubernetes.io/hostname');
+      assert.deepEqual(spread.labelSelector, deployment.spec.selector);
+    });
+
+    it('keeps nothing on a volume: no claim, only the Secret with the database URL where DAYLOG_POSTGRES_URL_FILE reads it', () => {
+      assert.ok(!list.some((m) => m.kind === 'PersistentVolumeClaim'));
+      assert.deepEqual(pod.volumes.map((v) => Object.keys(v).sort()), [['name', 'secret']]);
+      const [volume] = pod.volumes;
+      const mount = aggregator.volumeMounts?.find((m) => m.name === volume.name);
+      assert.ok(mount?.readOnly);
+      assert.equal(volume.secret?.secretName, 'daylog-postgres');
+      assert.deepEqual(volume.secret.items?.map((item) => [item.key, `${mount.mountPath}/${item.path}`]), [['url', value('DAYLOG_POSTGRES_URL_FILE')]]);
+      // Read by the group fsGroup gives the pod's user, and by no one else.
+      assert.equal(volume.secret.defaultMode, 0o440);
+      assert.equal(envOf(aggregator, 'DAYLOG_POSTGRES_URL'), undefined);
+      assert.ok(!aggregator.env?.some((variable) => variable.value?.includes('postgres://')));
+    });
+
+    it("probes /healthz for liveness only once it has started, which may take the whole wait for the database, and /readyz for readiness", () => {
+      const { startupProbe, livenessProbe, readinessProbe } = aggregator;
+      assert.equal(startupProbe?.httpGet?.path, '/healthz');
+      const bootWait = parseDuration(value('DAYLOG_POSTGRES_CONNECT_TIMEOUT'));
+      assert.ok(bootWait !== undefined && bootWait <= 60_000, 'DAYLOG_POSTGRES_CONNECT_TIMEOUT');
+      assert.ok((startupProbe.periodSeconds ?? 10) * (startupProbe.failureThreshold ?? 3) * 1000 > bootWait, 'the startup probe gives up before the wait is over');
+      assert.equal(livenessProbe?.httpGet?.path, '/healthz');
+      assert.equal(readinessProbe?.httpGet?.path, '/readyz');
+    });
+
+    it("is configured with settings the aggregator accepts, none of SQLite's, and stops within the pod's grace period", () => {
+      const urlFile = join(work, 'postgres-url');
+      writeFileSync(urlFile, 'postgres://daylog:secret@postgres.db.svc.cluster.local:5432/daylog');
+      const env = Object.fromEntries((aggregator.env ?? []).map((variable) => [variable.name, variable.value]));
+      for (const sqliteOnly of ['DAYLOG_DATA_DIR', 'DAYLOG_SYNCHRONOUS', 'DAYLOG_MAX_DISK']) assert.equal(env[sqliteOnly], undefined, sqliteOnly);
+      const config = loadConfig({ ...env, DAYLOG_POSTGRES_URL_FILE: urlFile });
+      const [program, seconds] = aggregator.lifecycle?.preStop?.exec?.command ?? [];
+      assert.equal(program, 'sleep');
+      const graceSeconds = pod.terminationGracePeriodSeconds ?? 30;
+      assert.ok(Number(seconds) * 1000 + config.shutdownGraceMs < graceSeconds * 1000, 'the pause and DAYLOG_SHUTDOWN_GRACE end before Kubernetes sends SIGKILL');
+    });
+
+    it('runs as the same non-root user, with the same resources and Prometheus annotations, as aggregator.yaml', () => {
+      const single = singleBox.spec.template;
+      assert.deepEqual(pod.securityContext, single.spec.securityContext);
+      assert.equal(pod.securityContext?.runAsNonRoot, true);
+      assert.deepEqual(aggregator.resources, single.spec.containers[0].resources);
+      assert.deepEqual(deployment.spec.template.metadata.annotations, single.metadata.annotations);
+      assert.deepEqual(aggregator.ports, single.spec.containers[0].ports);
+    });
+
+    it("is the Service aggregator.yaml has, in front of the replicas: the shipper's URL holds with either", () => {
+      assert.deepEqual(find(list, 'Service'), find(manifests('aggregator.yaml'), 'Service'));
+      assert.deepEqual(deployment.metadata, singleBox.metadata);
+      assert.deepEqual(deployment.spec.selector.matchLabels, deployment.spec.template.metadata.labels);
     });
   });
 });

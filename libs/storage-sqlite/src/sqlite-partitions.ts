@@ -14,6 +14,7 @@ import {
   WindowRead,
   WordIndex,
   searchesText,
+  sharedClockNow,
 } from '@daylog/storage';
 import { CatalogueStatements } from './catalogue';
 import {
@@ -29,7 +30,6 @@ import {
 } from './page-statement';
 import { partitionFile } from './partition-schema';
 import { ReadConnections } from './read-connections';
-import { sharedClockNow } from './search-protocol';
 import { SearchThreads } from './search-threads';
 import { HAS_WORD_INDEX, WORD_INDEX_STATE, wordIndexTable } from './word-index';
 

@@ -1,19 +1,33 @@
 import { LogLine } from '@daylog/log-model';
 import { LineFilter, LogStore, StoredLogLine } from './log-store';
 
-/** What a filter made of lines: which match, of the first `tested` (the rest were left when time ran out). */
+/**
+ * What a filter made of lines: which match, of the first `tested`; the rest were left when time ran out, or once
+ * a search had `enough` matches.
+ */
 export interface LinesTest {
   matches: Uint8Array;
   tested: number;
 }
 
+/** What a search (a page or a count someone waits for) adds to a line test. */
+export interface SearchLinesTest {
+  /** Stop once this many lines have matched (what a page still needs): `tested` then ends at the last of them. */
+  enough?: number;
+}
+
 /**
- * Tests lines against a live tail's filter where a test that runs long can be stopped: a regex runs in
- * time linear in the line, but can still take seconds on a long one.
+ * Tests lines against a filter where a test that runs long can be stopped: a regex runs in time linear in the
+ * line, but can still take seconds on a long one. Live tails test their batches here, and an engine whose SQL
+ * cannot say what a filter means tests its candidate lines here.
  */
 export interface LineTester {
-  /** Tests lines in order, for at most `timeMs` once the work is taken up; `client` is whom the tail is for (as ScanBudget's). */
-  testLines(filter: LineFilter, lines: readonly LogLine[], timeMs: number, client: string): Promise<LinesTest>;
+  /**
+   * Tests lines in order, for at most `timeMs` (Infinity: no limit); `client` is whom they are for (as ScanBudget's).
+   * A tail's time (no `search`) runs once a thread takes the lines up. A search's runs from the call, waiting
+   * included, as its read's time does, and its tests go before its client's tails'.
+   */
+  testLines(filter: LineFilter, lines: readonly LogLine[], timeMs: number, client: string, search?: SearchLinesTest): Promise<LinesTest>;
 }
 
 export const LINE_TESTER = Symbol('LineTester');

@@ -1,9 +1,9 @@
-/** A search's window, or a live tail's batch to test. */
-export type WorkKind = 'search' | 'line-test';
+/** A search's work (someone waits on its answer), or a live tail's batch to test. */
+export type WorkKind = 'search' | 'tail';
 
 interface ClientShare<T> {
   searches: T[];
-  lineTests: T[];
+  tailTests: T[];
   /** Threads the client's work is on. */
   held: number;
   /** When it last had a thread, in turns given out; 0: not since it last had nothing waiting or running. */
@@ -11,7 +11,7 @@ interface ClientShare<T> {
 }
 
 /**
- * Work waiting for the search threads, shared out between the clients it is for, so that no client can
+ * Work waiting for a pool's threads (WorkerPool), shared out between the clients it is for, so that no client can
  * keep another's waiting behind its own slow work:
  * - a client never holds more than `mostPerClient` threads (all but one), so a thread is left to the others
  *   even between two windows of their searches, when they have nothing waiting;
@@ -29,8 +29,8 @@ export class ClientShares<T> {
 
   add(client: string, kind: WorkKind, work: T): void {
     let share = this.clients.get(client);
-    if (!share) this.clients.set(client, (share = { searches: [], lineTests: [], held: 0, servedTurn: 0 }));
-    (kind === 'search' ? share.searches : share.lineTests).push(work);
+    if (!share) this.clients.set(client, (share = { searches: [], tailTests: [], held: 0, servedTurn: 0 }));
+    (kind === 'search' ? share.searches : share.tailTests).push(work);
   }
 
   /** The work a free thread takes up next, counted as its client's until `release`; null when none may be. */
@@ -38,14 +38,14 @@ export class ClientShares<T> {
     let next: [string, ClientShare<T>] | null = null;
     for (const entry of this.clients) {
       const share = entry[1];
-      if (share.held >= this.mostPerClient || share.searches.length + share.lineTests.length === 0) continue;
+      if (share.held >= this.mostPerClient || share.searches.length + share.tailTests.length === 0) continue;
       if (!next || share.held < next[1].held || (share.held === next[1].held && share.servedTurn < next[1].servedTurn)) next = entry;
     }
     if (!next) return null;
     const [client, share] = next;
     share.held++;
     share.servedTurn = ++this.turns;
-    return { client, work: (share.searches.shift() ?? share.lineTests.shift())! };
+    return { client, work: (share.searches.shift() ?? share.tailTests.shift())! };
   }
 
   /** A client's work left its thread. */
@@ -53,14 +53,14 @@ export class ClientShares<T> {
     const share = this.clients.get(client);
     if (!share) return;
     share.held--;
-    if (share.held === 0 && share.searches.length + share.lineTests.length === 0) this.clients.delete(client);
+    if (share.held === 0 && share.searches.length + share.tailTests.length === 0) this.clients.delete(client);
   }
 
   /** Every piece of work still waiting, taken out. */
   drain(): T[] {
     const waiting: T[] = [];
     for (const [client, share] of this.clients) {
-      waiting.push(...share.searches.splice(0), ...share.lineTests.splice(0));
+      waiting.push(...share.searches.splice(0), ...share.tailTests.splice(0));
       if (share.held === 0) this.clients.delete(client);
     }
     return waiting;
