@@ -3,7 +3,7 @@ import { pipeline } from 'node:stream/promises';
 import { PoolClient } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { LogLine, severityOf } from '@daylog/log-model';
-import { AppendBatch, AppendResult, DiskFull, LabelSet, MINUTE_MS, PartitionBounds } from '@daylog/storage';
+import { AppendBatch, AppendResult, CursorPosition, DiskFull, LabelSet, MINUTE_MS, PartitionBounds } from '@daylog/storage';
 import { LABEL_SETS_LOCK, keyLock } from './advisory-locks';
 import { copyRows, copyStatement } from './copy-rows';
 import { KnownPartitions } from './known-partitions';
@@ -110,8 +110,7 @@ export class BatchWriter {
     if (missing.length > 0) await this.partitions.make(missing);
     const placement: BatchPlacement = { placed: [], expired: [], arrival: this.placed(batch.receivedMs) };
     batch.lines.forEach((line, index) => {
-      const partition = this.partitions.place(line.ts);
-      if (partition === 'expired') placement.expired.push(index);
+      if (this.partitions.place(line.ts) === 'expired') placement.expired.push(index);
       else placement.placed.push({ line, index, partition: this.placed(line.ts) });
     });
     return placement;
@@ -145,9 +144,10 @@ export class BatchWriter {
       await pipeline(Readable.from([copyRows(rows, commitId)]), client.query(copyFrom(copyStatement(lineIds !== null))));
       await client.query('COMMIT');
       result.accepted = stored.length;
-      if (result.positions && lineIds) {
-        result.positions = new Array<undefined>(batch.lines.length).fill(undefined);
-        stored.forEach(({ line, index, partition }, i) => (result.positions![index] = { ts: line.ts, partitionStart: partition.startMs, id: lineIds[i] }));
+      if (lineIds) {
+        const positions = new Array<CursorPosition | undefined>(batch.lines.length).fill(undefined);
+        stored.forEach(({ line, index, partition }, i) => (positions[index] = { ts: line.ts, partitionStart: partition.startMs, id: lineIds[i] }));
+        result.positions = positions;
       }
       return result;
     } catch (error) {
