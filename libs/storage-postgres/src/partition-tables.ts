@@ -68,10 +68,15 @@ export async function ensurePartition(client: ClientBase, widthMs: number, ts: n
   }
 }
 
+/** A table named as Daylog names partitions, of any partitioned table. */
+const PARTITION_NAME = `^(${PARTITIONED_TABLES.join('|')})_[0-9]{8}_[0-9]{6}$`;
+
 /**
  * Drops every partition ending by `cutoffMs`, of every partitioned table: DETACH … CONCURRENTLY (which lets
- * inserts and queries go on), then DROP. A detach interrupted earlier (the replica died between its two
- * transactions) is finished first. Returns the partitions of `logs` dropped.
+ * inserts and queries go on), then DROP. The partition of `logs` goes last: it is what says a range is live,
+ * so a run interrupted part way finds the range again and drops what is left of it. A detach interrupted
+ * earlier (the replica died between its two transactions) is finished first, and a table detached but not
+ * dropped is dropped. Returns the partitions of `logs` dropped.
  */
 export async function dropPartitionsEndingBy(client: ClientBase, cutoffMs: number): Promise<PartitionBounds[]> {
   const { rows: pending } = await client.query<{ parent: string; name: string }>(
@@ -80,13 +85,20 @@ export async function dropPartitionsEndingBy(client: ClientBase, cutoffMs: numbe
       WHERE i.inhdetachpending`,
   );
   for (const { parent, name } of pending) await client.query(`ALTER TABLE ${parent} DETACH PARTITION ${name} FINALIZE`);
-  for (const { name } of pending) await client.query(`DROP TABLE IF EXISTS ${name}`);
+  // A partition is made and attached in one transaction: a table of a partition's name attached to nothing is a detached one.
+  const { rows: detached } = await client.query<{ name: string }>(
+    `SELECT relname AS name FROM pg_class
+      WHERE relkind = 'r' AND NOT relispartition AND relnamespace = to_regnamespace(current_schema()) AND relname ~ $1`,
+    [PARTITION_NAME],
+  );
+  for (const { name } of detached) await client.query(`DROP TABLE IF EXISTS ${name}`);
   const expired = (await livePartitions(client)).filter((p) => p.endMs <= cutoffMs);
   for (const partition of expired) {
-    for (const table of PARTITIONED_TABLES) {
+    for (const table of [...PARTITIONED_TABLES].reverse()) {
       const name = partitionTable(table, partition.startMs);
-      await client.query(`ALTER TABLE ${table} DETACH PARTITION ${name} CONCURRENTLY`);
-      await client.query(`DROP TABLE ${name}`);
+      const { rows } = await client.query<{ attached: boolean }>('SELECT relispartition AS attached FROM pg_class WHERE oid = to_regclass($1)', [name]);
+      if (rows[0]?.attached) await client.query(`ALTER TABLE ${table} DETACH PARTITION ${name} CONCURRENTLY`);
+      await client.query(`DROP TABLE IF EXISTS ${name}`);
     }
   }
   return expired;

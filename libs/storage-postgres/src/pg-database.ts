@@ -107,12 +107,21 @@ export class PgDatabase {
       throw this.translated(error);
     }
     let broken: Error | undefined;
+    // A connection that breaks while lent (the server restarted, or ended its session) says so as an event
+    // too, besides failing the statement: the pool hears it only once the connection is back, and unheard, it
+    // would end the process.
+    const onError = (error: Error) => {
+      broken = error;
+      this.markUnreachable();
+    };
+    client.on('error', onError);
     try {
       return await work(client);
     } catch (error) {
       if (isUnavailable(error)) broken = error as Error;
       throw this.translated(error);
     } finally {
+      client.removeListener('error', onError);
       client.release(broken);
     }
   }

@@ -1,24 +1,80 @@
-// STUB on the base branch: the writes helper replaces this file.
-import { AppendBatch, AppendResult, CommittedLines, CountQuery, CursorPosition, DropResult, LineContext, LineCount, LogQuery, LogStore, PartitionedReader, QueryPage, ScanBudget, StorageStats } from '@daylog/storage';
+import {
+  AppendBatch,
+  AppendResult,
+  CommittedLines,
+  CountQuery,
+  CursorPosition,
+  DropResult,
+  LineContext,
+  LineCount,
+  LogQuery,
+  LogStore,
+  PartitionedReader,
+  QueryPage,
+  ScanBudget,
+  StorageStats,
+  StorageUnavailable,
+} from '@daylog/storage';
+import { BatchWriter } from './batch-writer';
+import { KnownPartitions } from './known-partitions';
+import { LabelSetAdmission } from './label-set-admission';
+import { PARTITIONED_TABLES, livePartitions } from './partition-tables';
 import { PgDatabase } from './pg-database';
-import { PostgresStorageOptions } from './postgres-storage';
+import { Pruner } from './pruner';
+import { WriteSlots } from './write-slots';
 
+export interface PgLogStoreOptions {
+  partitionMs: number;
+  maxLabelSetsPerNamespace: number;
+}
+
+/**
+ * Batches committing at once, each on a connection of its own: their round trips and commits overlap. Measured
+ * on two busy cores with 1,000-line batches: ~90k lines/s one at a time, ~115k with four; eight did no better.
+ */
+const WRITE_CONNECTIONS = 4;
+
+/** What the database holds for Daylog: every partition of the partitioned tables (their indexes included), and the label sets. */
+const BYTES = `SELECT (coalesce(sum(pg_total_relation_size(inhrelid)), 0) + pg_total_relation_size('streams'))::bigint AS bytes
+                 FROM pg_inherits WHERE inhparent = ANY ($1::regclass[])`;
+
+/** Storage on PostgreSQL, shared by every replica: this process's writes, prunes and stats, and the core's reader. */
 export class PgLogStore implements LogStore {
+  private readonly slots = new WriteSlots(WRITE_CONNECTIONS);
+  private readonly inFlight = new Set<Promise<unknown>>();
+  private queued = 0;
+  private closed = false;
+
   private constructor(
     private readonly db: PgDatabase,
     private readonly reader: PartitionedReader,
+    private readonly partitions: KnownPartitions,
+    private readonly writer: BatchWriter,
+    private readonly pruner: Pruner,
   ) {}
 
-  static open(db: PgDatabase, reader: PartitionedReader, _options: PostgresStorageOptions): Promise<PgLogStore> {
-    return Promise.resolve(new PgLogStore(db, reader));
+  static async open(db: PgDatabase, reader: PartitionedReader, options: PgLogStoreOptions): Promise<PgLogStore> {
+    const partitions = await KnownPartitions.load(db, options.partitionMs);
+    const writer = new BatchWriter(db, partitions, new LabelSetAdmission(options.maxLabelSetsPerNamespace));
+    return new PgLogStore(db, reader, partitions, writer, new Pruner(db));
   }
 
+  /** Replaced by a follower of ingest_commits (the tail's part): until then, this replica's own batches are all a tail sees. */
   committedLines(): CommittedLines | null {
     return null;
   }
 
-  appendBatch(_batch: AppendBatch): Promise<AppendResult> {
-    throw new Error('not built yet');
+  async appendBatch(batch: AppendBatch): Promise<AppendResult> {
+    if (this.closed) throw new StorageUnavailable(new Error('the store is closed'));
+    this.queued += batch.lines.length;
+    const appended = this.slots.run(() => this.writer.append(batch));
+    this.inFlight.add(appended);
+    try {
+      return await appended;
+    } finally {
+      this.inFlight.delete(appended);
+      this.queued -= batch.lines.length;
+    }
   }
 
   query(query: LogQuery, budget: ScanBudget): Promise<QueryPage> {
@@ -33,23 +89,39 @@ export class PgLogStore implements LogStore {
     return this.reader.context(position, before, after, oldestMs, namespaces);
   }
 
-  dropPartitionsBefore(_cutoffMs: number): Promise<DropResult> {
-    throw new Error('not built yet');
+  /**
+   * Every replica's run marks the cutoff: none writes to a range ending by it again, and its reader skips
+   * those partitions. One replica at a time drops them (Pruner); the others answer that they dropped nothing.
+   */
+  async dropPartitionsBefore(cutoffMs: number): Promise<DropResult> {
+    this.partitions.markPruned(cutoffMs);
+    await this.reader.forgetPartitionsEndingBy(cutoffMs);
+    const run = await this.pruner.run(cutoffMs);
+    this.reader.forgetLabelSets(run.forgottenLabelSets);
+    return { droppedPartitions: run.dropped.map((p) => p.name), droppedLines: run.droppedLines };
   }
 
   stats(): Promise<StorageStats> {
-    throw new Error('not built yet');
+    return this.db.withClient(async (client) => {
+      const live = await livePartitions(client);
+      const { rows } = await client.query<{ bytes: number }>(BYTES, [PARTITIONED_TABLES]);
+      return { partitions: live.length, bytes: rows[0].bytes, oldestPartitionEndMs: live[0]?.endMs ?? null };
+    });
   }
 
   queuedLines(): number {
-    return 0;
+    return this.queued;
   }
 
   isReady(): boolean {
-    return this.db.available;
+    return !this.closed && this.db.available;
   }
 
+  /** Lets the batches in flight finish (their senders are answered), then closes the connections. */
   async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await Promise.allSettled(this.inFlight);
     this.reader.close();
     await this.db.close();
   }

@@ -1,5 +1,6 @@
 // STUB on the base branch: the reads helper replaces this file.
 import { CountQuery, CountRow, CursorPosition, LineFilter, LineKey, LineRow, LineTester, LogQuery, PartitionBounds, PartitionSource, StoredLabelSet, WindowRead, WordIndex } from '@daylog/storage';
+import { livePartitions } from './partition-tables';
 import { PgDatabase } from './pg-database';
 
 export class PgPartitions implements PartitionSource {
@@ -7,7 +8,7 @@ export class PgPartitions implements PartitionSource {
     readonly db: PgDatabase,
     readonly lineTester: LineTester,
   ) {}
-  partitions(): Promise<PartitionBounds[]> { throw new Error('not built yet'); }
+  partitions(): Promise<PartitionBounds[]> { return this.db.withClient((client) => livePartitions(client)); }
   labelSetsAfter(_afterId: number): Promise<StoredLabelSet[]> { throw new Error('not built yet'); }
   lineAt(_p: PartitionBounds, _position: CursorPosition): Promise<LineRow | null> { throw new Error('not built yet'); }
   wordIndex(_p: PartitionBounds): Promise<WordIndex | null> { throw new Error('not built yet'); }
