@@ -10,3 +10,4 @@ export * from './partition-source';
 export * from './partitioned-reader';
 export * from './partitions';
 export * from './storage-backend';
+export * from './stored-line';
