@@ -1,5 +1,6 @@
 // STUB on the base branch: the writes helper replaces this file.
 import { AppendBatch, AppendResult, CommittedLines, CountQuery, CursorPosition, DropResult, LineContext, LineCount, LogQuery, LogStore, PartitionedReader, QueryPage, ScanBudget, StorageStats } from '@daylog/storage';
+import { PgCommittedLines } from './pg-committed-lines';
 import { PgDatabase } from './pg-database';
 import { PostgresStorageOptions } from './postgres-storage';
 
@@ -13,8 +14,9 @@ export class PgLogStore implements LogStore {
     return Promise.resolve(new PgLogStore(db, reader));
   }
 
+  /** Every replica's committed lines, for live tails: one follower of the store's database. */
   committedLines(): CommittedLines | null {
-    return null;
+    return new PgCommittedLines(this.db);
   }
 
   appendBatch(_batch: AppendBatch): Promise<AppendResult> {
