@@ -1,3 +1,6 @@
+export { storedMessage } from './line-rows';
 export { POSTGRES_MIGRATIONS_DIR, migratePostgres } from './migrator';
 export { PARTITIONED_TABLES, dropPartitionsEndingBy, ensurePartition, livePartitions, partitionTable } from './partition-tables';
+export { CommittedLinesOptions, PgCommittedLines } from './pg-committed-lines';
+export { PgDatabase, PgDatabaseOptions } from './pg-database';
 export { DatabaseUnreachable, PostgresStorageOptions, openPostgresStorage } from './postgres-storage';

@@ -15,6 +15,12 @@ export function storedMessage(message: string): { message: string; messageWithNu
 /** The columns of `logs` a LineRow is made from (lineRowOf), for SELECT lists. */
 export const LINE_COLUMNS = 'id, ts, stream_id AS "labelSetId", level AS severity, message, fields, format, message_with_nul AS "messageWithNul"';
 
+/**
+ * The columns of `streams` a StoredLabelSet is made from: a missing label, stored as '' (for the unique
+ * constraint to treat two missing ones as equal), is null again.
+ */
+export const LABEL_SET_COLUMNS = "id, NULLIF(namespace, '') AS namespace, pod, NULLIF(container, '') AS container, NULLIF(source, '') AS source";
+
 export interface PgLineRow extends LineRow {
   messageWithNul: Buffer | null;
 }

@@ -19,6 +19,7 @@ import { BatchWriter } from './batch-writer';
 import { KnownPartitions } from './known-partitions';
 import { LabelSetAdmission } from './label-set-admission';
 import { PARTITIONED_TABLES, livePartitions } from './partition-tables';
+import { PgCommittedLines } from './pg-committed-lines';
 import { PgDatabase } from './pg-database';
 import { Pruner } from './pruner';
 import { WriteSlots } from './write-slots';
@@ -59,9 +60,9 @@ export class PgLogStore implements LogStore {
     return new PgLogStore(db, reader, partitions, writer, new Pruner(db));
   }
 
-  /** Replaced by a follower of ingest_commits (the tail's part): until then, this replica's own batches are all a tail sees. */
+  /** Every replica's committed lines, for live tails: one follower of the store's database. */
   committedLines(): CommittedLines | null {
-    return null;
+    return new PgCommittedLines(this.db);
   }
 
   async appendBatch(batch: AppendBatch): Promise<AppendResult> {

@@ -15,4 +15,5 @@ export * from './partitions';
 export * from './pool-jobs';
 export * from './shared-clock';
 export * from './storage-backend';
+export * from './stored-line';
 export * from './worker-pool';

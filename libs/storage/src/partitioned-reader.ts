@@ -1,5 +1,5 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { LEVELS, lineFields } from '@daylog/log-model';
+import { LEVELS } from '@daylog/log-model';
 import { StoredLabelSet } from './label-sets';
 import { matchingStreamIds } from './label-matcher';
 import { searchesText } from './filter-terms';
@@ -18,7 +18,8 @@ import {
   StoredLogLine,
 } from './log-store';
 import { CountRow, KeyRange, LineKey, LineRow, PartitionSource, ReadTime, WindowRead, WordIndex } from './partition-source';
-import { MINUTE_MS, PartitionBounds, formatOfCode } from './partitions';
+import { MINUTE_MS, PartitionBounds } from './partitions';
+import { storedLogLine } from './stored-line';
 
 /**
  * About how many lines a text search reads at a time: between two such windows it looks at its
@@ -336,23 +337,7 @@ export class PartitionedReader {
   /** Lines as rows were read; labels are taken before a drop can make the reader forget them. */
   private async toLines(rows: LineRow[], partition: PartitionBounds): Promise<StoredLogLine[]> {
     const lines: StoredLogLine[] = [];
-    for (const row of rows) {
-      const { namespace, pod, container, source } = await this.labelSetOf(row.labelSetId);
-      const format = formatOfCode(row.format);
-      const sent = row.fields === null ? null : (JSON.parse(row.fields) as StoredLogLine['fields']);
-      lines.push({
-        ts: row.ts,
-        level: LEVELS[row.severity],
-        namespace,
-        pod,
-        container,
-        source,
-        message: row.message,
-        fields: lineFields(format, row.message, sent),
-        format,
-        position: { ts: row.ts, partitionStart: partition.startMs, id: row.id },
-      });
-    }
+    for (const row of rows) lines.push(storedLogLine(row, await this.labelSetOf(row.labelSetId), partition.startMs));
     return lines;
   }
 

@@ -32,17 +32,34 @@ export interface LineTester {
 
 export const LINE_TESTER = Symbol('LineTester');
 
+/** What CommittedLines hands batches to. */
+export interface CommittedLinesListener {
+  /** Called once a batch, in order. */
+  publish(lines: readonly StoredLogLine[]): void;
+  /** Whether lines are wanted now (a tail is open): batches committed meanwhile are passed over unread. */
+  wanted(): boolean;
+  /** Hears of the first error of each run of them: following goes on from where it was once they pass. */
+  failed(error: unknown): void;
+}
+
 /**
  * Every line stored, by whichever process stored it, as its batch commits: what live tails show when several
  * replicas write to one database. Each line is given once, a batch's lines together, batches in an order
  * that no batch committed later can come before.
  */
 export interface CommittedLines {
-  /** Starts handing over batches committed from now on; `publish` is called once a batch, in order. */
-  follow(publish: (lines: readonly StoredLogLine[]) => void): void;
+  /** Starts handing over batches committed from now on. Errors (the database out of reach, say) hold following back, never end it. */
+  follow(listener: CommittedLinesListener): void;
+  /**
+   * Resolves once every batch committed before the call has been handed over (or following has stopped):
+   * a tail that read the newest lines then knows which of those it is handed still are to come.
+   */
+  caughtUp(): Promise<void>;
   /** Stops following; resolves once no `publish` call can come. */
   stop(): Promise<void>;
 }
+
+export const COMMITTED_LINES = Symbol('CommittedLines');
 
 /** What an engine adapter opens for the service: its store, and what else the service needs of the engine. */
 export interface StorageBackend {

@@ -118,7 +118,7 @@ export class IngestService {
       idempotencyKey: key === null ? null : batchKey(key, scope),
       receivedMs: now,
       lines: accepted,
-      wantPositions: this.tails.hasTails(),
+      wantPositions: this.tails.wantsIngestedLines(),
     }).finally(() => share.giveBack());
     if (result.positions) this.tails.publish(storedLines(accepted, result.positions));
     if (result.duplicate) {

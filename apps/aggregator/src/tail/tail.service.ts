@@ -75,8 +75,10 @@ export class TailService {
     try {
       const limit = params.limit === undefined ? DEFAULT_START_LINES : Number(params.limit);
       const newest = limit === 0 ? [] : (await this.store.query({ ...filter, limit, direction: 'backward', after: null }, this.budgets.start({ client, signal: gone.signal }))).lines.reverse();
-      const shown = new Set(newest.map(positionKey));
       stream.send(newest.map((line) => new TailLine(line, this.cursors)));
+      // Lines the read found may yet be handed over by a store that follows its commits: once it has caught up, none can come again.
+      await this.hub.caughtUp();
+      const shown = new Set(newest.map(positionKey));
       stream.send(arrivedMeanwhile.filter((line) => !shown.has(positionKey(line.line))));
     } catch (error) {
       if (!(error instanceof QueryCancelled)) throw error;
