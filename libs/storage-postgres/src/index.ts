@@ -1,3 +1,6 @@
+export { storedMessage } from './line-rows';
 export { POSTGRES_MIGRATIONS_DIR, migratePostgres } from './migrator';
 export { PARTITIONED_TABLES, dropPartitionsEndingBy, ensurePartition, livePartitions, partitionTable } from './partition-tables';
+export { PgDatabase } from './pg-database';
+export { ChunkLines, PgPartitions } from './pg-partitions';
 export { DatabaseUnreachable, PostgresStorageOptions, openPostgresStorage } from './postgres-storage';
