@@ -3,4 +3,5 @@ export { POSTGRES_MIGRATIONS_DIR, migratePostgres } from './migrator';
 export { PARTITIONED_TABLES, dropPartitionsEndingBy, ensurePartition, livePartitions, partitionTable } from './partition-tables';
 export { CommittedLinesOptions, PgCommittedLines } from './pg-committed-lines';
 export { PgDatabase, PgDatabaseOptions } from './pg-database';
+export { ChunkLines, PgPartitions } from './pg-partitions';
 export { DatabaseUnreachable, PostgresStorageOptions, openPostgresStorage } from './postgres-storage';

@@ -1,23 +1,173 @@
-// STUB on the base branch: the reads helper replaces this file.
-import { CountQuery, CountRow, CursorPosition, LineFilter, LineKey, LineRow, LineTester, LogQuery, PartitionBounds, PartitionSource, StoredLabelSet, WindowRead, WordIndex } from '@daylog/storage';
-import { livePartitions } from './partition-tables';
+import {
+  CountQuery,
+  CountRow,
+  CursorPosition,
+  LineFilter,
+  LineKey,
+  LineRow,
+  LineTester,
+  LogQuery,
+  PartitionBounds,
+  PartitionSource,
+  StoredLabelSet,
+  WindowRead,
+  WordIndex,
+  searchesText,
+} from '@daylog/storage';
+import { LabelSetFeed } from './label-set-feed';
+import { PgLineRow, lineRowOf } from './line-rows';
+import { PartitionList } from './partition-list';
 import { PgDatabase } from './pg-database';
+import {
+  Statement,
+  WindowLines,
+  countStatement,
+  keyAfterStatement,
+  lineAtStatement,
+  linesStatement,
+  minuteCountStatement,
+  minuteTotalsStatement,
+  rangeLinesStatement,
+  testLeftToJavaScript,
+} from './read-statements';
+import { TimedRead } from './timed-read';
 
+/**
+ * How many candidate lines a text search tested in JavaScript reads at a time: few first (a page may fill from
+ * them), twice as many each time after, up to `most` (each chunk is copied to a test thread whole).
+ */
+export interface ChunkLines {
+  first: number;
+  most: number;
+}
+
+const CHUNK_LINES: ChunkLines = { first: 500, most: 8_000 };
+
+/** Candidates read at once, and how many were asked for: fewer, and the window is read to its end. */
+interface Chunk {
+  limit: number;
+  rows: LineRow[];
+}
+
+/**
+ * PostgreSQL's partitions for the core's reader. Every read asks the database (the partitions of its catalog,
+ * the label sets, the lines), and what is kept between reads is only handed out once the database has said it
+ * is still whole (PartitionList, LabelSetFeed), so a line another replica committed is read at once, even in a
+ * partition it has just made. Each statement bounds `ts` (or `minute`) to the window it reads, so the
+ * planner reads that partition alone. Text the SQL cannot decide is tested in JavaScript through the LineTester.
+ */
 export class PgPartitions implements PartitionSource {
+  private readonly partitionList: PartitionList;
+  private readonly labelSets: LabelSetFeed;
+
   constructor(
-    readonly db: PgDatabase,
-    readonly lineTester: LineTester,
-  ) {}
-  partitions(): Promise<PartitionBounds[]> { return this.db.withClient((client) => livePartitions(client)); }
-  labelSetsAfter(_afterId: number): Promise<StoredLabelSet[]> { throw new Error('not built yet'); }
-  lineAt(_p: PartitionBounds, _position: CursorPosition): Promise<LineRow | null> { throw new Error('not built yet'); }
-  wordIndex(_p: PartitionBounds): Promise<WordIndex | null> { throw new Error('not built yet'); }
-  minuteTotals(_p: PartitionBounds, _f: LineFilter, _ids: number[] | null): Promise<{ minute: number; lines: number }[]> { throw new Error('not built yet'); }
-  linesBetween(_p: PartitionBounds, _from: number, _to: number): Promise<number> { throw new Error('not built yet'); }
-  keyAfter(_p: PartitionBounds, _f: number, _t: number, _s: LineKey | null, _b: boolean, _c: number): Promise<LineKey | null> { throw new Error('not built yet'); }
-  pageLines(_r: WindowRead, _o: Pick<LogQuery, 'direction' | 'after'>, _l: number): Promise<LineRow[]> { throw new Error('not built yet'); }
-  countLines(_r: WindowRead, _b: CountQuery['bucketMs']): Promise<CountRow[]> { throw new Error('not built yet'); }
-  countMinutes(_p: PartitionBounds, _f: LineFilter, _ids: number[] | null, _b: CountQuery['bucketMs']): Promise<CountRow[]> { throw new Error('not built yet'); }
-  forget(_p: PartitionBounds[]): void {}
+    private readonly db: PgDatabase,
+    private readonly lineTester: LineTester,
+    private readonly chunkLines = CHUNK_LINES,
+  ) {
+    this.partitionList = new PartitionList(db);
+    this.labelSets = new LabelSetFeed(db);
+  }
+
+  partitions(): Promise<PartitionBounds[]> {
+    return this.partitionList.live();
+  }
+
+  labelSetsAfter(afterId: number): Promise<StoredLabelSet[]> {
+    return this.labelSets.after(afterId);
+  }
+
+  async lineAt(_partition: PartitionBounds, position: CursorPosition): Promise<LineRow | null> {
+    const [row] = await this.rows<PgLineRow>(lineAtStatement(position));
+    return row ? lineRowOf(row) : null;
+  }
+
+  /** None yet: words are searched by reading the lines. */
+  wordIndex(): Promise<WordIndex | null> {
+    return Promise.resolve(null);
+  }
+
+  minuteTotals(_partition: PartitionBounds, filter: LineFilter, labelSetIds: number[] | null): Promise<{ minute: number; lines: number }[]> {
+    return this.rows(minuteTotalsStatement(filter, labelSetIds));
+  }
+
+  async linesBetween(_partition: PartitionBounds, fromMinute: number, toMs: number): Promise<number> {
+    const [{ lines }] = await this.rows<{ lines: number }>(rangeLinesStatement(fromMinute, toMs));
+    return lines;
+  }
+
+  async keyAfter(_partition: PartitionBounds, fromMs: number, toMs: number, start: LineKey | null, backward: boolean, count: number): Promise<LineKey | null> {
+    const [key] = await this.rows<LineKey>(keyAfterStatement(fromMs, toMs, start, backward, count));
+    return key ?? null;
+  }
+
+  async pageLines(read: WindowRead, order: Pick<LogQuery, 'direction' | 'after'>, limit: number): Promise<LineRow[]> {
+    const after = order.after?.partitionStart === read.partition.startMs ? order.after : null;
+    // Within a key range (which starts at or after the page's position) its lines alone.
+    const lines: WindowLines = { filter: read.filter, labelSetIds: read.labelSetIds, range: read.range, past: read.range ? null : after, backward: order.direction === 'backward', limit };
+    if (!searchesText(read.filter)) return (await this.rows<PgLineRow>(linesStatement(lines))).map(lineRowOf);
+    const reading = new TimedRead(this.db, this.lineTester, read.time, read.client);
+    const test = testLeftToJavaScript(read.filter);
+    if (!test) return (await reading.rows<PgLineRow>(linesStatement(lines))).map(lineRowOf);
+    const found: LineRow[] = [];
+    await this.eachChunk(reading, lines, test, (row) => found.push(row) < limit);
+    return found;
+  }
+
+  async countLines(read: WindowRead, bucketMs: CountQuery['bucketMs']): Promise<CountRow[]> {
+    if (!searchesText(read.filter)) return this.rows(countStatement(read, bucketMs));
+    const reading = new TimedRead(this.db, this.lineTester, read.time, read.client);
+    const test = testLeftToJavaScript(read.filter);
+    if (!test) return reading.rows(countStatement(read, bucketMs));
+    const counts = new Map<string, CountRow>();
+    const lines: WindowLines = { filter: read.filter, labelSetIds: read.labelSetIds, range: read.range, past: null, backward: false, limit: 0 };
+    await this.eachChunk(reading, lines, test, (row) => {
+      const start = bucketMs === null ? 0 : row.ts - (row.ts % bucketMs);
+      const key = `${start}:${row.labelSetId}:${row.severity}`;
+      const count = counts.get(key) ?? { start, labelSetId: row.labelSetId, severity: row.severity, lines: 0, lastTs: row.ts };
+      count.lines++;
+      count.lastTs = Math.max(count.lastTs, row.ts);
+      counts.set(key, count);
+      return true;
+    });
+    return [...counts.values()];
+  }
+
+  countMinutes(_partition: PartitionBounds, filter: LineFilter, labelSetIds: number[] | null, bucketMs: CountQuery['bucketMs']): Promise<CountRow[]> {
+    return this.rows(minuteCountStatement(filter, labelSetIds, bucketMs));
+  }
+
+  /** Nothing is held by partition: statements name the parent tables. */
+  forget(): void {}
+
+  /** The connections are the database's, which the store closes. */
   close(): void {}
+
+  /**
+   * The candidates SQL finds for a window, in reading order, chunk by chunk, each tested in JavaScript: `take`
+   * is given each line that passes `test`, until it answers false, or the window's lines are all read. The next
+   * chunk is read while one is tested.
+   */
+  private async eachChunk(reading: TimedRead, lines: WindowLines, test: LineFilter, take: (row: LineRow) => boolean): Promise<void> {
+    const read = async (past: LineKey | null, limit: number): Promise<Chunk> => ({
+      limit,
+      rows: (await reading.rows<PgLineRow>(linesStatement({ ...lines, past, limit }))).map(lineRowOf),
+    });
+    let next: Promise<Chunk> | null = read(lines.past, this.chunkLines.first);
+    try {
+      while (next) {
+        const { limit, rows }: Chunk = await next;
+        next = rows.length < limit ? null : read(rows[rows.length - 1], Math.min(2 * limit, this.chunkLines.most));
+        const passing = await reading.passing(test, rows);
+        for (const [i, row] of rows.entries()) if (passing[i] && !take(row)) return;
+      }
+    } finally {
+      // A chunk read ahead and not wanted: whatever it ends with, nobody waits for it.
+      next?.catch(() => undefined);
+    }
+  }
+
+  private rows<Row extends object>(statement: Statement): Promise<Row[]> {
+    return this.db.query<Row>(statement.text, statement.values, statement.name);
+  }
 }
