@@ -18,6 +18,9 @@ describe('configuration at boot', () => {
     assert.deepEqual(loadConfig({}), {
       host: '0.0.0.0',
       port: 8080,
+      postgres: null,
+      ignoredSettings: [],
+      cursorSecret: null,
       dataDir: './data',
       retentionMs: 86_400_000,
       partitionMs: 3_600_000,
