@@ -2,12 +2,9 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { connect, AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { readdirSync } from 'node:fs';
-import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
 import { gzipSync } from 'node:zlib';
-import Database from 'better-sqlite3';
 import { refuseUndeclaredGzip } from '../apps/aggregator/src/ingest/ingest-body-parsers';
 import { HOUR, MINUTE, TestApp, queryJson, startTestApp, withoutCursor } from './support/test-app';
 
@@ -205,24 +202,6 @@ describe('POST /api/v1/logs', () => {
         { pid: 31, tid: 31, connection: 12 },
         null,
       ]);
-    });
-
-    it('keeps the format codes lines were stored with in earlier partition files: 1 nginx-access, 2 nginx-error', async () => {
-      await post('text/plain', access(200, 30), '?pod=codes&format=nginx-access');
-      await post('text/plain', errorLine(-MINUTE, 'error', 'x'), '?pod=codes&format=nginx-error');
-      const dir = join(t.config.dataDir, 'partitions');
-      const codes = new Map<string, number>();
-      for (const file of readdirSync(dir).filter((name) => name.endsWith('.db'))) {
-        const db = new Database(join(dir, file), { readonly: true });
-        try {
-          const rows = db.prepare(`SELECT message, format FROM "${file.slice(0, -3)}" WHERE format IS NOT NULL`).all() as { message: string; format: number }[];
-          for (const row of rows) codes.set(row.message, row.format);
-        } finally {
-          db.close();
-        }
-      }
-      assert.equal(codes.get(access(200, 30)), 1);
-      assert.equal(codes.get(errorLine(-MINUTE, 'error', 'x')), 2);
     });
 
     it('rejects a format it does not know, per line and in the query string', async () => {

@@ -1,9 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import Database from 'better-sqlite3';
-import { readdirSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
-import { HOUR, MINUTE, TestApp, ingestLines, startTestApp, tempDataDir } from './support/test-app';
+import { HOUR, MINUTE, TestApp, ingestLines, startTestApp } from './support/test-app';
 
 interface SentLine {
   ts: number;
@@ -184,28 +181,5 @@ describe('label values seen: GET /api/v1/labels/{label}', () => {
     const response = await t.http.get('/api/v1/labels/node');
     assert.equal(response.status, 404);
     assert.match(response.body.error, /use namespace, pod, container, source/);
-  });
-});
-
-describe('counts of partitions written before counts were kept', () => {
-  it('are made when the file is opened, from its lines', async () => {
-    const dataDir = tempDataDir();
-    try {
-      let t = await startTestApp({ dataDir });
-      const now = t.clock.now();
-      await ingestLines(t.http, [{ ts: now - 30 * MINUTE, message: 'old file', level: 'error' }, { ts: now - 20 * MINUTE, message: 'old file' }]);
-      await t.close();
-      for (const file of readdirSync(join(dataDir, 'partitions')).filter((f) => f.endsWith('.db'))) {
-        const db = new Database(join(dataDir, 'partitions', file));
-        db.exec('DROP TABLE line_counts');
-        db.close();
-      }
-      t = await startTestApp({ dataDir });
-      const response = await t.http.get('/api/v1/stats').query({ format: 'json', since: '1h', step: '1h' });
-      assert.deepEqual((response.body as { buckets: { counts: object }[] }).buckets.map((b) => b.counts), [{ info: 1, error: 1 }, {}]);
-      await t.close();
-    } finally {
-      rmSync(dataDir, { recursive: true, force: true });
-    }
   });
 });

@@ -1,10 +1,11 @@
 import { execFile, execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { accessSync, appendFileSync, chmodSync, chownSync, constants, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { accessSync, appendFileSync, chmodSync, chownSync, constants, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Client } from 'pg';
+import { migratePostgres } from '@daylog/storage-postgres';
 import { debianTool } from './debian-tool';
 import { inheritedEnv } from './process-env';
 import { freePort } from './shipper-harness';
@@ -46,6 +47,11 @@ export interface PostgresCluster {
   createDatabase(name: string, template?: string): Promise<string>;
   /** Stops the server and starts it again on the same data directory and port. */
   restart(options?: RestartOptions): Promise<void>;
+  /**
+   * Runs `work` while every process of the server is stopped (SIGSTOP) and so answers nothing, as a database
+   * behind a network that went silent; they go on (SIGCONT) afterwards, or when the test process exits.
+   */
+  whileFrozen<T>(work: () => Promise<T>): Promise<T>;
   /** Shuts the server down and removes the temp dir. */
   stop(): Promise<void>;
   /** Stops the server at once and removes the temp dir, synchronously: for exit handlers. */
@@ -108,6 +114,7 @@ export async function startPostgres(settings: Readonly<Record<string, string | n
   const password = randomBytes(18).toString('base64url');
   let port = 0;
   let removed = false;
+  let frozen: number[] = [];
 
   const logTail = () => (existsSync(log) ? readFileSync(log, 'utf8').split('\n').slice(-20).join('\n') : '(no server log)');
   const failed = (step: string, error: unknown) =>
@@ -126,6 +133,30 @@ export async function startPostgres(settings: Readonly<Record<string, string | n
     } catch (error) {
       throw failed('stop', error);
     }
+  };
+  const serverProcesses = (): number[] => {
+    const postmaster = Number(readFileSync(join(data, 'postmaster.pid'), 'utf8').split('\n')[0]);
+    const children = readdirSync('/proc')
+      .filter((entry) => /^\d+$/.test(entry))
+      .filter((pid) => {
+        try {
+          // /proc/<pid>/stat: "pid (name) state ppid …"; the name may hold spaces, never ") ".
+          return Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')[1]) === postmaster;
+        } catch {
+          return false;
+        }
+      });
+    return [postmaster, ...children.map(Number)];
+  };
+  const thaw = () => {
+    for (const pid of frozen) {
+      try {
+        process.kill(pid, 'SIGCONT');
+      } catch {
+        // Ended meanwhile: nothing left to wake.
+      }
+    }
+    frozen = [];
   };
   const remove = () => {
     running.delete(cluster);
@@ -156,6 +187,15 @@ export async function startPostgres(settings: Readonly<Record<string, string | n
       await whileDown?.();
       await startServer();
     },
+    async whileFrozen(work) {
+      frozen = serverProcesses();
+      for (const pid of frozen) process.kill(pid, 'SIGSTOP');
+      try {
+        return await work();
+      } finally {
+        thaw();
+      }
+    },
     async stop() {
       if (removed) return;
       await stopServer('fast');
@@ -163,6 +203,7 @@ export async function startPostgres(settings: Readonly<Record<string, string | n
     },
     kill() {
       if (removed) return;
+      thaw();
       spawnSync(runuser, ['-u', 'postgres', '--', join(POSTGRES_BIN, 'pg_ctl'), '-D', data, '-m', 'immediate', '-w', 'stop'], {
         env: inheritedEnv(),
         stdio: 'ignore',
@@ -212,4 +253,27 @@ export async function connectTo(url: string): Promise<Client> {
   const client = new Client({ connectionString: url });
   await client.connect();
   return client;
+}
+
+/** The database every app's database is copied from: migrated once, so that each app starts as on a migrated database. */
+const MIGRATED_TEMPLATE = 'daylog_migrated';
+let processCluster: Promise<PostgresCluster> | undefined;
+let databasesMade = 0;
+
+/**
+ * A fresh, migrated database on this test process's own cluster, which is started on first use and stopped
+ * when the process exits: the e2e suite on PostgreSQL (DAYLOG_TEST_ENGINE=postgres) gives each app one.
+ */
+export async function freshMigratedDatabase(): Promise<string> {
+  processCluster ??= startPostgres().then(async (cluster) => {
+    const template = await connectTo(await cluster.createDatabase(MIGRATED_TEMPLATE));
+    try {
+      await migratePostgres(template);
+    } finally {
+      await template.end();
+    }
+    return cluster;
+  });
+  const name = `daylog_${++databasesMade}`;
+  return (await processCluster).createDatabase(name, MIGRATED_TEMPLATE);
 }

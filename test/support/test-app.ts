@@ -10,6 +10,7 @@ import { Clock } from '../../apps/aggregator/src/clock/clock';
 import { createAggregator } from '../../apps/aggregator/src/configure-app';
 import { aggregatorLogger } from '../../apps/aggregator/src/logging/aggregator-logger';
 import { WireLine } from '../../apps/aggregator/src/query/line-formats';
+import { freshMigratedDatabase } from './postgres-cluster';
 
 export const HOUR = 3_600_000;
 export const MINUTE = 60_000;
@@ -41,12 +42,35 @@ export function tempDataDir(): string {
   return mkdtempSync(join(tmpdir(), 'daylog-test-'));
 }
 
-/** The production bootstrap (createAggregator → configureApp) on a temp data dir, with real HTTP. */
+/** The engine startTestApp gives apps: SQLite unless DAYLOG_TEST_ENGINE=postgres (npm run test:postgres). */
+export const TEST_ENGINE = testEngine(process.env.DAYLOG_TEST_ENGINE);
+
+function testEngine(name: string | undefined): 'sqlite' | 'postgres' {
+  if (name === undefined || name === 'sqlite' || name === 'postgres') return name ?? 'sqlite';
+  throw new Error(`DAYLOG_TEST_ENGINE=${JSON.stringify(name)}: expected sqlite or postgres`);
+}
+
+/** On PostgreSQL, the database a data dir stands for: an app started again on the same dir finds its lines. */
+const databasesOfDataDirs = new Map<string, string>();
+
+/** The settings that give an app its storage: a data dir of its own on SQLite, a fresh database on PostgreSQL. */
+async function storageEnv(dataDir: string | undefined): Promise<Record<string, string>> {
+  if (TEST_ENGINE === 'sqlite') return { DAYLOG_DATA_DIR: dataDir ?? tempDataDir(), DAYLOG_SYNCHRONOUS: 'normal' };
+  const known = dataDir === undefined ? undefined : databasesOfDataDirs.get(dataDir);
+  const url = known ?? (await freshMigratedDatabase());
+  if (dataDir !== undefined) databasesOfDataDirs.set(dataDir, url);
+  return { DAYLOG_POSTGRES_URL: url };
+}
+
+/**
+ * The production bootstrap (createAggregator → configureApp) with real HTTP, on the engine the suite runs on
+ * (TEST_ENGINE), or on the one `env` chooses: a temp data dir, or a fresh database.
+ */
 export async function startTestApp(
   options: { dataDir?: string; clock?: ManualClock | Clock; env?: Record<string, string> } = {},
 ): Promise<TestApp> {
-  const dataDir = options.dataDir ?? tempDataDir();
-  const config = loadConfig({ DAYLOG_DATA_DIR: dataDir, DAYLOG_SYNCHRONOUS: 'normal', ...options.env });
+  const chosen = options.env?.DAYLOG_POSTGRES_URL !== undefined || options.env?.DAYLOG_POSTGRES_URL_FILE !== undefined;
+  const config = loadConfig({ ...(chosen ? {} : await storageEnv(options.dataDir)), ...options.env });
   const clock = (options.clock ?? new ManualClock()) as ManualClock;
   const app = await createAggregator(config, clock, aggregatorLogger(config, ['error', 'fatal']));
   await app.init();
@@ -58,7 +82,7 @@ export async function startTestApp(
     config,
     close: async () => {
       await app.close();
-      if (!options.dataDir) rmSync(dataDir, { recursive: true, force: true });
+      if (config.postgres === null && !options.dataDir) rmSync(config.dataDir, { recursive: true, force: true });
     },
   };
 }

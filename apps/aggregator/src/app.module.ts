@@ -1,5 +1,6 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { DaylogConfig } from '@daylog/config';
+import { StorageBackend } from '@daylog/storage';
 import { Clock } from './clock/clock';
 import { ConfigModule } from './config/config.module';
 import { HealthModule } from './health/health.module';
@@ -14,12 +15,12 @@ import { TailModule } from './tail/tail.module';
 
 @Module({})
 export class AppModule {
-  static register(config: DaylogConfig, clock: Clock): DynamicModule {
+  static register(config: DaylogConfig, clock: Clock, storage: StorageBackend): DynamicModule {
     return {
       module: AppModule,
       imports: [
         ConfigModule.forRoot(config, clock),
-        StorageModule,
+        StorageModule.forBackend(storage),
         MetricsModule,
         IngestModule,
         LokiModule,

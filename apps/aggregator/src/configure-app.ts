@@ -12,6 +12,7 @@ import { registerRateLimit } from './http/rate-limit';
 import { createValidationPipe } from './http/validation.pipe';
 import { registerIngestBodyParsers } from './ingest/ingest-body-parsers';
 import { aggregatorLogger } from './logging/aggregator-logger';
+import { openStorage } from './storage/open-storage';
 
 /** Parsers, pipes and filters: the one place both main.ts and the tests configure the app. */
 export function configureApp(app: NestFastifyApplication, config: DaylogConfig): void {
@@ -29,12 +30,19 @@ export async function createAggregator(
   clock: Clock,
   logger: LoggerService = aggregatorLogger(config),
 ): Promise<NestFastifyApplication> {
-  const app = await NestFactory.create<NestFastifyApplication>(
-    AppModule.register(config, clock),
-    // A request that stops sending its body is closed after a minute rather than held forever.
-    new FastifyAdapter({ bodyLimit: config.maxBodyBytes, requestTimeout: 60_000 }),
-    { bodyParser: false, logger, abortOnError: false },
-  );
+  const storage = await openStorage(config);
+  let app: NestFastifyApplication;
+  try {
+    app = await NestFactory.create<NestFastifyApplication>(
+      AppModule.register(config, clock, storage),
+      // A request that stops sending its body is closed after a minute rather than held forever.
+      new FastifyAdapter({ bodyLimit: config.maxBodyBytes, requestTimeout: 60_000 }),
+      { bodyParser: false, logger, abortOnError: false },
+    );
+  } catch (error) {
+    await storage.close();
+    throw error;
+  }
   identifyClients(app.getHttpAdapter().getInstance(), config);
   await registerRateLimit(app, config);
   configureApp(app, config);

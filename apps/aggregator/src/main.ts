@@ -11,7 +11,7 @@ import { aggregatorLogger } from './logging/aggregator-logger';
 function configOrExit(): DaylogConfig {
   try {
     const config = loadConfig(process.env);
-    ensureDataDir(config);
+    if (config.postgres === null) ensureDataDir(config);
     return config;
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
@@ -68,10 +68,16 @@ async function main(): Promise<void> {
     process.exit(1);
   };
 
+  if (config.postgres !== null && config.ignoredSettings.length > 0) {
+    const names = config.ignoredSettings.join(', ');
+    logger.warn(`ignored, as SQLite's settings while ${config.postgres.variable} chooses PostgreSQL: ${names}`, { ignored: config.ignoredSettings });
+  }
+
   const app = await createAggregator(config, systemClock, consoleLogger).catch(cannotStart);
   closeOnSignals(app, config.shutdownGraceMs, logger);
   await app.listen({ host: config.host, port: config.port }).catch(cannotStart);
-  logger.log('listening', { address: boundAddress(app), dataDir: config.dataDir });
+  const storage = config.postgres === null ? { dataDir: config.dataDir } : { database: config.postgres.shownUrl };
+  logger.log('listening', { address: boundAddress(app), ...storage });
   if (config.ingestTokens === null) logger.warn('ingest is OPEN: anyone who can reach this port can write lines; set DAYLOG_INGEST_TOKENS');
   if (config.readTokens === null) logger.warn('reads are OPEN: anyone who can reach this port can read every line; set DAYLOG_READ_TOKENS');
 }

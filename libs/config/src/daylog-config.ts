@@ -1,8 +1,27 @@
 import { TokenGrant } from './tokens';
 
+/** The database PostgreSQL mode keeps every replica's lines in. */
+export interface PostgresSettings {
+  /** A libpq URL. It may hold a password: messages show `shownUrl`, never this. */
+  url: string;
+  /** The URL with its password replaced by `***`. */
+  shownUrl: string;
+  /** Where the URL was given, DAYLOG_POSTGRES_URL or DAYLOG_POSTGRES_URL_FILE: what a message about it names. */
+  variable: string;
+  /** How long boot keeps trying to reach the database before it gives up. */
+  connectTimeoutMs: number;
+}
+
 export interface DaylogConfig {
   host: string;
   port: number;
+  /** Where lines are kept: PostgreSQL when DAYLOG_POSTGRES_URL (or its _FILE) is set; null: SQLite under `dataDir`. */
+  postgres: PostgresSettings | null;
+  /** SQLite-only settings set while PostgreSQL is chosen: they have no effect, which boot says once. */
+  ignoredSettings: string[];
+  /** What cursor keys are derived from, the same on every replica (DAYLOG_CURSOR_SECRET); null: the engine keeps its own. */
+  cursorSecret: Buffer | null;
+  /** SQLite's directory. */
   dataDir: string;
   retentionMs: number;
   partitionMs: number;

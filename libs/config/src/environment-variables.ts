@@ -49,6 +49,7 @@ export const ENV_DEFAULTS = {
   // or a dashboard's panels; 500 in all, each with its own filter, is 0.05 to 0.15 s of work a batch.
   DAYLOG_MAX_TAILS_PER_CLIENT: '20',
   DAYLOG_MAX_TAILS: '500',
+  DAYLOG_POSTGRES_CONNECT_TIMEOUT: '60s',
 } as const;
 
 export type EnvName = keyof typeof ENV_DEFAULTS;
@@ -119,4 +120,7 @@ export class EnvironmentVariables implements Record<EnvName, string> {
 
   @IsPositiveInteger(100_000)
   DAYLOG_MAX_TAILS!: string;
+
+  @IsDuration()
+  DAYLOG_POSTGRES_CONNECT_TIMEOUT!: string;
 }

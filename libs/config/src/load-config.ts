@@ -5,6 +5,8 @@ import { parseDuration } from '@daylog/log-model';
 import { ConfigError } from './config-error';
 import { DaylogConfig } from './daylog-config';
 import { ENV_DEFAULTS, EnvName, EnvironmentVariables } from './environment-variables';
+import { variableOrFile } from './setting-files';
+import { SQLITE_ONLY_SETTINGS, loadCursorSecret, postgresSettings } from './storage-settings';
 import { loadTokens } from './tokens';
 
 const DAY_MS = 86_400_000;
@@ -14,6 +16,8 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 const MAX_SHUTDOWN_GRACE_MS = 10 * MINUTE_MS;
 const MAX_QUERY_TIMEOUT_MS = 10 * MINUTE_MS;
 const MIN_DISK_BYTES = 1024 ** 2;
+/** Boot gives up on a database it cannot reach after at most a minute: an orchestrator restarts it, and says so. */
+const MAX_CONNECT_TIMEOUT_MS = MINUTE_MS;
 /**
  * Objects a line may bring with it in any body taken: a line and its fields; a Loki entry, its metadata and,
  * when each entry has a stream of its own, that stream, its labels and its values.
@@ -25,8 +29,12 @@ const OBJECTS_PER_BODY = 3;
 const CLIENT_SHARE_OF_QUEUE = 1 / 2;
 
 export function loadConfig(env: NodeJS.ProcessEnv): DaylogConfig {
+  const postgresUrl = variableOrFile(env, 'DAYLOG_POSTGRES_URL');
+  // Never an error: a Deployment switched to PostgreSQL may keep its old SQLite settings.
+  const ignoredSettings: EnvName[] = postgresUrl ? SQLITE_ONLY_SETTINGS.filter((name) => env[name] !== undefined) : [];
   const names = Object.keys(ENV_DEFAULTS) as EnvName[];
-  const raw = Object.fromEntries(names.map((name) => [name, env[name] ?? ENV_DEFAULTS[name]]));
+  const given = (name: EnvName) => (ignoredSettings.includes(name) ? undefined : env[name]);
+  const raw = Object.fromEntries(names.map((name) => [name, given(name) ?? ENV_DEFAULTS[name]]));
   const vars = plainToInstance(EnvironmentVariables, raw);
   const [first] = validateSync(vars);
   if (first) {
@@ -68,6 +76,10 @@ export function loadConfig(env: NodeJS.ProcessEnv): DaylogConfig {
         'a larger batch could never be queued; lower it or raise DAYLOG_MAX_QUEUED_LINES',
     );
   }
+  const connectTimeoutMs = parseDuration(vars.DAYLOG_POSTGRES_CONNECT_TIMEOUT)!;
+  if (connectTimeoutMs < 1000 || connectTimeoutMs > MAX_CONNECT_TIMEOUT_MS) {
+    throw new ConfigError('DAYLOG_POSTGRES_CONNECT_TIMEOUT', vars.DAYLOG_POSTGRES_CONNECT_TIMEOUT, 'expected a duration from 1s to 60s');
+  }
   const maxDiskBytes = bytesOf(vars.DAYLOG_MAX_DISK);
   if (maxDiskBytes !== null && maxDiskBytes < MIN_DISK_BYTES) {
     throw new ConfigError('DAYLOG_MAX_DISK', vars.DAYLOG_MAX_DISK, 'expected off, or at least 1M (a partition file alone takes some hundred kilobytes)');
@@ -76,6 +88,9 @@ export function loadConfig(env: NodeJS.ProcessEnv): DaylogConfig {
   return {
     host: vars.DAYLOG_HOST,
     port,
+    postgres: postgresUrl && postgresSettings(postgresUrl, connectTimeoutMs),
+    ignoredSettings,
+    cursorSecret: loadCursorSecret(env),
     dataDir: vars.DAYLOG_DATA_DIR,
     retentionMs,
     partitionMs,

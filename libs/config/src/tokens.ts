@@ -1,5 +1,5 @@
-import { readFileSync } from 'node:fs';
 import { ConfigError } from './config-error';
+import { variableOrFile } from './setting-files';
 
 /** A bearer token, and the namespaces it is limited to (null: every namespace). */
 export interface TokenGrant {
@@ -30,25 +30,13 @@ function parseGrant(text: string, name: string, shown: string): TokenGrant {
  * or null when neither is set: that kind of request is then open.
  */
 export function loadTokens(env: NodeJS.ProcessEnv, name: string): TokenGrant[] | null {
-  const listed = env[name]?.trim();
-  const file = env[`${name}_FILE`]?.trim();
-  if (listed && file) throw new ConfigError(name, '<set>', `set ${name} or ${name}_FILE, not both`);
-  let entries: string[];
-  let shown: string;
-  if (file) {
-    try {
-      entries = readFileSync(file, 'utf8').split('\n');
-    } catch (error) {
-      throw new ConfigError(`${name}_FILE`, file, `cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
-    }
-    shown = file;
-  } else if (listed) {
-    entries = listed.split(',');
-    shown = '<tokens>';
-  } else {
-    return null;
-  }
-  const grants = entries.map((entry) => entry.trim()).filter((entry) => entry !== '');
-  if (grants.length === 0) throw new ConfigError(file ? `${name}_FILE` : name, shown, 'holds no token');
-  return grants.map((entry) => parseGrant(entry, file ? `${name}_FILE` : name, shown));
+  const setting = variableOrFile(env, name);
+  if (setting === null) return null;
+  const shown = setting.file ?? '<tokens>';
+  const grants = setting.text
+    .split(setting.file === null ? ',' : '\n')
+    .map((entry) => entry.trim())
+    .filter((entry) => entry !== '');
+  if (grants.length === 0) throw new ConfigError(setting.variable, shown, 'holds no token');
+  return grants.map((entry) => parseGrant(entry, setting.variable, shown));
 }

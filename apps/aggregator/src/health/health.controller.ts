@@ -12,7 +12,7 @@ export class HealthController {
 
   @Get('readyz')
   ready(): { status: string } {
-    if (!this.store.isReady()) throw new ServiceUnavailableException({ error: 'storage is not open' });
+    if (!this.store.isReady()) throw new ServiceUnavailableException({ error: 'storage is not ready: closed, or its database cannot be reached' });
     return { status: 'ready' };
   }
 }

@@ -1,6 +1,6 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import { FastifyReply, FastifyRequest } from 'fastify';
-import { QueryBudgetExceeded, QueryCancelled } from '@daylog/storage';
+import { QueryBudgetExceeded, QueryCancelled, StorageUnavailable } from '@daylog/storage';
 import { bodyTooLarge } from '../ingest/request-limits';
 import { RetryLaterException } from './retry-later.exception';
 
@@ -13,6 +13,8 @@ interface FastifyError {
 }
 
 const CLIENT_CLOSED_REQUEST = 499;
+/** The database answers again within a few of its probes (two seconds apart) once it is back. */
+const DATABASE_RETRY_SECONDS = 5;
 
 /**
  * Every error leaves as `{"error": "..."}` with a sentence a person can act on: Nest's exceptions,
@@ -25,7 +27,9 @@ export class HttpErrorFilter implements ExceptionFilter {
 
   constructor(private readonly maxBodyBytes: number) {}
 
-  catch(exception: unknown, host: ArgumentsHost): void {
+  catch(thrown: unknown, host: ArgumentsHost): void {
+    // Whatever the request was, nothing of it was done: the client tries again, as when the writer is behind.
+    const exception = thrown instanceof StorageUnavailable ? new RetryLaterException('the database cannot be reached: retry in a few seconds', DATABASE_RETRY_SECONDS) : thrown;
     const request = host.switchToHttp().getRequest<FastifyRequest>();
     const reply = host.switchToHttp().getResponse<FastifyReply>();
     const [status, body] = this.describe(exception, request);

@@ -1,24 +1,30 @@
-import { Global, Inject, Module, OnApplicationShutdown } from '@nestjs/common';
-import { DaylogConfig } from '@daylog/config';
-import { COMMITTED_LINES, CommittedLines, CursorCodec, LINE_TESTER, LOG_STORE, LineTester, LogStore, StorageBackend } from '@daylog/storage';
-import { DAYLOG_CONFIG } from '../config/config.module';
-import { openStorage } from './open-storage';
+import { DynamicModule, Global, Inject, Module, OnApplicationShutdown } from '@nestjs/common';
+import { COMMITTED_LINES, CursorCodec, LINE_TESTER, LOG_STORE, StorageBackend } from '@daylog/storage';
 
 const STORAGE_BACKEND = Symbol('StorageBackend');
 
+/**
+ * The storage opened before the app is made (openStorage): a database that cannot be reached, or a data dir
+ * that cannot be read, stops the boot with the one line that says so, not a framework's trace first.
+ */
 @Global()
-@Module({
-  providers: [
-    { provide: STORAGE_BACKEND, inject: [DAYLOG_CONFIG], useFactory: (config: DaylogConfig): Promise<StorageBackend> => openStorage(config) },
-    { provide: LOG_STORE, inject: [STORAGE_BACKEND], useFactory: (backend: StorageBackend): LogStore => backend.store },
-    { provide: CursorCodec, inject: [STORAGE_BACKEND], useFactory: (backend: StorageBackend): CursorCodec => new CursorCodec(backend.cursorKey) },
-    { provide: LINE_TESTER, inject: [STORAGE_BACKEND], useFactory: (backend: StorageBackend): LineTester => backend.lineTester },
-    { provide: COMMITTED_LINES, inject: [STORAGE_BACKEND], useFactory: (backend: StorageBackend): CommittedLines | null => backend.committedLines },
-  ],
-  exports: [LOG_STORE, CursorCodec, LINE_TESTER, COMMITTED_LINES],
-})
+@Module({})
 export class StorageModule implements OnApplicationShutdown {
   constructor(@Inject(STORAGE_BACKEND) private readonly backend: StorageBackend) {}
+
+  static forBackend(backend: StorageBackend): DynamicModule {
+    return {
+      module: StorageModule,
+      providers: [
+        { provide: STORAGE_BACKEND, useValue: backend },
+        { provide: LOG_STORE, useValue: backend.store },
+        { provide: CursorCodec, useValue: new CursorCodec(backend.cursorKey) },
+        { provide: LINE_TESTER, useValue: backend.lineTester },
+        { provide: COMMITTED_LINES, useValue: backend.committedLines },
+      ],
+      exports: [LOG_STORE, CursorCodec, LINE_TESTER, COMMITTED_LINES],
+    };
+  }
 
   onApplicationShutdown(): Promise<void> {
     return this.backend.close();
