@@ -68,10 +68,9 @@ async function waitForDatabase(db: PgDatabase, timeoutMs: number): Promise<void>
       await db.query('SELECT 1');
       return;
     } catch (error) {
-      if (Date.now() + CONNECT_RETRY_MS > giveUpAt) {
-        throw new DatabaseUnreachable(`the database cannot be reached after ${Math.round(timeoutMs / 1000)} s: ${reasonOf(error)}`);
-      }
-      await sleep(CONNECT_RETRY_MS);
+      const left = giveUpAt - Date.now();
+      if (left <= 0) throw new DatabaseUnreachable(`the database cannot be reached after ${Math.round(timeoutMs / 1000)} s: ${reasonOf(error)}`);
+      await sleep(Math.min(CONNECT_RETRY_MS, left));
     }
   }
 }
