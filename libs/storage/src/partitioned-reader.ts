@@ -284,6 +284,9 @@ export class PartitionedReader {
     const index = query.match ? await this.source.wordIndex(partition) : null;
     if (!searchesText(query) || index) return [{ partition, index, fromMs, toMs, lines: 0 }];
     const minutes = await this.source.minuteTotals(partition, { ...query, fromMs: fromMs - (fromMs % MINUTE_MS), toMs }, labelSetIds);
+    // No line of the filter's labels and levels here (a partition made for a batch's commit record, say): no
+    // window, for a page's first would be read and find nothing, and the next would stop on its time.
+    if (minutes.every((minute) => minute.lines === 0)) return [];
     if (backward) minutes.reverse();
     const windows: ScanWindow[] = [];
     let edge = backward ? toMs : fromMs;
