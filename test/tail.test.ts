@@ -6,6 +6,7 @@ import { setImmediate as nextTurn } from 'node:timers/promises';
 import { IngestService } from '../apps/aggregator/src/ingest/ingest.service';
 import { QueueShares } from '../apps/aggregator/src/ingest/queue-shares';
 import { loadConfig } from '@daylog/config';
+import { COMMITTED_LINES, CommittedLines } from '@daylog/storage';
 import { TailHub } from '../apps/aggregator/src/tail/tail-hub';
 import { TailLimits } from '../apps/aggregator/src/tail/tail-limits';
 import { TAIL_QUEUE_LINES } from '../apps/aggregator/src/tail/tail.service';
@@ -84,7 +85,8 @@ describe('GET /api/v1/tail', () => {
     const response = await tail.opened();
     response.pause();
     const sent = 60_000;
-    const padding = 'x'.repeat(300);
+    // Long enough that the sockets' buffers (several MB on loopback) hold few lines beside the tail's queue.
+    const padding = 'x'.repeat(1000);
     for (let b = 0; b < sent / 2000; b++) {
       const lines = Array.from({ length: 2000 }, (_, i) => ({ message: `n ${b * 2000 + i} ${padding}` }));
       await ingestLines(t.http, lines, { ...labels, pod: 'slow-reader' });
@@ -136,8 +138,10 @@ describe('GET /api/v1/tail', () => {
     const answer = await t.app.get(IngestService).ingest({ format: 'json', value: { labels: { ...labels, pod: 'turns' }, lines } }, {}, undefined, null, t.app.get(QueueShares).forRequest('address:127.0.0.1', new EventEmitter()));
     assert.equal(answer.accepted, 20);
     assert.equal(written(), before, 'nothing was tested nor written while ingest answered');
-    await nextTurn();
-    assert.ok(written() > before, 'the first stretch is tested in the next turn');
+    if (t.app.get<symbol, CommittedLines | null>(COMMITTED_LINES) === null) {
+      await nextTurn();
+      assert.ok(written() > before, 'the first stretch is tested in the next turn');
+    }
     assert.equal(messagesOf(await tail.waitFor(10)).map((message) => message.split(' ')[0]).join(','), '0,1,2,3,4,5,6,7,8,9');
     tail.request.destroy();
   });

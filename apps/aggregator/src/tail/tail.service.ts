@@ -62,6 +62,13 @@ export class TailService {
     let closed = false;
     const gone = new AbortController();
     this.hub.add(starting);
+    const limit = params.limit === undefined ? DEFAULT_START_LINES : Number(params.limit);
+    if (limit > 0) {
+      // A store that follows its commits may not yet have handed over some made before this tail began: the
+      // newest lines read below show them, or leave them out past the limit, so they must not come as live ones.
+      await this.hub.caughtUp();
+      arrivedMeanwhile.length = 0;
+    }
     const forget = (): void => {
       closed = true;
       gone.abort();
@@ -73,7 +80,6 @@ export class TailService {
     if (out.destroyed) forget();
     else out.once('close', forget);
     try {
-      const limit = params.limit === undefined ? DEFAULT_START_LINES : Number(params.limit);
       const newest = limit === 0 ? [] : (await this.store.query({ ...filter, limit, direction: 'backward', after: null }, this.budgets.start({ client, signal: gone.signal }))).lines.reverse();
       stream.send(newest.map((line) => new TailLine(line, this.cursors)));
       // Lines the read found may yet be handed over by a store that follows its commits: once it has caught up, none can come again.
