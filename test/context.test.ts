@@ -163,7 +163,7 @@ describe('cursors seen by a token limited to one namespace', () => {
       // The server knows the row ids (3,000 payments lines lie between the two); the cursors must not tell them.
       const codec = t.app.get(CursorCodec);
       const ids = both.lines.map((line) => (codec.decodeLine(line.cursor) as { position: CursorPosition }).position.id);
-      assert.deepEqual(ids, [5002, 2001]);
+      assert.ok(ids[0] - ids[1] > 3000, `ids ${ids.join(', ')} have the payments lines between them`);
       const cursors = [...both.lines.map((line) => line.cursor), firstPage.nextCursor, forward.nextCursor];
       for (const cursor of cursors) {
         const bytes = Buffer.from(cursor, 'base64url');
