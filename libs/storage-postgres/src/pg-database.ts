@@ -49,6 +49,7 @@ export interface PgDatabaseOptions {
 export class PgDatabase {
   readonly pool: Pool;
   private reachable = true;
+  private asking: Promise<void> | null = null;
   private readonly probe: NodeJS.Timeout;
   private closed = false;
 
@@ -75,6 +76,7 @@ export class PgDatabase {
 
   /** Rows of one statement on any connection; `name` makes it a prepared statement, planned once a connection. */
   async query<Row extends QueryResultRow>(text: string, values: unknown[] = [], name?: string): Promise<Row[]> {
+    await this.answering();
     try {
       const result = await this.pool.query<Row>({ text, values, name });
       return result.rows;
@@ -100,6 +102,7 @@ export class PgDatabase {
 
   /** Runs `work` on one connection of its own; a connection that failed is closed rather than given to the next. */
   async withClient<T>(work: (client: PoolClient) => Promise<T>): Promise<T> {
+    await this.answering();
     let client: PoolClient;
     try {
       client = await this.pool.connect();
@@ -126,6 +129,16 @@ export class PgDatabase {
     }
   }
 
+  /** Asks the database whether it answers, whatever is known of it: how boot waits for it. */
+  async ping(): Promise<void> {
+    try {
+      await this.pool.query('SELECT 1');
+      this.reachable = true;
+    } catch (error) {
+      throw this.translated(error);
+    }
+  }
+
   /** The error as callers see it: StorageUnavailable when the database cannot be reached, else as it was. */
   translated(error: unknown): unknown {
     if (!isUnavailable(error)) return error;
@@ -138,6 +151,18 @@ export class PgDatabase {
     this.closed = true;
     clearInterval(this.probe);
     await this.pool.end();
+  }
+
+  /**
+   * Once the database is known to be away, each request asks it first, within the probe's time-out, whether
+   * it answers again (one question at a time, shared by all): a 503 within seconds rather than a wait for a
+   * pooled connection's statement to time out, and work again as soon as it answers.
+   */
+  private async answering(): Promise<void> {
+    if (this.reachable) return;
+    this.asking ??= this.checkReachable().finally(() => (this.asking = null));
+    await this.asking;
+    if (!this.reachable) throw new StorageUnavailable(new Error('the database does not answer'));
   }
 
   private markUnreachable(): void {

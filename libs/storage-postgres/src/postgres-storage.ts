@@ -26,7 +26,7 @@ export interface PostgresStorageOptions {
 /** Connections one replica keeps: enough for ingest commits, reads and the pruner at once on two cores. */
 const MAX_CONNECTIONS = 10;
 /** What a statement may take past the query time-out before the client gives up on it. */
-const STATEMENT_MARGIN_MS = 5_000;
+const STATEMENT_MARGIN_MS = 2_000;
 const CONNECT_RETRY_MS = 1_000;
 
 /** The database cannot be reached at boot, or refuses us: said in one line without the URL (which may hold a password). */
@@ -65,7 +65,7 @@ async function waitForDatabase(db: PgDatabase, timeoutMs: number): Promise<void>
   const giveUpAt = Date.now() + timeoutMs;
   for (;;) {
     try {
-      await db.query('SELECT 1');
+      await db.ping();
       return;
     } catch (error) {
       const left = giveUpAt - Date.now();
