@@ -29,10 +29,11 @@ describe('shipper process against an aggregator that is down', () => {
   const podDir = (pod: string, env: Record<string, string> = {}) => podDirOf(rig, pod, env);
 
   it('keeps the lines while the aggregator answers 503, logs each failed attempt, and says when it works again', async () => {
+    let up = false;
+    // The proxy first: started after a free port was picked, it could be given that very port by the system.
+    const gate = await startProxy(rig.url, () => (up ? null : { status: 503, body: '{"error":"the writer is behind"}' }));
     const port = await freePort();
     const { dir, env } = podDir('outage', { DAYLOG_METRICS_PORT: String(port) });
-    let up = false;
-    const gate = await startProxy(rig.url, () => (up ? null : { status: 503, body: '{"error":"the writer is behind"}' }));
     try {
       const written = writeLines(join(dir, 'access.log'), 'line', 1, 50);
       const shipper = startShipper({ ...env, DAYLOG_URL: gate.url });
