@@ -8,24 +8,26 @@
 -- without case or marks) are, in text that is all ASCII, exactly the runs of [a-z0-9] of the lower-cased text
 -- (lower() under "C" folds A-Z only, which is all there is to fold in ASCII). So a line of ASCII text is indexed
 -- under those words, each cut to its first 64 characters (a GIN key must fit in a third of a page; a longer
--- word is still found by its first 64), and any other line under 'not ascii', which no word can be (words have
--- no spaces): the matcher folds those itself. `length` counts characters: the database is UTF-8.
+-- word is still found by its first 64), and any other line under 'not indexed', which no word can be (words
+-- have no spaces), read whenever words are searched: text that is not ASCII, which the matcher folds itself, and
+-- text of a megabyte or more (a tsvector holds less than a megabyte of words, and array_to_tsvector does not
+-- check: past it, words are lost). `length` counts characters: the database is UTF-8.
 CREATE FUNCTION daylog_words(message text) RETURNS tsvector
   LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
   RETURN array_to_tsvector(CASE
-    WHEN octet_length(message) <> length(message) THEN ARRAY['not ascii']
+    WHEN octet_length(message) <> length(message) OR octet_length(message) >= 1048576 THEN ARRAY['not indexed']
     WHEN message COLLATE "C" ~ '[A-Za-z0-9]{65}'
       THEN ARRAY(SELECT left(word, 64) FROM regexp_split_to_table(lower(message COLLATE "C"), '[^a-z0-9]+') AS word WHERE word <> '')
     ELSE array_remove(regexp_split_to_array(lower(message COLLATE "C"), '[^a-z0-9]+'), '')
   END);
 
 -- What a `match` asks of the index: every one of `words` (folded by the matcher's rule), as a prefix where
--- `prefixes` says so, among the words of an ASCII line; or any line that is not ASCII (a word that is not ASCII
--- is in no ASCII line). Each word is cut as daylog_words cuts them: a longer word is looked for by its first 64
+-- `prefixes` says so, among the words of an indexed line; or any line not indexed (a word that is not ASCII is
+-- in no line indexed). Each word is cut as daylog_words cuts them: a longer word is looked for by its first 64
 -- characters, a longer prefix too, which a word it begins is cut to. Phrases are asked as their words (the
 -- index keeps no positions); the matcher checks their order. `words` is never empty: a match has a word.
 CREATE FUNCTION daylog_words_query(words text[], prefixes boolean[]) RETURNS tsquery
   LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
   RETURN (SELECT string_agg(quote_literal(left(word, 64)) || CASE WHEN prefix THEN ':*' ELSE '' END, ' & ')
             FROM unnest(words, prefixes) AS term(word, prefix))::tsquery
-         || '''not ascii'''::tsquery;
+         || '''not indexed'''::tsquery;
