@@ -20,9 +20,12 @@ describe('PostgreSQL migrations (migrations/postgres)', () => {
     const replicas = await Promise.all([1, 2, 3].map(() => connectTo(url)));
     try {
       const applied = await Promise.all(replicas.map((replica) => migratePostgres(replica)));
-      assert.deepEqual(applied.flat(), [1], 'one replica applied the migration, the others found it done');
-      const { rows } = await replicas[0].query('SELECT version, name FROM schema_migrations');
-      assert.deepEqual(rows, [{ version: 1, name: '001_schema.sql' }]);
+      assert.deepEqual(applied.flat(), [1, 2], 'one replica applied the migrations, the others found them done');
+      const { rows } = await replicas[0].query('SELECT version, name FROM schema_migrations ORDER BY version');
+      assert.deepEqual(rows, [
+        { version: 1, name: '001_schema.sql' },
+        { version: 2, name: '002_word_index.sql' },
+      ]);
       assert.deepEqual(await migratePostgres(replicas[1]), [], 'a later start has nothing to do');
     } finally {
       await Promise.all(replicas.map((replica) => replica.end()));
@@ -43,8 +46,9 @@ describe('PostgreSQL migrations (migrations/postgres)', () => {
       });
       await db.query('DELETE FROM schema_migrations WHERE version = 99');
       writeFileSync(join(dir, '001_schema.sql'), '');
-      writeFileSync(join(dir, '002_broken.sql'), 'CREATE TABLE half_done (x int); SELECT no_such_function();');
-      await assert.rejects(migratePostgres(db, dir), /^MigrationError: migration 002_broken\.sql failed: function no_such_function\(\) does not exist$/);
+      writeFileSync(join(dir, '002_word_index.sql'), '');
+      writeFileSync(join(dir, '003_broken.sql'), 'CREATE TABLE half_done (x int); SELECT no_such_function();');
+      await assert.rejects(migratePostgres(db, dir), /^MigrationError: migration 003_broken\.sql failed: function no_such_function\(\) does not exist$/);
       const { rows } = await db.query<{ table: string | null }>("SELECT to_regclass('half_done')::text AS table");
       assert.equal(rows[0].table, null, 'nothing of the failed migration is left');
       assert.ok(POSTGRES_MIGRATIONS_DIR.endsWith(join('migrations', 'postgres')));

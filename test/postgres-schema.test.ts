@@ -46,8 +46,11 @@ describe('the PostgreSQL schema (migrations/postgres)', () => {
     await cluster?.stop();
   });
 
-  it('records its migration and gives every partition the indexes declared on the parent', async () => {
-    assert.deepEqual((await db.query('SELECT version, name FROM schema_migrations')).rows, [{ version: 1, name: '001_schema.sql' }]);
+  it('records its migrations and gives every partition the indexes declared on the parent', async () => {
+    assert.deepEqual((await db.query('SELECT version, name FROM schema_migrations ORDER BY version')).rows, [
+      { version: 1, name: '001_schema.sql' },
+      { version: 2, name: '002_word_index.sql' },
+    ]);
     const { rows } = await db.query<{ indexdef: string }>('SELECT indexdef FROM pg_indexes WHERE tablename = $1 ORDER BY indexdef', [partitionTable('logs', hour)]);
     assert.deepEqual(
       rows.map((row) => row.indexdef.replace(/^.* USING /, '')),

@@ -10,7 +10,10 @@ import { createHash } from 'node:crypto';
 /** Taken shared by every batch, exclusive by the pruner when it forgets label sets: no batch writes lines of one being forgotten. */
 export const LABEL_SETS_LOCK = 0x6461796c6f67206cn;
 
-/** Held for a prune run, on its session: one replica prunes at a time, and a replica that dies lets go of it. */
+/**
+ * Held for a prune run, or a word index build (WordIndexBuilder), on its session: one replica at a time does either
+ * (so a DETACH … CONCURRENTLY never waits for a build of its partition), and a replica that dies lets go of it.
+ */
 export const PRUNER_LOCK = 0x6461796c6f672072n;
 
 const KEY_CLASS = 0x646b6579;

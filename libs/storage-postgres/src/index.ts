@@ -5,3 +5,4 @@ export { CommittedLinesOptions, PgCommittedLines } from './pg-committed-lines';
 export { PgDatabase, PgDatabaseOptions } from './pg-database';
 export { ChunkLines, PgPartitions } from './pg-partitions';
 export { DatabaseUnreachable, PostgresStorageOptions, openPostgresStorage } from './postgres-storage';
+export { BuiltWordIndex, WordIndexBuilder, WordIndexPace } from './word-index-builder';

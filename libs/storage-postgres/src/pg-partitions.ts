@@ -31,6 +31,7 @@ import {
   testLeftToJavaScript,
 } from './read-statements';
 import { TimedRead } from './timed-read';
+import { WHOLE_WORD_INDEX, WORD_INDEX_VALID, wordIndexName } from './word-index';
 
 /**
  * How many candidate lines a text search tested in JavaScript reads at a time: few first (a page may fill from
@@ -42,6 +43,9 @@ export interface ChunkLines {
 }
 
 const CHUNK_LINES: ChunkLines = { first: 500, most: 8_000 };
+
+/** SQLSTATE of a table that is not there: a partition read by its own table and dropped meanwhile by a pruner. */
+const UNDEFINED_TABLE = '42P01';
 
 /** Candidates read at once, and how many were asked for: fewer, and the window is read to its end. */
 interface Chunk {
@@ -59,6 +63,8 @@ interface Chunk {
 export class PgPartitions implements PartitionSource {
   private readonly partitionList: PartitionList;
   private readonly labelSets: LabelSetFeed;
+  /** Partitions whose word index was found valid: it stays so until they are dropped. */
+  private readonly indexed = new Set<string>();
 
   constructor(
     private readonly db: PgDatabase,
@@ -82,9 +88,14 @@ export class PgPartitions implements PartitionSource {
     return row ? lineRowOf(row) : null;
   }
 
-  /** None yet: words are searched by reading the lines. */
-  wordIndex(): Promise<WordIndex | null> {
-    return Promise.resolve(null);
+  /** The partition's word index once built (by any replica): it holds every line of it, those written since too. */
+  async wordIndex(partition: PartitionBounds): Promise<WordIndex | null> {
+    if (!this.indexed.has(partition.name)) {
+      const [{ valid }] = await this.db.query<{ valid: boolean }>(WORD_INDEX_VALID.text, [wordIndexName(partition.name)], WORD_INDEX_VALID.name);
+      if (!valid) return null;
+      this.indexed.add(partition.name);
+    }
+    return WHOLE_WORD_INDEX;
   }
 
   minuteTotals(_partition: PartitionBounds, filter: LineFilter, labelSetIds: number[] | null): Promise<{ minute: number; lines: number }[]> {
@@ -104,7 +115,15 @@ export class PgPartitions implements PartitionSource {
   async pageLines(read: WindowRead, order: Pick<LogQuery, 'direction' | 'after'>, limit: number): Promise<LineRow[]> {
     const after = order.after?.partitionStart === read.partition.startMs ? order.after : null;
     // Within a key range (which starts at or after the page's position) its lines alone.
-    const lines: WindowLines = { filter: read.filter, labelSetIds: read.labelSetIds, range: read.range, past: read.range ? null : after, backward: order.direction === 'backward', limit };
+    const lines: WindowLines = {
+      filter: read.filter,
+      labelSetIds: read.labelSetIds,
+      range: read.range,
+      past: read.range ? null : after,
+      backward: order.direction === 'backward',
+      limit,
+      indexedPartition: read.index ? read.partition.name : null,
+    };
     if (!searchesText(read.filter)) return (await this.rows<PgLineRow>(linesStatement(lines))).map(lineRowOf);
     const reading = new TimedRead(this.db, this.lineTester, read.time, read.client);
     const test = testLeftToJavaScript(read.filter);
@@ -120,7 +139,7 @@ export class PgPartitions implements PartitionSource {
     const test = testLeftToJavaScript(read.filter);
     if (!test) return reading.rows(countStatement(read, bucketMs));
     const counts = new Map<string, CountRow>();
-    const lines: WindowLines = { filter: read.filter, labelSetIds: read.labelSetIds, range: read.range, past: null, backward: false, limit: 0 };
+    const lines: WindowLines = { filter: read.filter, labelSetIds: read.labelSetIds, range: read.range, past: null, backward: false, limit: 0, indexedPartition: read.index ? read.partition.name : null };
     await this.eachChunk(reading, lines, test, (row) => {
       const start = bucketMs === null ? 0 : row.ts - (row.ts % bucketMs);
       const key = `${start}:${row.labelSetId}:${row.severity}`;
@@ -137,8 +156,10 @@ export class PgPartitions implements PartitionSource {
     return this.rows(minuteCountStatement(filter, labelSetIds, bucketMs));
   }
 
-  /** Nothing is held by partition: statements name the parent tables. */
-  forget(): void {}
+  /** Of the partitions, only what is known of their word indexes is held. */
+  forget(partitions: PartitionBounds[]): void {
+    for (const partition of partitions) this.indexed.delete(partition.name);
+  }
 
   /** The connections are the database's, which the store closes. */
   close(): void {}
@@ -149,10 +170,7 @@ export class PgPartitions implements PartitionSource {
    * chunk is read while one is tested.
    */
   private async eachChunk(reading: TimedRead, lines: WindowLines, test: LineFilter, take: (row: LineRow) => boolean): Promise<void> {
-    const read = async (past: LineKey | null, limit: number): Promise<Chunk> => ({
-      limit,
-      rows: (await reading.rows<PgLineRow>(linesStatement({ ...lines, past, limit }))).map(lineRowOf),
-    });
+    const read = async (past: LineKey | null, limit: number): Promise<Chunk> => ({ limit, rows: await this.candidates(reading, { ...lines, past, limit }) });
     let next: Promise<Chunk> | null = read(lines.past, this.chunkLines.first);
     try {
       while (next) {
@@ -164,6 +182,16 @@ export class PgPartitions implements PartitionSource {
     } finally {
       // A chunk read ahead and not wanted: whatever it ends with, nobody waits for it.
       next?.catch(() => undefined);
+    }
+  }
+
+  /** A chunk of candidates; none from a partition read by its own table that was dropped meanwhile: its lines went with it. */
+  private async candidates(reading: TimedRead, lines: WindowLines): Promise<LineRow[]> {
+    try {
+      return (await reading.rows<PgLineRow>(linesStatement(lines))).map(lineRowOf);
+    } catch (error) {
+      if (lines.indexedPartition !== null && (error as { code?: unknown }).code === UNDEFINED_TABLE) return [];
+      throw error;
     }
   }
 

@@ -5,12 +5,13 @@ import { migratePostgres } from './migrator';
 import { PgDatabase } from './pg-database';
 import { PgLogStore } from './pg-log-store';
 import { PgPartitions } from './pg-partitions';
+import { WordIndexBuilder } from './word-index-builder';
 
 export interface PostgresStorageOptions {
   /** DAYLOG_POSTGRES_URL: a libpq URL. */
   url: string;
   partitionMs: number;
-  /** Whether closed partitions get a word index. */
+  /** Whether closed partitions get a word index (WordIndexBuilder). */
   fullText: boolean;
   maxLabelSetsPerNamespace: number;
   /** From DAYLOG_CURSOR_SECRET; null: the key kept in the database, made by the first replica that finds none. */
@@ -34,7 +35,8 @@ export class DatabaseUnreachable extends Error {}
 
 /**
  * The scale-out engine: PostgreSQL, shared by every replica. Boot waits for the database (up to
- * `connectTimeoutMs`), applies the migrations under an advisory lock, and takes the cursor key.
+ * `connectTimeoutMs`), applies the migrations under an advisory lock, and takes the cursor key. With
+ * `fullText`, closed partitions get their word index in the background until the storage is closed.
  */
 export async function openPostgresStorage(options: PostgresStorageOptions): Promise<StorageBackend> {
   const db = new PgDatabase({
@@ -48,12 +50,17 @@ export async function openPostgresStorage(options: PostgresStorageOptions): Prom
     await db.withClient((client) => migratePostgres(client));
     const cursorKey = options.cursorKey ?? (await keptCursorKey(db));
     const store = await PgLogStore.open(db, new PartitionedReader(new PgPartitions(db, options.lineTester)), options);
+    const wordIndexes = options.fullText ? new WordIndexBuilder(db, options.url) : null;
+    wordIndexes?.start();
     return {
       store,
       committedLines: store.committedLines(),
       cursorKey,
       lineTester: options.lineTester,
-      close: () => store.close(),
+      close: async () => {
+        await wordIndexes?.stop();
+        await store.close();
+      },
     };
   } catch (error) {
     await db.close();

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
-import { MatchExpression } from '@daylog/log-model';
 import { CountQuery, FilterTerm, KeyRange, LineFilter, LineKey, filterTerms, readsText } from '@daylog/storage';
 import { LINE_COLUMNS } from './line-rows';
+import { requiredWords, wordsMatchCondition } from './word-index';
 
 /** What PgDatabase.query runs: a name makes it a statement prepared once a connection, planned generically after a few runs. */
 export interface Statement {
@@ -37,6 +37,8 @@ interface ClauseTarget {
   labelSets: LabelSetsAs;
   /** The table's time column: `ts` for lines, `minute` for the per-minute counts. */
   timeColumn: string;
+  /** Whether the partition read has a word index (word-index.ts) to find a match's lines with. */
+  wordIndex?: boolean;
 }
 
 /** What JavaScript still tests after SQL has narrowed the lines: the text terms SQL cannot decide. */
@@ -52,10 +54,6 @@ function likeContaining(text: string): string {
   return `%${text.replace(/[\\%_]/g, '\\$&')}%`;
 }
 
-function requiredTokens(expression: MatchExpression): string[] {
-  return expression.terms.flatMap((term) => (term.kind === 'word' ? [term.token] : term.tokens));
-}
-
 function labelSetsWhere(labelSets: LabelSetsAs, values: Values): string[] {
   if ('driver' in labelSets) return [`stream_id = ${labelSets.driver}`];
   const { ids } = labelSets;
@@ -68,9 +66,11 @@ function labelSetsWhere(labelSets: LabelSetsAs, values: Values): string[] {
  * not here fails to compile: each case returns. `contains` and `excludes` are exact in SQL: ILIKE under the
  * column's "C" collation folds ASCII letters only, as the meaning says. A message that held NUL has U+FFFD in its
  * place in `message`, so a text with U+FFFD is decided in JavaScript for such lines. `match` is only narrowed
- * (its words are folded in JavaScript, accents too), `regex` not at all (JavaScript's syntax and meaning).
+ * (its words are folded in JavaScript, accents too), through the partition's word index where it has one,
+ * `regex` not at all (JavaScript's syntax and meaning).
  */
-function termSql(term: FilterTerm, { labelSets, timeColumn }: ClauseTarget, values: Values): TermSql {
+function termSql(term: FilterTerm, target: ClauseTarget, values: Values): TermSql {
+  const { labelSets, timeColumn } = target;
   switch (term.kind) {
     case 'time':
       return { where: [`${timeColumn} >= ${values.add(term.fromMs)}`, `${timeColumn} < ${values.add(term.toMs)}`] };
@@ -92,9 +92,13 @@ function termSql(term: FilterTerm, { labelSets, timeColumn }: ClauseTarget, valu
       return { where: [`(${unlike} OR message_with_nul IS NOT NULL)`], test: { excludes: [term.text] } };
     }
     case 'match': {
-      // A necessary condition, cheap: in ASCII text (as many bytes as characters) each ASCII word is a substring,
+      if (target.wordIndex) {
+        const { words, prefixes } = requiredWords(term.expression);
+        return { where: [wordsMatchCondition(values.add(words, '::text[]'), values.add(prefixes, '::boolean[]'))], test: { match: term.expression } };
+      }
+      // Else a necessary condition, cheap: in ASCII text (as many bytes as characters) each ASCII word is a substring,
       // whatever its case. Other text goes to the word matcher as it is, which folds accents and case beyond ASCII.
-      const where = [...new Set(requiredTokens(term.expression))]
+      const where = [...new Set(requiredWords(term.expression).words)]
         .filter((token) => /^[a-z0-9]+$/.test(token))
         .map((token) => `(message ILIKE ${values.add(likeContaining(token))} OR octet_length(message) <> length(message))`);
       return { where, test: { match: term.expression } };
@@ -141,10 +145,16 @@ export interface WindowLines {
   past: LineKey | null;
   backward: boolean;
   limit: number;
+  /**
+   * A partition with a word index, read by its own table so that a match is narrowed by that index whatever the
+   * plan (a generic plan over `logs` is made for every partition at once, the newest without an index among them,
+   * and read them all in time order with the words tested line by line); null: `logs`, pruned to the window's partition.
+   */
+  indexedPartition: string | null;
 }
 
 /** The range and position of a read, as conditions on the time index's key. */
-function keyWhere({ range, past, backward }: WindowLines, values: Values): string[] {
+function keyWhere({ range, past, backward }: Pick<WindowLines, 'range' | 'past' | 'backward'>, values: Values): string[] {
   const key = ({ ts, id }: LineKey) => `(${values.add(ts)}, ${values.add(id)})`;
   const where: string[] = [];
   if (range?.after) where.push(`(ts, id) > ${key(range.after)}`);
@@ -166,9 +176,10 @@ export function linesStatement(lines: WindowLines): Statement {
   const ids = lines.labelSetIds;
   const merged = ids !== null && ids.length > 1 && ids.length <= MAX_MERGED_LABEL_SETS;
   const labelSets: LabelSetsAs = merged ? { driver: 'label_sets.id' } : { ids };
-  const where = [...filterSql(terms, { labelSets, timeColumn: 'ts' }, values).flatMap((term) => term.where), ...keyWhere(lines, values)];
+  const wordIndex = lines.indexedPartition !== null;
+  const where = [...filterSql(terms, { labelSets, timeColumn: 'ts', wordIndex }, values).flatMap((term) => term.where), ...keyWhere(lines, values)];
   const limit = values.add(lines.limit);
-  const select = `SELECT ${LINE_COLUMNS} FROM logs WHERE ${where.join(' AND ')} ${order()} LIMIT ${limit}`;
+  const select = `SELECT ${LINE_COLUMNS} FROM ${lines.indexedPartition ?? 'logs'} WHERE ${where.join(' AND ')} ${order()} LIMIT ${limit}`;
   const text = merged
     ? `SELECT lines.* FROM unnest(${values.add(ids, '::integer[]')}) AS label_sets(id) CROSS JOIN LATERAL (${select}) AS lines ${order('lines.')} LIMIT ${limit}`
     : select;
@@ -188,7 +199,7 @@ export function countStatement(lines: Pick<WindowLines, 'filter' | 'labelSetIds'
   const terms = filterTerms(lines.filter);
   const where = [
     ...filterSql(terms, { labelSets: { ids: lines.labelSetIds }, timeColumn: 'ts' }, values).flatMap((term) => term.where),
-    ...keyWhere({ ...lines, past: null, backward: false, limit: 0 }, values),
+    ...keyWhere({ range: lines.range, past: null, backward: false }, values),
   ];
   return {
     text: `SELECT ${start} AS start, stream_id AS "labelSetId", level AS severity, count(*) AS lines, max(ts) AS "lastTs"
