@@ -76,8 +76,8 @@ async function storageBytes(aggregator: AggregatorProcess): Promise<number> {
   return bytes;
 }
 
-async function rawRun(cluster: PostgresCluster, dataset: Dataset, streamIds: ReadonlyMap<string, number>, tag: string): Promise<number> {
-  const name = `daylog_raw_${tag.replace(/\D+/g, '_')}`;
+async function rawRun(cluster: PostgresCluster, dataset: Dataset, streamIds: ReadonlyMap<string, number>, run: number, tag: string): Promise<number> {
+  const name = `daylog_raw_${run}`;
   const client = await connect(await cluster.createDatabase(name, TEMPLATE));
   let rate: number;
   try {
@@ -179,7 +179,7 @@ export async function pgBench(dataset: Dataset, options: PgBenchOptions): Promis
 
   for (let run = 1; run <= options.runs; run++) {
     const tag = `run ${run}/${options.runs}`;
-    const rawRate = await rawRun(cluster, dataset, streamIds, tag);
+    const rawRate = await rawRun(cluster, dataset, streamIds, run, tag);
     rawRates.push(rawRate);
 
     const httpName = `daylog_http_${run}`;
