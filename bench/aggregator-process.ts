@@ -31,7 +31,16 @@ export class AggregatorProcess {
   ) {}
 
   /** Starts it on a free port with a fresh data dir (and `settings` over its defaults) and waits for GET /readyz to answer 200. */
-  static async start(dataDir: string, settings: Record<string, string> = {}): Promise<AggregatorProcess> {
+  static start(dataDir: string, settings: Record<string, string> = {}): Promise<AggregatorProcess> {
+    return AggregatorProcess.spawn({ DAYLOG_DATA_DIR: dataDir, ...settings });
+  }
+
+  /** The same over a PostgreSQL database (DAYLOG_POSTGRES_URL): a replica, of as many as are started on it. */
+  static startOnPostgres(url: string, settings: Record<string, string> = {}): Promise<AggregatorProcess> {
+    return AggregatorProcess.spawn({ DAYLOG_POSTGRES_URL: url, ...settings });
+  }
+
+  private static async spawn(settings: Record<string, string>): Promise<AggregatorProcess> {
     const port = await freePort();
     // Only the settings the benchmark chooses: any DAYLOG_* of the caller's shell is left out, so the
     // aggregator runs its defaults (DAYLOG_SYNCHRONOUS=full among them), as the raw baseline assumes.
@@ -39,7 +48,6 @@ export class AggregatorProcess {
     const child = spawn(process.execPath, [MAIN_JS], {
       env: {
         ...env,
-        DAYLOG_DATA_DIR: dataDir,
         DAYLOG_PORT: String(port),
         DAYLOG_HOST: HOST,
         DAYLOG_RETENTION: '24h',
@@ -66,7 +74,7 @@ export class AggregatorProcess {
     return this.run.rssBytes();
   }
 
-  /** SIGTERM: it answers in-flight batches, checkpoints, closes SQLite and exits 0. */
+  /** SIGTERM: it answers in-flight batches, closes its storage (SQLite's checkpoint) and exits 0. */
   async stop(): Promise<void> {
     if (!this.running) return this.run.failed(`the aggregator had already exited (${this.run.child.exitCode})`);
     const code = await this.run.terminate(STOP_TIMEOUT_MS);

@@ -34,6 +34,11 @@ export interface Dataset {
   needles: number;
 }
 
+/** The pod whose newest lines the query benches page through: the eighth, or the last there is. */
+export function benchPod(dataset: Dataset): string {
+  return podName(Math.min(7, dataset.bodies.length - 1) % POD_COUNT);
+}
+
 /** mulberry32: a small seeded generator, so every run (and every machine) sees the same data. */
 export function seededRandom(seed: number): () => number {
   let state = seed >>> 0;

@@ -67,14 +67,15 @@ function answerProblem(answer: HttpAnswer, expected: number): string | null {
 /**
  * POSTs every body from `clients` concurrent senders over a keep-alive agent, each taking the next body
  * as it finishes one; every answer must be 200 with all its lines accepted. Timed from the first send to
- * the last answer.
+ * the last answer. Several ports (replicas): the senders are dealt among them in turn.
  */
 export async function postAll(
-  port: number,
+  ports: number | readonly number[],
   bodies: readonly Buffer[],
   linesIn: (index: number) => number,
   clients: number,
 ): Promise<IngestOutcome> {
+  const portOf = (sender: number) => (typeof ports === 'number' ? ports : ports[sender % ports.length]);
   const agent = new http.Agent({ keepAlive: true, maxSockets: clients });
   let next = 0;
   let failures = 0;
@@ -83,7 +84,7 @@ export async function postAll(
     failures++;
     if (problems.length < 5) problems.push(`batch ${index}: ${problem}`);
   };
-  const sender = async (): Promise<void> => {
+  const sender = async (port: number): Promise<void> => {
     while (next < bodies.length) {
       const index = next++;
       try {
@@ -97,9 +98,20 @@ export async function postAll(
   };
   const started = nowMs();
   try {
-    await Promise.all(Array.from({ length: clients }, sender));
+    await Promise.all(Array.from({ length: clients }, (_, i) => sender(portOf(i))));
     return { ms: nowMs() - started, requests: bodies.length, failures, problems };
   } finally {
     agent.destroy();
   }
+}
+
+/** `name value` pairs of a Prometheus text answer; comments skipped. */
+export function parseMetrics(text: string): Map<string, number> {
+  const values = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    if (line === '' || line.startsWith('#')) continue;
+    const space = line.lastIndexOf(' ');
+    values.set(line.slice(0, space), Number(line.slice(space + 1)));
+  }
+  return values;
 }

@@ -7,8 +7,6 @@ import { HOUR_MS } from '../test/support/postgres-schema';
 import { PAGE_LIMIT } from './query-bench';
 
 const DAY_MS = 86_400_000;
-/** The pod query-bench.ts pages through. */
-const POD = podName(7 % POD_COUNT);
 /** Five pods: a filter matching several label sets, whose lines no single index holds in reading order. */
 const FIVE_PODS = [1, 2, 3, 4, 5].map((i) => podName(i % POD_COUNT));
 const COLUMNS = 'id, ts, stream_id, level, message, fields, format';
@@ -34,7 +32,7 @@ interface LineRow {
 }
 
 /** One way of asking PostgreSQL for a page: one or more statements, each with the time window's start as $1. */
-interface Shape {
+export interface Shape {
   name: string;
   /** The lines of the page, newest first, as the reader makes them. */
   page(fromMs: number): Promise<LogLine[]>;
@@ -161,17 +159,28 @@ function toLine(row: LineRow, streams: ReadonlyMap<number, string>): LogLine {
   };
 }
 
-/**
- * The shapes of one page the bench compares, over `client` (custom plans: node-postgres plans an unnamed
- * statement with its values each time) and `generic` (a connection that keeps one generic plan per named
- * statement). `partitions` are the logs partitions' names and starts, newest first.
- */
-export function pgQueryCases(
-  client: Client,
-  generic: Client,
-  streamIds: ReadonlyMap<string, number>,
-  partitions: readonly { name: string; startMs: number }[],
-): PgQueryCase[] {
+/** The connections and names the shapes of a page are asked with. */
+export interface PgQueryContext {
+  /** Plans each unnamed statement with its values (custom plans), as node-postgres does. */
+  client: Client;
+  /** Keeps one generic plan per named statement. */
+  generic: Client;
+  /** Each pod's label set id. */
+  streamIds: ReadonlyMap<string, number>;
+  /** The logs partitions' names and starts, newest first. */
+  partitions: readonly { name: string; startMs: number }[];
+  /** The pod whose newest lines are paged (dataset.ts's benchPod). */
+  pod: string;
+}
+
+interface ShapeMaker {
+  oneStatement: (name: string, make: () => { sql: string; params: unknown[] }) => Shape;
+  parent: (filter: PageFilter, name?: string) => Shape;
+  /** The three shapes every page is asked in: on the parent with custom and generic plans, partition by partition. */
+  shapes: (caseName: string, filter: PageFilter) => Shape[];
+}
+
+function shapeMaker({ client, generic, streamIds, partitions }: PgQueryContext): ShapeMaker {
   const pods = new Map([...streamIds].map(([pod, id]) => [id, pod]));
   const rows = async (sql: string, params: unknown[], on = client, name?: string) =>
     (await on.query<LineRow>({ text: sql, values: params, name })).rows.map((row) => toLine(row, pods));
@@ -222,24 +231,34 @@ export function pgQueryCases(
       return explain(sql, [...window(fromMs), ...params]);
     },
   });
-  const shapes = (name: string, filter: PageFilter) => [parent(filter), genericPlan(name, filter), byPartition(filter)];
+  return { oneStatement, parent, shapes: (name, filter) => [parent(filter), genericPlan(name, filter), byPartition(filter)] };
+}
 
-  const podIds = [streamIds.get(POD)!];
-  const fivePodIds = FIVE_PODS.map((pod) => streamIds.get(pod)!);
-  const substring = { contains: NEEDLE };
+/**
+ * The pages of the SQLite query bench (query-bench.ts's cases of the same names), each in the three shapes every
+ * page is asked in. `generic` must have `plan_cache_mode = force_generic_plan`.
+ */
+export function pgSharedPages(context: PgQueryContext): PgQueryCase[] {
+  const { shapes } = shapeMaker(context);
   return [
-    { name: 'pod_newest', inSqliteBench: true, shapes: shapes('pod_newest', { streamIds: podIds }) },
+    { name: 'pod_newest', inSqliteBench: true, shapes: shapes('pod_newest', { streamIds: [context.streamIds.get(context.pod)!] }) },
     { name: 'errors_newest', inSqliteBench: true, shapes: shapes('errors_newest', { levels: [severityOf('error')] }) },
-    {
-      name: 'substring',
-      inSqliteBench: true,
-      shapes: [
-        ...shapes('substring', substring),
-        oneStatement('filter, then sort', () => filterThenSortStatement(substring, PAGE_LIMIT + 1)),
-        // What the same scan costs where messages compare under a libc locale, as a column without COLLATE "C" would.
-        parent({ ...substring, collation: 'C.utf8' }, 'logs, C.UTF-8 collation'),
-      ],
-    },
+    { name: 'substring', inSqliteBench: true, shapes: shapes('substring', { contains: NEEDLE }) },
+  ];
+}
+
+/** pgSharedPages, the substring in two shapes more, and two pages the SQLite bench does not measure. */
+export function pgQueryCases(context: PgQueryContext): PgQueryCase[] {
+  const { oneStatement, parent, shapes } = shapeMaker(context);
+  const fivePodIds = FIVE_PODS.map((pod) => context.streamIds.get(pod)!);
+  const substring = { contains: NEEDLE };
+  const substringShapes = [
+    oneStatement('filter, then sort', () => filterThenSortStatement(substring, PAGE_LIMIT + 1)),
+    // What the same scan costs where messages compare under a libc locale, as a column without COLLATE "C" would.
+    parent({ ...substring, collation: 'C.utf8' }, 'logs, C.UTF-8 collation'),
+  ];
+  return [
+    ...pgSharedPages(context).map((page) => (page.name === 'substring' ? { ...page, shapes: [...page.shapes, ...substringShapes] } : page)),
     { name: 'newest', inSqliteBench: false, shapes: shapes('newest', {}) },
     {
       name: 'five_pods_newest',

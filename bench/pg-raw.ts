@@ -1,58 +1,19 @@
 import { cpus } from 'node:os';
 import { Client } from 'pg';
 import { LogLine } from '@daylog/log-model';
-import { PostgresCluster, startPostgres } from '../test/support/postgres-cluster';
+import { startPostgres } from '../test/support/postgres-cluster';
 import { runMain, envInt, median, nowMs, onCleanup, percentile, round } from './bench-support';
-import { CONTAINER, NAMESPACE, NEEDLE, POD_COUNT, SOURCE, makeDataset, podName } from './dataset';
+import { NEEDLE, benchPod, makeDataset } from './dataset';
+import { DURABLE_SETTINGS, TEMPLATE, connect, describeSettings, makeTemplate } from './pg-bench-cluster';
 import { COPY_ROWS, copyLines } from './pg-raw-ingest';
 import { PgQueryOutcome, pgQueryCases, timePgQueries } from './pg-raw-query';
-import { HOUR_MS, applySchema, createHourlyPartitions, partitionTable } from '../test/support/postgres-schema';
-import { formatInt, mb, say, seconds } from './report';
+import { HOUR_MS, partitionTable } from '../test/support/postgres-schema';
+import { Figure, formatInt, mb, say, seconds } from './report';
 
 const LINES = envInt('BENCH_LINES', 1_000_000, 1);
 const RUNS = envInt('BENCH_RUNS', 3, 1);
 const QUERY_REPS = envInt('BENCH_QUERY_REPS', 30, 1);
 const QUERY_WARMUPS = 3;
-const TEMPLATE = 'daylog_template';
-
-/**
- * A production's durability (every commit flushed to disk, as the SQLite baseline's synchronous=FULL) on
- * PostgreSQL's default memory: what a stock server on this machine gives.
- */
-const DURABLE_SETTINGS = { fsync: 'on', synchronous_commit: 'on', full_page_writes: 'on', shared_buffers: '128MB', max_connections: 20 };
-
-interface Figure {
-  name: string;
-  value: number;
-  unit: string;
-}
-
-async function connect(url: string): Promise<Client> {
-  const client = new Client({ connectionString: url });
-  // A failed query rejects its own promise; this is only the connection lost when a failed run kills the cluster.
-  client.on('error', () => undefined);
-  await client.connect();
-  return client;
-}
-
-/** A database with the schema, the data's hours as partitions and its label sets, which each run copies. */
-async function makeTemplate(cluster: PostgresCluster, firstTs: number, lastTs: number): Promise<Map<string, number>> {
-  const client = await connect(await cluster.createDatabase(TEMPLATE));
-  try {
-    await applySchema(client);
-    const hours = await createHourlyPartitions(client, firstTs, lastTs);
-    const pods = Array.from({ length: POD_COUNT }, (_, i) => podName(i));
-    const { rows } = await client.query<{ id: number; pod: string }>(
-      `INSERT INTO streams (namespace, pod, container, source)
-       SELECT $1, pod, $2, $3 FROM unnest($4::text[]) AS pod RETURNING id, pod`,
-      [NAMESPACE, CONTAINER, SOURCE, pods],
-    );
-    say(`template: migrations/postgres applied, ${hours} hourly partitions of each partitioned table, ${rows.length} label sets`);
-    return new Map(rows.map((row) => [row.pod, row.id]));
-  } finally {
-    await client.end();
-  }
-}
 
 /** Bytes on disk by table (indexes and TOAST included, partitions summed into their parent), and by index of logs. */
 async function storedBytes(client: Client): Promise<{ tables: Map<string, number>; logParts: Map<string, number> }> {
@@ -101,7 +62,7 @@ async function main(): Promise<void> {
   const started = nowMs();
   say(
     `daylog pg-raw bench: ${formatInt(LINES)} lines, ${RUNS} COPY runs, node ${process.version}, ${cpus().length} cpus; ` +
-      `PostgreSQL 15 with ${Object.entries(DURABLE_SETTINGS).map(([name, value]) => `${name}=${value}`).join(' ')}`,
+      `PostgreSQL 15 with ${describeSettings()}`,
   );
   const dataset = makeDataset(LINES, Date.now());
   say(`data: bench/dataset.ts, mean message ${dataset.meanMessageBytes.toFixed(1)} B, ${dataset.needles} × "${NEEDLE}"`);
@@ -154,7 +115,7 @@ async function main(): Promise<void> {
     if (i >= QUERY_WARMUPS) floorMs.push(nowMs() - sent);
   }
   say(`floor: SELECT 1 on the same connection p50 ${median(floorMs).toFixed(3)} ms`);
-  const cases = pgQueryCases(last, generic, streamIds, partitions);
+  const cases = pgQueryCases({ client: last, generic, streamIds, partitions, pod: benchPod(dataset) });
   const queryStart = nowMs();
   const outcomes = await timePgQueries(cases, QUERY_REPS, QUERY_WARMUPS);
   say(`queries: ${cases.length} kinds × their shapes × (${QUERY_WARMUPS} warm-up + ${QUERY_REPS} timed) in ${seconds(nowMs() - queryStart)}`);

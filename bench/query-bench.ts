@@ -1,9 +1,12 @@
 import http from 'node:http';
 import { nowMs } from './bench-support';
 import { send } from './http-client';
+import { NEEDLE } from './dataset';
 import { RawFilter, RawLine, RawQueries } from './raw-query';
 
 export const PAGE_LIMIT = 100;
+/** The needle as a regex that finds exactly the lines the substring does. */
+const NEEDLE_REGEX = encodeURIComponent(`q=${NEEDLE.slice(0, -4)}[0-9a-f]{4} `);
 
 export interface QueryCase {
   name: string;
@@ -23,13 +26,26 @@ export interface QueryOutcome {
   mismatch: string | null;
 }
 
-interface WireLine {
+/** The pages every engine's bench asks for, by name; `pod`: dataset.ts's benchPod. */
+export function queryCases(pod: string): QueryCase[] {
+  return [
+    { name: 'pod_newest', params: `pod=${pod}&limit=${PAGE_LIMIT}`, filter: { pod } },
+    { name: 'errors_newest', params: `level=error&limit=${PAGE_LIMIT}`, filter: { levels: ['error'] } },
+    { name: 'substring', params: `q=${NEEDLE}&limit=${PAGE_LIMIT}`, filter: { contains: NEEDLE } },
+    // Against the raw substring scan of the same lines: the pages must be the same.
+    { name: 'word', params: `match=${NEEDLE}&limit=${PAGE_LIMIT}`, filter: { contains: NEEDLE } },
+    { name: 'regex', params: `regex=${NEEDLE_REGEX}&limit=${PAGE_LIMIT}`, filter: { contains: NEEDLE } },
+  ];
+}
+
+export interface WireLine {
   ts: string;
   pod: string;
   message: string;
 }
 
-async function httpPage(agent: http.Agent, port: number, params: string): Promise<{ ms: number; lines: WireLine[] }> {
+/** GET of one page as JSON over `agent`, timed from sending to its last byte. */
+export async function httpPage(agent: http.Agent, port: number, params: string): Promise<{ ms: number; lines: WireLine[] }> {
   const started = nowMs();
   const answer = await send(agent, port, 'GET', `/api/v1/logs?format=json&${params}`);
   const ms = nowMs() - started;
@@ -43,7 +59,8 @@ function rawPage(raw: RawQueries, filter: RawFilter): { ms: number; lines: RawLi
   return { ms: nowMs() - started, lines };
 }
 
-function difference(httpLines: WireLine[], rawLines: RawLine[]): string | null {
+/** Why an HTTP page is not the raw one (newest first, ts, pod and message alike), or null. */
+export function difference(httpLines: WireLine[], rawLines: readonly RawLine[]): string | null {
   if (httpLines.length !== rawLines.length) return `${httpLines.length} lines over HTTP, ${rawLines.length} raw`;
   for (let i = 0; i < httpLines.length; i++) {
     const [a, b] = [httpLines[i], rawLines[i]];

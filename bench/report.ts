@@ -13,7 +13,7 @@ const SHIPPER_RSS_GOAL_MB = 80;
 const INDEX_INGEST_GOAL = 0.85;
 const WORD_SEARCH_GOAL_MS = 100;
 
-interface Figure {
+export interface Figure {
   name: string;
   value: number;
   unit: string;
@@ -37,6 +37,9 @@ export interface Results {
   tails: TailOutcome;
 }
 
+/** Adds a figure to the final JSON: its value, and its ratio to a baseline when there is one. */
+export type AddFigure = (name: string, value: number, unit: string, baseline?: number, digits?: number) => void;
+
 export const say = (line = ''): void => console.log(line);
 export const seconds = (milliseconds: number): string => `${(milliseconds / 1000).toFixed(2)} s`;
 export const mb = (bytes: number): string => `${(bytes / 1e6).toFixed(1)} MB`;
@@ -45,10 +48,13 @@ export const formatPercent = (ratio: number): string => `${(ratio * 100).toFixed
 const ms = (value: number) => `${value.toFixed(2)} ms`;
 const goal = (met: boolean) => (met ? 'met' : 'NOT met');
 
-/** The human-readable summary, then the one-line JSON that must be the output's last line. */
-export function report(results: Results): void {
+/**
+ * The human-readable summary, then `sections` (each says its lines and adds its figures), then the one-line
+ * JSON that must be the output's last line.
+ */
+export function report(results: Results, sections: readonly ((figure: AddFigure) => void)[] = []): void {
   const figures: Figure[] = [];
-  const figure = (name: string, value: number, unit: string, baseline?: number, digits = 3) => {
+  const figure: AddFigure = (name, value, unit, baseline, digits = 3) => {
     const entry: Figure = { name, value: round(value, digits), unit };
     if (baseline !== undefined) {
       entry.baseline = round(baseline, digits);
@@ -143,6 +149,8 @@ export function report(results: Results): void {
 
   figure('shipper.lines_per_sec', shipperRate, 'lines/s', undefined, 0);
   figure('shipper.rss_mb', shipperRss, 'MB', undefined, 1);
+
+  for (const section of sections) section(figure);
 
   say(JSON.stringify({ bench: 'daylog', figures }));
 }

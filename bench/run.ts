@@ -1,10 +1,12 @@
 import { cpus } from 'node:os';
 import { AggregatorProcess } from './aggregator-process';
 import { runMain, dirBytes, envInt, makeTempDir, nowMs, removeTempDir } from './bench-support';
-import { BATCH_LINES, Dataset, NEEDLE, POD_COUNT, makeDataset, podName } from './dataset';
-import { postAll } from './http-client';
+import { BATCH_LINES, Dataset, NEEDLE, POD_COUNT, benchPod, makeDataset } from './dataset';
+import { CLIENTS, cpuSince, httpIngest } from './http-ingest';
+import { PgResults, pgBench } from './pg-bench';
+import { reportPg } from './pg-report';
 import { pruneBench } from './prune-bench';
-import { QueryCase, QueryOutcome, queryBench } from './query-bench';
+import { QueryOutcome, queryBench, queryCases } from './query-bench';
 import { rawIngest } from './raw-ingest';
 import { formatInt, formatPercent, mb, report, say, seconds } from './report';
 import { ShipperOutcome, shipperRun } from './shipper-bench';
@@ -15,20 +17,19 @@ const LINES = envInt('BENCH_LINES', 1_000_000, 1);
 const RUNS = envInt('BENCH_RUNS', 3, 1);
 const QUERY_REPS = envInt('BENCH_QUERY_REPS', 30, 1);
 const QUERY_WARMUPS = 3;
-const CLIENTS = 4;
 const PRUNE_ROWS = Math.min(LINES, 1_000_000);
 const SHIPPER_LINES = envInt('SHIPPER_LINES', Math.min(LINES, 200_000), 1);
 const TAIL_LINES = envInt('TAIL_LINES', Math.min(LINES, 200_000), 1);
 const TAILS = envInt('TAILS', 50, 1);
-/** The needle as a regex that finds exactly the lines the substring does. */
-const NEEDLE_REGEX = encodeURIComponent(`q=${NEEDLE.slice(0, -4)}[0-9a-f]{4} `);
+/** What each PostgreSQL query case may take: a page that reads the whole day is timed fewer times (at least 5). */
+const PG_QUERY_BUDGET_MS = envInt('BENCH_PG_QUERY_SECONDS', 20, 1) * 1000;
+/**
+ * How long after a replica's start the bench waits for the first word index on PostgreSQL (its builder looks at
+ * boot, then every 30 s) before it measures word search as it is, without one.
+ */
+const PG_WORD_INDEX_GRACE_MS = envInt('BENCH_PG_WORD_INDEX_GRACE_SECONDS', 45, 0) * 1000;
 /** A directory: each shipper child then runs with --cpu-prof and leaves its .cpuprofile there (slower figures). */
 const SHIPPER_CPU_PROF = process.env.SHIPPER_CPU_PROF?.trim() || undefined;
-
-const cpuSince = (start: NodeJS.CpuUsage) => {
-  const used = process.cpuUsage(start);
-  return `${((used.user + used.system) / 1e6).toFixed(1)} s`;
-};
 
 function describeDataset(dataset: Dataset, madeInMs: number): void {
   const share = (count: number) => formatPercent(count / LINES);
@@ -54,29 +55,6 @@ function rawRun(dataset: Dataset, tag: string): number {
   return rate;
 }
 
-/** The POSTs, timed; the aggregator's CPU (all its threads) is read from /proc around them. */
-async function httpIngest(aggregator: AggregatorProcess, dataset: Dataset, tag: string, rawRate: number) {
-  const linesIn = (index: number) => Math.min(BATCH_LINES, LINES - index * BATCH_LINES);
-  const clientCpu = process.cpuUsage();
-  const serverCpu = aggregator.cpuSeconds();
-  const outcome = await postAll(aggregator.port, dataset.bodies, linesIn, CLIENTS);
-  const serverCpuAfter = aggregator.cpuSeconds();
-  if (outcome.failures > 0) {
-    throw new Error(
-      `${outcome.failures} of ${outcome.requests} ingest requests failed; the first:\n  ${outcome.problems.join('\n  ')}`,
-    );
-  }
-  const rate = LINES / (outcome.ms / 1000);
-  const aggregatorCpu =
-    serverCpu === null || serverCpuAfter === null ? 'n/a' : `${(serverCpuAfter - serverCpu).toFixed(1)} s`;
-  say(
-    `${tag} http: ${formatInt(LINES)} lines in ${seconds(outcome.ms)} = ${formatInt(rate)} lines/s ` +
-      `(${outcome.requests} POSTs from ${CLIENTS} clients, all 200 with every line accepted; cpu: aggregator ` +
-      `${aggregatorCpu}, bench client ${cpuSince(clientCpu)}); http/raw ${formatPercent(rate / rawRate)}`,
-  );
-  return rate;
-}
-
 /** Raw and HTTP ingest taking turns, each on a fresh data dir; queries and bytes on the last HTTP run's data. */
 async function ingestRuns(dataset: Dataset) {
   const rawRates: number[] = [];
@@ -86,15 +64,7 @@ async function ingestRuns(dataset: Dataset) {
   let queries: QueryOutcome[] = [];
   let floorMs: number[] = [];
   let storedBytes = 0;
-  const pod = podName(Math.min(7, dataset.bodies.length - 1) % POD_COUNT);
-  const cases: QueryCase[] = [
-    { name: 'pod_newest', params: `pod=${pod}&limit=100`, filter: { pod } },
-    { name: 'errors_newest', params: 'level=error&limit=100', filter: { levels: ['error'] } },
-    { name: 'substring', params: `q=${NEEDLE}&limit=100`, filter: { contains: NEEDLE } },
-    // Against the raw substring scan of the same lines: the pages must be the same.
-    { name: 'word', params: `match=${NEEDLE}&limit=100`, filter: { contains: NEEDLE } },
-    { name: 'regex', params: `regex=${NEEDLE_REGEX}&limit=100`, filter: { contains: NEEDLE } },
-  ];
+  const cases = queryCases(benchPod(dataset));
 
   for (let run = 1; run <= RUNS; run++) {
     const tag = `run ${run}/${RUNS}`;
@@ -104,7 +74,7 @@ async function ingestRuns(dataset: Dataset) {
     const dataDir = makeTempDir('http');
     const aggregator = await AggregatorProcess.start(dataDir);
     try {
-      httpRates.push(await httpIngest(aggregator, dataset, tag, rawRate));
+      httpRates.push(await httpIngest([aggregator], dataset, tag, rawRate));
       if (run === RUNS) {
         index = await waitForIndex(dataDir);
         say(`${tag} word index: ${formatInt(index.behindAtStart)} lines still to index when ingest ended, done ${seconds(index.ms)} later`);
@@ -127,7 +97,7 @@ async function ingestRuns(dataset: Dataset) {
     const noIndexDir = makeTempDir('http-no-index');
     const noIndex = await AggregatorProcess.start(noIndexDir, { DAYLOG_FULL_TEXT: 'off' });
     try {
-      noIndexRates.push(await httpIngest(noIndex, dataset, `${tag} DAYLOG_FULL_TEXT=off`, rawRate));
+      noIndexRates.push(await httpIngest([noIndex], dataset, `${tag} DAYLOG_FULL_TEXT=off`, rawRate));
       await noIndex.stop();
     } catch (error) {
       noIndex.kill();
@@ -158,6 +128,13 @@ async function shipperRuns(): Promise<ShipperOutcome[]> {
   return outcomes;
 }
 
+/** BENCH_POSTGRES: `on` (the default) measures the PostgreSQL backend too; `off` leaves it out. */
+function withPostgres(): boolean {
+  const value = process.env.BENCH_POSTGRES?.trim() || 'on';
+  if (value !== 'on' && value !== 'off') throw new Error(`BENCH_POSTGRES=${JSON.stringify(value)} is not valid: expected on or off`);
+  return value === 'on';
+}
+
 async function main(): Promise<void> {
   const started = nowMs();
   say(
@@ -169,6 +146,16 @@ async function main(): Promise<void> {
   describeDataset(dataset, nowMs() - madeAt);
 
   const ingest = await ingestRuns(dataset);
+  let pg: PgResults | null = null;
+  if (withPostgres()) {
+    pg = await pgBench(dataset, {
+      runs: RUNS,
+      queryReps: QUERY_REPS,
+      queryWarmups: QUERY_WARMUPS,
+      queryBudgetMs: PG_QUERY_BUDGET_MS,
+      wordIndexGraceMs: PG_WORD_INDEX_GRACE_MS,
+    });
+  }
 
   const prune = await pruneBench(dataset.lines, PRUNE_ROWS);
   say(
@@ -186,7 +173,8 @@ async function main(): Promise<void> {
   const shipper = await shipperRuns();
   say(`total bench time ${seconds(nowMs() - started)}`);
 
-  report({ ...ingest, runs: RUNS, lines: LINES, prune, meanMessageBytes: dataset.meanMessageBytes, shipper, tails });
+  const results = { ...ingest, runs: RUNS, lines: LINES, prune, meanMessageBytes: dataset.meanMessageBytes, shipper, tails };
+  report(results, pg ? [(figure) => reportPg(pg, ingest.queries, LINES, dataset.meanMessageBytes, figure)] : []);
 }
 
 runMain('bench', main);

@@ -5,7 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { freePort } from './aggregator-process';
 import { nowMs } from './bench-support';
 import { ChildRun } from './child-run';
-import { HOST, send } from './http-client';
+import { HOST, parseMetrics, send } from './http-client';
 
 const STOP_TIMEOUT_MS = 30_000;
 export const METRICS_POLL_MS = 50;
@@ -28,17 +28,6 @@ export interface ShippedOutcome {
   /** From just before spawn until /metrics first answered: Node's start-up plus the shipper's wiring. */
   firstMetricsMs: number;
   polls: number;
-}
-
-/** `name value` pairs of a Prometheus text answer; comments skipped. */
-function parseMetrics(text: string): Map<string, number> {
-  const values = new Map<string, number>();
-  for (const line of text.split('\n')) {
-    if (line === '' || line.startsWith('#')) continue;
-    const space = line.lastIndexOf(' ');
-    values.set(line.slice(0, space), Number(line.slice(space + 1)));
-  }
-  return values;
 }
 
 /** The real shipper, as the image runs it, as a child process shipping to a loopback aggregator. */

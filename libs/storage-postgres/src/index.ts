@@ -1,3 +1,4 @@
+export { LineToCopy, copyRows, copyStatement } from './copy-rows';
 export { storedMessage } from './line-rows';
 export { POSTGRES_MIGRATIONS_DIR, migratePostgres } from './migrator';
 export { PARTITIONED_TABLES, dropPartitionsEndingBy, ensurePartition, livePartitions, partitionTable } from './partition-tables';
