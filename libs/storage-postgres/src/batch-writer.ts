@@ -8,7 +8,7 @@ import { LABEL_SETS_LOCK, keyLock } from './advisory-locks';
 import { copyRows, copyStatement } from './copy-rows';
 import { KnownPartitions } from './known-partitions';
 import { LabelSetAdmission, labelSetKey } from './label-set-admission';
-import { PgDatabase } from './pg-database';
+import { PgDatabase, isUnavailable } from './pg-database';
 
 interface PlacedLine {
   line: LogLine;
@@ -151,7 +151,9 @@ export class BatchWriter {
       }
       return result;
     } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
+      // A connection the database cannot be reached on is thrown away (PgDatabase.withClient), which ends the
+      // transaction on the server: a ROLLBACK sent on it would wait for a silent server as long again.
+      if (!isUnavailable(error)) await client.query('ROLLBACK').catch(() => undefined);
       throw error;
     }
   }

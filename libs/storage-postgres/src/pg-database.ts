@@ -97,7 +97,8 @@ export class PgDatabase {
         await client.query('COMMIT');
         return result;
       } catch (error) {
-        await client.query('ROLLBACK').catch(() => undefined);
+        // On a connection that cannot reach the database, which withClient throws away, the server rolls back.
+        if (!isUnavailable(error)) await client.query('ROLLBACK').catch(() => undefined);
         throw error;
       }
     });
