@@ -8,7 +8,7 @@ import { LABEL_SETS_LOCK, keyLock } from './advisory-locks';
 import { copyRows, copyStatement } from './copy-rows';
 import { KnownPartitions } from './known-partitions';
 import { LabelSetAdmission, labelSetKey } from './label-set-admission';
-import { PgDatabase } from './pg-database';
+import { PgDatabase, isUnavailable } from './pg-database';
 
 interface PlacedLine {
   line: LogLine;
@@ -124,9 +124,9 @@ export class BatchWriter {
 
   private async write(client: PoolClient, batch: AppendBatch, placement: BatchPlacement): Promise<AppendResult> {
     const key = batch.idempotencyKey === null ? null : Buffer.from(batch.idempotencyKey, 'utf8');
-    const locks = [`SELECT pg_advisory_xact_lock_shared(${LABEL_SETS_LOCK})`];
-    if (key !== null) locks.push(`SELECT pg_advisory_xact_lock(${keyLock(key).join(', ')})`);
-    await client.query(`BEGIN; ${locks.join('; ')}`);
+    const opening = [`SET LOCAL idle_in_transaction_session_timeout = ${this.idleLimitMs()}`, `SELECT pg_advisory_xact_lock_shared(${LABEL_SETS_LOCK})`];
+    if (key !== null) opening.push(`SELECT pg_advisory_xact_lock(${keyLock(key).join(', ')})`);
+    await client.query(`BEGIN; ${opening.join('; ')}`);
     try {
       if (key !== null && (await this.isStored(client, key))) {
         await client.query('ROLLBACK');
@@ -151,9 +151,23 @@ export class BatchWriter {
       }
       return result;
     } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
+      // A connection the database cannot be reached on is thrown away (PgDatabase.withClient), which ends the
+      // transaction on the server: a ROLLBACK sent on it would wait for a silent server as long again.
+      if (!isUnavailable(error)) await client.query('ROLLBACK').catch(() => undefined);
       throw error;
     }
+  }
+
+  /**
+   * A COMMIT the server reads only after this process stopped waiting for its answer (a server or a network
+   * that went silent, then came back) would store a batch its sender was answered 503 for, and the resend would be
+   * called a duplicate. So the server ends the transaction instead once it has waited for the next statement
+   * longer than this: half of this process's wait for an answer, so that a COMMIT the server reads in time is
+   * answered in time, and one it reads too late is never applied. Measured from the end of the statement
+   * before the COMMIT, on the server's own clock: no clocks are compared.
+   */
+  private idleLimitMs(): number {
+    return Math.ceil(this.db.statementTimeoutMs / 2);
   }
 
   private async isStored(client: PoolClient, key: Buffer): Promise<boolean> {

@@ -3,9 +3,11 @@ import { StorageUnavailable } from '@daylog/storage';
 
 /**
  * SQLSTATEs that say the server is gone, going or not taking connections, rather than that a statement was
- * wrong: class 08 (connection exception), the 57P0x shutdowns and "cannot connect now", too many connections.
+ * wrong: class 08 (connection exception), the 57P0x shutdowns and "cannot connect now", too many connections,
+ * and 25P03, a session the server ended for it waited too long in a transaction for its next statement
+ * (BatchWriter asks for that).
  */
-const SERVER_GONE = /^(08|57P0[1-3]|53300)/;
+const SERVER_GONE = /^(08|57P0[1-3]|53300|25P03)/;
 /** What Node and pg throw when no server answers, or the connection to it breaks. */
 const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOENT', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN']);
 const PG_CONNECTION_MESSAGES = /^(Connection terminated|timeout exceeded when trying to connect|Query read timeout|Client has encountered a connection error)/;
@@ -48,12 +50,15 @@ export interface PgDatabaseOptions {
  */
 export class PgDatabase {
   readonly pool: Pool;
+  /** How long this process waits for any statement's answer before it gives up on it. */
+  readonly statementTimeoutMs: number;
   private reachable = true;
   private asking: Promise<void> | null = null;
   private readonly probe: NodeJS.Timeout;
   private closed = false;
 
   constructor(options: PgDatabaseOptions) {
+    this.statementTimeoutMs = options.statementTimeoutMs;
     this.pool = new Pool({
       connectionString: options.url,
       max: options.maxConnections,
@@ -94,7 +99,8 @@ export class PgDatabase {
         await client.query('COMMIT');
         return result;
       } catch (error) {
-        await client.query('ROLLBACK').catch(() => undefined);
+        // On a connection that cannot reach the database, which withClient throws away, the server rolls back.
+        if (!isUnavailable(error)) await client.query('ROLLBACK').catch(() => undefined);
         throw error;
       }
     });

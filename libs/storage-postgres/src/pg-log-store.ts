@@ -68,7 +68,11 @@ export class PgLogStore implements LogStore {
   async appendBatch(batch: AppendBatch): Promise<AppendResult> {
     if (this.closed) throw new StorageUnavailable(new Error('the store is closed'));
     this.queued += batch.lines.length;
-    const appended = this.slots.run(() => this.writer.append(batch));
+    const appended = this.slots.run((waited) => {
+      // The batches it waited behind found the database gone: it would wait as long again, past its sender's time-out.
+      if (waited && !this.db.available) throw new StorageUnavailable(new Error('the database cannot be reached'));
+      return this.writer.append(batch);
+    });
     this.inFlight.add(appended);
     try {
       return await appended;

@@ -9,11 +9,13 @@ export class WriteSlots {
 
   constructor(private readonly size: number) {}
 
-  async run<T>(work: () => Promise<T>): Promise<T> {
-    if (this.busy < this.size) this.busy++;
-    else await new Promise<void>((resolve) => this.waiting.push(resolve));
+  /** Runs `work` in a slot: told whether it had to wait for one. */
+  async run<T>(work: (waited: boolean) => Promise<T>): Promise<T> {
+    const waited = this.busy >= this.size;
+    if (waited) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    else this.busy++;
     try {
-      return await work();
+      return await work(waited);
     } finally {
       const next = this.waiting.shift();
       if (next) next();

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { Writable } from 'node:stream';
 import { DaylogConfig } from '@daylog/config';
-import { CursorCodec, LOG_STORE, LineFilter, LogStore, QueryCancelled, LINE_TESTER, LineTester, StoredLogLine, lineMatcher } from '@daylog/storage';
+import { CursorCodec, CursorPosition, LOG_STORE, LineFilter, LogStore, QueryCancelled, LINE_TESTER, LineTester, StoredLogLine, lineMatcher } from '@daylog/storage';
 import { CLOCK, Clock } from '../clock/clock';
 import { NamespaceScope } from '../auth/access';
 import { DAYLOG_CONFIG } from '../config/config.module';
@@ -24,6 +24,9 @@ export const TAIL_QUEUE_LINES = 10_000;
 const TAIL_TEST_MS_PER_BATCH = 1000;
 
 const positionKey = (line: StoredLogLine): string => `${line.position.partitionStart}:${line.position.id}`;
+
+/** Whether a query reading forward comes to `a` before `b`: by time, then, within a millisecond, by id. */
+const readBefore = (a: CursorPosition, b: CursorPosition): boolean => a.ts < b.ts || (a.ts === b.ts && a.id < b.id);
 
 @Injectable()
 export class TailService {
@@ -85,7 +88,10 @@ export class TailService {
       // Lines the read found may yet be handed over by a store that follows its commits: once it has caught up, none can come again.
       await this.hub.caughtUp();
       const shown = new Set(newest.map(positionKey));
-      stream.send(arrivedMeanwhile.filter((line) => !shown.has(positionKey(line.line))));
+      // A read of `limit` lines found every line stored before it from its oldest on: one handed over meanwhile that
+      // is older was stored before it too, handed over late, and shown now would come after newer ones.
+      const first = newest.length === limit ? newest[0]?.position : undefined;
+      stream.send(arrivedMeanwhile.filter((line) => !shown.has(positionKey(line.line)) && !(first && readBefore(line.line.position, first))));
     } catch (error) {
       if (!(error instanceof QueryCancelled)) throw error;
     } finally {
