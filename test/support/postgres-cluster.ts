@@ -7,7 +7,6 @@ import { promisify } from 'node:util';
 import { Client } from 'pg';
 import { migratePostgres } from '@daylog/storage-postgres';
 import { debianTool } from './debian-tool';
-import { inheritedEnv } from './process-env';
 import { freePort } from './shipper-harness';
 
 /** Debian's PostgreSQL 15, which `.ci/run` installs when it is missing. */
@@ -79,6 +78,16 @@ function killAllOnExit(): void {
   }
 }
 
+/**
+ * The server's environment: PATH only, so that it keeps the real clock when the suite runs with the clock
+ * moved (npm run test:clock-ahead). Under libfaketime PostgreSQL 15 never fires its timeouts (measured:
+ * pg_sleep(3) ran to its end past a statement_timeout of 500 ms), and Daylog reads no time from the database:
+ * every time it stores or compares comes from the aggregator's clock.
+ */
+function serverEnv(): Record<string, string> {
+  return process.env.PATH === undefined ? {} : { PATH: process.env.PATH };
+}
+
 function postgresIds(): { uid: number; gid: number } {
   const id = (flag: string) => Number(execFileSync('id', [flag, 'postgres'], { encoding: 'utf8' }).trim());
   return { uid: id('-u'), gid: id('-g') };
@@ -103,7 +112,7 @@ export async function startPostgres(settings: Readonly<Record<string, string | n
   }
   const runuser = debianTool('runuser', 'util-linux');
   const asPostgres = (program: string, args: string[]) =>
-    run(runuser, ['-u', 'postgres', '--', join(POSTGRES_BIN, program), ...args], { env: inheritedEnv() });
+    run(runuser, ['-u', 'postgres', '--', join(POSTGRES_BIN, program), ...args], { env: serverEnv() });
 
   const dir = mkdtempSync(join(tmpdir(), 'daylog-pg-'));
   const { uid, gid } = postgresIds();
@@ -205,7 +214,7 @@ export async function startPostgres(settings: Readonly<Record<string, string | n
       if (removed) return;
       thaw();
       spawnSync(runuser, ['-u', 'postgres', '--', join(POSTGRES_BIN, 'pg_ctl'), '-D', data, '-m', 'immediate', '-w', 'stop'], {
-        env: inheritedEnv(),
+        env: serverEnv(),
         stdio: 'ignore',
         timeout: SERVER_TIMEOUT_S * 1000,
       });
