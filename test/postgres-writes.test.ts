@@ -66,6 +66,8 @@ async function pauseLines(sql: Client): Promise<{ resume: () => Promise<void> }>
   return { resume: async () => void (await sql.query('SELECT pg_advisory_unlock($1)', [PAUSE_LOCK])) };
 }
 
+const THIS_DATABASE = 'datname = current_database()';
+
 /** Sessions waiting for an advisory lock other than the pause's. */
 async function waitingForLocks(sql: Client): Promise<number> {
   const [{ n }] = await rows<{ n: number }>(
@@ -78,8 +80,17 @@ async function waitingForLocks(sql: Client): Promise<number> {
 }
 
 async function pausedBatches(sql: Client): Promise<number[]> {
-  const paused = await rows<{ pid: number }>(sql, `SELECT pid FROM pg_stat_activity WHERE wait_event = 'advisory' AND query LIKE 'COPY logs%'`);
+  const paused = await rows<{ pid: number }>(sql, `SELECT pid FROM pg_stat_activity WHERE ${THIS_DATABASE} AND wait_event = 'advisory' AND query LIKE 'COPY logs%'`);
   return paused.map((p) => p.pid);
+}
+
+/**
+ * Sessions of this test's database running a DETACH … CONCURRENTLY now: pg_stat_activity shows every database of
+ * the cluster, and an idle session its last statement (an earlier test's pruner, say, until its pool closes it).
+ */
+async function detachingPids(sql: Client): Promise<number[]> {
+  const detaching = await rows<{ pid: number }>(sql, `SELECT pid FROM pg_stat_activity WHERE ${THIS_DATABASE} AND state = 'active' AND query LIKE '%DETACH PARTITION%CONCURRENTLY'`);
+  return detaching.map((d) => d.pid);
 }
 
 describe('PgLogStore writes', () => {
@@ -303,7 +314,7 @@ describe('PgLogStore writes', () => {
     await reader.query('BEGIN ISOLATION LEVEL REPEATABLE READ');
     await reader.query('SELECT count(*) FROM logs');
     const pruning = a.dropPartitionsBefore(hour - 3 * HOUR);
-    await until('A detaches', async () => (await rows(sql, "SELECT 1 FROM pg_stat_activity WHERE query LIKE '%DETACH PARTITION%CONCURRENTLY'")).length === 1, LOCK_PATIENCE_MS);
+    await until('A detaches', async () => (await detachingPids(sql)).length === 1, LOCK_PATIENCE_MS);
     assert.deepEqual(await b.dropPartitionsBefore(hour - 3 * HOUR), { droppedPartitions: [], droppedLines: 0 });
     await reader.query('COMMIT');
     assert.deepEqual(await pruning, { droppedPartitions: [partitionTable('logs', hour - 5 * HOUR), partitionTable('logs', hour - 4 * HOUR)], droppedLines: 4 });
@@ -321,9 +332,8 @@ describe('PgLogStore writes', () => {
     await reader.query('BEGIN ISOLATION LEVEL REPEATABLE READ');
     await reader.query('SELECT count(*) FROM logs');
     const pruning = a.dropPartitionsBefore(hour - 3 * HOUR);
-    const detaching = async () => rows<{ pid: number }>(sql, "SELECT pid FROM pg_stat_activity WHERE query LIKE '%DETACH PARTITION%CONCURRENTLY'");
-    await until('A detaches', async () => (await detaching()).length === 1, LOCK_PATIENCE_MS);
-    await sql.query('SELECT pg_terminate_backend($1)', [(await detaching())[0].pid]);
+    await until('A detaches', async () => (await detachingPids(sql)).length === 1, LOCK_PATIENCE_MS);
+    await sql.query('SELECT pg_terminate_backend($1)', [(await detachingPids(sql))[0]]);
     await assert.rejects(pruning, StorageUnavailable);
     await reader.query('COMMIT');
     assert.equal((await rows(sql, 'SELECT 1 FROM pg_inherits WHERE inhdetachpending')).length, 1, 'a detach left pending');
