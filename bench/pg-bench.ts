@@ -7,6 +7,7 @@ import { Dataset, benchPod } from './dataset';
 import { parseMetrics, send } from './http-client';
 import { httpIngest } from './http-ingest';
 import { DURABLE_SETTINGS, TEMPLATE, connect, describeSettings, dropDatabase, makeTemplate } from './pg-bench-cluster';
+import { PgEnginePages, engineFilters } from './pg-engine-pages';
 import { PgPageCase, PgPageOutcome, fastestRaw, pgQueryBench } from './pg-query-bench';
 import { COPY_ROWS, copyLines } from './pg-raw-ingest';
 import { pgSharedPages } from './pg-raw-query';
@@ -114,6 +115,7 @@ async function withReplicas<T>(url: string, count: number, work: (replicas: Aggr
 async function queryRun(port: number, url: string, dataset: Dataset, options: PgBenchOptions): Promise<PgPageOutcome[]> {
   const client = await connect(url);
   const generic = await connect(url);
+  const engine = PgEnginePages.open(url);
   try {
     await generic.query('SET plan_cache_mode = force_generic_plan');
     const { rows } = await client.query<{ id: number; pod: string }>('SELECT id, pod FROM streams');
@@ -121,6 +123,7 @@ async function queryRun(port: number, url: string, dataset: Dataset, options: Pg
     const context = { client, generic, streamIds: new Map(rows.map((row) => [row.pod, row.id])), partitions, pod: benchPod(dataset) };
     const raw = new Map(pgSharedPages(context).map((page) => [page.name, page.shapes]));
     const http = new Map(queryCases(context.pod).map((c) => [c.name, c]));
+    const filters = engineFilters(context.pod);
     const outcomes: PgPageOutcome[] = [];
     for (const page of PAGES) {
       // A page held to another's raw SQL is held to its fastest shape, measured again here alone.
@@ -128,6 +131,7 @@ async function queryRun(port: number, url: string, dataset: Dataset, options: Pg
       const shapes = raw.get(page.rawPage)!;
       const pageCase: PgPageCase = {
         http: http.get(page.name)!,
+        engine: () => engine.page(filters.get(page.name)!),
         raw: earlier ? shapes.filter((shape) => shape.name === fastestRaw(earlier).shape) : shapes,
         rawPage: page.rawPage,
       };
@@ -135,6 +139,7 @@ async function queryRun(port: number, url: string, dataset: Dataset, options: Pg
     }
     return outcomes;
   } finally {
+    await engine.close();
     await generic.end();
     await client.end();
   }
@@ -153,7 +158,7 @@ async function measure(replica: AggregatorProcess, url: string, bootedAtMs: numb
   const storedBytes = await storageBytes(replica);
   const queryStart = nowMs();
   const queries = await queryRun(replica.port, url, dataset, options);
-  say(`${tag} pg queries: ${queries.length} kinds × (warm-up + timed) × http and raw in ${seconds(nowMs() - queryStart)}`);
+  say(`${tag} pg queries: ${queries.length} kinds × (warm-up + timed) × http, engine and raw in ${seconds(nowMs() - queryStart)}`);
   return { index, storedBytes, queries };
 }
 
