@@ -21,7 +21,7 @@ export interface PgBenchOptions {
   queryWarmups: number;
   /** What each query case may take (slow pages are timed fewer times). */
   queryBudgetMs: number;
-  /** How long after a replica's start a first word index may take to appear before the bench stops waiting for one. */
+  /** How long after ingest a first word index may take to appear before the bench stops waiting for one. */
   wordIndexGraceMs: number;
 }
 
@@ -96,14 +96,14 @@ async function rawRun(cluster: PostgresCluster, dataset: Dataset, streamIds: Rea
 }
 
 /** Replicas on one database, started together (each migrates under the advisory lock), stopped by SIGTERM. */
-async function withReplicas<T>(url: string, count: number, work: (replicas: AggregatorProcess[], bootedAtMs: number) => Promise<T>): Promise<T> {
+async function withReplicas<T>(url: string, count: number, work: (replicas: AggregatorProcess[]) => Promise<T>): Promise<T> {
   const starts = Array.from({ length: count }, () => AggregatorProcess.startOnPostgres(url));
   const settled = await Promise.allSettled(starts);
   const replicas = settled.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
   try {
     const failed = settled.find((result): result is PromiseRejectedResult => result.status === 'rejected');
     if (failed) throw failed.reason;
-    const result = await work(replicas, nowMs());
+    const result = await work(replicas);
     for (const replica of replicas) await replica.stop();
     return result;
   } catch (error) {
@@ -146,11 +146,11 @@ async function queryRun(port: number, url: string, dataset: Dataset, options: Pg
 }
 
 /** On the last run's database, its replica still up: the word index awaited, the bytes, the queries. */
-async function measure(replica: AggregatorProcess, url: string, bootedAtMs: number, dataset: Dataset, options: PgBenchOptions, tag: string) {
-  const index = await waitForPgWordIndex(url, bootedAtMs, options.wordIndexGraceMs);
+async function measure(replica: AggregatorProcess, url: string, dataset: Dataset, options: PgBenchOptions, tag: string) {
+  const index = await waitForPgWordIndex(url, options.wordIndexGraceMs);
   say(
     index.noIndex
-      ? `${tag} pg word index: none of ${index.closed} closed partitions had one ${seconds(nowMs() - bootedAtMs)} after the replica started: words are searched by reading lines`
+      ? `${tag} pg word index: none of ${index.closed} closed partitions had one ${seconds(index.ms)} after ingest ended: words are searched by reading lines`
       : `${tag} pg word index: ${index.behindAtStart} of ${index.closed} closed partitions (${formatInt(index.linesBehindAtStart)} lines) without one when ingest ended, all built ${seconds(index.ms)} later`,
   );
   const settled = await settle(url);
@@ -190,10 +190,10 @@ export async function pgBench(dataset: Dataset, options: PgBenchOptions): Promis
     const httpName = `daylog_http_${run}`;
     const httpUrl = await cluster.createDatabase(httpName);
     measured =
-      (await withReplicas(httpUrl, 1, async ([replica], bootedAtMs) => {
+      (await withReplicas(httpUrl, 1, async ([replica]) => {
         httpRates.push(await httpIngest([replica], dataset, `${tag} pg`, rawRate));
         await checkStored(httpUrl, lines, `${tag} pg http`);
-        return run === options.runs ? measure(replica, httpUrl, bootedAtMs, dataset, options, tag) : null;
+        return run === options.runs ? measure(replica, httpUrl, dataset, options, tag) : null;
       })) ?? measured;
     await dropDatabase(cluster, httpName);
 
