@@ -1,15 +1,11 @@
 import { loadConfig } from '@daylog/config';
 import { parseMatchExpression } from '@daylog/log-model';
 import { LineFilter, LineTestThreads, LogQuery, PartitionedReader, QueryPage, ScanBudget } from '@daylog/storage';
-import { PgDatabase, PgPartitions } from '@daylog/storage-postgres';
+import { PgDatabase, PgPartitions, replicaDatabase } from '@daylog/storage-postgres';
 import { NEEDLE } from './dataset';
 import { PAGE_LIMIT } from './query-bench';
 
 const DAY_MS = 86_400_000;
-/** What a statement may take past the search's time-out before the client gives up on it: the budget stops the search first. */
-const STATEMENT_MARGIN_MS = 2_000;
-/** As many as the service keeps; a page reads on one at a time. */
-const MAX_CONNECTIONS = 10;
 
 /** The terms of a search that every page leaves alone: lines of any labels, level and text. */
 const EVERY_LINE: LineFilter = { fromMs: 0, toMs: Number.MAX_SAFE_INTEGER, labels: {}, levels: null, contains: [], excludes: [] };
@@ -45,7 +41,7 @@ export class PgEnginePages {
 
   static open(url: string): PgEnginePages {
     const { queryTimeoutMs, maxScannedLines } = loadConfig({});
-    const db = new PgDatabase({ url, maxConnections: MAX_CONNECTIONS, statementTimeoutMs: queryTimeoutMs + STATEMENT_MARGIN_MS, applicationName: 'daylog bench engine' });
+    const db = replicaDatabase(url, queryTimeoutMs, 'daylog bench engine');
     const threads = new LineTestThreads();
     return new PgEnginePages(db, threads, new PartitionedReader(new PgPartitions(db, threads)), { queryTimeoutMs, maxScannedLines });
   }
