@@ -7,6 +7,7 @@ import { Dataset, benchPod } from './dataset';
 import { parseMetrics, send } from './http-client';
 import { httpIngest } from './http-ingest';
 import { DURABLE_SETTINGS, TEMPLATE, connect, describeSettings, dropDatabase, makeTemplate } from './pg-bench-cluster';
+import { PgEnginePages, engineFilters } from './pg-engine-pages';
 import { PgPageCase, PgPageOutcome, fastestRaw, pgQueryBench } from './pg-query-bench';
 import { COPY_ROWS, copyLines } from './pg-raw-ingest';
 import { pgSharedPages } from './pg-raw-query';
@@ -20,7 +21,7 @@ export interface PgBenchOptions {
   queryWarmups: number;
   /** What each query case may take (slow pages are timed fewer times). */
   queryBudgetMs: number;
-  /** How long after a replica's start a first word index may take to appear before the bench stops waiting for one. */
+  /** How long after ingest a first word index may take to appear before the bench stops waiting for one. */
   wordIndexGraceMs: number;
 }
 
@@ -95,14 +96,14 @@ async function rawRun(cluster: PostgresCluster, dataset: Dataset, streamIds: Rea
 }
 
 /** Replicas on one database, started together (each migrates under the advisory lock), stopped by SIGTERM. */
-async function withReplicas<T>(url: string, count: number, work: (replicas: AggregatorProcess[], bootedAtMs: number) => Promise<T>): Promise<T> {
+async function withReplicas<T>(url: string, count: number, work: (replicas: AggregatorProcess[]) => Promise<T>): Promise<T> {
   const starts = Array.from({ length: count }, () => AggregatorProcess.startOnPostgres(url));
   const settled = await Promise.allSettled(starts);
   const replicas = settled.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
   try {
     const failed = settled.find((result): result is PromiseRejectedResult => result.status === 'rejected');
     if (failed) throw failed.reason;
-    const result = await work(replicas, nowMs());
+    const result = await work(replicas);
     for (const replica of replicas) await replica.stop();
     return result;
   } catch (error) {
@@ -114,6 +115,7 @@ async function withReplicas<T>(url: string, count: number, work: (replicas: Aggr
 async function queryRun(port: number, url: string, dataset: Dataset, options: PgBenchOptions): Promise<PgPageOutcome[]> {
   const client = await connect(url);
   const generic = await connect(url);
+  const engine = PgEnginePages.open(url);
   try {
     await generic.query('SET plan_cache_mode = force_generic_plan');
     const { rows } = await client.query<{ id: number; pod: string }>('SELECT id, pod FROM streams');
@@ -121,6 +123,7 @@ async function queryRun(port: number, url: string, dataset: Dataset, options: Pg
     const context = { client, generic, streamIds: new Map(rows.map((row) => [row.pod, row.id])), partitions, pod: benchPod(dataset) };
     const raw = new Map(pgSharedPages(context).map((page) => [page.name, page.shapes]));
     const http = new Map(queryCases(context.pod).map((c) => [c.name, c]));
+    const filters = engineFilters(context.pod);
     const outcomes: PgPageOutcome[] = [];
     for (const page of PAGES) {
       // A page held to another's raw SQL is held to its fastest shape, measured again here alone.
@@ -128,6 +131,7 @@ async function queryRun(port: number, url: string, dataset: Dataset, options: Pg
       const shapes = raw.get(page.rawPage)!;
       const pageCase: PgPageCase = {
         http: http.get(page.name)!,
+        engine: () => engine.page(filters.get(page.name)!),
         raw: earlier ? shapes.filter((shape) => shape.name === fastestRaw(earlier).shape) : shapes,
         rawPage: page.rawPage,
       };
@@ -135,17 +139,18 @@ async function queryRun(port: number, url: string, dataset: Dataset, options: Pg
     }
     return outcomes;
   } finally {
+    await engine.close();
     await generic.end();
     await client.end();
   }
 }
 
 /** On the last run's database, its replica still up: the word index awaited, the bytes, the queries. */
-async function measure(replica: AggregatorProcess, url: string, bootedAtMs: number, dataset: Dataset, options: PgBenchOptions, tag: string) {
-  const index = await waitForPgWordIndex(url, bootedAtMs, options.wordIndexGraceMs);
+async function measure(replica: AggregatorProcess, url: string, dataset: Dataset, options: PgBenchOptions, tag: string) {
+  const index = await waitForPgWordIndex(url, options.wordIndexGraceMs);
   say(
     index.noIndex
-      ? `${tag} pg word index: none of ${index.closed} closed partitions had one ${seconds(nowMs() - bootedAtMs)} after the replica started: words are searched by reading lines`
+      ? `${tag} pg word index: none of ${index.closed} closed partitions had one ${seconds(index.ms)} after ingest ended: words are searched by reading lines`
       : `${tag} pg word index: ${index.behindAtStart} of ${index.closed} closed partitions (${formatInt(index.linesBehindAtStart)} lines) without one when ingest ended, all built ${seconds(index.ms)} later`,
   );
   const settled = await settle(url);
@@ -153,7 +158,7 @@ async function measure(replica: AggregatorProcess, url: string, bootedAtMs: numb
   const storedBytes = await storageBytes(replica);
   const queryStart = nowMs();
   const queries = await queryRun(replica.port, url, dataset, options);
-  say(`${tag} pg queries: ${queries.length} kinds × (warm-up + timed) × http and raw in ${seconds(nowMs() - queryStart)}`);
+  say(`${tag} pg queries: ${queries.length} kinds × (warm-up + timed) × http, engine and raw in ${seconds(nowMs() - queryStart)}`);
   return { index, storedBytes, queries };
 }
 
@@ -185,10 +190,10 @@ export async function pgBench(dataset: Dataset, options: PgBenchOptions): Promis
     const httpName = `daylog_http_${run}`;
     const httpUrl = await cluster.createDatabase(httpName);
     measured =
-      (await withReplicas(httpUrl, 1, async ([replica], bootedAtMs) => {
+      (await withReplicas(httpUrl, 1, async ([replica]) => {
         httpRates.push(await httpIngest([replica], dataset, `${tag} pg`, rawRate));
         await checkStored(httpUrl, lines, `${tag} pg http`);
-        return run === options.runs ? measure(replica, httpUrl, bootedAtMs, dataset, options, tag) : null;
+        return run === options.runs ? measure(replica, httpUrl, dataset, options, tag) : null;
       })) ?? measured;
     await dropDatabase(cluster, httpName);
 

@@ -20,12 +20,13 @@ const POLL_MS = 250;
 const STALL_MS = 120_000;
 
 /**
- * Waits until every closed partition of the database has its word index, as the engine's reader sees it
- * (PgPartitions.wordIndex, which the core asks before a word search). An engine that builds none cannot be told
- * from one that has not begun: if none has come `graceMs` after `bootedAtMs` (the replica's start; its builder
- * looks for closed partitions at boot and then at an interval), it stops waiting and says so.
+ * Waits, from when ingest has ended, until every closed partition of the database has its word index, as the
+ * engine's reader sees it (PgPartitions.wordIndex, which the core asks before a word search). An engine that
+ * builds none cannot be told from one that has not begun: if none has come `graceMs` after the wait began (the
+ * replica's builder looks for closed partitions at an interval, and a build under ingest's load is slow), it
+ * stops waiting and says so.
  */
-export async function waitForPgWordIndex(url: string, bootedAtMs: number, graceMs: number): Promise<PgWordIndexWait> {
+export async function waitForPgWordIndex(url: string, graceMs: number): Promise<PgWordIndexWait> {
   const db = new PgDatabase({ url, maxConnections: 2, statementTimeoutMs: 30_000, applicationName: 'daylog bench' });
   // Asked only whether partitions have an index: never given lines to test.
   const threads = new LineTestThreads(1);
@@ -52,7 +53,7 @@ export async function waitForPgWordIndex(url: string, bootedAtMs: number, graceM
     let progressAt = started;
     while (behind > 0) {
       const now = nowMs();
-      if (behind === first.closed && now - bootedAtMs > graceMs) return outcome(true);
+      if (behind === first.closed && now - started > graceMs) return outcome(true);
       if (behind < first.closed && now - progressAt > STALL_MS) {
         throw new Error(`no closed partition got its word index in ${STALL_MS / 1000} s; ${behind} of ${first.closed} still have none`);
       }

@@ -240,7 +240,7 @@ describe('PostgreSQL reads (PgPartitions under the core reader)', () => {
     }
   });
 
-  it('reads the newest page of one pod, and of errors, by an index scan backward that stops at the limit, partition by partition', { timeout: 120_000 }, async () => {
+  it('reads the newest page of one pod, of a quiet pod, and of errors in one statement: an index scan backward of each partition in turn, stopped at the limit', { timeout: 120_000 }, async () => {
     const reads = await openReads('page_plans');
     const admin = await connectTo(cluster.url());
     try {
@@ -252,7 +252,9 @@ describe('PostgreSQL reads (PgPartitions under the core reader)', () => {
       const lines = Array.from({ length: count }, (_, i) =>
         line(clock.now() - 24 * HOUR + Math.floor((i * 24 * HOUR) / count), `GET /item/${i} 200`, { pod: `web-${i % 8}`, level: i % 15 === 0 ? 'error' : 'info' }),
       );
-      for (let start = 0; start < count; start += 24_000) await reads.store(lines.slice(start, start + 24_000));
+      // A pod that wrote only 20 hours ago: its newest page is in the 21st partition back.
+      lines.push(...Array.from({ length: 150 }, (_, i) => line(clock.now() - 20 * HOUR + i, `quiet ${i}`, { pod: 'quiet' })));
+      for (let start = 0; start < lines.length; start += 24_000) await reads.store(lines.slice(start, start + 24_000));
       await reads.other.query('ANALYZE');
       const newest = (filter: Partial<LineFilter>) => pageQuery({ ...EVERY_LINE, fromMs: clock.now() - 24 * HOUR, ...filter }, 'backward', 100);
       // Hundreds of either in each hour, so that a page is read from the newest partition alone, and a plan that did
@@ -260,14 +262,18 @@ describe('PostgreSQL reads (PgPartitions under the core reader)', () => {
       const log = join(cluster.dir, 'server.log');
       const logged = readFileSync(log, 'utf8').length;
       // Past the five custom plans after which the server may keep a generic one.
-      for (let i = 0; i < 8; i++) {
+      const rounds = 8;
+      for (let i = 0; i < rounds; i++) {
         assert.equal((await reads.reader.query(newest({ labels: { pod: ['web-7'] } }), AMPLE)).lines.length, 100);
         assert.equal((await reads.reader.query(newest({ levels: ['error'] }), AMPLE)).lines.length, 100);
+        const quiet = await reads.reader.query(newest({ labels: { pod: ['quiet'] } }), AMPLE);
+        assert.deepEqual(quiet.lines.map((found) => found.message), Array.from({ length: 100 }, (_, i) => `quiet ${149 - i}`));
       }
       const plans = readFileSync(log, 'utf8').slice(logged).split(/LOG: {2}duration: /).filter((plan) => /Query Text: SELECT id, ts, stream_id .* FROM logs WHERE/.test(plan));
+      assert.equal(plans.length, rounds * 3, 'one statement of lines a page');
       const byPod = plans.filter((plan) => plan.includes('stream_id = $'));
       const byLevel = plans.filter((plan) => plan.includes('level IN (4)'));
-      assert.ok(byPod.length >= 8 && byLevel.length >= 8, `the pages' plans are logged (${byPod.length} by pod, ${byLevel.length} by level)`);
+      assert.ok(byPod.length === rounds * 2 && byLevel.length === rounds, `the pages' plans are logged (${byPod.length} by pod, ${byLevel.length} by level)`);
       for (const [plan, index] of [...byPod.map((plan) => [plan, 'stream_id_ts_id_idx']), ...byLevel.map((plan) => [plan, 'level_ts_id_idx'])]) {
         assert.match(plan, new RegExp(`Index Scan Backward using logs_\\d+_\\d+_${index} `), plan);
         assert.doesNotMatch(plan, /Sort|Bitmap|Seq Scan/, plan);

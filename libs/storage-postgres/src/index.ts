@@ -5,5 +5,5 @@ export { PARTITIONED_TABLES, dropPartitionsEndingBy, ensurePartition, livePartit
 export { CommittedLinesOptions, PgCommittedLines } from './pg-committed-lines';
 export { PgDatabase, PgDatabaseOptions } from './pg-database';
 export { ChunkLines, PgPartitions } from './pg-partitions';
-export { DatabaseUnreachable, PostgresStorageOptions, openPostgresStorage } from './postgres-storage';
+export { DatabaseUnreachable, PostgresStorageOptions, openPostgresStorage, replicaDatabase } from './postgres-storage';
 export { BuiltWordIndex, WordIndexBuilder, WordIndexPace } from './word-index-builder';

@@ -9,6 +9,7 @@ import {
   LogQuery,
   PartitionBounds,
   PartitionSource,
+  SpanRead,
   StoredLabelSet,
   WindowRead,
   WordIndex,
@@ -131,6 +132,20 @@ export class PgPartitions implements PartitionSource {
     const found: LineRow[] = [];
     await this.eachChunk(reading, lines, test, (row) => found.push(row) < limit);
     return found;
+  }
+
+  /** One statement over `logs`, bounded to the span: the planner reads each partition's index in turn and stops at the limit. */
+  async pageSpan(read: SpanRead, order: Pick<LogQuery, 'direction' | 'after'>, limit: number): Promise<LineRow[]> {
+    const lines: WindowLines = {
+      filter: read.filter,
+      labelSetIds: read.labelSetIds,
+      range: null,
+      past: order.after,
+      backward: order.direction === 'backward',
+      limit,
+      indexedPartition: null,
+    };
+    return (await this.rows<PgLineRow>(linesStatement(lines))).map(lineRowOf);
   }
 
   async countLines(read: WindowRead, bucketMs: CountQuery['bucketMs']): Promise<CountRow[]> {

@@ -30,6 +30,11 @@ const MAX_CONNECTIONS = 10;
 const STATEMENT_MARGIN_MS = 2_000;
 const CONNECT_RETRY_MS = 1_000;
 
+/** The pool of connections a replica reads and writes through (what the bench reads through as well, named apart). */
+export function replicaDatabase(url: string, queryTimeoutMs: number, applicationName = 'daylog'): PgDatabase {
+  return new PgDatabase({ url, maxConnections: MAX_CONNECTIONS, statementTimeoutMs: queryTimeoutMs + STATEMENT_MARGIN_MS, applicationName });
+}
+
 /** The database cannot be reached at boot, or refuses us: said in one line without the URL (which may hold a password). */
 export class DatabaseUnreachable extends Error {}
 
@@ -39,12 +44,7 @@ export class DatabaseUnreachable extends Error {}
  * `fullText`, closed partitions get their word index in the background until the storage is closed.
  */
 export async function openPostgresStorage(options: PostgresStorageOptions): Promise<StorageBackend> {
-  const db = new PgDatabase({
-    url: options.url,
-    maxConnections: MAX_CONNECTIONS,
-    statementTimeoutMs: options.queryTimeoutMs + STATEMENT_MARGIN_MS,
-    applicationName: 'daylog',
-  });
+  const db = replicaDatabase(options.url, options.queryTimeoutMs);
   try {
     await waitForDatabase(db, options.connectTimeoutMs);
     await db.withClient((client) => migratePostgres(client));

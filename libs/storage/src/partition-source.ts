@@ -60,6 +60,17 @@ export interface WindowRead {
   client?: string;
 }
 
+/** What a read of lines across several partitions at once asks of an engine: no text is tested, so no window is budgeted. */
+export interface SpanRead {
+  /** The filter, its time range narrowed to that of the partitions read. */
+  filter: LineFilter;
+  /** The label sets to read; null: all. */
+  labelSetIds: number[] | null;
+  time: ReadTime;
+  /** Whom the read is for (ScanBudget's client). */
+  client?: string;
+}
+
 /**
  * What an engine offers the core's reader (PartitionedReader): partitions, label sets, per-minute counts
  * and the lines of one partition at a time. The core plans the windows, budgets, paging and merging.
@@ -80,6 +91,12 @@ export interface PartitionSource {
   keyAfter(partition: PartitionBounds, fromMs: number, toMs: number, start: LineKey | null, backward: boolean, count: number): Promise<LineKey | null>;
   /** A page's lines in a window: in `query`'s order from its position, at most `limit`. */
   pageLines(read: WindowRead, order: Pick<LogQuery, 'direction' | 'after'>, limit: number): Promise<LineRow[]>;
+  /**
+   * A page's lines over the partitions of a time range in one read, for a filter that tests no text: in `order`
+   * from its position (whatever partition it is in), at most `limit`. Optional: an engine whose partitions are
+   * one table answers in one statement what the reader would otherwise ask partition by partition.
+   */
+  pageSpan?(read: SpanRead, order: Pick<LogQuery, 'direction' | 'after'>, limit: number): Promise<LineRow[]>;
   /** Counts of the lines in a window, by bucket, label set and severity. */
   countLines(read: WindowRead, bucketMs: CountQuery['bucketMs']): Promise<CountRow[]>;
   /** The same from the per-minute counts, for whole minutes of lines not searched by text. */
