@@ -116,10 +116,13 @@ export class PartitionedReader {
   constructor(private readonly source: PartitionSource) {}
 
   async query(query: LogQuery, budget: ScanBudget): Promise<QueryPage> {
+    // Asked for beside the label sets: to a database each is a round trip, and a newest page is only one more.
+    const listed = this.partitionsIn(query);
+    listed.catch(() => undefined);
     await this.refreshLabelSets();
     const labelSetIds = await this.labelSetIdsFor(query, budget);
     if (labelSetIds?.length === 0) return { lines: [], next: null, stopped: null };
-    return this.page(query, labelSetIds, budget);
+    return this.page(query, labelSetIds, budget, listed);
   }
 
   async context(position: CursorPosition, before: number, after: number, oldestMs: number, namespaces?: string[]): Promise<LineContext | null> {
@@ -217,9 +220,9 @@ export class PartitionedReader {
     this.source.close();
   }
 
-  private async page(query: LogQuery, labelSetIds: number[] | null, budget: ScanBudget): Promise<QueryPage> {
+  private async page(query: LogQuery, labelSetIds: number[] | null, budget: ScanBudget, listed = this.partitionsIn(query)): Promise<QueryPage> {
     const backward = query.direction === 'backward';
-    const partitions = (await this.partitionsIn(query)).filter(
+    const partitions = (await listed).filter(
       (p) => !query.after || (backward ? p.startMs <= query.after.partitionStart : p.startMs >= query.after.partitionStart),
     );
     if (backward) partitions.reverse();
