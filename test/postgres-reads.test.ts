@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { Client } from 'pg';
 import { LogLine } from '@daylog/log-model';
-import { CountQuery, LineCount, LineFilter, LogQuery, PartitionedReader, QueryBudgetExceeded, ScanBudget, StoredLogLine, lineMatcher } from '@daylog/storage';
+import { CountQuery, LineCount, LineFilter, LogQuery, PartitionSource, PartitionedReader, QueryBudgetExceeded, ScanBudget, StoredLogLine, lineMatcher } from '@daylog/storage';
 import { ChunkLines, PgDatabase, PgPartitions, migratePostgres } from '@daylog/storage-postgres';
 import { SearchThreads } from '@daylog/storage-sqlite';
 import { buildCase, caseArb, clock, lineArb } from './support/filter-cases';
@@ -214,6 +214,39 @@ describe('PostgreSQL reads (PgPartitions under the core reader)', () => {
       await reads.store([line(clock.now() - MINUTE, 'in a new partition')]);
       assert.deepEqual((await reads.reader.query(pageQuery(EVERY_LINE, 'forward', 10), AMPLE)).lines.map((found) => found.message), ['older', 'in a new partition']);
     } finally {
+      await reads.close();
+    }
+  });
+
+  it('reads the next window of a text search while it takes in one, on a connection of its own, and pages as one window at a time would', { timeout: 60_000 }, async () => {
+    const name = 'read_ahead';
+    const reads = await openReads(name);
+    const db = new PgDatabase({ url: cluster.url(name), maxConnections: 4, statementTimeoutMs: 60_000, applicationName: 'daylog-reads-test' });
+    try {
+      const source = new PgPartitions(db, threads);
+      let reading = 0;
+      let most = 0;
+      // The engine's own reads, counted as the core's reader asks for them.
+      const counted: PartitionSource = Object.assign(Object.create(source) as PgPartitions, {
+        async pageLines(...args: Parameters<PgPartitions['pageLines']>) {
+          most = Math.max(most, ++reading);
+          try {
+            return await source.pageLines(...args);
+          } finally {
+            reading--;
+          }
+        },
+      });
+      const reader = new PartitionedReader(counted);
+      const lines = Array.from({ length: 6_000 }, (_, i) => line(clock.now() - 6 * HOUR + i * 3_000, i % 500 === 7 ? `needle ${i}` : `GET /item/${i} 200`));
+      await reads.store(lines);
+      const expected = lines.filter((stored) => stored.message.startsWith('needle')).reverse();
+      const found = await allPages(reader, pageQuery({ ...EVERY_LINE, contains: ['needle'] }, 'backward', 4));
+      assert.deepEqual(found.map((stored) => stored.message), expected.map((stored) => stored.message));
+      assert.equal(most, 2, 'two windows read at once');
+      reader.close();
+    } finally {
+      await db.close();
       await reads.close();
     }
   });

@@ -62,6 +62,8 @@ interface Chunk {
  * planner reads that partition alone. Text the SQL cannot decide is tested in JavaScript through the LineTester.
  */
 export class PgPartitions implements PartitionSource {
+  /** The server scans a window on a backend of its own: a search keeps two going, on two connections. */
+  readonly readsWindowsAhead = true;
   private readonly partitionList: PartitionList;
   private readonly labelSets: LabelSetFeed;
   /** Partitions whose word index was found valid: it stays so until they are dropped. */

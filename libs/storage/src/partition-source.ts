@@ -76,6 +76,11 @@ export interface SpanRead {
  * and the lines of one partition at a time. The core plans the windows, budgets, paging and merging.
  */
 export interface PartitionSource {
+  /**
+   * Whether a text search may read its next window while it takes in one: an engine that reads on cores of its own
+   * (a database server) then scans two at once; one that reads on the process's own threads leaves it out.
+   */
+  readonly readsWindowsAhead?: boolean;
   /** The live partitions, oldest first. */
   partitions(): Promise<PartitionBounds[]>;
   /** Label sets with ids above `afterId`, in id order. */

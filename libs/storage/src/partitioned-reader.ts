@@ -45,6 +45,9 @@ interface ScanWindow {
   part?: { range: KeyRange; startAfter: LineKey | null };
 }
 
+/** A page's window whose read has begun (`free`: read whatever the budget, as a page's first), or one the budget stops before. */
+type WindowBeingRead = { window: ScanWindow; free: boolean; rows: Promise<LineRow[]> } | { window: ScanWindow; stop: ScanStop };
+
 /** Where a search that stops before `window` goes on from: the lines of the window and beyond, none before. */
 function resumePosition(window: ScanWindow, query: LogQuery): CursorPosition {
   const { partition, fromMs, toMs } = window;
@@ -231,27 +234,47 @@ export class PartitionedReader {
     const lines: StoredLogLine[] = [];
     const scan = new Scan(budget, true);
     const stopBefore = (window: ScanWindow, stopped: ScanStop): QueryPage => ({ lines, next: resumePosition(window, query), stopped });
-    for (const partition of partitions) {
-      for await (const window of this.readingOrder(await this.scanWindows(partition, query, labelSetIds), query)) {
+    const windows = this.pageWindows(partitions, query, labelSetIds);
+    const order = { direction: query.direction, after: query.after };
+    /** The next window admitted and its read begun (its limit what the page lacked then), or why it may not be read. */
+    const begin = async (): Promise<WindowBeingRead | null> => {
+      for (let next = await windows.next(); !next.done; next = await windows.next()) {
+        const window = next.value;
         const stop = await scan.admit(window);
-        if (stop) return stopBefore(window, stop);
-        if (this.isForgotten(partition)) break;
-        let rows: LineRow[];
-        try {
-          const order = { direction: query.direction, after: query.after };
-          rows = await this.source.pageLines(this.windowRead(window, query, labelSetIds, scan.readTime(), budget.client), order, query.limit + 1 - lines.length);
-        } catch (error) {
-          if (error instanceof QueryBudgetExceeded && !scan.readingFreeWindow) return stopBefore(window, error.stop);
-          throw error;
-        }
-        lines.push(...(await this.toLines(rows, partition)));
-        if (lines.length > query.limit) {
-          lines.length = query.limit;
-          return { lines, next: lines[lines.length - 1].position, stopped: null };
-        }
+        if (stop) return { window, stop };
+        if (this.isForgotten(window.partition)) continue;
+        const rows = this.source.pageLines(this.windowRead(window, query, labelSetIds, scan.readTime(), budget.client), order, query.limit + 1 - lines.length);
+        rows.catch(() => undefined);
+        return { window, free: scan.readingFreeWindow, rows };
       }
+      return null;
+    };
+    // A search that tests text reads the next window while it takes in one, where the engine has cores of its own for it.
+    const readAhead = this.source.readsWindowsAhead === true && searchesText(query);
+    for (let current = await begin(); current; ) {
+      if ('stop' in current) return stopBefore(current.window, current.stop);
+      const following = readAhead ? begin() : null;
+      following?.catch(() => undefined);
+      let rows: LineRow[];
+      try {
+        rows = await current.rows;
+      } catch (error) {
+        if (error instanceof QueryBudgetExceeded && !current.free) return stopBefore(current.window, error.stop);
+        throw error;
+      }
+      lines.push(...(await this.toLines(rows, current.window.partition)));
+      if (lines.length > query.limit) {
+        lines.length = query.limit;
+        return { lines, next: lines[lines.length - 1].position, stopped: null };
+      }
+      current = await (following ?? begin());
     }
     return { lines, next: null, stopped: null };
+  }
+
+  /** A page's windows in reading order, partition after partition, each partition's planned when it is reached. */
+  private async *pageWindows(partitions: PartitionBounds[], query: LogQuery, labelSetIds: number[] | null): AsyncGenerator<ScanWindow> {
+    for (const partition of partitions) yield* this.readingOrder(await this.scanWindows(partition, query, labelSetIds), query);
   }
 
   /**
