@@ -2,7 +2,7 @@ import http from 'node:http';
 import { LogLine } from '@daylog/log-model';
 import { QueryPage } from '@daylog/storage';
 import { median, nowMs } from './bench-support';
-import { PAGE_LIMIT, QueryCase, WireLine, difference, httpPage } from './query-bench';
+import { PAGE_LIMIT, QueryCase, WARM_UP_MS, WireLine, difference, httpPage } from './query-bench';
 import { Shape } from './pg-raw-query';
 
 const DAY_MS = 86_400_000;
@@ -90,8 +90,9 @@ export async function pgQueryBench(port: number, cases: readonly PgPageCase[], o
           return why && `against ${c.rawPage}'s "${shape.name}": ${why}`;
         }).find((why) => why !== null) ?? null;
       const engineMismatch = engineDifference(first.viaHttp.lines, first.engine.page);
-      const warmups = first.ms > SLOW_REP_MS ? 1 : options.warmups;
-      for (let i = 1; i < warmups; i++) await rep(c);
+      let warmups = 1;
+      const warming = nowMs();
+      if (first.ms <= SLOW_REP_MS) for (; warmups < options.warmups || nowMs() - warming < WARM_UP_MS; warmups++) await rep(c);
       const reps = Math.max(MIN_REPS, Math.min(options.reps, Math.floor(options.budgetMs / first.ms)));
       const httpMs: number[] = [];
       const engineMs: number[] = [];

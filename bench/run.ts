@@ -6,7 +6,7 @@ import { CLIENTS, cpuSince, httpIngest } from './http-ingest';
 import { PgResults, pgBench } from './pg-bench';
 import { reportPg } from './pg-report';
 import { pruneBench } from './prune-bench';
-import { QueryOutcome, queryBench, queryCases } from './query-bench';
+import { QueryOutcome, WARM_UP_MS, queryBench, queryCases } from './query-bench';
 import { rawIngest } from './raw-ingest';
 import { formatInt, formatPercent, mb, report, say, seconds } from './report';
 import { ShipperOutcome, shipperRun } from './shipper-bench';
@@ -81,7 +81,7 @@ async function ingestRuns(dataset: Dataset) {
         const started = nowMs();
         ({ outcomes: queries, floorMs } = await queryBench(aggregator.port, dataDir, cases, QUERY_REPS, QUERY_WARMUPS));
         say(
-          `${tag} queries: ${cases.length} kinds × (${QUERY_WARMUPS} warm-up + ${QUERY_REPS} timed) × http and raw ` +
+          `${tag} queries: ${cases.length} kinds × (${QUERY_WARMUPS} warm-up or more, for ${seconds(WARM_UP_MS)} at least, + ${QUERY_REPS} timed) × http and raw ` +
             `in ${seconds(nowMs() - started)}`,
         );
       }
