@@ -2,8 +2,9 @@
 # docker-compose.yml for real, as a user runs it: the image built from the Dockerfile, the scene brought up with
 # docker-compose, and everything checked from the host with curl. nginx's traffic must arrive through the shipper
 # with its labels, levels and own times; a shipper restart and a 20 s aggregator outage must lose and double no line
-# (nginx's own files against what Daylog stored); the data must survive an aggregator restart; both Daylog
-# containers must run as non-root; `down -v` must leave no container, network or volume.
+# (nginx's own files against what Daylog stored), nor may a new shipper container; the data must survive an
+# aggregator restart and a new aggregator container; both Daylog containers must run as non-root; `down -v` must
+# leave no container, network or volume.
 #
 #   bash test/compose/scene.sh
 #
@@ -115,6 +116,11 @@ step "non-root checked"
 until_holds "the shipper healthy again within 60 s" 60 healthy shipper
 step "docker-compose restart shipper"
 
+# A new container, as `up -d` makes after a new image: only the state volume carries the checkpoints over.
+"${compose[@]}" up -d --no-deps --force-recreate shipper
+until_holds "the recreated shipper healthy within 60 s" 60 healthy shipper
+step "shipper recreated"
+
 "${compose[@]}" stop aggregator
 # The outage is the point: 20 s of nginx traffic that must wait for the aggregator in the shipper.
 sleep 20
@@ -133,6 +139,12 @@ until_holds "the aggregator healthy after its restart within 60 s" 60 healthy ag
 until_holds "every line nginx wrote still stored after the restart" 30 same_lines
 cat "$work/last"
 step "data survived docker-compose restart aggregator"
+
+"${compose[@]}" up -d --no-deps --force-recreate aggregator
+until_holds "the recreated aggregator healthy within 60 s" 60 healthy aggregator
+until_holds "every line nginx wrote still stored in the recreated aggregator" 30 same_lines
+cat "$work/last"
+step "data survived the aggregator's recreation (its volume)"
 
 "${compose[@]}" down -v
 scene_up=no
