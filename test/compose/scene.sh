@@ -43,7 +43,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# until DESCRIPTION SECONDS COMMAND...: runs COMMAND every half second until it exits 0; exit 2 means "not yet",
+# until_holds DESCRIPTION SECONDS COMMAND...: runs COMMAND every half second until it exits 0; exit 2 means "not yet",
 # anything else fails at once. Its last output is printed when it does not hold in time.
 until_holds() {
   local what=$1 deadline=$((SECONDS + $2)) status
