@@ -71,6 +71,10 @@ export class PgDatabase {
     });
     // An idle connection that breaks (the server restarted) reports here; unheard, it would end the process.
     this.pool.on('error', () => this.markUnreachable());
+    // pg-pool hears a connection only while it is idle, or once while it runs pool.query: one the server ends
+    // between the two, or that reports twice, would end the process (brianc/node-postgres#2762; seen here in
+    // a test that restarts the server, as an uncaught 57P01). Each connection is heard all its life.
+    this.pool.on('connect', (client) => client.on('error', () => this.markUnreachable()));
     this.probe = setInterval(() => void this.checkReachable(), PROBE_INTERVAL_MS);
     this.probe.unref();
   }
