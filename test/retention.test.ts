@@ -160,19 +160,28 @@ describe('many small partitions', () => {
       }
       const { lines } = await queryJson(t.http, { pod: 'minutes', limit: '5000' });
       assert.equal(lines.length, 200);
-      const partitionDescriptors = readdirSync('/proc/self/fd').filter((fd) => {
-        try {
-          // Files in the folder, not the folder itself, which a listing of it holds open for a moment.
-          return readlinkSync(join('/proc/self/fd', fd)).includes(join(t.config.dataDir, 'partitions') + sep);
-        } catch {
-          return false;
-        }
-      });
+      const partitionDescriptors = () =>
+        readdirSync('/proc/self/fd').filter((fd) => {
+          try {
+            // Files in the folder, not the folder itself, which a listing of it holds open for a moment.
+            return readlinkSync(join('/proc/self/fd', fd)).includes(join(t.config.dataDir, 'partitions') + sep);
+          } catch {
+            return false;
+          }
+        }).length;
       // Three descriptors a connection (file, WAL, shared memory): 64 readers, and the writer's 4 plus the one
       // it opens before closing the oldest, which its indexer may be doing meanwhile; and one connection's worth
-      // for files opened or closed at the moment of counting (under load, 208 were seen once: one over).
-      // Without the bound, the query alone keeps 200 partitions' 600 open.
-      assert.ok(partitionDescriptors.length <= 64 * 3 + 6 * 3, `${partitionDescriptors.length} partition files open`);
+      // for files opened or closed at the moment of counting. Under load a single count saw 208, then 212, while
+      // files were being opened and closed: what must hold is that they come down to the bound. Without the
+      // bound, the query alone keeps 200 partitions' 600 open, for good.
+      const bound = 64 * 3 + 6 * 3;
+      const deadline = Date.now() + 5_000;
+      let open = partitionDescriptors();
+      while (open > bound && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        open = partitionDescriptors();
+      }
+      assert.ok(open <= bound, `${open} partition files open`);
     } finally {
       await t.close();
     }
