@@ -244,9 +244,12 @@ describe('replicas over one PostgreSQL database', { concurrency: true }, () => {
           for (let i = 0; i < 6; i++) {
             await until(`${(i + 1) * 4} batches acknowledged`, () => acknowledged >= (i + 1) * 4, 30_000);
             // Fewer lines to begin with than a batch has: a line handed over late is older than all of them.
+            const opened = acknowledged;
             const tail = new TailClient(tailUrl(i % 2 === 0 ? b : a, { namespace: 'streaming', limit: '5' }));
             assert.equal((await tail.opened()).statusCode, 200);
-            tails.push({ tail, opened: acknowledged });
+            // The answer's head is sent before the newest lines are read: only lines shown say when they were read.
+            await until(`tail ${i} shows its newest lines`, () => tail.lines.length >= 5, 10_000);
+            tails.push({ tail, opened });
           }
           const enough = acknowledged + 4;
           await until('four more batches after the last tail began', () => acknowledged >= enough, 30_000);
