@@ -209,6 +209,7 @@ describe('label filters', () => {
   it('read a missing label as empty for strings, and drop the line for numbers', () => {
     assert.equal(passing([where(is('remote_user', '=', ''))], accessEntries).length, accessEntries.length);
     assert.equal(passing([where(compared('remote_user', '>', 0))], accessEntries).length, 0);
+    assert.deepEqual(passing([json, where(compared('__error__', '!=', 0))], [app('not json')]), [], 'numbers never read __error__');
   });
 
   it('look a name up in parsed labels, then structured metadata, then the stream', () => {

@@ -162,9 +162,11 @@ function predicate(p: LabelPredicate): Step {
       const unit = UNITS[p.unit];
       const compare = COMPARISONS[p.op];
       const wanted = unit.measure(p.value);
+      // Loki's documentation: only a string filter reads __error__; `| __error__ > 0` matches no line.
+      const marks = p.name === ERROR_LABEL || p.name === ERROR_DETAILS_LABEL;
       return (state) => {
         // As Loki: a line without the label does not pass; one whose label is not a number passes, marked.
-        const text = labelValue(state, p.name);
+        const text = marks ? undefined : labelValue(state, p.name);
         if (text === undefined) return false;
         const value = unit.read(text);
         if (value === undefined) {
