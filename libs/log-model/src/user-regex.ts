@@ -39,27 +39,40 @@ function enableLinearEngine(): void {
   engineReady = true;
 }
 
+/** How a user regex is compiled when it is not plain JavaScript without flags. */
+export interface UserRegexOptions {
+  /** Of the flags the linear-time engine runs: s (dot matches newlines), m (^ and $ at line ends), g, y. */
+  flags?: string;
+  /**
+   * What the user wrote, when `source` is a translation of it (LogQL's RE2 syntax): the length limit is
+   * the user's to meet, not the translation's, which may be several times longer.
+   */
+  written?: string;
+}
+
 /**
- * A regular expression a user sent (JavaScript syntax, no flags), compiled so that testing a line takes
- * time linear in its length, or the sentence that says why it is refused.
+ * A regular expression a user sent (JavaScript syntax, no flags unless given), compiled so that testing
+ * a line takes time linear in its length, or the sentence that says why it is refused.
  */
-export function compileUserRegex(source: string): RegExp | string {
-  if (source.length === 0 || source.length > MAX_USER_REGEX_LENGTH || CONTROL_CHARACTER.test(source)) {
+export function compileUserRegex(source: string, options: UserRegexOptions = {}): RegExp | string {
+  const written = options.written ?? source;
+  const flags = options.flags ?? '';
+  if (written.length === 0 || written.length > MAX_USER_REGEX_LENGTH || CONTROL_CHARACTER.test(source)) {
     return `regex must be one regular expression of at most ${MAX_USER_REGEX_LENGTH} characters`;
   }
   enableLinearEngine();
   try {
-    new RegExp(source);
+    new RegExp(source, flags);
   } catch (error) {
     return `regex is not a valid regular expression: ${(error as Error).message}`;
   }
   try {
-    // eslint-disable-next-line no-invalid-regexp -- 'l' exists once enableLinearEngine has run
-    new RegExp(source, 'l');
+    // 'l' exists once enableLinearEngine has run.
+    new RegExp(source, `${flags}l`);
   } catch {
     return NOT_LINEAR;
   }
-  return new RegExp(source);
+  return new RegExp(source, flags);
 }
 
 /** A user regex already accepted at the edge (`compileUserRegex`), compiled where lines are tested. */
