@@ -15,6 +15,8 @@ import {
   RangeFunction,
   Stage,
 } from './ast';
+import { compileLineFormat } from './line-format';
+import { logqlRegex } from './regex';
 import { unquote } from './strings';
 import { durationMs, sizeBytes } from './units';
 
@@ -91,7 +93,7 @@ class Reader {
   private matchesEmpty(matcher: LabelMatcher): boolean {
     if (matcher.op === '=') return matcher.value === '';
     if (matcher.op === '!=') return matcher.value !== '';
-    const matches = new RegExp(`^(?:${matcher.value})$`).test('');
+    const matches = (logqlRegex(matcher.value, true) as RegExp).test('');
     return matcher.op === '=~' ? matches : !matches;
   }
 
@@ -99,7 +101,7 @@ class Reader {
     const name = this.textOf(this.only(node, 'Identifier'));
     const op = MATCH_OPS[this.operatorName(node)];
     const value = this.string(this.only(node, 'String'));
-    if (op === '=~' || op === '!~') this.checkRegex(value, node);
+    if (op === '=~' || op === '!~') this.checkRegex(value, node, true);
     return { name, op, value };
   }
 
@@ -129,8 +131,13 @@ class Reader {
         return [this.labelList(body, 'drop', 'DropLabels', 'DropLabel')];
       case 'KeepLabelsExpr':
         return [this.labelList(body, 'keep', 'KeepLabels', 'KeepLabel')];
-      case 'LineFormatExpr':
-        return [{ kind: 'lineFormat', template: this.string(this.only(body, 'String')) }];
+      case 'LineFormatExpr': {
+        const literal = this.only(body, 'String');
+        const template = this.string(literal);
+        const compiled = compileLineFormat(template);
+        if (typeof compiled === 'string') throw new LogqlError(this.at(literal.from, compiled));
+        return [{ kind: 'lineFormat', template }];
+      }
       case 'JsonExpressionParser':
       case 'LogfmtExpressionParser':
         return this.unsupported(body, 'a parser with extraction expressions');
@@ -147,7 +154,7 @@ class Reader {
     if (filterOp) return this.unsupported(filterOp, `a line filter by ${this.textOf(filterOp)}()`);
     const strings = [this.only(node, 'String'), ...node.getChildren('OrFilter').flatMap((or) => this.flatten(or, 'OrFilter', 'String'))];
     const values = strings.map((s) => this.string(s));
-    if (op === '|~' || op === '!~') for (const [i, value] of values.entries()) this.checkRegex(value, strings[i]);
+    if (op === '|~' || op === '!~') for (const [i, value] of values.entries()) this.checkRegex(value, strings[i], false);
     return { kind: 'lineFilter', op, values };
   }
 
@@ -305,12 +312,9 @@ class Reader {
     return value;
   }
 
-  private checkRegex(source: string, node: SyntaxNode): void {
-    try {
-      new RegExp(source);
-    } catch {
-      throw new LogqlError(this.at(node.from, `${JSON.stringify(source)} is not a regular expression Daylog can run`));
-    }
+  private checkRegex(source: string, node: SyntaxNode, anchored: boolean): void {
+    const regex = logqlRegex(source, anchored);
+    if (typeof regex === 'string') throw new LogqlError(this.at(node.from, regex));
   }
 
   /** The items of a left-recursive list (`Matchers` holding `Matchers` and a `Matcher`), in order. */
