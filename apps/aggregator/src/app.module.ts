@@ -6,6 +6,7 @@ import { ConfigModule } from './config/config.module';
 import { HealthModule } from './health/health.module';
 import { IngestModule } from './ingest/ingest.module';
 import { LokiModule } from './loki/loki.module';
+import { LokiQueryModule } from './loki/loki-query.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { QueryModule } from './query/query.module';
 import { RetentionModule } from './retention/retention.module';
@@ -24,6 +25,7 @@ export class AppModule {
         MetricsModule,
         IngestModule,
         LokiModule,
+        LokiQueryModule,
         QueryModule,
         StatsModule,
         TailModule,

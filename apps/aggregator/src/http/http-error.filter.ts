@@ -1,5 +1,6 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import { FastifyReply, FastifyRequest } from 'fastify';
+import { LokiBadRequest } from '@daylog/loki';
 import { QueryBudgetExceeded, QueryCancelled, StorageUnavailable } from '@daylog/storage';
 import { bodyTooLarge } from '../ingest/request-limits';
 import { RetryLaterException } from './retry-later.exception';
@@ -17,7 +18,15 @@ const CLIENT_CLOSED_REQUEST = 499;
 const DATABASE_RETRY_SECONDS = 5;
 
 /**
- * Every error leaves as `{"error": "..."}` with a sentence a person can act on: Nest's exceptions,
+ * Loki's query API answers errors as Loki does, the sentence alone in plain text, which Grafana and logcli show as
+ * they get it. Its push keeps Daylog's JSON errors, which Loki's shippers log as they get them too.
+ */
+function answersAsLoki(request: FastifyRequest): boolean {
+  return request.url.startsWith('/loki/api/v1/') && !request.url.startsWith('/loki/api/v1/push');
+}
+
+/**
+ * Every error but Loki's query API's leaves as `{"error": "..."}` with a sentence a person can act on: Nest's exceptions,
  * Fastify's own (body too large, unknown content type) and anything unexpected, which is logged
  * with its request and answered without internals.
  */
@@ -40,6 +49,10 @@ export class HttpErrorFilter implements ExceptionFilter {
     }
     // Headers a handler set before it failed (a page's cursor, a text content type) do not belong to the error.
     for (const header of ['X-Next-Cursor', 'Link', 'X-Search-Stopped']) reply.removeHeader(header);
+    if (answersAsLoki(request)) {
+      void reply.status(status).header('Content-Type', 'text/plain; charset=utf-8').send(`${(body as { error: string }).error}\n`);
+      return;
+    }
     void reply.status(status).header('Content-Type', 'application/json; charset=utf-8').send(body);
   }
 
@@ -55,6 +68,7 @@ export class HttpErrorFilter implements ExceptionFilter {
       case 'Z_BUF_ERROR':
         return [400, { error: 'the body is not valid gzip' }];
     }
+    if (exception instanceof LokiBadRequest) return [400, { error: exception.message }];
     if (exception instanceof QueryBudgetExceeded) {
       // Too many lines is the question's size; running out of time may be the server's load as well.
       return [exception.stop === 'lines' ? 400 : 503, { error: `${exception.message}: narrow the time range, or add label or level filters` }];
