@@ -1,6 +1,24 @@
 import { Inject, Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
-import { COMMITTED_LINES, CommittedLines, CursorCodec, StoredLogLine } from '@daylog/storage';
+import { COMMITTED_LINES, CommittedLines, CursorCodec, CursorPosition, QueryCancelled, StoredLogLine } from '@daylog/storage';
 import { SharedWork, TailLine, TailSubscriber } from './tail-stream';
+
+/** A tail about to begin: what it shows live, and how it reads the lines it shows first. */
+export interface TailStart {
+  live: TailSubscriber;
+  /** How many of the newest lines it shows first; 0 for none. */
+  limit: number;
+  /** Up to `limit` newest matching lines, oldest first; `signal` is aborted when the tail closes meanwhile. */
+  newest: (signal: AbortSignal) => Promise<StoredLogLine[]>;
+  /** Calls `listener` once the client has gone (at once if it already has). */
+  onClose: (listener: () => void) => void;
+  /** Gives back what the tail holds of its client's and the server's tails. */
+  release: () => void;
+}
+
+const positionKey = (line: StoredLogLine): string => `${line.position.partitionStart}:${line.position.id}`;
+
+/** Whether a query reading forward comes to `a` before `b`: by time, then, within a millisecond, by id. */
+const readBefore = (a: CursorPosition, b: CursorPosition): boolean => a.ts < b.ts || (a.ts === b.ts && a.id < b.id);
 
 /**
  * The open tails, handed every batch stored while there is one, which each tail tests later (TailTurns). A
@@ -47,6 +65,47 @@ export class TailHub implements OnModuleInit, OnModuleDestroy {
 
   remove(stream: TailSubscriber): void {
     this.streams.delete(stream);
+  }
+
+  /**
+   * Starts a tail: the newest matching lines, then every matching line as it is stored, until its client goes.
+   * Listening starts before the newest lines are read, and lines seen both ways are shown once.
+   */
+  async follow({ live, limit, newest, onClose, release }: TailStart): Promise<void> {
+    const arrivedMeanwhile: TailLine[] = [];
+    const starting: TailSubscriber = { send: (lines) => arrivedMeanwhile.push(...lines), end: () => live.end() };
+    let closed = false;
+    const gone = new AbortController();
+    this.add(starting);
+    if (limit > 0) {
+      // A store that follows its commits may not yet have handed over some made before this tail began: the
+      // newest lines read below show them, or leave them out past the limit, so they must not come as live ones.
+      await this.caughtUp();
+      arrivedMeanwhile.length = 0;
+    }
+    onClose(() => {
+      closed = true;
+      gone.abort();
+      this.remove(starting);
+      this.remove(live);
+      release();
+    });
+    try {
+      const first = limit === 0 ? [] : await newest(gone.signal);
+      live.send(first.map((line) => new TailLine(line, this.cursors)));
+      // Lines the read found may yet be handed over by a store that follows its commits: once it has caught up, none can come again.
+      await this.caughtUp();
+      const shown = new Set(first.map(positionKey));
+      // A read of `limit` lines found every line stored before it from its oldest on: one handed over meanwhile that
+      // is older was stored before it too, handed over late, and shown now would come after newer ones.
+      const oldest = first.length === limit ? first[0]?.position : undefined;
+      live.send(arrivedMeanwhile.filter((line) => !shown.has(positionKey(line.line)) && !(oldest && readBefore(line.line.position, oldest))));
+    } catch (error) {
+      if (!(error instanceof QueryCancelled)) throw error;
+    } finally {
+      this.remove(starting);
+    }
+    if (!closed) this.add(live);
   }
 
   publish(lines: readonly StoredLogLine[]): void {

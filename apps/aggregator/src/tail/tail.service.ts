@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { Writable } from 'node:stream';
 import { DaylogConfig } from '@daylog/config';
-import { CursorCodec, CursorPosition, LOG_STORE, LineFilter, LogStore, QueryCancelled, LINE_TESTER, LineTester, StoredLogLine, lineMatcher } from '@daylog/storage';
+import { LOG_STORE, LineFilter, LogStore, LINE_TESTER, LineTester, lineMatcher } from '@daylog/storage';
 import { CLOCK, Clock } from '../clock/clock';
 import { NamespaceScope } from '../auth/access';
 import { DAYLOG_CONFIG } from '../config/config.module';
@@ -10,7 +10,7 @@ import { ScanBudgets } from '../query/scan-budgets';
 import { TailHub } from './tail-hub';
 import { TailLimits } from './tail-limits';
 import { TailTurns } from './tail-turns';
-import { TailFilter, TailLine, TailStream, TailSubscriber, tailRendering } from './tail-stream';
+import { TailFilter, TailStream, tailRendering } from './tail-stream';
 import { TailDto, TailFormat } from './tail.dto';
 
 const DEFAULT_START_LINES = 10;
@@ -23,11 +23,6 @@ export const TAIL_QUEUE_LINES = 10_000;
  */
 const TAIL_TEST_MS_PER_BATCH = 1000;
 
-const positionKey = (line: StoredLogLine): string => `${line.position.partitionStart}:${line.position.id}`;
-
-/** Whether a query reading forward comes to `a` before `b`: by time, then, within a millisecond, by id. */
-const readBefore = (a: CursorPosition, b: CursorPosition): boolean => a.ts < b.ts || (a.ts === b.ts && a.id < b.id);
-
 @Injectable()
 export class TailService {
   constructor(
@@ -35,7 +30,6 @@ export class TailService {
     @Inject(DAYLOG_CONFIG) private readonly config: DaylogConfig,
     @Inject(CLOCK) private readonly clock: Clock,
     private readonly hub: TailHub,
-    private readonly cursors: CursorCodec,
     private readonly budgets: ScanBudgets,
     private readonly limits: TailLimits,
     private readonly turns: TailTurns,
@@ -54,50 +48,21 @@ export class TailService {
     return (out) => this.follow(filter, params, format, out, release, client);
   }
 
-  private async follow(filter: LineFilter, params: TailDto, format: TailFormat, out: Writable, release: () => void, client: string): Promise<void> {
+  private follow(filter: LineFilter, params: TailDto, format: TailFormat, out: Writable, release: () => void, client: string): Promise<void> {
     // Without since or from, the retention is the only lower bound, and ingest enforces it: live lines are not
     // held to a bound that moves with each tail's start, so tails with the same filters share their work.
     const live = params.since === undefined && params.from === undefined ? { ...filter, fromMs: 0 } : filter;
     const rendering = tailRendering(format, params.raw === 'true');
     const stream = new TailStream(out, this.tailFilter(live, client), rendering, TAIL_QUEUE_LINES, JSON.stringify([rendering, live]), this.turns);
-    const arrivedMeanwhile: TailLine[] = [];
-    const starting: TailSubscriber = { send: (lines) => arrivedMeanwhile.push(...lines), end: () => stream.end() };
-    let closed = false;
-    const gone = new AbortController();
-    this.hub.add(starting);
     const limit = params.limit === undefined ? DEFAULT_START_LINES : Number(params.limit);
-    if (limit > 0) {
-      // A store that follows its commits may not yet have handed over some made before this tail began: the
-      // newest lines read below show them, or leave them out past the limit, so they must not come as live ones.
-      await this.hub.caughtUp();
-      arrivedMeanwhile.length = 0;
-    }
-    const forget = (): void => {
-      closed = true;
-      gone.abort();
-      this.hub.remove(starting);
-      this.hub.remove(stream);
-      release();
-    };
-    // A client that went away before its tail began has already had its 'close'.
-    if (out.destroyed) forget();
-    else out.once('close', forget);
-    try {
-      const newest = limit === 0 ? [] : (await this.store.query({ ...filter, limit, direction: 'backward', after: null }, this.budgets.start({ client, signal: gone.signal }))).lines.reverse();
-      stream.send(newest.map((line) => new TailLine(line, this.cursors)));
-      // Lines the read found may yet be handed over by a store that follows its commits: once it has caught up, none can come again.
-      await this.hub.caughtUp();
-      const shown = new Set(newest.map(positionKey));
-      // A read of `limit` lines found every line stored before it from its oldest on: one handed over meanwhile that
-      // is older was stored before it too, handed over late, and shown now would come after newer ones.
-      const first = newest.length === limit ? newest[0]?.position : undefined;
-      stream.send(arrivedMeanwhile.filter((line) => !shown.has(positionKey(line.line)) && !(first && readBefore(line.line.position, first))));
-    } catch (error) {
-      if (!(error instanceof QueryCancelled)) throw error;
-    } finally {
-      this.hub.remove(starting);
-    }
-    if (!closed) this.hub.add(stream);
+    return this.hub.follow({
+      live: stream,
+      limit,
+      newest: async (signal) => (await this.store.query({ ...filter, limit, direction: 'backward', after: null }, this.budgets.start({ client, signal }))).lines.reverse(),
+      // A client that went away before its tail began has already had its 'close'.
+      onClose: (listener) => (out.destroyed ? listener() : out.once('close', listener)),
+      release,
+    });
   }
 
   private tailFilter(filter: LineFilter, client: string): TailFilter {
