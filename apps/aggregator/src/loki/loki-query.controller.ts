@@ -1,12 +1,9 @@
 import { All, Controller, Get, Headers, NotFoundException, Param, Req, Res } from '@nestjs/common';
 import { FastifyReply, FastifyRequest } from 'fastify';
-import { RawParams } from '@daylog/loki';
+import { RawParams, asksCategorizedLabels } from '@daylog/loki';
 import { Access, NamespaceScope, Scope } from '../auth/access';
 import { askerOf } from '../query/scan-budgets';
 import { LokiQueryService } from './loki-query.service';
-
-/** Grafana asks for labels apart from streams with this header (always, in current versions); logcli never does. */
-const CATEGORIZE_LABELS = 'categorize-labels';
 
 const params = (request: FastifyRequest): RawParams => request.query as RawParams;
 
@@ -27,8 +24,7 @@ export class LokiQueryController {
     @Scope() scope: NamespaceScope,
     @Headers('x-loki-response-encoding-flags') flags: string | undefined,
   ): Promise<object> {
-    const categorize = (flags ?? '').split(',').some((flag) => flag.trim() === CATEGORIZE_LABELS);
-    return this.loki.queryRange(params(request), scope, askerOf(request, reply), categorize);
+    return this.loki.queryRange(params(request), scope, askerOf(request, reply), asksCategorizedLabels(flags));
   }
 
   @Get('query')

@@ -7,5 +7,5 @@ import { TailTurns } from './tail-turns';
 import { ScanBudgets } from '../query/scan-budgets';
 
 /** Live tails: lines as they are stored, to clients that keep the response open. */
-@Module({ controllers: [TailController], providers: [TailHub, TailLimits, TailService, TailTurns, ScanBudgets], exports: [TailHub] })
+@Module({ controllers: [TailController], providers: [TailHub, TailLimits, TailService, TailTurns, ScanBudgets], exports: [TailHub, TailLimits, TailTurns] })
 export class TailModule {}

@@ -9,6 +9,14 @@ import { nsText } from './loki-times';
 
 type Stats = Record<string, never>;
 
+/**
+ * Whether a request asks for labels apart from streams (`X-Loki-Response-Encoding-Flags: categorize-labels`): Grafana
+ * sends it, always in current versions; logcli and browsers never do.
+ */
+export function asksCategorizedLabels(header: string | string[] | undefined): boolean {
+  return [header ?? []].flat().some((value) => value.split(',').some((flag) => flag.trim() === 'categorize-labels'));
+}
+
 interface Answer<T> {
   status: 'success';
   data: T;
@@ -42,6 +50,29 @@ interface StreamsData {
  * folded into the stream's labels, as Loki does.
  */
 export function streamsAnswer(lines: SelectedLine[], categorize: boolean, warnings: string[]): Answer<StreamsData> {
+  const result = inStreams(lines, categorize);
+  const data: StreamsData = categorize
+    ? { resultType: 'streams', encodingFlags: ['categorize-labels'], result, stats: {} }
+    : { resultType: 'streams', result, stats: {} };
+  return success(data, warnings);
+}
+
+/** A line a live tail could not send in time (its reader was too slow), as Loki names it. */
+export interface DroppedEntry {
+  labels: Record<string, string>;
+  timestamp: string;
+}
+
+/** One message of a live tail: the lines since the last, in their streams, and those dropped meanwhile. */
+export function tailFrame(lines: SelectedLine[], categorize: boolean, dropped: DroppedEntry[]): string {
+  const frame: { encodingFlags?: string[]; streams: StreamsData['result']; dropped_entries?: DroppedEntry[] } = categorize
+    ? { encodingFlags: ['categorize-labels'], streams: inStreams(lines, categorize) }
+    : { streams: inStreams(lines, categorize) };
+  if (dropped.length > 0) frame.dropped_entries = dropped;
+  return JSON.stringify(frame);
+}
+
+function inStreams(lines: SelectedLine[], categorize: boolean): StreamsData['result'] {
   const streams = new Map<string, { stream: Record<string, string>; values: unknown[][] }>();
   for (const { stored, result } of lines) {
     const stream = categorize ? result.stream : { ...result.stream, ...result.metadata, ...result.parsed };
@@ -61,10 +92,7 @@ export function streamsAnswer(lines: SelectedLine[], categorize: boolean, warnin
     if (Object.keys(result.parsed).length > 0) labels.parsed = result.parsed;
     entry.values.push([ts, result.line, labels]);
   }
-  const data: StreamsData = categorize
-    ? { resultType: 'streams', encodingFlags: ['categorize-labels'], result: [...streams.values()], stats: {} }
-    : { resultType: 'streams', result: [...streams.values()], stats: {} };
-  return success(data, warnings);
+  return [...streams.values()];
 }
 
 const bySeriesLabels = (a: Series, b: Series): number => {

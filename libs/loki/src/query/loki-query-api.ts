@@ -46,7 +46,7 @@ export class LokiQueryApi {
 
   /** `query_range`: a log query's lines, the `limit` newest (or oldest, forward) across streams; a metric query's points. */
   async queryRange(params: RawParams, asking: Asking, categorize: boolean): Promise<object> {
-    const query = this.parsed(params);
+    const query = queryParam(params);
     const range = timeRange(params, asking.nowMs);
     if (query.kind === 'metric') {
       const grid = stepGrid(params, range);
@@ -61,7 +61,7 @@ export class LokiQueryApi {
 
   /** `query`: a metric query at one time (Grafana's health check, `vector(1)+vector(1)`, among them). */
   async instant(params: RawParams, asking: Asking): Promise<object> {
-    const query = this.parsed(params);
+    const query = queryParam(params);
     if (query.kind === 'log') throw new LokiBadRequest('log queries are answered by /loki/api/v1/query_range; /query evaluates metric queries');
     const atMs = floorMs(instantTime(params, asking.nowMs));
     return instantAnswer(await this.metric(query.expr, { startMs: atMs, stepMs: 1, count: 1 }, asking), atMs);
@@ -113,15 +113,6 @@ export class LokiQueryApi {
 
   buildInfo(): object {
     return BUILD_INFO;
-  }
-
-  private parsed(params: RawParams) {
-    try {
-      return queryParam(params);
-    } catch (error) {
-      if (error instanceof LogqlError) throw new LokiBadRequest(error.message);
-      throw error;
-    }
   }
 
   private scope(asking: Asking): ReadScope {

@@ -1,5 +1,5 @@
-import { Query } from '../logql/ast';
-import { parseLogql } from '../logql/parse';
+import { LogSelection, Query } from '../logql/ast';
+import { LogqlError, parseLogql } from '../logql/parse';
 import { NS_PER_MS, ceilMs, floorMs, lokiDurationMs, lokiTimeNs } from './loki-times';
 
 /** A parameter Loki's API would refuse: a 400 whose text says which and why, as Loki's plain-text errors do. */
@@ -41,7 +41,12 @@ function timeParam(params: RawParams, name: string, fallbackNs: bigint): bigint 
 export function queryParam(params: RawParams): Query {
   const text = single(params, 'query');
   if (text === undefined || text.trim() === '') throw new LokiBadRequest('query is missing: give a LogQL query, such as {pod="web"} |= "timeout"');
-  return parseLogql(text);
+  try {
+    return parseLogql(text);
+  } catch (error) {
+    if (error instanceof LogqlError) throw new LokiBadRequest(error.message);
+    throw error;
+  }
 }
 
 /** `start` and `end` in nanoseconds, Loki's way: `end` defaults to now, `start` to `since` (1h) before it. */
@@ -104,4 +109,24 @@ export function stepGrid(params: RawParams, range: TimeRange): { startMs: number
 /** An instant query's time, `time` or now. */
 export function instantTime(params: RawParams, nowMs: number): bigint {
   return timeParam(params, 'time', BigInt(nowMs) * NS_PER_MS);
+}
+
+/** What a live tail (`/loki/api/v1/tail`) takes: a log query, the newest `limit` lines since `start` to begin with. */
+export interface TailParams {
+  selection: LogSelection;
+  limit: number;
+  startNs: bigint;
+}
+
+/** Loki's longest `delay_for`, in seconds: Daylog hands lines over in the order they were stored, and waits for none. */
+const MAX_DELAY_FOR = 5;
+
+export function tailParams(params: RawParams, nowMs: number): TailParams {
+  const query = queryParam(params);
+  if (query.kind !== 'log') throw new LokiBadRequest('a live tail follows a log query, not a metric query: give a stream selector with its pipeline');
+  const delay = single(params, 'delay_for');
+  if (delay !== undefined && delay !== '' && !(/^\d+$/.test(delay) && Number(delay) <= MAX_DELAY_FOR)) {
+    throw new LokiBadRequest(`invalid delay_for: ${JSON.stringify(delay)}: give a whole number of seconds from 0 to ${MAX_DELAY_FOR}`);
+  }
+  return { selection: query.selection, limit: limitParam(params), startNs: timeParam(params, 'start', BigInt(nowMs - DEFAULT_SINCE_MS) * NS_PER_MS) };
 }

@@ -63,7 +63,7 @@ function valueTest(matcher: LabelMatcher): (value: string) => boolean {
 export interface StreamSelection {
   /** Lines of the label sets and levels the selector may admit, in the range; the pipeline decides the rest. */
   filter: LineFilter;
-  /** The selector's exact answer for a stream. */
+  /** The selector's exact answer for a stream, within the asker's namespaces. */
   admits: (labels: StreamLabels) => boolean;
   /** Whether no stream can be admitted, whatever is stored (`{pod="a", pod="b"}`, or no level left). */
   empty: boolean;
@@ -109,7 +109,8 @@ export function streamSelection(selection: LogSelection, fromMs: number, toMs: n
       excludes: [],
       ...(namespaces && { namespaces }),
     },
-    admits: (stream) => byName.every(({ label, test }) => test(stream[label] ?? '')),
+    // The asker's namespaces too: lines a live tail is handed have not been read through the filter.
+    admits: (stream) => (!namespaces || namespaces.includes(stream.namespace ?? '')) && byName.every(({ label, test }) => test(stream[label] ?? '')),
     empty,
   };
 }
