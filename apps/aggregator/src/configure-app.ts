@@ -1,3 +1,4 @@
+import fastifyWebsocket from '@fastify/websocket';
 import { LoggerService } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
@@ -45,6 +46,8 @@ export async function createAggregator(
   }
   identifyClients(app.getHttpAdapter().getInstance(), config);
   await registerRateLimit(app, config);
+  // Before Nest adds its routes and error handler: Loki's live tail (LokiTailRoute) is a WebSocket route.
+  await app.register(fastifyWebsocket);
   configureApp(app, config);
   return app;
 }

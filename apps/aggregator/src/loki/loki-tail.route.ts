@@ -1,6 +1,5 @@
 import { HttpException, Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
-import fastifyWebsocket from '@fastify/websocket';
 import { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { WebSocket } from 'ws';
 import { DaylogConfig } from '@daylog/config';
@@ -46,9 +45,9 @@ export class LokiTailRoute implements OnModuleInit {
     private readonly budgets: ScanBudgets,
   ) {}
 
-  async onModuleInit(): Promise<void> {
+  /** @fastify/websocket is registered by the bootstrap (createAggregator), before Nest's routes. */
+  onModuleInit(): void {
     const fastify = this.adapterHost.httpAdapter.getInstance<FastifyInstance>();
-    await fastify.register(fastifyWebsocket);
     fastify.get(
       LOKI_TAIL_PATH,
       { websocket: true, config: { daylogAccess: 'read' satisfies AccessKind }, preValidation: (request, reply, done) => this.check(request, reply, done) },
