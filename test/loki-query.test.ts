@@ -1,7 +1,11 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse } from 'yaml';
 import { after, before, describe, it } from 'node:test';
 import { HOUR, MINUTE, ManualClock, TestApp, ingestLines, queryJson, startTestApp } from './support/test-app';
 import { GrafanaPoint, GrafanaResult, readAsGrafana } from './support/grafana-loki-reader';
+import { REPO } from './support/image-command';
 
 /** A query string as Go's url.Values.Encode writes it (Grafana's backend, logcli): keys sorted, spaces as `+`. */
 function goQuery(params: Record<string, string>): string {
@@ -279,6 +283,41 @@ describe("Loki's query API, as Grafana and logcli call it", () => {
     assert.match(missing.text, /^GET \/loki\/api\/v1\/detected_fields is not served/);
   });
 
+  it("answers Grafana's context queries: the row's stream before it (backward, 2 h) and after it (forward), with its parser", async () => {
+    const row = lines.find((l) => l.pod === 'api-1' && l.message.includes('Payment failed') && l.ts > clock.now() - 90 * MINUTE)!;
+    const selector = '{namespace="shop",pod="api-1",container="app",source="stdout",level="error"} | json';
+    const before = await read('/loki/api/v1/query_range', { direction: 'backward', end: ns(row.ts), limit: '10', query: selector, start: ns(row.ts - 2 * HOUR), step: '1000ms' }, { 'X-Loki-Response-Encoding-Flags': 'categorize-labels' });
+    const after = await read('/loki/api/v1/query_range', { direction: 'forward', end: ns(row.ts + 2 * HOUR), limit: '10', query: selector, start: ns(row.ts), step: '1000ms' }, { 'X-Loki-Response-Encoding-Flags': 'categorize-labels' });
+    const errors = lines.filter((l) => l.pod === 'api-1' && l.level === 'error');
+    assert.deepEqual(
+      before.resultType === 'streams' && before.rows.map((r) => r.line),
+      errors.filter((l) => l.ts < row.ts).sort((a, b) => b.ts - a.ts).slice(0, 10).map((l) => l.message),
+    );
+    assert.deepEqual(
+      after.resultType === 'streams' && after.rows.map((r) => r.line),
+      errors.filter((l) => l.ts >= row.ts).sort((a, b) => a.ts - b.ts).slice(0, 10).map((l) => l.message),
+    );
+  });
+
+  it("takes logcli's float-second step and Loki's POST with a form body", async () => {
+    const end = clock.now();
+    const query = { query: 'sum(count_over_time({namespace="ops"}[30m]))', start: ns(end - HOUR), end: ns(end), step: '1800.0' };
+    const answer = await read('/loki/api/v1/query_range', query);
+    const windows = [end - HOUR, end - HOUR / 2, end].map((at) => [at, lines.filter((l) => l.namespace === 'ops' && l.ts > at - HOUR / 2 && l.ts <= at).length]);
+    assert.deepEqual(
+      (answer as { points: GrafanaPoint[] }).points.map((p) => [p.ms, p.value]),
+      windows.filter(([, count]) => count > 0),
+    );
+    assert.deepEqual(windows.map(([, count]) => count), [2, 60, 58], 'a line at t counts at t');
+    const posted = await t.http.post('/loki/api/v1/query_range').type('form').send(goQuery(query));
+    assert.equal(posted.status, 200, posted.text);
+    assert.deepEqual(readAsGrafana(posted.text), answer);
+    const series = await t.http.post('/loki/api/v1/series').type('form').send(goQuery({ 'match[]': '{pod="db-1"}', start: ns(end - HOUR), end: ns(end) }));
+    assert.equal(JSON.parse(series.text).data.length, 1);
+    const form = await t.http.post('/api/v1/logs').type('form').send('message=hello');
+    assert.equal(form.status, 415, 'a form is no body ingest takes');
+  });
+
   it("returns exactly what /api/v1/logs returns for the same selection, for random filters", async () => {
     const pods = ['web-1', 'api-1', 'db-1', 'nope'];
     const levels = ['debug', 'info', 'warn', 'error'];
@@ -316,5 +355,62 @@ describe("Loki's query API, as Grafana and logcli call it", () => {
         `round ${round}: ${selector} ${direction} ${limit}`,
       );
     }
+  });
+});
+
+describe("Loki's query API with tokens, through the provisioned Grafana data source", () => {
+  const READER = 'grafana-reader-0123456789';
+  const SHOP_READER = 'grafana-shop-reader-0123456789';
+  const WRITER = 'grafana-writer-0123456789';
+  let t: TestApp;
+  let url: string;
+  const clock = new ManualClock();
+
+  before(async () => {
+    t = await startTestApp({ clock, env: { DAYLOG_READ_TOKENS: `${READER},${SHOP_READER}=shop`, DAYLOG_INGEST_TOKENS: WRITER } });
+    await t.app.listen({ port: 0, host: '127.0.0.1' });
+    url = await t.app.getUrl();
+    for (const namespace of ['shop', 'ops']) {
+      await t.http.post('/api/v1/logs').set('Authorization', `Bearer ${WRITER}`).send({ labels: { namespace, pod: `${namespace}-1` }, lines: [{ ts: new Date(clock.now() - MINUTE).toISOString(), message: `${namespace} line` }] }).expect(200);
+    }
+  });
+  after(() => t.close());
+
+  /** The data source as Grafana provisions it from deploy/grafana, its ${…} read from Grafana's environment. */
+  function dataSource(environment: Record<string, string>) {
+    const text = readFileSync(join(REPO, 'deploy/grafana/datasources/daylog.yaml'), 'utf8').replace(/\$\{(\w+)\}/g, (_, name: string) => environment[name] ?? '');
+    const [source] = (parse(text) as { datasources: { type: string; url: string; jsonData: Record<string, unknown>; secureJsonData: Record<string, string> }[] }).datasources;
+    return source;
+  }
+
+  it("passes Grafana's Save & test with the token header it adds, and is refused without it", async () => {
+    const source = dataSource({ DAYLOG_URL: url, DAYLOG_READ_TOKEN: READER });
+    assert.equal(source.type, 'loki');
+    assert.equal(source.jsonData.manageAlerts, false);
+    const health = `${source.url}/loki/api/v1/query?direction=backward&query=vector%281%29%2Bvector%281%29&time=4000000000`;
+    const headers = { [source.jsonData.httpHeaderName1 as string]: source.secureJsonData.httpHeaderValue1 };
+    const answer = await fetch(health, { headers });
+    assert.equal(answer.status, 200);
+    assert.equal((readAsGrafana(await answer.text()) as { points: GrafanaPoint[] }).points[0].value, 2);
+    const refused = await fetch(health);
+    assert.equal(refused.status, 401);
+    assert.match(await refused.text(), /needs a read token/);
+  });
+
+  it('shows a namespace-scoped token only its namespaces: lines, labels, series and counts', async () => {
+    const headers = { Authorization: `Bearer ${SHOP_READER}` };
+    const range = { start: ns(clock.now() - HOUR), end: ns(clock.now()) };
+    const get = async (path: string, query: Record<string, string>) => {
+      const response = await fetch(`${url}${path}?${goQuery({ ...range, ...query })}`, { headers });
+      assert.equal(response.status, 200);
+      return response.text();
+    };
+    const lines = readAsGrafana(await get('/loki/api/v1/query_range', { query: '{pod=~".+"}' }));
+    assert.deepEqual(lines.resultType === 'streams' && lines.rows.map((r) => r.line), ['shop line']);
+    assert.deepEqual(JSON.parse(await get('/loki/api/v1/label/namespace/values', {})).data, ['shop']);
+    const series = JSON.parse(await get('/loki/api/v1/series', { 'match[]': '{}' })) as { data: { namespace: string }[] };
+    assert.deepEqual(series.data.map((s) => s.namespace), ['shop']);
+    const counts = readAsGrafana(await get('/loki/api/v1/query', { query: 'sum(count_over_time({pod=~".+"}[1h]))', time: range.end }));
+    assert.deepEqual((counts as { points: GrafanaPoint[] }).points.map((p) => p.value), [1]);
   });
 });

@@ -12,6 +12,7 @@ import { endJsonWithNewline } from './http/json-newline';
 import { registerRateLimit } from './http/rate-limit';
 import { createValidationPipe } from './http/validation.pipe';
 import { registerIngestBodyParsers } from './ingest/ingest-body-parsers';
+import { registerLokiFormBody } from './loki/loki-form-body';
 import { aggregatorLogger } from './logging/aggregator-logger';
 import { openStorage } from './storage/open-storage';
 
@@ -21,6 +22,7 @@ export function configureApp(app: NestFastifyApplication, config: DaylogConfig):
   // Before the body parsers: their hook starts inflating the body, which a refused token must never get to.
   checkTokensBeforeBody(fastify, config);
   registerIngestBodyParsers(fastify, config);
+  registerLokiFormBody(fastify);
   endJsonWithNewline(fastify);
   app.useGlobalPipes(createValidationPipe());
   app.useGlobalFilters(new HttpErrorFilter(config.maxBodyBytes));

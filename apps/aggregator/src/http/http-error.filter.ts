@@ -21,7 +21,7 @@ const DATABASE_RETRY_SECONDS = 5;
  * Loki's query API answers errors as Loki does, the sentence alone in plain text, which Grafana and logcli show as
  * they get it. Its push keeps Daylog's JSON errors, which Loki's shippers log as they get them too.
  */
-function answersAsLoki(request: FastifyRequest): boolean {
+export function answersAsLoki(request: FastifyRequest): boolean {
   return request.url.startsWith('/loki/api/v1/') && !request.url.startsWith('/loki/api/v1/push');
 }
 
