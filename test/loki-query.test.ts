@@ -17,6 +17,13 @@ function goQuery(params: Record<string, string>): string {
 
 const ns = (ms: number): string => `${BigInt(ms) * 1_000_000n}`;
 
+/** A range query's points: one millisecond before each whole step since the epoch that falls in [start, end]. */
+function gridPoints(startMs: number, endMs: number, stepMs: number): number[] {
+  const points: number[] = [];
+  for (let m = Math.ceil((startMs + 1) / stepMs); m * stepMs - 1 <= endMs; m++) points.push(m * stepMs - 1);
+  return points;
+}
+
 interface Seeded {
   ts: number;
   namespace: string;
@@ -55,6 +62,12 @@ function seed(nowMs: number): Seeded[] {
       level: i % 10 === 0 ? 'error' : 'debug',
       message: JSON.stringify({ msg: i % 10 === 0 ? 'Payment failed' : 'cache hit', order: i, level: i % 10 === 0 ? 'ERROR' : 'debug', took: `${i * 7}ms` }),
     });
+  }
+  for (let i = 1; i <= 30; i++) {
+    // On the points of a one-minute grid, and a millisecond after them: a window's edges show off by one.
+    for (const at of [nowMs - i * MINUTE - 1, nowMs - i * MINUTE]) {
+      lines.push({ ts: at, namespace: 'shop', pod: 'web-1', container: 'nginx', source: 'access.log', level: 'info', message: `edge ${at % 2} ${i}` });
+    }
   }
   for (let i = 0; i < 60; i++) {
     // Two lines of one millisecond each minute: logcli must page past both at once.
@@ -197,7 +210,7 @@ describe("Loki's query API, as Grafana and logcli call it", () => {
     const answer = await read('/loki/api/v1/query_range', query, { 'X-Query-Tags': 'Source=logvolhist', 'X-Loki-Response-Encoding-Flags': 'categorize-labels' });
     assert.equal(answer.resultType, 'matrix');
     const expected: GrafanaPoint[] = [];
-    for (let t0 = start; t0 <= end; t0 += stepMs) {
+    for (const t0 of gridPoints(start, end, stepMs)) {
       const counts = new Map<string, number>();
       for (const l of lines) if (l.namespace === 'shop' && l.ts > t0 - stepMs && l.ts <= t0) counts.set(l.level, (counts.get(l.level) ?? 0) + 1);
       for (const [level, count] of counts) expected.push({ labels: { level }, ms: t0, value: count });
@@ -214,7 +227,8 @@ describe("Loki's query API, as Grafana and logcli call it", () => {
     const end = clock.now();
     const answer = await read('/loki/api/v1/query', { query: 'topk(1, sum by (pod) (count_over_time({namespace=~"shop|ops"}[3h]))) * 2', time: ns(end) });
     assert.equal(answer.resultType, 'vector');
-    assert.deepEqual((answer as { points: GrafanaPoint[] }).points, [{ labels: { pod: 'web-1' }, ms: end, value: 360 }]);
+    const web = lines.filter((l) => l.pod === 'web-1' && l.ts > end - 3 * HOUR && l.ts <= end).length;
+    assert.deepEqual((answer as { points: GrafanaPoint[] }).points, [{ labels: { pod: 'web-1' }, ms: end, value: 2 * web }]);
     const bytes = await read('/loki/api/v1/query', { query: 'sum(bytes_over_time({pod="db-1"}[1h]))', time: ns(end) });
     const dbBytes = lines.filter((l) => l.pod === 'db-1' && l.ts > end - HOUR).reduce((sum, l) => sum + Buffer.byteLength(l.message), 0);
     assert.deepEqual((bytes as { points: GrafanaPoint[] }).points, [{ labels: {}, ms: end, value: dbBytes }]);
@@ -303,12 +317,12 @@ describe("Loki's query API, as Grafana and logcli call it", () => {
     const end = clock.now();
     const query = { query: 'sum(count_over_time({namespace="ops"}[30m]))', start: ns(end - HOUR), end: ns(end), step: '1800.0' };
     const answer = await read('/loki/api/v1/query_range', query);
-    const windows = [end - HOUR, end - HOUR / 2, end].map((at) => [at, lines.filter((l) => l.namespace === 'ops' && l.ts > at - HOUR / 2 && l.ts <= at).length]);
+    const windows = gridPoints(end - HOUR, end, HOUR / 2).map((at) => [at, lines.filter((l) => l.namespace === 'ops' && l.ts > at - HOUR / 2 && l.ts <= at).length]);
     assert.deepEqual(
       (answer as { points: GrafanaPoint[] }).points.map((p) => [p.ms, p.value]),
       windows.filter(([, count]) => count > 0),
     );
-    assert.deepEqual(windows.map(([, count]) => count), [2, 60, 58], 'a line at t counts at t');
+    assert.deepEqual(windows, [[end - HOUR / 2 - 1, 60], [end - 1, 60]]);
     const posted = await t.http.post('/loki/api/v1/query_range').type('form').send(goQuery(query));
     assert.equal(posted.status, 200, posted.text);
     assert.deepEqual(readAsGrafana(posted.text), answer);

@@ -2,7 +2,7 @@ import { LineCount, LogStore, ScanBudget } from '@daylog/storage';
 import { LogSelection, MetricExpr } from '../logql/ast';
 import { LogqlError, parseLogql } from '../logql/parse';
 import { instantAnswer, listAnswer, matrixAnswer, streamsAnswer } from './answers';
-import { MetricError, evaluateMetric } from './metrics';
+import { MetricError, MetricSource, evaluateMetric } from './metrics';
 import { floorMs } from './loki-times';
 import {
   LokiBadRequest,
@@ -18,7 +18,7 @@ import {
   timeRange,
 } from './query-params';
 import { CompiledSelection, ReadScope } from './selected-lines';
-import { STREAM_LABEL_NAMES, StreamLabels, streamLabelOf, streamLabels, streamSelection } from './streams';
+import { STREAM_LABEL_NAMES, StreamLabels, countedAsStored, streamLabelOf, streamLabels, streamSelection } from './streams';
 
 /** Who asks and when: the namespaces their token may see, the oldest time kept, the search's budget. */
 export interface Asking {
@@ -121,10 +121,18 @@ export class LokiQueryApi {
 
   private async metric(expr: MetricExpr, grid: { startMs: number; stepMs: number; count: number }, asking: Asking) {
     const scope = this.scope(asking);
+    const source: MetricSource = {
+      lines: (selection, fromMs, toMs, visit) => new CompiledSelection(selection, Math.max(fromMs, asking.oldestMs), toMs, asking.namespaces).each(scope, visit),
+      counts: async (selection, fromMs, toMs, bucketMs) => {
+        if (!countedAsStored(selection)) return null;
+        const streams = streamSelection(selection, Math.max(fromMs, asking.oldestMs), toMs, asking.namespaces);
+        if (streams.empty) return [];
+        const counts = await this.store.count({ ...streams.filter, bucketMs }, scope.budget);
+        return counts.map((count) => ({ labels: this.labelsOf(count), startMs: count.startMs, lines: count.lines })).filter((count) => streams.admits(count.labels));
+      },
+    };
     try {
-      return await evaluateMetric(expr, grid, (selection, fromMs, toMs, visit) =>
-        new CompiledSelection(selection, Math.max(fromMs, asking.oldestMs), toMs, asking.namespaces).each(scope, visit),
-      );
+      return await evaluateMetric(expr, grid, source);
     } catch (error) {
       if (error instanceof MetricError) throw new LokiBadRequest(error.message);
       throw error;

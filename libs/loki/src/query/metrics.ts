@@ -1,5 +1,6 @@
 import { AggregationOp, ArithmeticOp, Grouping, LogSelection, MetricExpr, RangeFunction } from '../logql/ast';
 import { SelectedLine } from './selected-lines';
+import { streamLabelOf } from './streams';
 
 /** The times a metric query is evaluated at: `count` points, `stepMs` apart from `startMs`. */
 export interface Grid {
@@ -16,28 +17,49 @@ export interface Series {
 
 export type MetricValue = { kind: 'scalar'; points: number[] } | { kind: 'vector'; series: Series[] };
 
-/**
- * Reads the selected lines of a selection in [fromMs, toMs), oldest first: what a range function counts. The
- * labels a grouping above it names are passed, so that a line's structured metadata can be grouped by.
- */
-export type LineSource = (selection: LogSelection, fromMs: number, toMs: number, visit: (line: SelectedLine) => void) => Promise<void>;
+/** Lines of one stream (its labels, the level among them) in the bucket starting at `startMs`. */
+export interface StreamCount {
+  labels: Record<string, string>;
+  startMs: number;
+  lines: number;
+}
+
+/** Where a metric query's lines come from. */
+export interface MetricSource {
+  /** Every selected line of a selection in [fromMs, toMs), oldest first. */
+  lines(selection: LogSelection, fromMs: number, toMs: number, visit: (line: SelectedLine) => void): Promise<void>;
+  /**
+   * Lines per stream in buckets of `bucketMs` from the epoch (a whole number of minutes) over [fromMs, toMs), when the
+   * selection's pipeline changes nothing about which lines count or their stream's labels; null when it may.
+   */
+  counts(selection: LogSelection, fromMs: number, toMs: number, bucketMs: number): Promise<StreamCount[] | null>;
+}
+
+const MINUTE_MS = 60_000;
 
 const utf8 = new TextEncoder();
 
-/** The labels of the series a selected line counts in: its stream's and parsed labels, and the metadata a grouping names. */
+/**
+ * The labels of the series a selected line counts in: its stream's and parsed labels, and the metadata a grouping
+ * names; not under a name of a stream label's (`detected_level`, `k8s_pod_name`): that is the stream label's.
+ */
 function seriesLabels(line: SelectedLine, grouped: ReadonlySet<string>): Record<string, string> {
   const { stream, parsed, metadata } = line.result;
   const labels: Record<string, string> = { ...stream, ...parsed };
-  for (const name of grouped) if (metadata[name] !== undefined && labels[name] === undefined) labels[name] = metadata[name];
+  for (const name of grouped) {
+    if (metadata[name] !== undefined && labels[name] === undefined && streamLabelOf(name) === undefined) labels[name] = metadata[name];
+  }
   return labels;
 }
+
+const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
 
 export function labelsKey(labels: Record<string, string>): string {
   return JSON.stringify(Object.entries(labels).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }
 
 /** Evaluates a metric expression on the grid, reading lines through `source`. */
-export async function evaluateMetric(expr: MetricExpr, grid: Grid, source: LineSource, grouped: ReadonlySet<string> = new Set()): Promise<MetricValue> {
+export async function evaluateMetric(expr: MetricExpr, grid: Grid, source: MetricSource, grouped: ReadonlySet<string> = new Set()): Promise<MetricValue> {
   switch (expr.kind) {
     case 'scalar':
       return { kind: 'scalar', points: Array<number>(grid.count).fill(expr.value) };
@@ -62,29 +84,44 @@ export async function evaluateMetric(expr: MetricExpr, grid: Grid, source: LineS
 export class MetricError extends Error {}
 
 /** Each point at t holds what the function makes of the lines in (t − offset − range, t − offset]. */
-async function rangeSeries(expr: Extract<MetricExpr, { kind: 'range' }>, grid: Grid, source: LineSource, grouped: ReadonlySet<string>): Promise<Series[]> {
+async function rangeSeries(expr: Extract<MetricExpr, { kind: 'range' }>, grid: Grid, source: MetricSource, grouped: ReadonlySet<string>): Promise<Series[]> {
   const { rangeMs, offsetMs, fn } = expr;
   const lastMs = grid.startMs + (grid.count - 1) * grid.stepMs;
   // Changes at the first point a line counts in and after the last: one pass over the lines whatever the range.
   const changes = new Map<string, { labels: Record<string, string>; lines: Float64Array; bytes: Float64Array }>();
-  await source(expr.selection, grid.startMs - offsetMs - rangeMs + 1, lastMs - offsetMs + 1, (line) => {
-    const at = line.stored.ts + offsetMs;
+  const add = (labels: Record<string, string>, ts: number, lines: number, bytes: number): void => {
+    const at = ts + offsetMs;
     const first = Math.max(0, Math.ceil((at - grid.startMs) / grid.stepMs));
     const last = Math.min(grid.count - 1, Math.floor((at + rangeMs - 1 - grid.startMs) / grid.stepMs));
     if (first > last) return;
-    const labels = seriesLabels(line, grouped);
     const key = labelsKey(labels);
     let series = changes.get(key);
     if (!series) {
       series = { labels, lines: new Float64Array(grid.count + 1), bytes: new Float64Array(grid.count + 1) };
       changes.set(key, series);
     }
-    const size = fn === 'bytes_over_time' || fn === 'bytes_rate' ? utf8.encode(line.result.line).length : 0;
-    series.lines[first] += 1;
-    series.lines[last + 1] -= 1;
-    series.bytes[first] += size;
-    series.bytes[last + 1] -= size;
-  });
+    series.lines[first] += lines;
+    series.lines[last + 1] -= lines;
+    series.bytes[first] += bytes;
+    series.bytes[last + 1] -= bytes;
+  };
+  const fromMs = grid.startMs - offsetMs - rangeMs + 1;
+  const toMs = lastMs - offsetMs + 1;
+  // Windows of whole buckets of whole minutes, counted by stream: the per-minute totals answer, not the lines.
+  const bucketMs = gcd(rangeMs, grid.stepMs);
+  const byCounts =
+    (fn === 'count_over_time' || fn === 'rate') &&
+    bucketMs % MINUTE_MS === 0 &&
+    offsetMs % bucketMs === 0 &&
+    (grid.startMs + 1) % bucketMs === 0 &&
+    [...grouped].every((name) => streamLabelOf(name) !== undefined);
+  const counts = byCounts ? await source.counts(expr.selection, fromMs, toMs, bucketMs) : null;
+  if (counts) {
+    for (const count of counts) add(count.labels, count.startMs, count.lines, 0);
+  } else {
+    const sized = fn === 'bytes_over_time' || fn === 'bytes_rate';
+    await source.lines(expr.selection, fromMs, toMs, (line) => add(seriesLabels(line, grouped), line.stored.ts, 1, sized ? utf8.encode(line.result.line).length : 0));
+  }
   const seconds = rangeMs / 1000;
   return [...changes.values()].map(({ labels, lines, bytes }) => {
     const points: (number | undefined)[] = [];

@@ -89,8 +89,11 @@ export function directionParam(params: RawParams): 'forward' | 'backward' {
 }
 
 /**
- * The points of a range query: from `start` every `step` up to `end`, in whole milliseconds (a line's time has no
- * finer grain). `step` defaults as Loki's does: a 250th of the range, at least a second.
+ * The points of a range query, `step` apart in whole milliseconds (a line's time has no finer grain), as many as fall
+ * in [start, end]. They sit one millisecond before whole steps since the epoch (Loki's `align_queries_with_step`, but
+ * for that millisecond): a point at t counts the lines of (t − range, t], so its window is then whole steps, or
+ * whole minutes, which per-minute totals answer without reading the lines, and a histogram's bars stay where they
+ * are as time goes on. `step` defaults as Loki's does: a 250th of the range, at least a second.
  */
 export function stepGrid(params: RawParams, range: TimeRange): { startMs: number; stepMs: number; count: number } {
   const text = single(params, 'step');
@@ -99,11 +102,13 @@ export function stepGrid(params: RawParams, range: TimeRange): { startMs: number
   if (stepMs === undefined || stepMs <= 0 || !Number.isInteger(stepMs)) {
     throw new LokiBadRequest(`invalid step: ${JSON.stringify(text)}: give a positive whole number of milliseconds, as seconds (60, 0.5) or a duration (15000ms, 1m)`);
   }
-  const count = Number(rangeNs / (BigInt(stepMs) * NS_PER_MS)) + 1;
+  const firstStep = Math.ceil((ceilMs(range.startNs) + 1) / stepMs);
+  const lastStep = Math.floor((floorMs(range.endNs) + 1) / stepMs);
+  const count = Math.max(lastStep - firstStep + 1, 0);
   if (count > MAX_POINTS) {
     throw new LokiBadRequest(`exceeded maximum resolution of ${MAX_POINTS} points per timeseries. Try decreasing the query resolution (?step=XX)`);
   }
-  return { startMs: floorMs(range.startNs), stepMs, count };
+  return { startMs: firstStep * stepMs - 1, stepMs, count };
 }
 
 /** An instant query's time, `time` or now. */

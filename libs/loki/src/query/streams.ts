@@ -114,3 +114,11 @@ export function streamSelection(selection: LogSelection, fromMs: number, toMs: n
     empty,
   };
 }
+
+/**
+ * Whether a selection's lines are counted as storage counts them: its pipeline drops no line and changes no stream
+ * label (no line filter, no parser; `drop` of labels no stream has, such as Grafana's `drop __error__`).
+ */
+export function countedAsStored(selection: LogSelection): boolean {
+  return selection.stages.every((stage) => stage.kind === 'drop' && stage.labels.every((label) => streamLabelOf(label.name) === undefined));
+}
