@@ -1,4 +1,5 @@
 import { median, percentile, round } from './bench-support';
+import { LokiOutcome } from './loki-bench';
 import { QueryOutcome } from './query-bench';
 import { PruneOutcome } from './prune-bench';
 import { ShipperOutcome } from './shipper-bench';
@@ -12,6 +13,8 @@ const SHIPPER_RSS_GOAL_MB = 80;
 /** Ingest with the word index built meanwhile, over ingest without it. */
 const INDEX_INGEST_GOAL = 0.85;
 const WORD_SEARCH_GOAL_MS = 100;
+/** Loki's query API over Daylog's own endpoint for the same answer. */
+const LOKI_GOAL = 1.5;
 
 export interface Figure {
   name: string;
@@ -35,6 +38,7 @@ export interface Results {
   meanMessageBytes: number;
   shipper: ShipperOutcome[];
   tails: TailOutcome;
+  loki: LokiOutcome;
 }
 
 /** Adds a figure to the final JSON: its value, and its ratio to a baseline when there is one. */
@@ -109,6 +113,18 @@ export function report(results: Results, sections: readonly ((figure: AddFigure)
     figure(`query.${q.name}`, h50, 'ms', r50);
     figure(`query.${q.name}.p95`, h95, 'ms', r95);
   }
+
+  const { loki } = results;
+  const lokiPairs: [string, string, number[], number[], string][] = [
+    ['loki.query_range', `newest ${loki.lines} lines of a pod over 24 h`, loki.rangeMs, loki.logsMs, '/api/v1/logs'],
+    ['loki.volume_24h', `volume histogram of the namespace over 24 h, 5m steps (${formatInt(loki.volumeLines)} lines in its points, ${formatInt(loki.statsLines)} in the stats)`, loki.volumeMs, loki.statsMs, '/api/v1/stats'],
+  ];
+  for (const [name, what, lokiMs, ownMs, own] of lokiPairs) {
+    const [l50, o50] = [percentile(lokiMs, 50), percentile(ownMs, 50)];
+    say(`${name.padEnd(17)} ${what}: p50 ${ms(l50)} p95 ${ms(percentile(lokiMs, 95))} | ${own} p50 ${ms(o50)} | ${(l50 / o50).toFixed(2)}×   goal ≤ ${LOKI_GOAL}×: ${goal(l50 / o50 <= LOKI_GOAL)}`);
+    figure(name, l50, 'ms', o50);
+  }
+  if (loki.mismatch) say(`    WARNING: ${loki.mismatch}`);
 
   const { prune } = results;
   say(

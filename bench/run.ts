@@ -3,6 +3,7 @@ import { AggregatorProcess } from './aggregator-process';
 import { runMain, dirBytes, envInt, makeTempDir, nowMs, removeTempDir } from './bench-support';
 import { BATCH_LINES, Dataset, NEEDLE, POD_COUNT, benchPod, makeDataset } from './dataset';
 import { CLIENTS, cpuSince, httpIngest } from './http-ingest';
+import { LokiOutcome, lokiBench } from './loki-bench';
 import { PgResults, pgBench } from './pg-bench';
 import { reportPg } from './pg-report';
 import { pruneBench } from './prune-bench';
@@ -63,6 +64,7 @@ async function ingestRuns(dataset: Dataset) {
   let index = { ms: 0, behindAtStart: 0 };
   let queries: QueryOutcome[] = [];
   let floorMs: number[] = [];
+  let loki: LokiOutcome | null = null;
   let storedBytes = 0;
   const cases = queryCases(benchPod(dataset));
 
@@ -84,6 +86,9 @@ async function ingestRuns(dataset: Dataset) {
           `${tag} queries: ${cases.length} kinds × (${QUERY_WARMUPS} warm-up or more, for ${seconds(WARM_UP_MS)} at least, + ${QUERY_REPS} timed) × http and raw ` +
             `in ${seconds(nowMs() - started)}`,
         );
+        const lokiStarted = nowMs();
+        loki = await lokiBench(aggregator.port, benchPod(dataset), QUERY_REPS);
+        say(`${tag} Loki's query API: 4 requests × (${seconds(WARM_UP_MS)} warm-up + ${QUERY_REPS} timed) in ${seconds(nowMs() - lokiStarted)}`);
       }
       await aggregator.stop();
     } catch (error) {
@@ -105,7 +110,7 @@ async function ingestRuns(dataset: Dataset) {
     }
     removeTempDir(noIndexDir);
   }
-  return { rawRates, httpRates, noIndexRates, index, queries, floorMs, storedBytes };
+  return { rawRates, httpRates, noIndexRates, index, queries, floorMs, storedBytes, loki: loki! };
 }
 
 /** The shipper sidecar, each run against a fresh aggregator child; see shipper-bench.ts. */

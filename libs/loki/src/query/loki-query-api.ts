@@ -2,7 +2,7 @@ import { LineCount, LogStore, ScanBudget } from '@daylog/storage';
 import { LogSelection, MetricExpr } from '../logql/ast';
 import { LogqlError, parseLogql } from '../logql/parse';
 import { instantAnswer, listAnswer, matrixAnswer, streamsAnswer } from './answers';
-import { MetricError, MetricSource, evaluateMetric } from './metrics';
+import { MetricError, MetricSource, StreamCount, evaluateMetric, labelsKey } from './metrics';
 import { floorMs } from './loki-times';
 import {
   LokiBadRequest,
@@ -127,8 +127,21 @@ export class LokiQueryApi {
         if (!countedAsStored(selection)) return null;
         const streams = streamSelection(selection, Math.max(fromMs, asking.oldestMs), toMs, asking.namespaces);
         if (streams.empty) return [];
-        const counts = await this.store.count({ ...streams.filter, bucketMs }, scope.budget);
-        return counts.map((count) => ({ labels: this.labelsOf(count), startMs: count.startMs, lines: count.lines })).filter((count) => streams.admits(count.labels));
+        // A stream's labels, key and answer once, however many buckets it has lines in.
+        const known = new Map<string, { labels: StreamLabels; key: string; admitted: boolean }>();
+        const counted: StreamCount[] = [];
+        for (const count of await this.store.count({ ...streams.filter, bucketMs }, scope.budget)) {
+          const { namespace, pod, container, source } = count.labels;
+          const raw = `${namespace}\u0000${pod}\u0000${container}\u0000${source}\u0000${count.level}`;
+          let stream = known.get(raw);
+          if (!stream) {
+            const labels = this.labelsOf(count);
+            stream = { labels, key: labelsKey(labels), admitted: streams.admits(labels) };
+            known.set(raw, stream);
+          }
+          if (stream.admitted) counted.push({ labels: stream.labels, key: stream.key, startMs: count.startMs, lines: count.lines });
+        }
+        return counted;
       },
     };
     try {

@@ -20,6 +20,8 @@ export type MetricValue = { kind: 'scalar'; points: number[] } | { kind: 'vector
 /** Lines of one stream (its labels, the level among them) in the bucket starting at `startMs`. */
 export interface StreamCount {
   labels: Record<string, string>;
+  /** labelsKey(labels), made once per stream rather than once per bucket. */
+  key: string;
   startMs: number;
   lines: number;
 }
@@ -89,12 +91,11 @@ async function rangeSeries(expr: Extract<MetricExpr, { kind: 'range' }>, grid: G
   const lastMs = grid.startMs + (grid.count - 1) * grid.stepMs;
   // Changes at the first point a line counts in and after the last: one pass over the lines whatever the range.
   const changes = new Map<string, { labels: Record<string, string>; lines: Float64Array; bytes: Float64Array }>();
-  const add = (labels: Record<string, string>, ts: number, lines: number, bytes: number): void => {
+  const add = (labels: Record<string, string>, key: string, ts: number, lines: number, bytes: number): void => {
     const at = ts + offsetMs;
     const first = Math.max(0, Math.ceil((at - grid.startMs) / grid.stepMs));
     const last = Math.min(grid.count - 1, Math.floor((at + rangeMs - 1 - grid.startMs) / grid.stepMs));
     if (first > last) return;
-    const key = labelsKey(labels);
     let series = changes.get(key);
     if (!series) {
       series = { labels, lines: new Float64Array(grid.count + 1), bytes: new Float64Array(grid.count + 1) };
@@ -117,10 +118,13 @@ async function rangeSeries(expr: Extract<MetricExpr, { kind: 'range' }>, grid: G
     [...grouped].every((name) => streamLabelOf(name) !== undefined);
   const counts = byCounts ? await source.counts(expr.selection, fromMs, toMs, bucketMs) : null;
   if (counts) {
-    for (const count of counts) add(count.labels, count.startMs, count.lines, 0);
+    for (const count of counts) add(count.labels, count.key, count.startMs, count.lines, 0);
   } else {
     const sized = fn === 'bytes_over_time' || fn === 'bytes_rate';
-    await source.lines(expr.selection, fromMs, toMs, (line) => add(seriesLabels(line, grouped), line.stored.ts, 1, sized ? utf8.encode(line.result.line).length : 0));
+    await source.lines(expr.selection, fromMs, toMs, (line) => {
+      const labels = seriesLabels(line, grouped);
+      add(labels, labelsKey(labels), line.stored.ts, 1, sized ? utf8.encode(line.result.line).length : 0);
+    });
   }
   const seconds = rangeMs / 1000;
   return [...changes.values()].map(({ labels, lines, bytes }) => {
@@ -168,25 +172,36 @@ function aggregate(op: AggregationOp, param: number | null, grouping: Grouping |
   return [...groups.values()].map(({ labels, members }) => {
     const points: (number | undefined)[] = [];
     for (let k = 0; k < count; k++) {
-      const values = members.map((m) => m.points[k]).filter((v): v is number => v !== undefined);
-      points.push(values.length === 0 ? undefined : combine(op, values));
+      let samples = 0;
+      let sum = 0;
+      let min = Infinity;
+      let max = -Infinity;
+      for (const member of members) {
+        const value = member.points[k];
+        if (value === undefined) continue;
+        samples++;
+        sum += value;
+        if (value < min) min = value;
+        if (value > max) max = value;
+      }
+      points.push(samples === 0 ? undefined : combine(op, { samples, sum, min, max }));
     }
     return { labels, points };
   });
 }
 
-function combine(op: Exclude<AggregationOp, 'topk' | 'bottomk'>, values: number[]): number {
+function combine(op: Exclude<AggregationOp, 'topk' | 'bottomk'>, { samples, sum, min, max }: { samples: number; sum: number; min: number; max: number }): number {
   switch (op) {
     case 'sum':
-      return values.reduce((a, b) => a + b, 0);
+      return sum;
     case 'count':
-      return values.length;
+      return samples;
     case 'avg':
-      return values.reduce((a, b) => a + b, 0) / values.length;
+      return sum / samples;
     case 'min':
-      return Math.min(...values);
+      return min;
     case 'max':
-      return Math.max(...values);
+      return max;
   }
 }
 
