@@ -44,7 +44,7 @@ export async function lokiBench(port: number, pod: string, reps: number): Promis
   try {
     const end = Date.now();
     const range = (query: string, extra: Record<string, string>) =>
-      `/loki/api/v1/query_range?${new URLSearchParams({ direction: "backward", end: ns(end), query, start: ns(end - DAY_MS), ...extra }).toString()}`;
+      `/loki/api/v1/query_range?${new URLSearchParams({ direction: 'backward', end: ns(end), query, start: ns(end - DAY_MS), ...extra }).toString()}`;
     const cases = {
       range: range(`{pod="${pod}"}`, { limit: String(LINES), step: '345600ms' }),
       logs: `/api/v1/logs?format=json&pod=${pod}&limit=${LINES}&from=${new Date(end - DAY_MS).toISOString()}&to=${new Date(end).toISOString()}`,
