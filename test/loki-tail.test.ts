@@ -140,5 +140,8 @@ describe('GET /loki/api/v1/tail (WebSocket), as Grafana and logcli open it', () 
     assert.match((await refused(new LokiTail(url('count_over_time({pod="web-1"}[1m])'), auth))).body, /a live tail follows a log query/);
     assert.match((await refused(new LokiTail(url('{pod="web-1"}', '&delay_for=9'), auth))).body, /^invalid delay_for/);
     assert.match((await refused(new LokiTail(url('{pod="web-1"}', '&limit=0'), auth))).body, /^invalid limit/);
+    const plain = await t.http.get(`/loki/api/v1/tail?query=${encodeURIComponent('{pod="web-1"}')}`).set(auth);
+    assert.equal(plain.status, 400);
+    assert.match(plain.text, /^this is Loki's live tail, a WebSocket: connect with Upgrade: websocket/);
   });
 });

@@ -48,11 +48,19 @@ export class LokiTailRoute implements OnModuleInit {
   /** @fastify/websocket is registered by the bootstrap (createAggregator), before Nest's routes. */
   onModuleInit(): void {
     const fastify = this.adapterHost.httpAdapter.getInstance<FastifyInstance>();
-    fastify.get(
-      LOKI_TAIL_PATH,
-      { websocket: true, config: { daylogAccess: 'read' satisfies AccessKind }, preValidation: (request, reply, done) => this.check(request, reply, done) },
-      (socket, request) => void this.follow(socket, request),
-    );
+    fastify.route({
+      method: 'GET',
+      url: LOKI_TAIL_PATH,
+      config: { daylogAccess: 'read' satisfies AccessKind },
+      preValidation: (request, reply, done) => this.check(request, reply, done),
+      wsHandler: (socket, request) => void this.follow(socket, request),
+      // Without the upgrade, a client is told what to do rather than given @fastify/websocket's empty 404.
+      handler: (_request, reply) =>
+        reply
+          .code(400)
+          .header('Content-Type', 'text/plain; charset=utf-8')
+          .send("this is Loki's live tail, a WebSocket: connect with Upgrade: websocket (Grafana's Live, logcli query --tail), or follow /api/v1/tail over HTTP\n"),
+    });
   }
 
   private check(request: FastifyRequest, reply: FastifyReply, done: () => void): void {
