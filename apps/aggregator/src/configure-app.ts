@@ -9,6 +9,7 @@ import { checkTokensBeforeBody } from './auth/token-check';
 import { Clock } from './clock/clock';
 import { HttpErrorFilter } from './http/http-error.filter';
 import { endJsonWithNewline } from './http/json-newline';
+import { sendNoSniff } from './http/security-headers';
 import { registerRateLimit } from './http/rate-limit';
 import { createValidationPipe } from './http/validation.pipe';
 import { registerIngestBodyParsers } from './ingest/ingest-body-parsers';
@@ -19,6 +20,7 @@ import { openStorage } from './storage/open-storage';
 /** Parsers, pipes and filters: the one place both main.ts and the tests configure the app. */
 export function configureApp(app: NestFastifyApplication, config: DaylogConfig): void {
   const fastify = app.getHttpAdapter().getInstance();
+  sendNoSniff(fastify);
   // Before the body parsers: their hook starts inflating the body, which a refused token must never get to.
   checkTokensBeforeBody(fastify, config);
   registerIngestBodyParsers(fastify, config);

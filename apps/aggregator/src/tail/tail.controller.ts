@@ -1,6 +1,7 @@
 import { Controller, Get, Headers, Query, Res } from '@nestjs/common';
 import { FastifyReply } from 'fastify';
 import { Access, NamespaceScope, Scope } from '../auth/access';
+import { NO_SNIFF } from '../http/security-headers';
 import { ClientIdentity } from '../auth/client-identity';
 import { TailDto, TailFormat } from './tail.dto';
 import { TailService } from './tail.service';
@@ -27,7 +28,9 @@ export class TailController {
     const format = params.format ?? (accept?.includes('application/x-ndjson') ? 'ndjson' : 'text');
     const follow = this.tailService.prepare(params, format, scope, client);
     reply.hijack();
+    // Headers written by hand, past Fastify's hooks: nosniff too.
     reply.raw.writeHead(200, {
+      ...NO_SNIFF,
       'Content-Type': CONTENT_TYPES[format],
       'Cache-Control': 'no-cache',
       // Proxies such as nginx would otherwise hold lines back to fill their buffers.
