@@ -35,6 +35,8 @@ const ROOMS = [
   room(['libs/shipper/**/*.ts'], { may: ['log-model', 'config'] }),
   room(['apps/aggregator/**/*.ts'], { may: ['log-model', 'config', 'storage', 'storage-sqlite', 'storage-postgres', 'loki'] }),
   room(['apps/shipper/**/*.ts'], { may: ['log-model', 'config', 'shipper'] }),
+  // The web view runs in a browser: it reads Daylog through its HTTP API alone.
+  room(['apps/web/**/*.ts', 'apps/web/**/*.tsx'], { may: [] }),
 ];
 
 export default tseslint.config(

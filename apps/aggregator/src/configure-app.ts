@@ -12,6 +12,7 @@ import { endJsonWithNewline } from './http/json-newline';
 import { sendNoSniff } from './http/security-headers';
 import { registerRateLimit } from './http/rate-limit';
 import { createValidationPipe } from './http/validation.pipe';
+import { registerWebView } from './http/web-view';
 import { registerIngestBodyParsers } from './ingest/ingest-body-parsers';
 import { registerLokiFormBody } from './loki/loki-form-body';
 import { aggregatorLogger } from './logging/aggregator-logger';
@@ -52,6 +53,7 @@ export async function createAggregator(
   await registerRateLimit(app, config);
   // Before Nest adds its routes and error handler: Loki's live tail (LokiTailRoute) is a WebSocket route.
   await app.register(fastifyWebsocket);
+  await registerWebView(app);
   configureApp(app, config);
   return app;
 }
