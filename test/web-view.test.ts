@@ -120,6 +120,30 @@ describe('the web view at /, in a real browser (Debian chromium)', () => {
     assert.equal(new URL(page.url()).search, '?pod=web-1');
   });
 
+  it('opens the lines around a line, with more before and after, at a link of its own anyone with access can open', async () => {
+    const { page } = await open('/?pod=web-1&q=line+12');
+    await signIn(page);
+    await rowsShown(page, 11);
+    await page.getByTestId('row').filter({ hasText: 'web line 125' }).getByRole('link', { name: 'context' }).click();
+    await page.getByTestId('context').waitFor();
+    await rowsShown(page, 41);
+    const around = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => `web line ${from + i}`);
+    assert.deepEqual(await rows(page), around(105, 145));
+    assert.equal(await page.locator('[aria-current=true] .message').innerText(), 'web line 125');
+    await page.getByRole('button', { name: 'More before' }).click();
+    await rowsShown(page, 61);
+    assert.deepEqual(await rows(page), around(85, 145));
+    const link = page.url();
+    assert.match(new URL(link).search, /^\?pod=web-1&q=line\+12&context=/);
+    const other = await open(new URL(link).pathname + new URL(link).search);
+    await signIn(other.page);
+    await rowsShown(other.page, 41);
+    assert.deepEqual(await rows(other.page), around(105, 145));
+    await page.getByRole('button', { name: 'Back to the lines' }).click();
+    await rowsShown(page, 11);
+    assert.equal(new URL(page.url()).search, '?pod=web-1&q=line+12');
+  });
+
   it('shows hostile lines as text: no script, handler or link runs, escapes go, bidi overrides show as marks', async () => {
     const { page, dialogs } = await open('/?pod=evil-1&direction=forward');
     await signIn(page);
@@ -132,7 +156,10 @@ describe('the web view at /, in a real browser (Debian chromium)', () => {
       'user ⟨U+202E⟩evil.exe⟨U+202C⟩ name',
     ]);
     await page.getByTestId('row').nth(2).click();
-    assert.equal(await page.locator('[data-testid=lines] a, [data-testid=lines] img, [data-testid=lines] script').count(), 0);
+    assert.equal(await page.locator('[data-testid=lines] a:not(.open), [data-testid=lines] img, [data-testid=lines] script').count(), 0);
+    for (const href of await Promise.all((await page.locator('[data-testid=lines] a.open').all()).map((link) => link.getAttribute('href')))) {
+      assert.match(href ?? '', /^\?context=/, "the only links are the page's own, to a line's context");
+    }
     assert.equal(await page.evaluate('window.__pwned'), undefined);
     assert.equal(await page.evaluate('window.__violations'), undefined);
     assert.deepEqual(dialogs, []);

@@ -1,10 +1,10 @@
 import './style.css';
 import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
-import { ApiError, Line, TokenNeeded, fetchPage } from './api';
+import { ApiError, Context, Line, TokenNeeded, fetchContext, fetchPage } from './api';
 import { displayText } from './display-text';
 import { currentToken, keepToken } from './token';
-import { ViewState, readViewState, viewQuery, withFilter } from './view-state';
+import { ViewState, contextOf, pageQuery, readViewState, viewQuery, withFilter } from './view-state';
 
 type Status = { kind: 'loading' } | { kind: 'ready' } | { kind: 'token' } | { kind: 'error'; message: string };
 
@@ -34,26 +34,43 @@ function TokenPrompt({ onToken }: { onToken: () => void }) {
   );
 }
 
-function Row({ line }: { line: Line }) {
+/** Lines around a line are asked for this many at a time, each way. */
+const CONTEXT_STEP = 20;
+
+function Row({ line, onOpen, current = false }: { line: Line; onOpen?: (line: Line) => void; current?: boolean }) {
   return (
-    <li class={`row level-${line.level}`} data-testid="row">
+    <li class={`row level-${line.level}${current ? ' current' : ''}`} data-testid="row" aria-current={current ? 'true' : undefined}>
       <time dateTime={line.ts}>{timeOf(line.ts)}</time>
       <span class="level">{line.level}</span>
       <span class="labels">{[line.namespace, line.pod, line.container].filter(Boolean).join('/')}</span>
       <span class="message">{displayText(line.message)}</span>
+      {onOpen && (
+        <a class="open" href={`?${pageQuery({}, line.cursor)}`} title="The lines around this one: a link of its own" onClick={(event) => {
+          event.preventDefault();
+          onOpen(line);
+        }}>
+          context
+        </a>
+      )}
     </li>
   );
 }
 
 function App() {
   const [view, setView] = useState<ViewState>(() => readViewState(location.search));
+  const [context, setContext] = useState<string | null>(() => contextOf(location.search));
+  const [around, setAround] = useState({ before: CONTEXT_STEP, after: CONTEXT_STEP });
   const [lines, setLines] = useState<Line[]>([]);
   const [next, setNext] = useState<string | null>(null);
+  const [shownContext, setShownContext] = useState<Context | null>(null);
   const [status, setStatus] = useState<Status>({ kind: 'loading' });
   const [attempt, setAttempt] = useState(0);
 
   useEffect(() => {
-    const back = () => setView(readViewState(location.search));
+    const back = () => {
+      setView(readViewState(location.search));
+      setContext(contextOf(location.search));
+    };
     addEventListener('popstate', back);
     return () => removeEventListener('popstate', back);
   }, []);
@@ -61,24 +78,31 @@ function App() {
   useEffect(() => {
     const aborted = new AbortController();
     setStatus({ kind: 'loading' });
-    fetchPage(viewQuery(view), currentToken(), aborted.signal).then(
-      (page) => {
+    const failed = (error: unknown) => {
+      if (aborted.signal.aborted) return;
+      if (error instanceof TokenNeeded) setStatus({ kind: 'token' });
+      else setStatus({ kind: 'error', message: error instanceof ApiError ? error.message : String(error) });
+    };
+    if (context) {
+      fetchContext(context, around.before, around.after, currentToken(), aborted.signal).then((shown) => {
+        setShownContext(shown);
+        setStatus({ kind: 'ready' });
+      }, failed);
+    } else {
+      fetchPage(viewQuery(view), currentToken(), aborted.signal).then((page) => {
         setLines(page.lines);
         setNext(page.nextCursor);
         setStatus({ kind: 'ready' });
-      },
-      (error: unknown) => {
-        if (aborted.signal.aborted) return;
-        if (error instanceof TokenNeeded) setStatus({ kind: 'token' });
-        else setStatus({ kind: 'error', message: error instanceof ApiError ? error.message : String(error) });
-      },
-    );
+      }, failed);
+    }
     return () => aborted.abort();
-  }, [view, attempt]);
+  }, [view, context, around, attempt]);
 
-  const show = (state: ViewState) => {
-    history.pushState(null, '', `${location.pathname}?${viewQuery(state).toString()}`);
+  const show = (state: ViewState, line: string | null = null) => {
+    history.pushState(null, '', `${location.pathname}?${pageQuery(state, line)}`);
     setView(state);
+    setContext(line);
+    setAround({ before: CONTEXT_STEP, after: CONTEXT_STEP });
   };
 
   const older = async () => {
@@ -114,16 +138,43 @@ function App() {
           {status.message}
         </p>
       )}
-      <ol class="lines" data-testid="lines" aria-busy={status.kind === 'loading'}>
-        {lines.map((line) => (
-          <Row key={line.cursor} line={line} />
-        ))}
-      </ol>
-      {status.kind === 'ready' && lines.length === 0 && <p class="empty">No lines match.</p>}
-      {next && (
-        <button type="button" class="older" onClick={() => void older()}>
-          Older
-        </button>
+      {context ? (
+        <section class="context" data-testid="context" aria-label="The lines around one line">
+          <button type="button" onClick={() => show(view)}>
+            Back to the lines
+          </button>
+          <button type="button" onClick={() => setAround((now) => ({ ...now, before: now.before + CONTEXT_STEP }))}>
+            More before
+          </button>
+          {shownContext && (
+            <ol class="lines" data-testid="lines">
+              {shownContext.before.map((line) => (
+                <Row key={line.cursor} line={line} />
+              ))}
+              <Row key={shownContext.line.cursor} line={shownContext.line} current />
+              {shownContext.after.map((line) => (
+                <Row key={line.cursor} line={line} />
+              ))}
+            </ol>
+          )}
+          <button type="button" onClick={() => setAround((now) => ({ ...now, after: now.after + CONTEXT_STEP }))}>
+            More after
+          </button>
+        </section>
+      ) : (
+        <>
+          <ol class="lines" data-testid="lines" aria-busy={status.kind === 'loading'}>
+            {lines.map((line) => (
+              <Row key={line.cursor} line={line} onOpen={(opened) => show(view, opened.cursor)} />
+            ))}
+          </ol>
+          {status.kind === 'ready' && lines.length === 0 && <p class="empty">No lines match.</p>}
+          {next && (
+            <button type="button" class="older" onClick={() => void older()}>
+              Older
+            </button>
+          )}
+        </>
       )}
     </main>
   );

@@ -34,3 +34,15 @@ export function withFilter(state: ViewState, name: FilterName, value: string): V
   else next[name] = [value];
   return next;
 }
+
+/** `context=<a line's cursor>`: the view of the lines around that line, a link anyone with access can open. */
+export function contextOf(search: string): string | null {
+  return new URLSearchParams(search).get('context') || null;
+}
+
+/** The page's query string for a state, with the line whose context is shown. */
+export function pageQuery(state: ViewState, context: string | null): string {
+  const params = viewQuery(state);
+  if (context) params.set('context', context);
+  return params.toString();
+}
