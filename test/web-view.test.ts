@@ -18,10 +18,20 @@ const HOSTILE = [
   'user \u202eevil.exe\u202c name',
 ];
 
-/** What the page's own code reaches (this file is compiled for Node, without the DOM's types). */
+/**
+ * What the page's own code reaches (this file is compiled for Node, without the DOM's types). Functions given to the
+ * page are sent as their source, so each names `globalThis` itself.
+ */
 interface PageGlobals {
-  document: { querySelectorAll(selector: string): { length: number } };
+  document: {
+    querySelectorAll(selector: string): { length: number; [index: number]: { innerText: string } };
+    activeElement: { getAttribute(name: string): string | null } | null;
+    documentElement: { scrollWidth: number };
+  };
+  innerWidth: number;
 }
+
+const LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'];
 
 interface Watched {
   page: Page;
@@ -60,10 +70,19 @@ describe('the web view at /, in a real browser (Debian chromium)', () => {
   async function signIn(page: Page): Promise<void> {
     await page.getByTestId('token-form').waitFor();
     await page.locator('input[name=token]').fill(READER);
-    await page.getByRole('button', { name: 'Read' }).click();
+    await page.getByRole('button', { name: 'Read', exact: true }).click();
   }
 
   const rows = (page: Page) => page.getByTestId('row').locator('.message').allInnerTexts();
+  /** Waits until the lines shown are these (a view that merely has as many is not enough), else says what is shown. */
+  async function rowsAre(page: Page, expected: string[]): Promise<void> {
+    const shown = (messages: string[]) => {
+      const found = (globalThis as unknown as PageGlobals).document.querySelectorAll('[data-testid=row] .message');
+      return found.length === messages.length && messages.every((message, i) => found[i].innerText === message);
+    };
+    await page.waitForFunction(shown, expected, { timeout: 10_000 }).catch(() => undefined);
+    assert.deepEqual(await rows(page), expected);
+  }
   // A function, not text: Playwright evaluates text with eval, which the page's policy forbids, as it should.
   const rowsShown = (page: Page, count: number) =>
     page.waitForFunction((n) => (globalThis as unknown as PageGlobals).document.querySelectorAll('[data-testid=row]').length === n, count);
@@ -76,6 +95,11 @@ describe('the web view at /, in a real browser (Debian chromium)', () => {
     const at = (i: number) => new Date(clock.now() - 60 * MINUTE + i * 1000).toISOString();
     await send(Array.from({ length: 250 }, (_, i) => ({ ts: at(i), message: `web line ${i}` })), 'web-1');
     await send(HOSTILE.map((message, i) => ({ ts: at(1000 + i), message })), 'evil-1');
+    await send(
+      Array.from({ length: 24 }, (_, i) => ({ ts: at(1100 + i), level: LEVELS[i % 6], source: i % 2 ? 'stderr' : 'app.log', message: `levelled ${i} ${LEVELS[i % 6]}` })),
+      'lvl-1',
+    );
+    await send(Array.from({ length: 11 }, (_, i) => ({ ts: new Date(clock.now() - 10 * MINUTE - i * 2 * 60 * MINUTE).toISOString(), message: `spread ${i}` })), 'spread-1');
   });
   after(async () => {
     for (const context of contexts) await context.close();
@@ -164,6 +188,226 @@ describe('the web view at /, in a real browser (Debian chromium)', () => {
     assert.equal(await page.evaluate('window.__violations'), undefined);
     assert.deepEqual(dialogs, []);
     assert.equal(await page.title(), 'Daylog');
+  });
+
+  /** A signed-in page whose token the tab remembers, so that it can go from URL to URL. */
+  async function signedIn(path: string, options: { viewport?: { width: number; height: number } } = {}): Promise<Watched> {
+    const watched = await open(path);
+    if (options.viewport) await watched.page.setViewportSize(options.viewport);
+    await watched.page.getByTestId('token-form').waitFor();
+    await watched.page.locator('input[name=token]').fill(READER);
+    await watched.page.getByLabel('remember in this tab').check();
+    await watched.page.getByRole('button', { name: 'Read', exact: true }).click();
+    return watched;
+  }
+
+  const apiMessages = async (query: string): Promise<string[]> => {
+    const answer = await t.http.get(`/api/v1/logs?${query}&format=json`).set('Authorization', `Bearer ${READER}`).expect(200);
+    return (answer.body as { lines: { message: string }[] }).lines.map((line) => line.message);
+  };
+  const search = (page: Page) => new URL(page.url()).searchParams;
+
+  it('opens the view each URL parameter names: the lines the API gives for the same parameters', async () => {
+    const iso = (msAgo: number) => new Date(clock.now() - msAgo).toISOString();
+    const queries = [
+      'namespace=shop&pod=lvl-1',
+      'pod=lvl-*&level=warn&level=fatal',
+      'pod=lvl-1&min_level=error',
+      'pod=lvl-1&source=stderr',
+      'container=app&q=web+line+24',
+      'pod=web-1&exclude=1',
+      'pod=lvl-1&match=levelled+error',
+      `pod=web-1&regex=${encodeURIComponent('line 1[0-5]$')}`,
+      'pod=spread-1&since=5h',
+      `pod=spread-1&from=${encodeURIComponent(iso(5 * 60 * MINUTE))}&to=${encodeURIComponent(iso(60 * MINUTE))}`,
+      'pod=lvl-1&direction=forward',
+    ];
+    const { page } = await signedIn('/?pod=web-1');
+    await rowsShown(page, 100);
+    for (const query of queries) {
+      const expected = await apiMessages(query);
+      assert.ok(expected.length > 0, `${query} finds lines`);
+      await page.goto(`${base}/?${query}`);
+      await rowsAre(page, expected);
+      assert.equal(new URL(page.url()).search, `?${query}`, 'the URL is left as it was given');
+    }
+  });
+
+  it('filters by level chips and a minimum level, each change in the URL and asked of the server', async () => {
+    const { page, requests } = await signedIn('/?pod=lvl-1');
+    await rowsShown(page, 24);
+    await page.getByRole('button', { name: 'error', exact: true }).click();
+    await rowsShown(page, 4);
+    assert.deepEqual(search(page).getAll('level'), ['error']);
+    await page.getByRole('button', { name: 'fatal', exact: true }).click();
+    await rowsAre(page, await apiMessages('pod=lvl-1&level=error&level=fatal'));
+    await page.getByRole('button', { name: 'error', exact: true }).click();
+    await page.getByRole('button', { name: 'fatal', exact: true }).click();
+    await rowsShown(page, 24);
+    await page.getByLabel('Minimum level').selectOption('warn');
+    await rowsShown(page, 12);
+    assert.equal(search(page).get('min_level'), 'warn');
+    assert.ok(requests.some((url) => url.includes('/api/v1/logs?') && url.includes('min_level=warn')), 'the filter went to the server');
+    await page.getByRole('button', { name: 'min_level: warn ×' }).click();
+    await rowsShown(page, 24);
+    assert.equal(search(page).get('min_level'), null);
+  });
+
+  it('sets the time by presets, an absolute range and a jump to a time', async () => {
+    const { page } = await signedIn('/?pod=spread-1');
+    await rowsShown(page, 11);
+    await page.getByRole('button', { name: '6h', exact: true }).click();
+    await rowsShown(page, 3);
+    assert.equal(search(page).get('since'), '6h');
+    await page.getByLabel('UTC').check();
+    const utcInput = (msAgo: number) => new Date(clock.now() - msAgo).toISOString().slice(0, 19);
+    await page.getByLabel('From', { exact: true }).fill(utcInput(9 * 60 * MINUTE));
+    await page.getByLabel('To', { exact: true }).fill(utcInput(3 * 60 * MINUTE));
+    await page.getByRole('button', { name: 'Apply' }).click();
+    await rowsAre(page, ['spread 2', 'spread 3', 'spread 4']);
+    assert.equal(search(page).get('since'), null);
+    assert.equal(search(page).get('from'), `${utcInput(9 * 60 * MINUTE)}.000Z`);
+    await page.getByLabel('Jump to').fill(utcInput(5 * 60 * MINUTE));
+    await page.getByRole('button', { name: 'Jump' }).click();
+    await rowsAre(page, ['spread 3', 'spread 4']);
+    assert.equal(search(page).get('to'), `${utcInput(5 * 60 * MINUTE)}.000Z`);
+    await page.getByRole('button', { name: 'all', exact: true }).click();
+    await rowsShown(page, 11);
+  });
+
+  it('draws the counts over time, stacked by level, and zooms to the bars clicked or dragged across', async () => {
+    const { page, requests } = await signedIn('/?pod=spread-1&direction=forward');
+    const counts = (await t.http.get('/api/v1/stats?pod=spread-1&format=json').set('Authorization', `Bearer ${READER}`).expect(200)).body as {
+      step: string;
+      buckets: { start: string; total: number }[];
+    };
+    await page.waitForFunction((n) => (globalThis as unknown as PageGlobals).document.querySelectorAll('[data-testid=bar]').length === n, counts.buckets.length);
+    assert.ok(requests.some((url) => url.includes('/api/v1/stats?') && !url.includes('direction')), 'the counts are asked without the order of the lines');
+    const full = page.locator('[data-testid=bar]:not([data-total="0"])');
+    assert.equal(await full.count(), 11);
+    assert.equal(await page.locator('[data-testid=bar] .bar-info').count(), 11);
+    const stepMs = Number(/^(\d+)m$/.exec(counts.step)![1]) * MINUTE;
+    // Oldest first: bar 0 holds "spread 10", bar 7 "spread 3", bar 9 "spread 1".
+    const from = await full.nth(7).getAttribute('data-start');
+    const last = await full.nth(9).getAttribute('data-start');
+    const centre = async (index: number) => {
+      const box = (await full.nth(index).boundingBox())!;
+      return { x: box.x + box.width / 2, y: box.y + box.height / 2 };
+    };
+    const start = await centre(7);
+    const end = await centre(9);
+    await page.mouse.move(start.x, start.y);
+    await page.mouse.down();
+    await page.mouse.move(end.x, end.y, { steps: 5 });
+    await page.mouse.up();
+    await rowsAre(page, ['spread 3', 'spread 2', 'spread 1']);
+    assert.equal(search(page).get('from'), from);
+    assert.equal(search(page).get('to'), new Date(Date.parse(last!) + stepMs).toISOString());
+    const zoomed = page.locator('[data-testid=bar]:not([data-total="0"])');
+    await page.waitForFunction(() => (globalThis as unknown as PageGlobals).document.querySelectorAll('[data-testid=bar]:not([data-total="0"])').length === 3);
+    await zoomed.nth(1).click();
+    await rowsAre(page, ['spread 2']);
+    await page.goBack();
+    await rowsShown(page, 3);
+    assert.equal(await page.evaluate('window.__violations'), undefined, 'nothing the page draws breaks its policy');
+  });
+
+  it('follows the filters live through the tail stream: lines arrive, pause holds them, resume shows them, the view keeps a bounded number', async () => {
+    const at = (i: number) => new Date(clock.now() - MINUTE + i).toISOString();
+    await send([0, 1, 2].map((i) => ({ ts: at(i), message: `live ${i}` })), 'live-1');
+    const { page, requests } = await signedIn('/?pod=live-1');
+    await rowsShown(page, 3);
+    await page.getByRole('button', { name: 'Follow live' }).click();
+    await page.getByTestId('live').waitFor();
+    assert.equal(search(page).get('live'), '1');
+    await rowsAre(page, ['live 0', 'live 1', 'live 2']);
+    await send([3, 4].map((i) => ({ ts: at(i), message: `live ${i}` })), 'live-1');
+    await send([{ ts: at(5), message: 'not followed' }], 'live-2');
+    await rowsShown(page, 5);
+    await page.getByRole('button', { name: 'Pause' }).click();
+    await send([{ ts: at(6), message: 'live 6' }], 'live-1');
+    await page.getByText('Paused: 1 new lines waiting').waitFor();
+    assert.equal(await page.getByTestId('row').count(), 5);
+    await page.getByRole('button', { name: 'Resume' }).click();
+    await rowsAre(page, ['live 0', 'live 1', 'live 2', 'live 3', 'live 4', 'live 6']);
+    await send(Array.from({ length: 2100 }, (_, i) => ({ ts: at(10 + i), message: `flood ${i}` })), 'live-1');
+    await rowsShown(page, 2000);
+    assert.equal(await page.getByTestId('left-out').innerText(), '106 older lines left the view, which keeps the newest 2000.');
+    assert.equal((await rows(page)).at(-1), 'flood 2099');
+    const tails = requests.filter((url) => url.includes('/api/v1/tail?'));
+    assert.equal(tails.length, 1, 'one stream, no polling');
+    assert.match(tails[0], /pod=live-1.*format=ndjson/);
+  });
+
+  it('answers to keys: / searches, j and k choose a line, c opens its context, Esc goes back, ? shows the keys', async () => {
+    const { page } = await signedIn('/?pod=web-1');
+    await rowsShown(page, 100);
+    await page.keyboard.press('/');
+    assert.equal(await page.evaluate(() => (globalThis as unknown as PageGlobals).document.activeElement?.getAttribute('name')), 'q');
+    await page.keyboard.type('line 13');
+    await page.keyboard.press('Enter');
+    await rowsShown(page, 11);
+    await page.keyboard.press('Escape');
+    await page.keyboard.press('j');
+    await page.keyboard.press('j');
+    await page.keyboard.press('j');
+    await page.keyboard.press('k');
+    await page.locator('[aria-selected=true] .message').filter({ hasText: /^web line 138$/ }).waitFor();
+    assert.equal(await page.locator('[aria-selected=true]').count(), 1);
+    await page.keyboard.press('Enter');
+    await page.getByTestId('details').waitFor();
+    await page.keyboard.press('Escape');
+    await page.getByTestId('details').waitFor({ state: 'detached' });
+    await page.keyboard.press('c');
+    await page.getByTestId('context').waitFor();
+    await rowsShown(page, 41);
+    assert.equal(await page.locator('[aria-current=true] .message').innerText(), 'web line 138');
+    await page.keyboard.press('Escape');
+    await rowsShown(page, 11);
+    assert.equal(new URL(page.url()).search, '?pod=web-1&q=line+13');
+    await page.keyboard.press('?');
+    await page.getByTestId('help').waitFor();
+    await page.keyboard.press('Escape');
+    await page.getByTestId('help').waitFor({ state: 'detached' });
+  });
+
+  it("renders ANSI colours (switched off on demand), wraps or not, shows UTC, and copies a line as it is shown", async () => {
+    const { page } = await signedIn('/?pod=evil-1&direction=forward');
+    await rowsShown(page, 5);
+    const coloured = page.getByTestId('row').nth(3).locator('.message .fg1');
+    assert.equal(await coloured.innerText(), 'red alert');
+    await page.getByLabel('colours').uncheck();
+    assert.equal(await coloured.count(), 0);
+    assert.equal(await page.getByTestId('row').nth(3).locator('.message').innerText(), 'red alert done');
+    await page.getByLabel('wrap').uncheck();
+    assert.equal(await page.locator('.row.nowrap').count(), 5);
+    await page.getByLabel('UTC').check();
+    assert.match(await page.getByTestId('row').first().locator('time').innerText(), /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}Z$/);
+    await page.reload();
+    await rowsShown(page, 5);
+    assert.equal(await page.locator('.row.nowrap').count(), 5, "the reader's switches outlive a reload");
+    await page.context().grantPermissions(['clipboard-read', 'clipboard-write'], { origin: base });
+    await page.getByTestId('row').nth(4).getByRole('button', { name: '+' }).click();
+    await page.getByRole('button', { name: 'Copy line' }).click();
+    await page.getByRole('button', { name: 'Copied' }).waitFor();
+    assert.equal(await page.evaluate('navigator.clipboard.readText()'), 'user ⟨U+202E⟩evil.exe⟨U+202C⟩ name');
+  });
+
+  it('picks label values from their counts, and fits a phone-sized window', async () => {
+    const { page } = await signedIn('/?namespace=shop&since=2h', { viewport: { width: 390, height: 844 } });
+    await rowsShown(page, 100);
+    await page.getByTestId('picker-pod').locator('summary').click();
+    const spread = page.getByTestId('picker-pod').getByRole('checkbox', { name: /^spread-1/ });
+    await spread.waitFor();
+    assert.match(await page.getByTestId('picker-pod').locator('li').filter({ hasText: 'lvl-1' }).innerText(), /lvl-1\s+24/);
+    await spread.check();
+    await rowsShown(page, 1);
+    assert.equal(search(page).get('pod'), 'spread-1');
+    await page.getByLabel('pod pattern').fill('lvl-*');
+    await page.getByRole('button', { name: 'Add' }).click();
+    await rowsShown(page, 25);
+    assert.deepEqual(search(page).getAll('pod'), ['spread-1', 'lvl-*']);
+    assert.ok(await page.evaluate(() => (globalThis as unknown as PageGlobals).document.documentElement.scrollWidth <= (globalThis as unknown as PageGlobals).innerWidth), 'nothing sticks out sideways');
   });
 
   it('serves the page with its strict policy, never cached, and its hashed assets immutable and compressed', async () => {

@@ -1,14 +1,19 @@
 import './style.css';
 import { render } from 'preact';
-import { useEffect, useState } from 'preact/hooks';
-import { ApiError, Context, Line, TokenNeeded, fetchContext, fetchPage } from './api';
-import { displayText } from './display-text';
+import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
+import { ApiError, Context, Line, Page, TokenNeeded, fetchContext, fetchPage } from './api';
+import { Help } from './help';
+import { searchedTerms } from './highlight';
+import { Histogram } from './histogram';
+import { LabelPickers } from './label-picker';
+import { LineActions, LineRow } from './line-row';
+import { LiveLines } from './live-lines';
+import { Preferences, loadPreferences, savePreferences } from './preferences';
 import { currentToken, keepToken } from './token';
-import { ViewState, contextOf, pageQuery, readViewState, viewQuery, withFilter } from './view-state';
+import { ActiveFilters, LevelChips, SearchBar, Switches, TimeBar } from './toolbar';
+import { Place, ViewState, placeQuery, readPlace, viewQuery, withValues } from './view-state';
 
 type Status = { kind: 'loading' } | { kind: 'ready' } | { kind: 'token' } | { kind: 'error'; message: string };
-
-const timeOf = (ts: string): string => new Date(ts).toLocaleString(undefined, { hour12: false });
 
 function TokenPrompt({ onToken }: { onToken: () => void }) {
   const [token, setToken] = useState('');
@@ -37,51 +42,47 @@ function TokenPrompt({ onToken }: { onToken: () => void }) {
 /** Lines around a line are asked for this many at a time, each way. */
 const CONTEXT_STEP = 20;
 
-function Row({ line, onOpen, current = false }: { line: Line; onOpen?: (line: Line) => void; current?: boolean }) {
-  return (
-    <li class={`row level-${line.level}${current ? ' current' : ''}`} data-testid="row" aria-current={current ? 'true' : undefined}>
-      <time dateTime={line.ts}>{timeOf(line.ts)}</time>
-      <span class="level">{line.level}</span>
-      <span class="labels">{[line.namespace, line.pod, line.container].filter(Boolean).join('/')}</span>
-      <span class="message">{displayText(line.message)}</span>
-      {onOpen && (
-        <a class="open" href={`?${pageQuery({}, line.cursor)}`} title="The lines around this one: a link of its own" onClick={(event) => {
-          event.preventDefault();
-          onOpen(line);
-        }}>
-          context
-        </a>
-      )}
-    </li>
-  );
-}
+const messageOf = (error: unknown) => (error instanceof ApiError || error instanceof Error ? error.message : String(error));
+
+/** Keys typed into a field are the field's, but Esc leaves it. */
+const typingIn = (target: EventTarget | null) => target instanceof HTMLElement && (target.isContentEditable || ['INPUT', 'SELECT', 'TEXTAREA'].includes(target.tagName));
 
 function App() {
-  const [view, setView] = useState<ViewState>(() => readViewState(location.search));
-  const [context, setContext] = useState<string | null>(() => contextOf(location.search));
+  const [place, setPlace] = useState<Place>(() => readPlace(location.search));
+  const { view, context, live } = place;
   const [around, setAround] = useState({ before: CONTEXT_STEP, after: CONTEXT_STEP });
   const [lines, setLines] = useState<Line[]>([]);
   const [next, setNext] = useState<string | null>(null);
+  const [stopped, setStopped] = useState<Page['stopped']>(null);
   const [shownContext, setShownContext] = useState<Context | null>(null);
   const [status, setStatus] = useState<Status>({ kind: 'loading' });
   const [attempt, setAttempt] = useState(0);
+  const [preferences, setPreferences] = useState<Preferences>(loadPreferences);
+  const [selected, setSelected] = useState<number | null>(null);
+  const [expanded, setExpanded] = useState<string | null>(null);
+  const [help, setHelp] = useState(false);
+  const search = useRef<HTMLInputElement | null>(null);
+  const terms = useMemo(() => searchedTerms(view), [view]);
 
   useEffect(() => {
-    const back = () => {
-      setView(readViewState(location.search));
-      setContext(contextOf(location.search));
-    };
+    const back = () => setPlace(readPlace(location.search));
     addEventListener('popstate', back);
     return () => removeEventListener('popstate', back);
   }, []);
 
   useEffect(() => {
+    setSelected(null);
+    setExpanded(null);
+    if (live) {
+      setStatus({ kind: 'ready' });
+      return;
+    }
     const aborted = new AbortController();
     setStatus({ kind: 'loading' });
     const failed = (error: unknown) => {
       if (aborted.signal.aborted) return;
       if (error instanceof TokenNeeded) setStatus({ kind: 'token' });
-      else setStatus({ kind: 'error', message: error instanceof ApiError ? error.message : String(error) });
+      else setStatus({ kind: 'error', message: messageOf(error) });
     };
     if (context) {
       fetchContext(context, around.before, around.after, currentToken(), aborted.signal).then((shown) => {
@@ -92,18 +93,20 @@ function App() {
       fetchPage(viewQuery(view), currentToken(), aborted.signal).then((page) => {
         setLines(page.lines);
         setNext(page.nextCursor);
+        setStopped(page.stopped);
         setStatus({ kind: 'ready' });
       }, failed);
     }
     return () => aborted.abort();
-  }, [view, context, around, attempt]);
+  }, [view, context, live, around, attempt]);
 
-  const show = (state: ViewState, line: string | null = null) => {
-    history.pushState(null, '', `${location.pathname}?${pageQuery(state, line)}`);
-    setView(state);
-    setContext(line);
+  const go = (to: Place) => {
+    history.pushState(null, '', `${location.pathname}?${placeQuery(to)}`);
+    setPlace(to);
     setAround({ before: CONTEXT_STEP, after: CONTEXT_STEP });
   };
+  const show = (state: ViewState) => go({ view: state, context: null, live });
+  const openContext = (line: Line) => go({ view, context: line.cursor, live: false });
 
   const older = async () => {
     if (!next) return;
@@ -113,27 +116,95 @@ function App() {
       const page = await fetchPage(query, currentToken());
       setLines((shown) => [...shown, ...page.lines]);
       setNext(page.nextCursor);
+      setStopped(page.stopped);
     } catch (error) {
-      setStatus({ kind: 'error', message: error instanceof Error ? error.message : String(error) });
+      setStatus({ kind: 'error', message: messageOf(error) });
     }
   };
 
+  const changePreferences = (changed: Preferences) => {
+    savePreferences(changed);
+    setPreferences(changed);
+  };
+
+  const actions: LineActions = {
+    onContext: openContext,
+    onLabel: (name, value) => show(withValues(view, name, [value])),
+  };
+
+  const listed: Line[] = context ? (shownContext ? [...shownContext.before, shownContext.line, ...shownContext.after] : []) : live ? [] : lines;
+
+  // Set at each render, so that a key pressed before the effects of the last render have run sees its state.
+  const answerKey = useRef<(event: KeyboardEvent) => void>(() => undefined);
+  answerKey.current = (event: KeyboardEvent) => {
+    if (event.ctrlKey || event.metaKey || event.altKey) return;
+    if (typingIn(event.target)) {
+      if (event.key === 'Escape') (event.target as HTMLElement).blur();
+      return;
+    }
+    const move = (by: number) => setSelected((now) => (now === null ? 0 : Math.min(listed.length - 1, Math.max(0, now + by))));
+    if (event.key === '/') {
+      event.preventDefault();
+      search.current?.focus();
+    } else if (event.key === '?') setHelp((open) => !open);
+    else if (event.key === 'Escape') {
+      if (help) setHelp(false);
+      else if (expanded) setExpanded(null);
+      else if (context) show(view);
+    } else if (event.key === 'j' && listed.length > 0) move(1);
+    else if (event.key === 'k' && listed.length > 0) move(-1);
+    else if (event.key === 'c' && selected !== null && listed[selected] && !context) openContext(listed[selected]);
+    else if (event.key === 'Enter' && selected !== null && listed[selected]) {
+      const cursor = listed[selected].cursor;
+      setExpanded((open) => (open === cursor ? null : cursor));
+    }
+  };
+  useEffect(() => {
+    const onKey = (event: KeyboardEvent) => answerKey.current(event);
+    addEventListener('keydown', onKey);
+    return () => removeEventListener('keydown', onKey);
+  }, []);
+
+  useEffect(() => {
+    if (selected !== null) document.querySelectorAll('[data-testid=lines] > [data-testid=row]')[selected]?.scrollIntoView({ block: 'nearest' });
+  }, [selected]);
+
+  const row = (line: Line, index: number, extra: { current?: boolean; withContext?: boolean } = {}) => (
+    <LineRow
+      key={line.cursor}
+      line={line}
+      preferences={preferences}
+      terms={terms}
+      current={extra.current}
+      selected={selected === index}
+      expanded={expanded === line.cursor}
+      onToggle={() => setExpanded((open) => (open === line.cursor ? null : line.cursor))}
+      {...actions}
+      onContext={extra.withContext ? openContext : undefined}
+    />
+  );
+
   return (
     <main>
-      <form
-        class="search"
-        role="search"
-        onSubmit={(event) => {
-          event.preventDefault();
-          const text = new FormData(event.currentTarget).get('q');
-          show(withFilter(view, 'q', typeof text === 'string' ? text : ''));
-        }}
-      >
-        <input type="search" name="q" placeholder="Search the lines" aria-label="Search" value={view.q?.[0] ?? ''} key={view.q?.[0] ?? ''} />
-        <button type="submit">Search</button>
-      </form>
+      <header class="bar">
+        <SearchBar view={view} onChange={show} inputRef={search} />
+        <div class="controls">
+          <LevelChips view={view} onChange={show} />
+          <TimeBar view={view} onChange={show} utc={preferences.utc} />
+          <LabelPickers view={view} onChange={show} />
+          <button type="button" class="chip live-switch" aria-pressed={live} onClick={() => go({ view, context: null, live: !live })}>
+            {live ? 'Stop following' : 'Follow live'}
+          </button>
+          <Switches preferences={preferences} onChange={changePreferences} />
+          <button type="button" class="chip" aria-label="Keys" onClick={() => setHelp((open) => !open)}>
+            ?
+          </button>
+        </div>
+        <ActiveFilters view={view} onChange={show} />
+      </header>
+      {help && <Help onClose={() => setHelp(false)} />}
       {status.kind === 'token' && <TokenPrompt onToken={() => setAttempt((n) => n + 1)} />}
-      {status.kind === 'error' && (
+      {status.kind === 'error' && !live && (
         <p class="error" role="alert">
           {status.message}
         </p>
@@ -148,27 +219,28 @@ function App() {
           </button>
           {shownContext && (
             <ol class="lines" data-testid="lines">
-              {shownContext.before.map((line) => (
-                <Row key={line.cursor} line={line} />
-              ))}
-              <Row key={shownContext.line.cursor} line={shownContext.line} current />
-              {shownContext.after.map((line) => (
-                <Row key={line.cursor} line={line} />
-              ))}
+              {listed.map((line, i) => row(line, i, { current: line.cursor === shownContext.line.cursor }))}
             </ol>
           )}
           <button type="button" onClick={() => setAround((now) => ({ ...now, after: now.after + CONTEXT_STEP }))}>
             More after
           </button>
         </section>
+      ) : live ? (
+        <LiveLines view={view} attempt={attempt} preferences={preferences} terms={terms} actions={actions} onTokenNeeded={() => setStatus({ kind: 'token' })} />
       ) : (
         <>
+          {status.kind !== 'token' && <Histogram view={view} attempt={attempt} onChange={show} preferences={preferences} />}
           <ol class="lines" data-testid="lines" aria-busy={status.kind === 'loading'}>
-            {lines.map((line) => (
-              <Row key={line.cursor} line={line} onOpen={(opened) => show(view, opened.cursor)} />
-            ))}
+            {lines.map((line, i) => row(line, i, { withContext: true }))}
           </ol>
-          {status.kind === 'ready' && lines.length === 0 && <p class="empty">No lines match.</p>}
+          {status.kind === 'ready' && stopped && (
+            <p class="muted" data-testid="stopped" role="status">
+              The server stopped reading at its limit of {stopped === 'lines' ? 'lines read' : 'time'} for one page: the lines found so far are shown, and
+              Older reads on from where it stopped.
+            </p>
+          )}
+          {status.kind === 'ready' && lines.length === 0 && !next && <p class="empty">No lines match.</p>}
           {next && (
             <button type="button" class="older" onClick={() => void older()}>
               Older

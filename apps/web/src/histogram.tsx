@@ -1,0 +1,108 @@
+import { useEffect, useState } from 'preact/hooks';
+import { ApiError, Counts, TokenNeeded, fetchCounts } from './api';
+import { Preferences } from './preferences';
+import { durationMs, showTime } from './times';
+import { currentToken } from './token';
+import { ViewState, countQuery, withRange } from './view-state';
+
+type Loaded = { kind: 'loading' } | { kind: 'counts'; counts: Counts } | { kind: 'error'; message: string };
+
+/** Severity order, the worst at the bottom of a bar where the eye looks first. */
+const STACK = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const;
+const BAR_WIDTH = 10;
+const HEIGHT = 60;
+
+/**
+ * Lines per time bucket for the view's filters (GET /api/v1/stats), stacked by level. Clicking a bar, or dragging
+ * across bars, zooms the view to their time. A count the server finds too dear (its 400 and 503) is said in the
+ * histogram's place; the lines are shown all the same.
+ */
+export function Histogram({ view, attempt, onChange, preferences }: { view: ViewState; attempt: number; onChange: (view: ViewState) => void; preferences: Preferences }) {
+  const [loaded, setLoaded] = useState<Loaded>({ kind: 'loading' });
+  const [drag, setDrag] = useState<{ from: number; to: number } | null>(null);
+  useEffect(() => {
+    const aborted = new AbortController();
+    setLoaded({ kind: 'loading' });
+    fetchCounts(countQuery(view), currentToken(), aborted.signal).then(
+      (counts) => setLoaded({ kind: 'counts', counts }),
+      (error: unknown) => {
+        if (aborted.signal.aborted || error instanceof TokenNeeded) return;
+        setLoaded({ kind: 'error', message: error instanceof ApiError ? error.message : String(error) });
+      },
+    );
+    return () => aborted.abort();
+  }, [view, attempt]);
+
+  if (loaded.kind === 'error') {
+    return (
+      <p class="histogram-note" data-testid="histogram-note" role="status">
+        No histogram for this view: {loaded.message}
+      </p>
+    );
+  }
+  if (loaded.kind === 'loading') return <div class="histogram" aria-busy="true" />;
+  const { counts } = loaded;
+  const buckets = counts.buckets;
+  const step = durationMs(counts.step) ?? 60_000;
+  const busiest = Math.max(1, ...buckets.map((bucket) => bucket.total));
+  const bucketAt = (event: PointerEvent) => {
+    const box = (event.currentTarget as SVGSVGElement).getBoundingClientRect();
+    return Math.min(buckets.length - 1, Math.max(0, Math.floor(((event.clientX - box.left) / box.width) * buckets.length)));
+  };
+  const zoom = (first: number, last: number) => {
+    const [low, high] = first <= last ? [first, last] : [last, first];
+    const from = Date.parse(buckets[low].start);
+    const to = Date.parse(buckets[high].start) + step;
+    onChange(withRange(view, new Date(Math.max(from, Date.parse(counts.from))).toISOString(), new Date(Math.min(to, Date.parse(counts.to))).toISOString()));
+  };
+  const selected = drag && { low: Math.min(drag.from, drag.to), high: Math.max(drag.from, drag.to) };
+  return (
+    <figure class="histogram" data-testid="histogram">
+      <svg
+        viewBox={`0 0 ${buckets.length * BAR_WIDTH} ${HEIGHT}`}
+        preserveAspectRatio="none"
+        role="img"
+        aria-label={`${counts.total} lines in ${buckets.length} buckets of ${counts.step}: click or drag to zoom`}
+        onPointerDown={(event) => {
+          event.currentTarget.setPointerCapture(event.pointerId);
+          const at = bucketAt(event);
+          setDrag({ from: at, to: at });
+        }}
+        onPointerMove={(event) => drag && setDrag({ ...drag, to: bucketAt(event) })}
+        onPointerUp={(event) => {
+          if (!drag) return;
+          setDrag(null);
+          zoom(drag.from, bucketAt(event));
+        }}
+      >
+        {selected && <rect class="selection" x={selected.low * BAR_WIDTH} y={0} width={(selected.high - selected.low + 1) * BAR_WIDTH} height={HEIGHT} />}
+        {buckets.map((bucket, i) => {
+          let top = HEIGHT;
+          return (
+            <g key={bucket.start} data-testid="bar" data-start={bucket.start} data-total={bucket.total}>
+              <title>
+                {showTime(Date.parse(bucket.start), preferences.utc)}: {bucket.total} lines
+                {STACK.filter((level) => bucket.counts[level]).map((level) => `, ${bucket.counts[level]} ${level}`).join('')}
+              </title>
+              <rect class="bucket" x={i * BAR_WIDTH} y={0} width={BAR_WIDTH} height={HEIGHT} />
+              {STACK.map((level) => {
+                const count = bucket.counts[level] ?? 0;
+                if (count === 0) return null;
+                const height = (count / busiest) * (HEIGHT - 2);
+                top -= height;
+                return <rect key={level} class={`bar bar-${level}`} x={i * BAR_WIDTH + 1} y={top} width={BAR_WIDTH - 2} height={height} />;
+              })}
+            </g>
+          );
+        })}
+      </svg>
+      <figcaption>
+        <span>{showTime(Date.parse(counts.from), preferences.utc)}</span>
+        <span>
+          {counts.total.toLocaleString()} lines, {counts.step} a bar
+        </span>
+        <span>{showTime(Date.parse(counts.to), preferences.utc)}</span>
+      </figcaption>
+    </figure>
+  );
+}
