@@ -410,6 +410,42 @@ describe('the web view at /, in a real browser (Debian chromium)', () => {
     assert.ok(await page.evaluate(() => (globalThis as unknown as PageGlobals).document.documentElement.scrollWidth <= (globalThis as unknown as PageGlobals).innerWidth), 'nothing sticks out sideways');
   });
 
+  it("says in the histogram's place why the server refused the counts, and shows the lines all the same", async () => {
+    const small = await startTestApp({ clock, env: { DAYLOG_QUERY_MAX_SCANNED_LINES: '50' } });
+    try {
+      await small.app.listen({ port: 0, host: '127.0.0.1' });
+      const lines = Array.from({ length: 120 }, (_, i) => ({ ts: new Date(clock.now() - 30 * MINUTE + i * 1000).toISOString(), message: `many ${i}` }));
+      await small.http.post('/api/v1/logs').send({ labels: { namespace: 'shop', pod: 'many', container: 'app' }, lines }).expect(200);
+      const refusal = await small.http.get('/api/v1/stats?q=many&format=json');
+      assert.equal(refusal.status, 400, 'the server finds this count too dear');
+      const context = await browser.newContext();
+      contexts.push(context);
+      const page = await context.newPage();
+      await page.goto(`${await small.app.getUrl()}/?q=many`);
+      await page.getByTestId('histogram-note').waitFor();
+      assert.equal(await page.getByTestId('histogram-note').innerText(), `No histogram for this view: ${(refusal.body as { error: string }).error}`);
+      await page.getByTestId('row').first().waitFor();
+      assert.equal(await page.getByTestId('histogram').count(), 0);
+    } finally {
+      await small.close();
+    }
+  });
+
+  it("shows the server's notices among live lines: lines a slow regex left untested", async () => {
+    // About 40 times slower a character than `x` (test/tail.test.ts): over a second on one long line.
+    const slow = `${'.{16}'.repeat(40)}x`;
+    const opening = `${'d'.repeat(700)}x`;
+    await send([{ ts: new Date(clock.now() - MINUTE).toISOString(), message: opening }], 'slow-1');
+    const { page } = await signedIn(`/?pod=slow-1&regex=${encodeURIComponent(slow)}&live=1`);
+    // Once the opening lines are shown, lines stored later reach the tail's own test.
+    await rowsAre(page, [opening]);
+    await send([{ ts: new Date(clock.now()).toISOString(), message: 'a'.repeat(60_000) }], 'slow-1');
+    await send([{ ts: new Date(clock.now()).toISOString(), message: `${'c'.repeat(700)}x` }], 'slow-1');
+    await page.getByTestId('notice').waitFor();
+    assert.match(await page.getByTestId('notice').innerText(), /^1 lines skipped untested: this tail's regex took longer than its time for them$/);
+    await rowsAre(page, [opening, `${'c'.repeat(700)}x`]);
+  });
+
   it('serves the page with its strict policy, never cached, and its hashed assets immutable and compressed', async () => {
     const page = await t.http.get('/').set('Accept-Encoding', 'br, gzip');
     assert.equal(page.status, 200);
