@@ -275,7 +275,7 @@ describe('the web view at /, in a real browser (Debian chromium)', () => {
     await rowsShown(page, 11);
   });
 
-  it('draws the counts over time, stacked by level, and zooms to the bars clicked or dragged across', async () => {
+  it('draws the counts over time, stacked by level or by pod, and zooms to the bars clicked or dragged across', async () => {
     const { page, requests } = await signedIn('/?pod=spread-1&direction=forward');
     const counts = (await t.http.get('/api/v1/stats?pod=spread-1&format=json').set('Authorization', `Bearer ${READER}`).expect(200)).body as {
       step: string;
@@ -309,6 +309,10 @@ describe('the web view at /, in a real browser (Debian chromium)', () => {
     await rowsAre(page, ['spread 2']);
     await page.goBack();
     await rowsShown(page, 3);
+    await page.getByLabel('Stack by').selectOption('pod');
+    await page.waitForFunction(() => (globalThis as unknown as PageGlobals).document.querySelectorAll('[data-testid=bar] .series-0').length === 3);
+    assert.deepEqual(await page.getByLabel('Colours').locator('li').allInnerTexts(), ['spread-1']);
+    assert.ok(requests.some((url) => url.includes('/api/v1/stats?') && url.includes('by=pod')));
     assert.equal(await page.evaluate('window.__violations'), undefined, 'nothing the page draws breaks its policy');
   });
 

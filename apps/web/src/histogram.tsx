@@ -8,22 +8,46 @@ import { ViewState, countQuery, withRange } from './view-state';
 type Loaded = { kind: 'loading' } | { kind: 'counts'; counts: Counts } | { kind: 'error'; message: string };
 
 /** Severity order, the worst at the bottom of a bar where the eye looks first. */
-const STACK = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const;
+const LEVEL_STACK = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const;
+/** Pods with a colour of their own, the busiest; the others share one. */
+const PODS_COLOURED = 7;
+
+type Grouping = 'level' | 'pod';
+interface Series {
+  name: string;
+  className: string;
+  /** The names of the counts it adds up. */
+  members: readonly string[];
+}
+
+/** What a bar is made of, bottom up: levels worst first, or the busiest pods and then all the others. */
+function seriesOf(counts: Counts, by: Grouping): Series[] {
+  if (by === 'level') return LEVEL_STACK.map((level) => ({ name: level, className: `bar-${level}`, members: [level] }));
+  const totals = new Map<string, number>();
+  for (const bucket of counts.buckets) for (const [pod, count] of Object.entries(bucket.counts)) totals.set(pod, (totals.get(pod) ?? 0) + count);
+  const pods = [...totals].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).map(([pod]) => pod);
+  const series = pods.slice(0, PODS_COLOURED).map((pod, i) => ({ name: pod, className: `series-${i}`, members: [pod] }));
+  const others = pods.slice(PODS_COLOURED);
+  return others.length === 0 ? series : [...series, { name: `${others.length} other pods`, className: 'series-other', members: others }];
+}
 const BAR_WIDTH = 10;
 const HEIGHT = 60;
 
 /**
- * Lines per time bucket for the view's filters (GET /api/v1/stats), stacked by level. Clicking a bar, or dragging
+ * Lines per time bucket for the view's filters (GET /api/v1/stats), stacked by level or by pod. Clicking a bar, or dragging
  * across bars, zooms the view to their time. A count the server finds too dear (its 400 and 503) is said in the
  * histogram's place; the lines are shown all the same.
  */
 export function Histogram({ view, attempt, onChange, preferences }: { view: ViewState; attempt: number; onChange: (view: ViewState) => void; preferences: Preferences }) {
   const [loaded, setLoaded] = useState<Loaded>({ kind: 'loading' });
   const [drag, setDrag] = useState<{ from: number; to: number } | null>(null);
+  const [by, setBy] = useState<Grouping>('level');
   useEffect(() => {
     const aborted = new AbortController();
     setLoaded({ kind: 'loading' });
-    fetchCounts(countQuery(view), currentToken(), aborted.signal).then(
+    const query = countQuery(view);
+    query.set('by', by);
+    fetchCounts(query, currentToken(), aborted.signal).then(
       (counts) => setLoaded({ kind: 'counts', counts }),
       (error: unknown) => {
         if (aborted.signal.aborted || error instanceof TokenNeeded) return;
@@ -31,7 +55,7 @@ export function Histogram({ view, attempt, onChange, preferences }: { view: View
       },
     );
     return () => aborted.abort();
-  }, [view, attempt]);
+  }, [view, attempt, by]);
 
   if (loaded.kind === 'error') {
     return (
@@ -45,6 +69,8 @@ export function Histogram({ view, attempt, onChange, preferences }: { view: View
   const buckets = counts.buckets;
   const step = durationMs(counts.step) ?? 60_000;
   const busiest = Math.max(1, ...buckets.map((bucket) => bucket.total));
+  const series = seriesOf(counts, by);
+  const countIn = (bucket: Counts['buckets'][number], { members }: Series) => members.reduce((sum, name) => sum + (bucket.counts[name] ?? 0), 0);
   const bucketAt = (event: PointerEvent) => {
     const box = (event.currentTarget as SVGSVGElement).getBoundingClientRect();
     return Math.min(buckets.length - 1, Math.max(0, Math.floor(((event.clientX - box.left) / box.width) * buckets.length)));
@@ -82,15 +108,19 @@ export function Histogram({ view, attempt, onChange, preferences }: { view: View
             <g key={bucket.start} data-testid="bar" data-start={bucket.start} data-total={bucket.total}>
               <title>
                 {showTime(Date.parse(bucket.start), preferences.utc)}: {bucket.total} lines
-                {STACK.filter((level) => bucket.counts[level]).map((level) => `, ${bucket.counts[level]} ${level}`).join('')}
+                {series
+                  .map((one) => [one.name, countIn(bucket, one)] as const)
+                  .filter(([, count]) => count > 0)
+                  .map(([name, count]) => `, ${count} ${name}`)
+                  .join('')}
               </title>
               <rect class="bucket" x={i * BAR_WIDTH} y={0} width={BAR_WIDTH} height={HEIGHT} />
-              {STACK.map((level) => {
-                const count = bucket.counts[level] ?? 0;
+              {series.map((one) => {
+                const count = countIn(bucket, one);
                 if (count === 0) return null;
                 const height = (count / busiest) * (HEIGHT - 2);
                 top -= height;
-                return <rect key={level} class={`bar bar-${level}`} x={i * BAR_WIDTH + 1} y={top} width={BAR_WIDTH - 2} height={height} />;
+                return <rect key={one.name} class={`bar ${one.className}`} x={i * BAR_WIDTH + 1} y={top} width={BAR_WIDTH - 2} height={height} />;
               })}
             </g>
           );
@@ -99,10 +129,24 @@ export function Histogram({ view, attempt, onChange, preferences }: { view: View
       <figcaption>
         <span>{showTime(Date.parse(counts.from), preferences.utc)}</span>
         <span>
-          {counts.total.toLocaleString()} lines, {counts.step} a bar
+          {counts.total.toLocaleString()} lines, {counts.step} a bar, by{' '}
+          <select aria-label="Stack by" value={by} onChange={(e) => setBy(e.currentTarget.value as Grouping)}>
+            <option value="level">level</option>
+            <option value="pod">pod</option>
+          </select>
         </span>
         <span>{showTime(Date.parse(counts.to), preferences.utc)}</span>
       </figcaption>
+      <ul class="legend" aria-label="Colours">
+        {series
+          .filter((one) => buckets.some((bucket) => countIn(bucket, one) > 0))
+          .map((one) => (
+            <li key={one.name}>
+              <span class={`swatch ${one.className}`} />
+              {one.name}
+            </li>
+          ))}
+      </ul>
     </figure>
   );
 }
