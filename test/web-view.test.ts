@@ -138,6 +138,7 @@ describe('the web view at /, in a real browser (Debian chromium)', () => {
     await page.keyboard.press('Enter');
     await rowsShown(page, 11);
     assert.equal(new URL(page.url()).search, '?pod=web-1&q=line+12');
+    assert.deepEqual(await page.locator('[data-testid=row] .message mark').allInnerTexts(), Array(11).fill('line 12'), 'the searched text is marked');
     assert.deepEqual(await rows(page), ['web line 129', 'web line 128', 'web line 127', 'web line 126', 'web line 125', 'web line 124', 'web line 123', 'web line 122', 'web line 121', 'web line 120', 'web line 12']);
     await page.goBack();
     await rowsShown(page, 100);
@@ -397,7 +398,7 @@ describe('the web view at /, in a real browser (Debian chromium)', () => {
     assert.equal(await page.evaluate('navigator.clipboard.readText()'), 'user ⟨U+202E⟩evil.exe⟨U+202C⟩ name');
   });
 
-  it('picks label values from their counts, and fits a phone-sized window', async () => {
+  it('picks label values from their counts, fits a phone-sized window, and goes dark with the system', async () => {
     const { page } = await signedIn('/?namespace=shop&since=2h', { viewport: { width: 390, height: 844 } });
     await rowsShown(page, 100);
     await page.getByTestId('picker-pod').locator('summary').click();
@@ -412,6 +413,11 @@ describe('the web view at /, in a real browser (Debian chromium)', () => {
     await rowsShown(page, 25);
     assert.deepEqual(search(page).getAll('pod'), ['spread-1', 'lvl-*']);
     assert.ok(await page.evaluate(() => (globalThis as unknown as PageGlobals).document.documentElement.scrollWidth <= (globalThis as unknown as PageGlobals).innerWidth), 'nothing sticks out sideways');
+    const background = () => page.evaluate("getComputedStyle(document.body).backgroundColor");
+    await page.emulateMedia({ colorScheme: 'light' });
+    assert.equal(await background(), 'rgb(255, 255, 255)');
+    await page.emulateMedia({ colorScheme: 'dark' });
+    assert.equal(await background(), 'rgb(20, 20, 24)', "dark when the system is");
   });
 
   it("says in the histogram's place why the server refused the counts, and shows the lines all the same", async () => {
