@@ -65,12 +65,12 @@ const INFO_STATUS = [200, 200, 200, 200, 200, 201, 204, 301, 304];
 const WARN_STATUS = [400, 403, 404, 404, 429, 499];
 const ERROR_STATUS = [500, 502, 503, 504];
 
-function pad2(n: number): string {
+export function pad2(n: number): string {
   return n < 10 ? `0${n}` : `${n}`;
 }
 
 /** nginx's `$time_local` in UTC: `24/Nov/2026:10:00:00 +0000`. */
-function nginxTime(ts: number): string {
+export function nginxTime(ts: number): string {
   const d = new Date(ts);
   return `${pad2(d.getUTCDate())}/${MONTHS[d.getUTCMonth()]}/${d.getUTCFullYear()}:${pad2(d.getUTCHours())}:${pad2(
     d.getUTCMinutes(),

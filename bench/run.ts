@@ -9,15 +9,17 @@ import { reportPg } from './pg-report';
 import { pruneBench } from './prune-bench';
 import { QueryOutcome, WARM_UP_MS, queryBench, queryCases } from './query-bench';
 import { rawIngest } from './raw-ingest';
-import { formatInt, formatPercent, mb, report, say, seconds } from './report';
+import { AddFigure, formatInt, formatPercent, mb, report, say, seconds } from './report';
 import { ShipperOutcome, shipperRun } from './shipper-bench';
 import { waitForIndex } from './full-text-index';
 import { tailFanOut } from './tail-bench';
+import { WebOutcome, reportWeb, webBench } from './web-bench';
 
 const LINES = envInt('BENCH_LINES', 1_000_000, 1);
 const RUNS = envInt('BENCH_RUNS', 3, 1);
 const QUERY_REPS = envInt('BENCH_QUERY_REPS', 30, 1);
 const QUERY_WARMUPS = 3;
+const WEB_RUNS = envInt('BENCH_WEB_RUNS', 7, 1);
 const PRUNE_ROWS = Math.min(LINES, 1_000_000);
 const SHIPPER_LINES = envInt('SHIPPER_LINES', Math.min(LINES, 200_000), 1);
 const TAIL_LINES = envInt('TAIL_LINES', Math.min(LINES, 200_000), 1);
@@ -65,6 +67,7 @@ async function ingestRuns(dataset: Dataset) {
   let queries: QueryOutcome[] = [];
   let floorMs: number[] = [];
   let loki: LokiOutcome | null = null;
+  let web: WebOutcome | null = null;
   let storedBytes = 0;
   const cases = queryCases(benchPod(dataset));
 
@@ -89,6 +92,10 @@ async function ingestRuns(dataset: Dataset) {
         const lokiStarted = nowMs();
         loki = await lokiBench(aggregator.port, benchPod(dataset), QUERY_REPS);
         say(`${tag} Loki's query API: 4 requests × (${seconds(WARM_UP_MS)} warm-up + ${QUERY_REPS} timed) in ${seconds(nowMs() - lokiStarted)}`);
+        const webStarted = nowMs();
+        web = await webBench(aggregator.port, WEB_RUNS);
+        const webRun = web.skipped === null ? `1 warm-up + ${WEB_RUNS} cold loads in chromium, each with its API request,` : `skipped (${web.skipped})`;
+        say(`${tag} web view: ${webRun} in ${seconds(nowMs() - webStarted)}`);
       }
       await aggregator.stop();
     } catch (error) {
@@ -110,7 +117,7 @@ async function ingestRuns(dataset: Dataset) {
     }
     removeTempDir(noIndexDir);
   }
-  return { rawRates, httpRates, noIndexRates, index, queries, floorMs, storedBytes, loki: loki! };
+  return { rawRates, httpRates, noIndexRates, index, queries, floorMs, storedBytes, loki: loki!, web: web! };
 }
 
 /** The shipper sidecar, each run against a fresh aggregator child; see shipper-bench.ts. */
@@ -179,7 +186,8 @@ async function main(): Promise<void> {
   say(`total bench time ${seconds(nowMs() - started)}`);
 
   const results = { ...ingest, runs: RUNS, lines: LINES, prune, meanMessageBytes: dataset.meanMessageBytes, shipper, tails };
-  report(results, pg ? [(figure) => reportPg(pg, ingest.queries, LINES, dataset.meanMessageBytes, figure)] : []);
+  const webSection = (figure: AddFigure) => reportWeb(ingest.web, figure);
+  report(results, pg ? [webSection, (figure) => reportPg(pg, ingest.queries, LINES, dataset.meanMessageBytes, figure)] : [webSection]);
 }
 
 runMain('bench', main);

@@ -1,10 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { Browser, BrowserContext, Page, chromium } from 'playwright-core';
+import { Browser, BrowserContext, Page } from 'playwright-core';
+import { launchChromium } from './support/chromium';
 import { MINUTE, ManualClock, TestApp, startTestApp } from './support/test-app';
-
-/** Debian's chromium, which .ci/run installs (`apt-get install chromium`); DAYLOG_CHROMIUM names another. */
-const CHROMIUM = process.env.DAYLOG_CHROMIUM ?? '/usr/bin/chromium';
 
 const READER = 'web-view-reader-0123456789';
 const WRITER = 'web-view-writer-0123456789';
@@ -88,7 +86,7 @@ describe('the web view at /, in a real browser (Debian chromium)', () => {
     page.waitForFunction((n) => (globalThis as unknown as PageGlobals).document.querySelectorAll('[data-testid=row]').length === n, count);
 
   before(async () => {
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--disable-dev-shm-usage', '--disable-gpu'] });
+    browser = await launchChromium();
     t = await startTestApp({ clock, env: { DAYLOG_READ_TOKENS: READER, DAYLOG_INGEST_TOKENS: WRITER } });
     await t.app.listen({ port: 0, host: '127.0.0.1' });
     base = await t.app.getUrl();
