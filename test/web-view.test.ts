@@ -310,7 +310,7 @@ describe('the web view at /, in a real browser (Debian chromium)', () => {
     await rowsShown(page, 3);
     await page.getByLabel('Stack by').selectOption('pod');
     await page.waitForFunction(() => (globalThis as unknown as PageGlobals).document.querySelectorAll('[data-testid=bar] .series-0').length === 3);
-    assert.deepEqual(await page.getByLabel('Colours').locator('li').allInnerTexts(), ['spread-1']);
+    assert.deepEqual(await page.getByLabel('Histogram legend').locator('li').allInnerTexts(), ['spread-1']);
     assert.ok(requests.some((url) => url.includes('/api/v1/stats?') && url.includes('by=pod')));
     assert.equal(await page.evaluate('window.__violations'), undefined, 'nothing the page draws breaks its policy');
   });

@@ -5,7 +5,8 @@ import { durationMs, showTime } from './times';
 import { currentToken } from './token';
 import { ViewState, countQuery, withRange } from './view-state';
 
-type Loaded = { kind: 'loading' } | { kind: 'counts'; counts: Counts } | { kind: 'error'; message: string };
+/** Counts with the grouping they were asked for, which the switch may have changed since. */
+type Loaded = { kind: 'loading' } | { kind: 'counts'; counts: Counts; by: Grouping } | { kind: 'error'; message: string };
 
 /** Severity order, the worst at the bottom of a bar where the eye looks first. */
 const LEVEL_STACK = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const;
@@ -48,7 +49,7 @@ export function Histogram({ view, attempt, onChange, preferences }: { view: View
     const query = countQuery(view);
     query.set('by', by);
     fetchCounts(query, currentToken(), aborted.signal).then(
-      (counts) => setLoaded({ kind: 'counts', counts }),
+      (counts) => setLoaded({ kind: 'counts', counts, by }),
       (error: unknown) => {
         if (aborted.signal.aborted || error instanceof TokenNeeded) return;
         setLoaded({ kind: 'error', message: error instanceof ApiError ? error.message : String(error) });
@@ -69,7 +70,7 @@ export function Histogram({ view, attempt, onChange, preferences }: { view: View
   const buckets = counts.buckets;
   const step = durationMs(counts.step) ?? 60_000;
   const busiest = Math.max(1, ...buckets.map((bucket) => bucket.total));
-  const series = seriesOf(counts, by);
+  const series = seriesOf(counts, loaded.by);
   const countIn = (bucket: Counts['buckets'][number], { members }: Series) => members.reduce((sum, name) => sum + (bucket.counts[name] ?? 0), 0);
   const bucketAt = (event: PointerEvent) => {
     const box = (event.currentTarget as SVGSVGElement).getBoundingClientRect();
@@ -137,7 +138,7 @@ export function Histogram({ view, attempt, onChange, preferences }: { view: View
         </span>
         <span>{showTime(Date.parse(counts.to), preferences.utc)}</span>
       </figcaption>
-      <ul class="legend" aria-label="Colours">
+      <ul class="legend" aria-label="Histogram legend">
         {series
           .filter((one) => buckets.some((bucket) => countIn(bucket, one) > 0))
           .map((one) => (

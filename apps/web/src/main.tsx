@@ -39,6 +39,15 @@ function TokenPrompt({ onToken }: { onToken: () => void }) {
   );
 }
 
+/**
+ * The first page of lines, asked for as the script starts, before the page is first drawn: the lines are what the
+ * reader waits for, and drawing the controls takes as long as the request (measured: web.first_lines_ms).
+ */
+let firstPage: Promise<Page> | null = (() => {
+  const { view, context, live } = readPlace(location.search);
+  return context || live ? null : fetchPage(viewQuery(view), currentToken());
+})();
+
 /** Lines around a line are asked for this many at a time, each way. */
 const CONTEXT_STEP = 20;
 
@@ -90,7 +99,9 @@ function App() {
         setStatus({ kind: 'ready' });
       }, failed);
     } else {
-      fetchPage(viewQuery(view), currentToken(), aborted.signal).then((page) => {
+      const asked = firstPage ?? fetchPage(viewQuery(view), currentToken(), aborted.signal);
+      firstPage = null;
+      asked.then((page) => {
         setLines(page.lines);
         setNext(page.nextCursor);
         setStopped(page.stopped);
