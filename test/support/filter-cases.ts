@@ -53,9 +53,9 @@ const nginxMessageArb = fc
 
 /** A line's message with its format: plain text mostly, a JSON object or an nginx access line sometimes. */
 const textArb = fc.oneof(
-  { arbitrary: messageArb.map((message) => ({ message, format: null })), weight: 6 },
-  { arbitrary: jsonMessageArb.map((message) => ({ message, format: null })), weight: 1 },
-  { arbitrary: nginxMessageArb.map((message) => ({ message, format: 'nginx-access' as MessageFormat })), weight: 1 },
+  { arbitrary: messageArb.map((message): Pick<LineSpec, 'message' | 'format'> => ({ message, format: null })), weight: 6 },
+  { arbitrary: jsonMessageArb.map((message): Pick<LineSpec, 'message' | 'format'> => ({ message, format: null })), weight: 1 },
+  { arbitrary: nginxMessageArb.map((message): Pick<LineSpec, 'message' | 'format'> => ({ message, format: 'nginx-access' })), weight: 1 },
 );
 
 /** Absent mostly: a filter of a few terms keeps enough lines, and lines that differ by one term, to tell meanings apart. */
