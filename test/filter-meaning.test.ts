@@ -42,7 +42,7 @@ describe('a filter means the same to a query and to a live tail', () => {
   /** Stores lines, each named by its `n` field. */
   async function ingest(lines: LineSpec[]): Promise<number[]> {
     if (lines.length === 0) return [];
-    const numbered = lines.map((line) => ({ ...line, fields: { n: ++sent } }));
+    const numbered = lines.map((line) => ({ ...line, fields: { ...line.fields, n: ++sent } }));
     const body = numbered.map((line) => JSON.stringify(line)).join('\n');
     const response = await t.http.post('/api/v1/logs').set(bearer(WRITER)).set('Content-Type', 'application/x-ndjson').send(`${body}\n`);
     assert.equal(response.status, 200, JSON.stringify(response.body));
@@ -85,7 +85,7 @@ describe('a filter means the same to a query and to a live tail', () => {
       fc.asyncProperty(caseArb, async (drawn) => {
         const { scoped, witness, lines, params, filter } = buildCase(drawn);
         const matches = lineMatcher(filter);
-        assert.ok(matches({ ...witness, fields: null, format: null }), 'the witness passes the filter it was made for');
+        assert.ok(matches(witness), 'the witness passes the filter it was made for');
         const token = scoped ? SCOPED_READER : READER;
 
         const tailParams = new URLSearchParams(params);

@@ -122,12 +122,12 @@ describe('PostgreSQL reads (PgPartitions under the core reader)', () => {
     const askedFffd = fc.constantFrom(null, null, null, null, 'contains', 'excludes');
     try {
       const seeds = fc.sample(lineArb(['alpha', 'beta', 'gamma', null]), { numRuns: 300, seed: 15 });
-      await store(seeds.map((seed, i) => ({ ...seed, pod: `${i % 2 ? 'web' : 'api'}-${Math.floor(i / 4)}`, container: i % 4 < 2 ? 'nginx' : 'app', fields: null, format: null })));
+      await store(seeds.map((seed, i) => ({ ...seed, pod: `${i % 2 ? 'web' : 'api'}-${Math.floor(i / 4)}`, container: i % 4 < 2 ? 'nginx' : 'app' })));
 
       await fc.assert(
         fc.asyncProperty(caseArb, marked, askedFffd, async (drawn, marks, fffd) => {
           const { witness, lines, filter } = buildCase(drawn);
-          const made: LogLine[] = [...lines, witness].map((spec) => ({ ...spec, fields: null, format: null }));
+          const made: LogLine[] = [...lines, witness].map((spec) => ({ ...spec }));
           for (const { line: which, at, mark } of marks) {
             const target = made[which % made.length];
             const cut = at % (target.message.length + 1);

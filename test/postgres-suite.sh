@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 engine_neutral=(
-  auth client-identity context health hostile-input ingest json-answers label-matcher loki loki-query loki-tail metrics nested-json nosniff web-view
+  auth client-identity context field-filters health hostile-input ingest json-answers label-matcher loki loki-query loki-tail metrics nested-json nosniff web-view
   pagination query query-limits queue-shares readme request-limits stats tail terminal-output token-before-body
 )
 # Files whose apps are SQLite's by what they test (its files read or broken, its word index awaited, its WAL,

@@ -221,7 +221,7 @@ describe('GET /api/v1/logs', () => {
 
   describe('400s name the parameter', () => {
     const cases: [string, Record<string, string | string[]>, string, RegExp][] = [
-      ['an unknown parameter', { pods: 'web' }, 'pods', /unknown parameter "pods"; accepted: namespace, pod, container, source, level, min_level, since, from, to, q, exclude, match, regex, limit, direction, cursor, format/],
+      ['an unknown parameter', { pods: 'web' }, 'pods', /unknown parameter "pods"; accepted: namespace, pod, container, source, level, min_level, since, from, to, q, exclude, match, regex, field, exclude_field, limit, direction, cursor, format/],
       ['an empty namespace', { namespace: '' }, 'namespace', /non-empty/],
       ['a pod over 253 characters', { pod: 'p'.repeat(254) }, 'pod', /at most 253/],
       ['an unknown level', { level: 'info,loud' }, 'level', /levels among trace, debug, info, warn, error, fatal/],

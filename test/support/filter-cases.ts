@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { LEVELS, Level, levelsAtOrAbove, parseMatchExpression, tokens } from '@daylog/log-model';
+import { FieldCondition, FieldValue, Fields, LEVELS, Level, MessageFormat, fieldEquals, fieldText, levelsAtOrAbove, parseMatchExpression, searchableFields, tokens } from '@daylog/log-model';
 import { LineFilter } from '@daylog/storage';
 import { HOUR, MINUTE, ManualClock } from './test-app';
 
@@ -33,6 +33,31 @@ const messageArb = fc
   .map((pieces) => pieces.map(([piece, separator]) => piece + separator).join(''))
   .filter((message) => message.trim() !== '');
 
+/** Field names and values that tell field filters apart: a number and its text, booleans and theirs, a value with colons, an empty one. */
+const FIELD_NAMES = ['status', 'route', 'ok', 'upstream', 'user', 'latency', 'method', 'Status'];
+const FIELD_VALUES: FieldValue[] = [500, 200, '500', '200', true, false, 'true', '', '10.0.0.1:8080', 0.25, '0.25', '/pay', '/Pay', 'GET'];
+const fieldsArb: fc.Arbitrary<Fields> = fc.dictionary(fc.constantFrom(...FIELD_NAMES), fc.constantFrom(...FIELD_VALUES), { minKeys: 1, maxKeys: 3 });
+
+/** A message that is a JSON object: plain values, and some that are not fields (nested, a list, null), maybe with spaces around. */
+const jsonMessageArb = fc
+  .tuple(
+    fc.dictionary(fc.constantFrom(...FIELD_NAMES), fc.oneof({ arbitrary: fc.constantFrom(...FIELD_VALUES), weight: 4 }, fc.constantFrom<unknown>({ status: 500 }, [500], null)), { maxKeys: 3 }),
+    fc.constantFrom('', ' ', '\t'),
+  )
+  .map(([object, space]) => `${space}${JSON.stringify(object)}${space}`);
+
+/** An nginx access line: its fields (status, method, path, request_time, …) are read from it when it is read. */
+const nginxMessageArb = fc
+  .tuple(fc.constantFrom('GET', 'POST'), fc.constantFrom('/pay', '/health'), fc.constantFrom(200, 500, 404), fc.constantFrom('0.25', '0.004'))
+  .map(([method, path, status, time]) => `10.0.0.1 - - [24/Nov/2026:09:00:00 +0000] "${method} ${path} HTTP/1.1" ${status} 12 "-" "curl/8" ${time}`);
+
+/** A line's message with its format: plain text mostly, a JSON object or an nginx access line sometimes. */
+const textArb = fc.oneof(
+  { arbitrary: messageArb.map((message): Pick<LineSpec, 'message' | 'format'> => ({ message, format: null })), weight: 6 },
+  { arbitrary: jsonMessageArb.map((message): Pick<LineSpec, 'message' | 'format'> => ({ message, format: null })), weight: 1 },
+  { arbitrary: nginxMessageArb.map((message): Pick<LineSpec, 'message' | 'format'> => ({ message, format: 'nginx-access' })), weight: 1 },
+);
+
 /** Absent mostly: a filter of a few terms keeps enough lines, and lines that differ by one term, to tell meanings apart. */
 const seldom = <T>(arbitrary: fc.Arbitrary<T>, weight = 1): fc.Arbitrary<T | undefined> =>
   fc.oneof({ arbitrary: fc.constant(undefined), weight: 3 }, { arbitrary, weight });
@@ -61,6 +86,8 @@ export interface LineSpec {
   container: string | null;
   source: string | null;
   message: string;
+  fields: Fields | null;
+  format: MessageFormat | null;
 }
 
 /** The cases' now: their lines are of the retention before it. */
@@ -71,15 +98,18 @@ const offMinuteArb = fc.constantFrom(0, 0, 0, 1, -1);
 const ageArb = fc.tuple(fc.integer({ min: 1, max: RETENTION_MS / MINUTE - 10 }), offMinuteArb).map(([minutes, off]) => minutes * MINUTE + off);
 
 export const lineArb = (namespaces: (string | null)[]): fc.Arbitrary<LineSpec> =>
-  fc.record({
-    ts: ageArb.map((age) => clock.now() - age),
-    level: fc.constantFrom(...LEVELS),
-    namespace: fc.constantFrom(...namespaces),
-    pod: fc.tuple(fc.constantFrom('web', 'api', 'Web', 'db-main', 'café'), fc.nat(149)).map(([name, n]) => `${name}-${n}`),
-    container: fc.constantFrom('nginx', 'app', 'sidecar', null),
-    source: fc.constantFrom('stdout', 'stderr', null),
-    message: messageArb,
-  });
+  fc
+    .record({
+      ts: ageArb.map((age) => clock.now() - age),
+      level: fc.constantFrom(...LEVELS),
+      namespace: fc.constantFrom(...namespaces),
+      pod: fc.tuple(fc.constantFrom('web', 'api', 'Web', 'db-main', 'café'), fc.nat(149)).map(([name, n]) => `${name}-${n}`),
+      container: fc.constantFrom('nginx', 'app', 'sidecar', null),
+      source: fc.constantFrom('stdout', 'stderr', null),
+      text: textArb,
+      fields: fc.oneof({ arbitrary: fc.constant(null), weight: 3 }, fieldsArb),
+    })
+    .map(({ text, ...line }) => ({ ...line, ...text }));
 
 /** How a label pattern is made from a value it matches: the value, or part of it given up to a star; sometimes with an alternative. */
 const patternArb = fc.record({
@@ -120,6 +150,25 @@ const matchTermArb = fc.oneof(
   fc.record({ word: fc.constantFrom('error', 'TIMEOUT', 'cafe', 'Straße', 'istanbul', 'ωμεγα', '日本語', '42', 'payment declined', 'id'), bits: fc.nat() }),
 );
 
+/** A field term: one of the witness's own fields (by its place among them), or a name and value given to it. */
+const fieldTermArb = fc.oneof(fc.record({ own: fc.nat() }), fc.record({ name: fc.constantFrom(...FIELD_NAMES), value: fc.constantFrom(...FIELD_VALUES) }));
+type FieldTerm = typeof fieldTermArb extends fc.Arbitrary<infer T> ? T : never;
+const excludeFieldArb = fc.record({ name: fc.constantFrom(...FIELD_NAMES), value: fc.constantFrom(...FIELD_VALUES) });
+
+/** Copies of the witness whose field `name` is another value, is gone from its sent fields, or is `value` (for an exclude_field). */
+function fieldNeighbours(witness: LineSpec, fields: FieldCondition[], excluded: FieldCondition[]): LineSpec[] {
+  const withField = (name: string, value: FieldValue | undefined): LineSpec => {
+    const sent: Fields = { ...witness.fields };
+    if (value === undefined) delete sent[name];
+    else sent[name] = value;
+    return { ...witness, fields: Object.keys(sent).length > 0 ? sent : null };
+  };
+  return [
+    ...fields.flatMap(({ name, value }) => [withField(name, `${value}0`), withField(name, undefined), withField(name, value === '500' ? 500 : value)]),
+    ...excluded.map(({ name, value }) => withField(name, value)),
+  ];
+}
+
 /**
  * Copies of the witness that differ from it by one thing each: at the edges of the time range, at each
  * other level, in another namespace or pod, with its message in other cases or decomposed. A filter must
@@ -154,6 +203,8 @@ export const caseArb = fc.boolean().chain((scoped) =>
     ),
     match: seldom(fc.array(matchTermArb, { minLength: 1, maxLength: 2 }), 2),
     regex: seldom(fc.constantFrom(...REGEXES), 2),
+    field: fc.oneof({ arbitrary: fc.constant<FieldTerm[]>([]), weight: 3 }, { arbitrary: fc.array(fieldTermArb, { minLength: 1, maxLength: 2 }), weight: 3 }),
+    exclude_field: fewOf(excludeFieldArb),
     levels: fc.oneof(
       { arbitrary: fc.constant(undefined), weight: 2 },
       fc.record({ level: fc.subarray([...LEVELS], { minLength: 1 }) }),
@@ -215,6 +266,26 @@ export function buildCase(drawn: Drawn): Case {
   const witness: LineSpec = { ...drawn.witness, message, level: levels ? levels[drawn.witnessLevel % levels.length] : drawn.witness.level };
   const exclude = [...new Set(drawn.exclude)].filter((text) => !asciiLower(message).includes(asciiLower(text)));
 
+  // Field terms given a name and value are put in the witness's sent fields (the first for a name), which win;
+  // its own are then taken from what it has.
+  const given = drawn.field.flatMap((term) => ('name' in term ? [{ name: term.name, value: fieldText(term.value) }] : []));
+  const sentFields: Fields = { ...drawn.witness.fields };
+  const fields: FieldCondition[] = [];
+  for (const { name, value } of given) {
+    if (fields.some((field) => field.name === name)) continue;
+    sentFields[name] = value;
+    fields.push({ name, value });
+  }
+  witness.fields = Object.keys(sentFields).length > 0 ? sentFields : null;
+  const own = Object.entries(searchableFields(witness) ?? {});
+  for (const term of drawn.field) {
+    if (!('own' in term) || own.length === 0) continue;
+    const [name, value] = own[term.own % own.length];
+    fields.push({ name, value: fieldText(value) });
+  }
+  const witnessFields = searchableFields(witness);
+  const excludeFields = drawn.exclude_field.map(({ name, value }) => ({ name, value: fieldText(value) })).filter((condition) => !fieldEquals(witnessFields, condition));
+
   const pod = labelPattern(witness.pod, drawn.pod);
   const container = labelPattern(witness.container, drawn.container);
   const namespace = labelPattern(witness.namespace, drawn.namespace);
@@ -233,6 +304,8 @@ export function buildCase(drawn: Drawn): Case {
   for (const text of exclude) params.append('exclude', text);
   if (match) params.set('match', match.join(' '));
   if (drawn.regex) params.set('regex', drawn.regex.source);
+  for (const { name, value } of fields) params.append('field', `${name}:${value}`);
+  for (const { name, value } of excludeFields) params.append('exclude_field', `${name}:${value}`);
 
   const expression = match && parseMatchExpression(match.join(' '));
   if (typeof expression === 'string') assert.fail(`match=${match!.join(' ')}: ${expression}`);
@@ -245,7 +318,10 @@ export function buildCase(drawn: Drawn): Case {
     excludes: exclude,
     ...(expression && { match: expression }),
     ...(drawn.regex && { regex: drawn.regex.source }),
+    ...(fields.length > 0 && { fields }),
+    ...(excludeFields.length > 0 && { excludeFields }),
     ...(drawn.scoped && { namespaces: SCOPE }),
   };
-  return { scoped: drawn.scoped, witness, lines: [...drawn.lines, ...neighbours(witness, fromMs, toMs)], params, filter };
+  const lines = [...drawn.lines, ...neighbours(witness, fromMs, toMs), ...fieldNeighbours(witness, fields, excludeFields)];
+  return { scoped: drawn.scoped, witness, lines, params, filter };
 }

@@ -3,6 +3,7 @@ export * from './durations';
 export * from './levels';
 export * from './line';
 export * from './message-formats';
+export * from './searchable-fields';
 export * from './timestamps';
 export * from './text-match';
 export * from './terminal-text';

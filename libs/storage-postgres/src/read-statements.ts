@@ -42,7 +42,7 @@ interface ClauseTarget {
 }
 
 /** What JavaScript still tests after SQL has narrowed the lines: the text terms SQL cannot decide. */
-type LeftToTest = Pick<LineFilter, 'contains' | 'excludes' | 'match' | 'regex'>;
+type LeftToTest = Pick<LineFilter, 'contains' | 'excludes' | 'match' | 'regex' | 'fields' | 'excludeFields'>;
 
 interface TermSql {
   where: string[];
@@ -67,7 +67,7 @@ function labelSetsWhere(labelSets: LabelSetsAs, values: Values): string[] {
  * column's "C" collation folds ASCII letters only, as the meaning says. A message that held NUL has U+FFFD in its
  * place in `message`, so a text with U+FFFD is decided in JavaScript for such lines. `match` is only narrowed
  * (its words are folded in JavaScript, accents too), through the partition's word index where it has one,
- * `regex` not at all (JavaScript's syntax and meaning).
+ * `regex` not at all (JavaScript's syntax and meaning), nor field terms (fields read from the message as it is read).
  */
 function termSql(term: FilterTerm, target: ClauseTarget, values: Values): TermSql {
   const { labelSets, timeColumn } = target;
@@ -105,6 +105,10 @@ function termSql(term: FilterTerm, target: ClauseTarget, values: Values): TermSq
     }
     case 'regex':
       return { where: [], test: { regex: term.source } };
+    case 'field':
+      return { where: [], test: { fields: [term.condition] } };
+    case 'excludeField':
+      return { where: [], test: { excludeFields: [term.condition] } };
   }
 }
 
@@ -125,6 +129,8 @@ export function testLeftToJavaScript(filter: LineFilter): LineFilter | null {
     left.excludes.push(...(test.excludes ?? []));
     if (test.match) left.match = test.match;
     if (test.regex !== undefined) left.regex = test.regex;
+    if (test.fields) left.fields = [...(left.fields ?? []), ...test.fields];
+    if (test.excludeFields) left.excludeFields = [...(left.excludeFields ?? []), ...test.excludeFields];
   }
   return left;
 }

@@ -1,5 +1,5 @@
-import { LEVELS } from '@daylog/log-model';
-import { LineFilter, LineRow, LineTester, QueryBudgetExceeded, ReadTime } from '@daylog/storage';
+import { Fields, LEVELS, LogLine } from '@daylog/log-model';
+import { LineFilter, LineRow, LineTester, QueryBudgetExceeded, ReadTime, formatOfCode, testsFields } from '@daylog/storage';
 import { PgDatabase } from './pg-database';
 import { Statement } from './read-statements';
 
@@ -47,10 +47,26 @@ export class TimedRead {
     }
   }
 
-  /** Which rows pass `filter` in JavaScript (lineMatcher's meaning), one flag a row; only the message and time are tested. */
+  /**
+   * Which rows pass `filter` in JavaScript (lineMatcher's meaning), one flag a row; only the message and time are
+   * tested, and the fields and format when a field term asks for them.
+   */
   async passing(filter: LineFilter, rows: readonly LineRow[]): Promise<Uint8Array> {
     if (rows.length === 0) return new Uint8Array(0);
-    const lines = rows.map((row) => ({ ts: row.ts, level: LEVELS[row.severity], namespace: null, pod: '', container: null, source: null, message: row.message, fields: null, format: null }));
+    const withFields = testsFields(filter);
+    const lines = rows.map(
+      (row): LogLine => ({
+        ts: row.ts,
+        level: LEVELS[row.severity],
+        namespace: null,
+        pod: '',
+        container: null,
+        source: null,
+        message: row.message,
+        fields: withFields && row.fields !== null ? (JSON.parse(row.fields) as Fields) : null,
+        format: withFields ? formatOfCode(row.format) : null,
+      }),
+    );
     const { matches, tested } = await this.tester.testLines(filter, lines, this.timeLeft() ?? UNTIMED_TEST_MS, this.client);
     if (tested < lines.length) throw outOfTime();
     return matches;

@@ -106,6 +106,10 @@ function termClause(term: FilterTerm, { labelSetIds, timeColumn }: ClauseTarget)
     }
     case 'regex':
       return { where: ['daylog_regexp(message, ?)'], params: [term.source] };
+    case 'field':
+      return { where: ['daylog_field(message, fields, format, ?, ?)'], params: [term.condition.name, term.condition.value] };
+    case 'excludeField':
+      return { where: ['NOT daylog_field(message, fields, format, ?, ?)'], params: [term.condition.name, term.condition.value] };
   }
 }
 

@@ -1,6 +1,6 @@
 import Database from 'better-sqlite3';
-import { acceptedUserRegex, parseMatchExpression, textMatcher } from '@daylog/log-model';
-import { QueryBudgetExceeded, ScanBudget } from '@daylog/storage';
+import { Fields, acceptedUserRegex, fieldEquals, parseMatchExpression, searchableFields, textMatcher } from '@daylog/log-model';
+import { QueryBudgetExceeded, ScanBudget, formatOfCode } from '@daylog/storage';
 
 const CACHED = 32;
 /**
@@ -24,9 +24,17 @@ function cached<T>(cache: Map<string, T>, key: string, make: () => T): T {
   return value;
 }
 
+/** A row's columns a field filter reads, and the searchable fields they give. */
+interface RowFields {
+  message: string;
+  sent: string | null;
+  format: number | null;
+  fields: Fields | null;
+}
+
 /**
- * The SQL functions text search uses on read connections: word and phrase match, and a regex. Both
- * stop the statement once its time runs out, for a slow regex can take long over even a few lines.
+ * The SQL functions text search uses on read connections: word and phrase match, a regex, and a field's value.
+ * They stop the statement once its time runs out, for a slow regex can take long over even a few lines.
  */
 export class TextSearchFunctions {
   private readonly matchers = new Map<string, (message: string) => boolean>();
@@ -34,6 +42,8 @@ export class TextSearchFunctions {
   private budget: ScanBudget | null = null;
   private calls = 0;
   private characters = 0;
+  /** The last row's fields: a filter of several field terms tests each row with each, one after the other. */
+  private lastRow: RowFields | null = null;
 
   /** The budget whose deadline the next statements keep to; null: none. */
   limitTime(budget: ScanBudget | null): void {
@@ -66,5 +76,19 @@ export class TextSearchFunctions {
       const regex = cached(this.regexes, pattern as string, () => acceptedUserRegex(pattern as string));
       return regex.test(message as string) ? 1 : 0;
     });
+    db.function('daylog_field', { deterministic: true }, (message: unknown, sent: unknown, format: unknown, name: unknown, value: unknown) => {
+      this.checkTime(message as string);
+      const fields = this.rowFields(message as string, sent as string | null, format as number | null);
+      return fieldEquals(fields, { name: name as string, value: value as string }) ? 1 : 0;
+    });
+  }
+
+  /** A row's searchable fields, as the line read from it has them (storedLogLine). */
+  private rowFields(message: string, sent: string | null, format: number | null): Fields | null {
+    const last = this.lastRow;
+    if (last && last.format === format && last.sent === sent && last.message === message) return last.fields;
+    const fields = searchableFields({ message, fields: sent === null ? null : (JSON.parse(sent) as Fields), format: formatOfCode(format) });
+    this.lastRow = { message, sent, format, fields };
+    return fields;
   }
 }

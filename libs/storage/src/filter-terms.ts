@@ -1,4 +1,4 @@
-import { LogLine, MatchExpression, acceptedUserRegex, severityOf, textMatcher } from '@daylog/log-model';
+import { FieldCondition, Fields, LogLine, MatchExpression, acceptedUserRegex, fieldEquals, searchableFields, severityOf, textMatcher } from '@daylog/log-model';
 import { labelSetMatcher } from './label-matcher';
 import { LabelPatterns, LineFilter } from './log-store';
 
@@ -27,7 +27,15 @@ export type FilterTerm =
   /** The message has every word and phrase of the expression: log-model's textMatcher, words without case or marks. */
   | { kind: 'match'; expression: MatchExpression }
   /** The regular expression, accepted at the edge (compileUserRegex), matches somewhere in the message. */
-  | { kind: 'regex'; source: string };
+  | { kind: 'regex'; source: string }
+  /**
+   * The line's searchable fields (log-model's searchableFields: its fields as answered, and a JSON object message's
+   * keys) hold the condition's field, its value written as text exactly the condition's (fieldEquals). Derived from the message at read
+   * time, so no engine can write it in SQL from its columns alone.
+   */
+  | { kind: 'field'; condition: FieldCondition }
+  /** The opposite of `field`: a line without the field passes. */
+  | { kind: 'excludeField'; condition: FieldCondition };
 
 /** Whether a term reads the text of lines (what a search reads lines for, beyond what indexes answer), by kind. */
 const READS_TEXT: Record<FilterTerm['kind'], boolean> = {
@@ -38,6 +46,8 @@ const READS_TEXT: Record<FilterTerm['kind'], boolean> = {
   excludes: true,
   match: true,
   regex: true,
+  field: true,
+  excludeField: true,
 };
 
 export function readsText(term: FilterTerm): boolean {
@@ -55,6 +65,8 @@ export function filterTerms(filter: LineFilter): FilterTerm[] {
   for (const text of filter.excludes) terms.push({ kind: 'excludes', text });
   if (filter.match) terms.push({ kind: 'match', expression: filter.match });
   if (filter.regex !== undefined) terms.push({ kind: 'regex', source: filter.regex });
+  for (const condition of filter.fields ?? []) terms.push({ kind: 'field', condition });
+  for (const condition of filter.excludeFields ?? []) terms.push({ kind: 'excludeField', condition });
   return terms;
 }
 
@@ -78,6 +90,23 @@ function loweredMessage(line: LogLine): string {
     lowered.set(line, message);
   }
   return message;
+}
+
+/** Whether a filter has field terms: the lines it tests must carry their fields and format. */
+export function testsFields(filter: LineFilter): boolean {
+  return (filter.fields?.length ?? 0) + (filter.excludeFields?.length ?? 0) > 0;
+}
+
+/** Searchable fields, by line: a line tested by several field terms has them worked out once. */
+const fieldsByLine = new WeakMap<LogLine, Fields | null>();
+
+function fieldsOf(line: LogLine): Fields | null {
+  let fields = fieldsByLine.get(line);
+  if (fields === undefined) {
+    fields = searchableFields(line);
+    fieldsByLine.set(line, fields);
+  }
+  return fields;
 }
 
 /** A term's meaning in JavaScript, compiled once for many lines. */
@@ -107,6 +136,10 @@ export function termTest(term: FilterTerm): (line: LogLine) => boolean {
       const regex = acceptedUserRegex(term.source);
       return (line) => regex.test(line.message);
     }
+    case 'field':
+      return (line) => fieldEquals(fieldsOf(line), term.condition);
+    case 'excludeField':
+      return (line) => !fieldEquals(fieldsOf(line), term.condition);
   }
 }
 

@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { LogLine } from '@daylog/log-model';
+import { testsFields } from './filter-terms';
 import { LineTestWork } from './line-tests';
 import { LineFilter } from './log-store';
 import { sharedClockNow } from './shared-clock';
@@ -18,8 +19,19 @@ export function testLinesOn(
   client: string,
   search?: SearchLinesTest,
 ): Promise<LinesTest> {
-  // What a filter reads of a line, no more: fields can be large, and are copied to the thread.
-  const sent = lines.map(({ ts, level, namespace, pod, container, source, message }) => ({ ts, level, namespace, pod, container, source, message, fields: null, format: null }));
+  // What a filter reads of a line, no more: fields can be large, and are copied to the thread, so only a field term's get them.
+  const withFields = testsFields(filter);
+  const sent = lines.map(({ ts, level, namespace, pod, container, source, message, fields, format }) => ({
+    ts,
+    level,
+    namespace,
+    pod,
+    container,
+    source,
+    message,
+    fields: withFields ? fields : null,
+    format: withFields ? format : null,
+  }));
   const work: LineTestWork = { type: 'test-lines', filter, lines: sent, enough: search?.enough ?? null };
   const untested: LinesTest = { matches: new Uint8Array(lines.length), tested: 0 };
   if (!search) return pool.run(client, 'tail', work, () => sharedClockNow() + timeMs, untested);

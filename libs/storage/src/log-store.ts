@@ -1,4 +1,4 @@
-import { LabelName, Level, LogLine, MatchExpression } from '@daylog/log-model';
+import { FieldCondition, LabelName, Level, LogLine, MatchExpression } from '@daylog/log-model';
 
 /** A batch to store: lines already validated, keyed when the sender gave an Idempotency-Key. */
 export interface AppendBatch {
@@ -43,6 +43,10 @@ export interface LineFilter {
   match?: MatchExpression;
   /** Already accepted at the edge. */
   regex?: string;
+  /** Each must hold of the line's searchable fields. */
+  fields?: FieldCondition[];
+  /** Each must not hold (a line without the field passes). */
+  excludeFields?: FieldCondition[];
   /** The namespaces the asker may see, when limited: lines of other namespaces do not exist for them. */
   namespaces?: string[];
 }

@@ -1,6 +1,17 @@
 import { Transform } from 'class-transformer';
 import { ValidateBy, ValidationOptions } from 'class-validator';
-import { CONTROL_CHARACTER, TIMESTAMP_HINT, compileUserRegex, normalizeLevel, parseDuration, parseMatchExpression, readTimestamp } from '@daylog/log-model';
+import {
+  CONTROL_CHARACTER,
+  MAX_FIELD_CONDITION_LENGTH,
+  MAX_FIELD_NAME_LENGTH,
+  TIMESTAMP_HINT,
+  compileUserRegex,
+  normalizeLevel,
+  parseDuration,
+  parseFieldCondition,
+  parseMatchExpression,
+  readTimestamp,
+} from '@daylog/log-model';
 
 /** More values than this for one parameter is a mistake, and would make SQL too deep to plan. */
 export const MAX_VALUES_PER_PARAM = 50;
@@ -90,4 +101,25 @@ export const IsLinearRegex = (param: string) =>
   ValidateBy(
     { name: 'isLinearRegex', validator: { validate: (v) => regexProblem(v) === undefined } },
     { message: ({ value }) => regexProblem(value) ?? `${param} is not accepted` },
+  );
+
+/** More field terms than this in one request (field and exclude_field together) is a 400. */
+export const MAX_FIELD_TERMS = 16;
+
+export const tooManyFieldTerms = `at most ${MAX_FIELD_TERMS} field and exclude_field terms in all`;
+
+/** `field=name:value`, repeatable, never split: a value may hold commas and colons. */
+export const AreFieldConditions = (param: string) =>
+  ValidateBy(
+    {
+      name: 'areFieldConditions',
+      validator: { validate: (v) => Array.isArray(v) && v.length > 0 && v.length <= MAX_FIELD_TERMS && v.every((t) => isText(t) && parseFieldCondition(t) !== undefined) },
+    },
+    {
+      message: ({ value }) =>
+        Array.isArray(value) && value.length > MAX_FIELD_TERMS
+          ? tooManyFieldTerms
+          : `${param} takes name:value, e.g. ${param}=status:500: a name of 1 to ${MAX_FIELD_NAME_LENGTH} characters without ":", ` +
+            `then the value (it may be empty, and hold ":"), at most ${MAX_FIELD_CONDITION_LENGTH} characters in all, without control characters`,
+    },
   );

@@ -1,7 +1,8 @@
 import { BadRequestException } from '@nestjs/common';
-import { Level, MatchExpression, levelsAtOrAbove, normalizeLevel, parseDuration, parseMatchExpression, parseTimestamp } from '@daylog/log-model';
+import { FieldCondition, Level, MatchExpression, levelsAtOrAbove, normalizeLevel, parseDuration, parseFieldCondition, parseMatchExpression, parseTimestamp } from '@daylog/log-model';
 import { LineFilter } from '@daylog/storage';
 import { NamespaceScope } from '../auth/access';
+import { MAX_FIELD_TERMS, tooManyFieldTerms } from '../http/query-params';
 import { LineFilterDto } from './query-logs.dto';
 
 export function badParam(param: string, error: string): BadRequestException {
@@ -27,6 +28,7 @@ export function lineFilterOf(
     params.since !== undefined ? nowMs - parseDuration(params.since)! : params.from !== undefined ? parseTimestamp(params.from)! : oldest;
   const to = params.to === undefined ? openEndMs : parseTimestamp(params.to)!;
   if (to <= from) throw badParam('to', 'to must be later than from (from is inclusive, to exclusive)');
+  if ((params.field?.length ?? 0) + (params.exclude_field?.length ?? 0) > MAX_FIELD_TERMS) throw badParam('exclude_field', tooManyFieldTerms);
   return {
     fromMs: Math.max(from, oldest),
     toMs: to,
@@ -36,8 +38,15 @@ export function lineFilterOf(
     excludes: params.exclude ?? [],
     ...(params.match !== undefined && { match: parseMatchExpression(params.match) as MatchExpression }),
     ...(params.regex !== undefined && { regex: params.regex }),
+    ...(params.field && { fields: params.field.map(fieldCondition) }),
+    ...(params.exclude_field && { excludeFields: params.exclude_field.map(fieldCondition) }),
     ...(scope && { namespaces: scope }),
   };
+}
+
+/** Checked at the edge (AreFieldConditions). */
+function fieldCondition(text: string): FieldCondition {
+  return parseFieldCondition(text)!;
 }
 
 function levelsOf(params: LineFilterDto): Level[] | null {

@@ -2,6 +2,7 @@ import { IsOptional } from 'class-validator';
 import { MAX_LABEL_LENGTH } from '@daylog/log-model';
 import {
   AreLevels,
+  AreFieldConditions,
   AreTexts,
   CommaList,
   IsSingleChoice,
@@ -37,6 +38,8 @@ export class LineFilterDto {
   @IsOptional() @RepeatableList() @AreTexts('exclude', MAX_SEARCH_LENGTH) exclude?: string[];
   @IsOptional() @IsMatchExpression('match', MAX_SEARCH_LENGTH) match?: string;
   @IsOptional() @IsLinearRegex('regex') regex?: string;
+  @IsOptional() @RepeatableList() @AreFieldConditions('field') field?: string[];
+  @IsOptional() @RepeatableList() @AreFieldConditions('exclude_field') exclude_field?: string[];
 }
 
 /** The query string of GET /api/v1/logs. */
