@@ -93,6 +93,16 @@ describe('the web view at /, in a real browser (Debian chromium)', () => {
     const at = (i: number) => new Date(clock.now() - 60 * MINUTE + i * 1000).toISOString();
     await send(Array.from({ length: 250 }, (_, i) => ({ ts: at(i), message: `web line ${i}` })), 'web-1');
     await send(HOSTILE.map((message, i) => ({ ts: at(1000 + i), message })), 'evil-1');
+    const nginx = (i: number, status: number) => `10.0.0.${i} - - [05/Dec/2026:10:00:0${i} +0000] "GET /shop/${i} HTTP/1.1" ${status} 51 "-" "curl/8"`;
+    await send(
+      [
+        { ts: at(1200), format: 'nginx-access', level: 'info', message: nginx(1, 200) },
+        { ts: at(1201), format: 'nginx-access', level: 'error', message: nginx(2, 502) },
+        { ts: at(1202), message: JSON.stringify({ msg: 'order placed', user: 'ann', order_id: 7, paid: true }) },
+        { ts: at(1203), message: JSON.stringify({ msg: 'order failed', user: 'bob', order_id: 8, paid: false }), fields: { user: 'robert', tenant: 'acme' } },
+      ],
+      'fields-1',
+    );
     await send(
       Array.from({ length: 24 }, (_, i) => ({ ts: at(1100 + i), level: LEVELS[i % 6], source: i % 2 ? 'stderr' : 'app.log', message: `levelled ${i} ${LEVELS[i % 6]}` })),
       'lvl-1',
@@ -217,6 +227,8 @@ describe('the web view at /, in a real browser (Debian chromium)', () => {
       'pod=web-1&exclude=1',
       'pod=lvl-1&match=levelled+error',
       `pod=web-1&regex=${encodeURIComponent('line 1[0-5]$')}`,
+      'pod=fields-1&field=status%3A502',
+      'pod=fields-1&exclude_field=user%3Aann',
       'pod=spread-1&since=5h',
       `pod=spread-1&from=${encodeURIComponent(iso(5 * 60 * MINUTE))}&to=${encodeURIComponent(iso(60 * MINUTE))}`,
       'pod=lvl-1&direction=forward',
@@ -452,6 +464,38 @@ describe('the web view at /, in a real browser (Debian chromium)', () => {
     await page.getByTestId('notice').waitFor();
     assert.match(await page.getByTestId('notice').innerText(), /^1 lines skipped untested: this tail's regex took longer than its time for them$/);
     await rowsAre(page, [opening, `${'c'.repeat(700)}x`]);
+  });
+
+  it("shows a line's fields (its format's, those sent, a JSON message's keys), each with 'only this' and 'not this' that the server answers alike", async () => {
+    const { page } = await signedIn('/?pod=fields-1');
+    await rowsShown(page, 4);
+    const all = await rows(page);
+    for (let i = 0; i < all.length; i++) await page.getByTestId('row').nth(i).getByRole('button', { name: '+' }).click();
+    await page.waitForFunction(() => (globalThis as unknown as PageGlobals).document.querySelectorAll('[data-testid=details]').length === 4);
+    const shown: string[][] = [];
+    for (let i = 0; i < all.length; i++) {
+      const fields = page.getByTestId('row').nth(i).getByTestId('field');
+      shown.push(await Promise.all((await fields.all()).map(async (field) => (await field.getAttribute('data-field'))!)));
+    }
+    assert.deepEqual(shown[0], ['user:robert', 'tenant:acme', 'msg:order failed', 'order_id:8', 'paid:false'], "the line's own fields over its message's keys");
+    assert.ok(shown[2].includes('status:502') && shown[2].includes('path:/shop/2'), `an nginx line's fields: ${shown[2].join(' ')}`);
+    for (let i = 0; i < all.length; i++) {
+      for (const condition of shown[i]) {
+        const only = await apiMessages(`pod=fields-1&field=${encodeURIComponent(condition)}`);
+        assert.ok(only.includes(all[i]), `field=${condition} finds the line it was shown on`);
+        const not = await apiMessages(`pod=fields-1&exclude_field=${encodeURIComponent(condition)}`);
+        assert.ok(!not.includes(all[i]), `exclude_field=${condition} leaves it out`);
+      }
+    }
+    await page.getByTestId('row').nth(2).locator('[data-field="status:502"]').getByRole('button', { name: 'only this' }).click();
+    await rowsAre(page, [all[2]]);
+    assert.deepEqual(search(page).getAll('field'), ['status:502']);
+    await page.getByRole('button', { name: 'field: status:502 ×' }).click();
+    await rowsShown(page, 4);
+    await page.getByTestId('row').nth(1).getByRole('button', { name: '+' }).click();
+    await page.getByTestId('row').nth(1).locator('[data-field="user:ann"]').getByRole('button', { name: 'not this' }).click();
+    await rowsAre(page, [all[0], all[2], all[3]]);
+    assert.deepEqual(search(page).getAll('exclude_field'), ['user:ann']);
   });
 
   it('serves the page with its strict policy, never cached, and its hashed assets immutable and compressed', async () => {

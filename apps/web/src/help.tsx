@@ -2,7 +2,7 @@
 export const KEYS: [key: string, does: string][] = [
   ['/', 'search'],
   ['Enter', 'search (in the search box); show or hide the chosen line’s details'],
-  ['Esc', 'leave the search box; close this help, a line’s details, or the lines around one'],
+  ['Esc', 'leave the search box; close this help, the lines’ details, or the lines around one'],
   ['j / k', 'choose the next / the previous line'],
   ['c', 'the lines around the chosen line'],
   ['?', 'this help'],

@@ -79,7 +79,7 @@ function Details({ line, onLabel, onField }: { line: Line } & LineActions) {
         {fields.map(([name, value]) => (
           <Fragment key={`field-${name}`}>
             <dt>{name}</dt>
-            <dd data-testid="field">
+            <dd data-testid="field" data-field={`${name}:${value}`}>
               {value}
               {onField && (
                 <>

@@ -68,7 +68,14 @@ function App() {
   const [attempt, setAttempt] = useState(0);
   const [preferences, setPreferences] = useState<Preferences>(loadPreferences);
   const [selected, setSelected] = useState<number | null>(null);
-  const [expanded, setExpanded] = useState<string | null>(null);
+  /** The lines whose details are open, by cursor: several may be, to compare them. */
+  const [expanded, setExpanded] = useState<ReadonlySet<string>>(new Set());
+  const toggleDetails = (cursor: string) =>
+    setExpanded((open) => {
+      const next = new Set(open);
+      if (!next.delete(cursor)) next.add(cursor);
+      return next;
+    });
   const [help, setHelp] = useState(false);
   const search = useRef<HTMLInputElement | null>(null);
   const terms = useMemo(() => searchedTerms(view), [view]);
@@ -81,7 +88,7 @@ function App() {
 
   useEffect(() => {
     setSelected(null);
-    setExpanded(null);
+    setExpanded(new Set());
     if (live) {
       setStatus({ kind: 'ready' });
       return;
@@ -141,6 +148,11 @@ function App() {
   const actions: LineActions = {
     onContext: openContext,
     onLabel: (name, value) => show(withValues(view, name, [value])),
+    onField: (only, name, value) => {
+      const param = only ? 'field' : 'exclude_field';
+      const condition = `${name}:${value}`;
+      if (!(view[param] ?? []).includes(condition)) show(withValues(view, param, [...(view[param] ?? []), condition]));
+    },
   };
 
   const listed: Line[] = context ? (shownContext ? [...shownContext.before, shownContext.line, ...shownContext.after] : []) : live ? [] : lines;
@@ -160,15 +172,12 @@ function App() {
     } else if (event.key === '?') setHelp((open) => !open);
     else if (event.key === 'Escape') {
       if (help) setHelp(false);
-      else if (expanded) setExpanded(null);
+      else if (expanded.size > 0) setExpanded(new Set());
       else if (context) show(view);
     } else if (event.key === 'j' && listed.length > 0) move(1);
     else if (event.key === 'k' && listed.length > 0) move(-1);
     else if (event.key === 'c' && selected !== null && listed[selected] && !context) openContext(listed[selected]);
-    else if (event.key === 'Enter' && selected !== null && listed[selected]) {
-      const cursor = listed[selected].cursor;
-      setExpanded((open) => (open === cursor ? null : cursor));
-    }
+    else if (event.key === 'Enter' && selected !== null && listed[selected]) toggleDetails(listed[selected].cursor);
   };
   useEffect(() => {
     const onKey = (event: KeyboardEvent) => answerKey.current(event);
@@ -188,8 +197,8 @@ function App() {
       terms={terms}
       current={extra.current}
       selected={selected === index}
-      expanded={expanded === line.cursor}
-      onToggle={() => setExpanded((open) => (open === line.cursor ? null : line.cursor))}
+      expanded={expanded.has(line.cursor)}
+      onToggle={() => toggleDetails(line.cursor)}
       {...actions}
       onContext={extra.withContext ? openContext : undefined}
     />

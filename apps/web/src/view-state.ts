@@ -4,7 +4,24 @@
  */
 
 /** The filters the page passes to the API as they are, in the order they are written back. */
-export const FILTERS = ['namespace', 'pod', 'container', 'source', 'level', 'min_level', 'q', 'exclude', 'match', 'regex', 'since', 'from', 'to', 'direction'] as const;
+export const FILTERS = [
+  'namespace',
+  'pod',
+  'container',
+  'source',
+  'level',
+  'min_level',
+  'q',
+  'exclude',
+  'match',
+  'regex',
+  'field',
+  'exclude_field',
+  'since',
+  'from',
+  'to',
+  'direction',
+] as const;
 export type FilterName = (typeof FILTERS)[number];
 
 /** A filter may be repeated (`q=a&q=b`), so each holds a list. */
