@@ -12,7 +12,7 @@ import { SCENE_NAMESPACE, WEB_PODS, screenshotScene } from './screenshot-scene';
 /** dist/bench/ → the repository's docs/screenshots, where the README finds them. */
 const OUT_DIR = join(__dirname, '..', '..', 'docs', 'screenshots');
 const VIEWPORT = { width: 1280, height: 800 };
-const SEARCH = `/?namespace=${SCENE_NAMESPACE}&min_level=warn&q=orders`;
+const SEARCH = `/?namespace=${SCENE_NAMESPACE}&min_level=warn&q=orders&since=1h`;
 /** The page has nothing left to load once no request has been open for this long (a live tail's never ends). */
 const QUIET_MS = 500;
 const SETTLE_DEADLINE_MS = 15_000;
@@ -37,18 +37,23 @@ async function errorCursor(port: number): Promise<string> {
 }
 
 /** What the page's own code reaches (this file is compiled for Node, without the DOM's types). */
-interface PageWindow {
-  innerHeight: number;
-  document: { documentElement: { scrollHeight: number } };
-  scrollTo(x: number, y: number): void;
+interface ShownElement {
+  scrollIntoView(options: { block: 'center' }): void;
+}
+
+/** A context view with its own line's details open, that line in the middle of the picture. */
+async function openContextLine(page: Page): Promise<void> {
+  const line = page.locator('[aria-current=true]');
+  await line.locator('.expand').click();
+  await line.getByTestId('details').waitFor();
+  await line.evaluate((element) => (element as unknown as ShownElement).scrollIntoView({ block: 'center' }));
 }
 
 /**
- * Opens `path` in a light, UTC, 1280×800 context, waits for its lines and for its requests to end, and takes the
- * view at the top or, with `middle`, at the middle of the page (where a context view's own line is, between
- * the lines before and after it).
+ * Opens `path` in a light, UTC, 1280×800 context, waits for its lines and for its requests to end, does what
+ * `prepare` asks of the page, and takes the view.
  */
-async function shoot(browser: Browser, base: string, path: string, file: string, middle = false): Promise<void> {
+async function shoot(browser: Browser, base: string, path: string, file: string, prepare?: (page: Page) => Promise<void>): Promise<void> {
   const context = await browser.newContext({ viewport: VIEWPORT, deviceScaleFactor: 1, colorScheme: 'light', timezoneId: 'UTC', locale: 'en-US' });
   try {
     const page: Page = await context.newPage();
@@ -70,12 +75,7 @@ async function shoot(browser: Browser, base: string, path: string, file: string,
       if (Date.now() > deadline) throw new Error(`screenshots: ${path} still had ${open.size} requests open after ${SETTLE_DEADLINE_MS} ms`);
       await sleep(50);
     }
-    if (middle) {
-      await page.evaluate(() => {
-        const view = globalThis as unknown as PageWindow;
-        view.scrollTo(0, (view.document.documentElement.scrollHeight - view.innerHeight) / 2);
-      });
-    }
+    await prepare?.(page);
     await page.screenshot({ path: join(OUT_DIR, file), animations: 'disabled', caret: 'hide' });
     say(`screenshots: ${file} ← ${path.length > 80 ? `${path.slice(0, 80)}…` : path}`);
   } finally {
@@ -95,7 +95,7 @@ async function main(): Promise<void> {
     try {
       const base = `http://${HOST}:${aggregator.port}`;
       await shoot(browser, base, SEARCH, 'search.png');
-      await shoot(browser, base, `/?context=${encodeURIComponent(await errorCursor(aggregator.port))}`, 'context.png', true);
+      await shoot(browser, base, `/?context=${encodeURIComponent(await errorCursor(aggregator.port))}`, 'context.png', openContextLine);
     } finally {
       await browser.close();
     }
