@@ -24,9 +24,12 @@ interface PageGlobals {
   document: {
     querySelectorAll(selector: string): { length: number; [index: number]: { innerText: string } };
     activeElement: { getAttribute(name: string): string | null } | null;
-    documentElement: { scrollWidth: number };
+    documentElement: { scrollWidth: number; scrollHeight: number };
+    querySelector(selector: string): { checked: boolean } | null;
   };
   innerWidth: number;
+  innerHeight: number;
+  scrollY: number;
 }
 
 const LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'];
@@ -44,6 +47,8 @@ describe('the web view at /, in a real browser (Debian chromium)', () => {
   let base: string;
   const clock = new ManualClock();
   const contexts: BrowserContext[] = [];
+  /** Every page the tests opened, whose requests the last test checks. */
+  const everyPage: Watched[] = [];
 
   const send = (lines: object[], pod: string) =>
     t.http.post('/api/v1/logs').set('Authorization', `Bearer ${WRITER}`).send({ labels: { namespace: 'shop', pod, container: 'app' }, lines }).expect(200);
@@ -54,6 +59,7 @@ describe('the web view at /, in a real browser (Debian chromium)', () => {
     contexts.push(context);
     const page = await context.newPage();
     const watched: Watched = { page, dialogs: [], requests: [] };
+    everyPage.push(watched);
     page.on('dialog', (dialog) => {
       watched.dialogs.push(dialog.message());
       void dialog.dismiss();
@@ -349,6 +355,21 @@ describe('the web view at /, in a real browser (Debian chromium)', () => {
     await rowsShown(page, 2000);
     assert.equal(await page.getByTestId('left-out').innerText(), '106 older lines left the view, which keeps the newest 2000.');
     assert.equal((await rows(page)).at(-1), 'flood 2099');
+    const atBottom = () =>
+      page.evaluate(() => {
+        const view = globalThis as unknown as PageGlobals;
+        return view.scrollY + view.innerHeight >= view.document.documentElement.scrollHeight - 2;
+      });
+    await page.waitForFunction(() => {
+      const view = globalThis as unknown as PageGlobals;
+      return view.scrollY + view.innerHeight >= view.document.documentElement.scrollHeight - 2;
+    });
+    await page.mouse.move(600, 400);
+    await page.mouse.wheel(0, -3000);
+    await page.waitForFunction(() => !(globalThis as unknown as PageGlobals).document.querySelector('.live-controls input[type=checkbox]')!.checked);
+    await send([{ ts: at(5000), message: 'after the reader scrolled up' }], 'live-1');
+    await page.getByText('after the reader scrolled up').waitFor({ state: 'attached' });
+    assert.equal(await atBottom(), false, 'no longer stuck to the bottom');
     const tails = requests.filter((url) => url.includes('/api/v1/tail?'));
     assert.equal(tails.length, 1, 'one stream, no polling');
     assert.match(tails[0], /pod=live-1.*format=ndjson/);
@@ -496,6 +517,12 @@ describe('the web view at /, in a real browser (Debian chromium)', () => {
     await page.getByTestId('row').nth(1).locator('[data-field="user:ann"]').getByRole('button', { name: 'not this' }).click();
     await rowsAre(page, [all[0], all[2], all[3]]);
     assert.deepEqual(search(page).getAll('exclude_field'), ['user:ann']);
+  });
+
+  it('asked nothing of another origin, in any of the tests above', () => {
+    const requests = everyPage.flatMap((watched) => watched.requests);
+    assert.ok(requests.length > 0, "the pages asked for things");
+    assert.deepEqual(requests.filter((url) => !url.startsWith(base) && !url.startsWith('data:')), []);
   });
 
   it('serves the page with its strict policy, never cached, and its hashed assets immutable and compressed', async () => {
