@@ -31,13 +31,21 @@ interface Container {
   command?: string[];
   restartPolicy?: string;
   ports?: { name?: string; containerPort: number }[];
-  env?: { name: string; value?: string; valueFrom?: { fieldRef?: { fieldPath: string }; secretKeyRef?: object } }[];
+  env?: { name: string; value?: string; valueFrom?: { fieldRef?: { fieldPath: string }; secretKeyRef?: { name: string; key: string; optional?: boolean } } }[];
   volumeMounts?: { name: string; mountPath: string; readOnly?: boolean }[];
   startupProbe?: Probe;
   livenessProbe?: Probe;
   readinessProbe?: Probe;
   lifecycle?: { preStop?: { exec?: { command: string[] } } };
   resources?: { requests?: Record<string, string>; limits?: Record<string, string> };
+  securityContext?: {
+    runAsUser?: number;
+    runAsNonRoot?: boolean;
+    privileged?: boolean;
+    allowPrivilegeEscalation?: boolean;
+    readOnlyRootFilesystem?: boolean;
+    capabilities?: { add?: string[]; drop?: string[] };
+  };
 }
 
 interface PodSpec {
@@ -49,8 +57,27 @@ interface PodSpec {
     configMap?: { name: string };
     persistentVolumeClaim?: { claimName: string };
     secret?: { secretName: string; items?: { key: string; path: string }[]; defaultMode?: number };
+    hostPath?: { path: string; type?: string };
   }[];
 }
+
+type NodeAgentDaemonSet = Manifest & {
+  spec: {
+    selector: { matchLabels: Record<string, string> };
+    updateStrategy: { type: string; rollingUpdate?: { maxUnavailable?: number | string } };
+    template: {
+      metadata: { labels: Record<string, string>; annotations?: Record<string, string> };
+      spec: PodSpec & {
+        automountServiceAccountToken?: boolean;
+        hostNetwork?: boolean;
+        hostPID?: boolean;
+        tolerations?: object[];
+        priorityClassName?: string;
+        terminationGracePeriodSeconds?: number;
+      };
+    };
+  };
+};
 
 type AggregatorDeployment = Manifest & {
   spec: {
@@ -95,13 +122,14 @@ describe('Kubernetes manifests', () => {
       Service: core.Service,
       PersistentVolumeClaim: core.PersistentVolumeClaim,
       Deployment: apps.Deployment,
+      DaemonSet: apps.DaemonSet,
       PodDisruptionBudget: policy.PodDisruptionBudget,
     };
   });
 
   it('are each valid against the Kubernetes schemas', () => {
     const files = readdirSync(DIR).filter((f) => f.endsWith('.yaml'));
-    assert.deepEqual(files.sort(), ['aggregator-postgres.yaml', 'aggregator.yaml', 'webserver-classic.yaml', 'webserver.yaml']);
+    assert.deepEqual(files.sort(), ['aggregator-postgres.yaml', 'aggregator.yaml', 'node-agent.yaml', 'webserver-classic.yaml', 'webserver.yaml']);
     for (const file of files) {
       for (const manifest of manifests(file)) {
         const Model = models[manifest.kind];
@@ -295,6 +323,100 @@ describe('Kubernetes manifests', () => {
       assert.deepEqual(find(list, 'Service'), find(manifests('aggregator.yaml'), 'Service'));
       assert.deepEqual(deployment.metadata, singleBox.metadata);
       assert.deepEqual(deployment.spec.selector.matchLabels, deployment.spec.template.metadata.labels);
+    });
+  });
+
+  describe('node-agent.yaml', () => {
+    const list = manifests('node-agent.yaml');
+    const daemonSet = find(list, 'DaemonSet') as NodeAgentDaemonSet;
+    const pod = daemonSet.spec.template.spec;
+    const [agent] = pod.containers;
+    const hostPathOf = (mount: { name: string }) => pod.volumes.find((v) => v.name === mount.name)?.hostPath;
+    const stateDir = envOf(agent, 'DAYLOG_STATE_DIR')?.value ?? '';
+    const stateMount = agent.volumeMounts?.find((m) => stateDir === m.mountPath || stateDir.startsWith(`${m.mountPath}/`));
+    /** The agent's settings as the shipper would see them on a node, the Downward API's values filled in. */
+    const nodeEnv = () => ({
+      ...Object.fromEntries((agent.env ?? []).flatMap((v) => (v.value === undefined ? [] : [[v.name, v.value]]))),
+      POD_UID: '3f5c2a4e-8b1d-4c6f-9e2a-7d0b1c3e5f68',
+      NODE_NAME: 'node-a',
+    });
+
+    it('is one DaemonSet running the shipper image alone, with nothing for the API server: no account token, no RBAC', () => {
+      assert.deepEqual(list.map((m) => m.kind), ['DaemonSet']);
+      assert.equal(pod.automountServiceAccountToken, false);
+      assert.deepEqual(pod.containers.map((c) => c.name), ['daylog-shipper']);
+      assert.equal(pod.initContainers, undefined);
+      const [, args] = imageCommand('shipper');
+      assert.deepEqual(agent.command, ['node', ...args]);
+      assert.deepEqual(daemonSet.spec.selector.matchLabels, daemonSet.spec.template.metadata.labels);
+      assert.notDeepEqual(daemonSet.spec.selector, (find(manifests('aggregator.yaml'), 'Deployment') as AggregatorDeployment).spec.selector);
+    });
+
+    it("is configured with settings the shipper accepts, in node mode over the kubelet's /var/log/pods", () => {
+      const config = loadShipperConfig(nodeEnv());
+      assert.equal(config.pods?.podsDir, '/var/log/pods');
+      assert.equal(config.metricsPort, agent.ports?.find((p) => p.name === 'metrics')?.containerPort);
+      assert.equal(Number(daemonSet.spec.template.metadata.annotations?.['prometheus.io/port']), config.metricsPort);
+      assert.equal(envOf(agent, 'DAYLOG_FILES'), undefined);
+    });
+
+    it('knows its own pod by its UID, and its node, from the Downward API', () => {
+      assert.equal(envOf(agent, 'POD_UID')?.valueFrom?.fieldRef?.fieldPath, 'metadata.uid');
+      assert.equal(envOf(agent, 'NODE_NAME')?.valueFrom?.fieldRef?.fieldPath, 'spec.nodeName');
+      assert.equal(loadShipperConfig(nodeEnv()).pods?.ownPodUid, '3f5c2a4e-8b1d-4c6f-9e2a-7d0b1c3e5f68');
+    });
+
+    it("sends to the sidecar's aggregator URL, with the ingest token from a Secret when there is one", () => {
+      const sidecar = find(manifests('webserver.yaml'), 'Pod').spec as unknown as PodSpec;
+      const sidecarUrl = envOf(sidecar.initContainers!.find((c) => c.name === 'daylog-shipper')!, 'DAYLOG_URL')?.value;
+      assert.equal(envOf(agent, 'DAYLOG_URL')?.value, sidecarUrl);
+      assert.deepEqual(envOf(agent, 'DAYLOG_TOKEN')?.valueFrom?.secretKeyRef, { name: 'daylog-ingest-token', key: 'token', optional: true });
+    });
+
+    it("reads the node's pod logs, and the Docker files they link to, read-only at the paths they have on the node", () => {
+      for (const path of ['/var/log/pods', '/var/lib/docker/containers']) {
+        const mount = agent.volumeMounts?.find((m) => m.mountPath === path);
+        assert.ok(mount, `nothing mounted at ${path}`);
+        assert.equal(hostPathOf(mount)?.path, path);
+        assert.equal(mount.readOnly, true, `${path} is writable`);
+      }
+      assert.equal(envOf(agent, 'DAYLOG_PODS_DIR')?.value, '/var/log/pods');
+    });
+
+    it("keeps its checkpoints on the node, outside the logs, the only place it may write", () => {
+      assert.ok(stateMount && !stateMount.readOnly, `no writable volume holds DAYLOG_STATE_DIR=${stateDir}`);
+      assert.deepEqual(hostPathOf(stateMount), { path: '/var/lib/daylog', type: 'DirectoryOrCreate' });
+      const writable = agent.volumeMounts?.filter((m) => !m.readOnly).map((m) => m.name);
+      assert.deepEqual(writable, [stateMount.name]);
+    });
+
+    it('runs as root to read the 0640 root files, with no capability, no escalation and a read-only root filesystem', () => {
+      const security = agent.securityContext;
+      assert.equal(security?.runAsUser, 0);
+      assert.equal(security.allowPrivilegeEscalation, false);
+      assert.equal(security.readOnlyRootFilesystem, true);
+      assert.deepEqual(security.capabilities, { drop: ['ALL'] });
+      assert.notEqual(security.privileged, true);
+      assert.ok(!pod.hostNetwork && !pod.hostPID);
+    });
+
+    it('runs on every node, whatever its taints, before the pods it serves, updated one node at a time', () => {
+      assert.deepEqual(pod.tolerations, [{ operator: 'Exists' }]);
+      assert.equal(pod.priorityClassName, 'system-node-critical');
+      assert.deepEqual(daemonSet.spec.updateStrategy, { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 1 } });
+    });
+
+    it("probes for liveness at /livez as the sidecar does, and stops within the pod's grace period", () => {
+      assert.equal(agent.livenessProbe?.httpGet?.path, '/livez');
+      assert.equal(agent.readinessProbe, undefined);
+      assert.ok((pod.terminationGracePeriodSeconds ?? 30) > 5, "longer than the shipper's five seconds of flushing on SIGTERM");
+    });
+
+    it('requests CPU and memory, with a memory limit fit for a shipper meant to stay under 80 MB', () => {
+      const { requests, limits } = agent.resources ?? {};
+      assert.ok(requests?.cpu && requests.memory);
+      assert.equal(limits?.memory, '128Mi');
+      assert.equal(limits.cpu, undefined);
     });
   });
 });
