@@ -42,6 +42,11 @@ function serveMetrics(port: number, metrics: ShipperMetrics, health: DeliveryHea
 
 async function main(): Promise<void> {
   const config = configOrExit();
+  if (config.pods) {
+    // Until the agent reads the pods' logs (issue 19), running it would ship nothing without a word.
+    console.error(`DAYLOG_PODS_DIR=${config.pods.podsDir}: the node agent is not built yet; this shipper reads the files DAYLOG_FILES names`);
+    process.exit(1);
+  }
   const metrics = new ShipperMetrics();
   const health = new DeliveryHealth(metrics);
   const shipper = new Shipper(config, new AggregatorClient(config, metrics, health), new CheckpointStore(config.stateDir), metrics);
