@@ -1,0 +1,2 @@
+export * from './container-record';
+export * from './piece-joiner';
