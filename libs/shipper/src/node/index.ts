@@ -1,2 +1,3 @@
 export * from './container-record';
+export * from './message-shape';
 export * from './piece-joiner';
