@@ -33,8 +33,14 @@ export function parseNginxError(text: string): ParsedLine {
 }
 
 const MESSAGE_KEYS = ['message', 'msg', 'log', 'text'];
-const LEVEL_KEYS = ['level', 'severity', 'lvl', 'loglevel'];
+/** The names a line gives its level under, in JSON or logfmt, most common first. */
+export const LEVEL_KEYS = ['level', 'severity', 'lvl', 'loglevel'];
 const TIME_KEYS = ['ts', 'time', 'timestamp', '@timestamp'];
+
+/** The key of a JSON line's level: the first of LEVEL_KEYS whose value names a level. */
+export function jsonLevelKey(record: Record<string, unknown>): string | undefined {
+  return LEVEL_KEYS.find((key) => typeof record[key] === 'string' && normalizeLevel(record[key]) !== undefined);
+}
 
 /** A JSON object per line, with level, message and time under their common names; other scalars become fields. */
 export function parseJsonLine(text: string): ParsedLine {
@@ -47,7 +53,7 @@ export function parseJsonLine(text: string): ParsedLine {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return parsePlain(text);
   const record = value as Record<string, unknown>;
   const messageKey = MESSAGE_KEYS.find((key) => typeof record[key] === 'string');
-  const levelKey = LEVEL_KEYS.find((key) => typeof record[key] === 'string' && normalizeLevel(record[key]) !== undefined);
+  const levelKey = jsonLevelKey(record);
   const timeKey = TIME_KEYS.find((key) => parseTimestamp(record[key]) !== undefined);
   const fields: Fields = {};
   for (const [key, field] of Object.entries(record)) {

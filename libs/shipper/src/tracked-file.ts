@@ -4,13 +4,12 @@ import { basename } from 'node:path';
 import { ShipperConfig } from '@daylog/config/shipper';
 import { OutgoingLine } from './aggregator-client';
 import { BatchRange, FileCheckpoint } from './checkpoint-store';
+import { keptLineBytes, markTruncated } from './line-cap';
 import { LineParser, parserFor } from './line-parsers';
 import { LineSplitter } from './line-splitter';
 import { ShipperMetrics } from './shipper-metrics';
 
 export const FINGERPRINT_BYTES = 64;
-/** Room kept under DAYLOG_MAX_LINE_BYTES for the truncation mark, so a cut line still fits the aggregator. */
-const TRUNCATION_MARK_BYTES = 64;
 const READ_CHUNK_BYTES = 256 * 1024;
 
 export async function readFingerprint(handle: FileHandle): Promise<string> {
@@ -60,7 +59,7 @@ export class TrackedFile {
     private readonly metrics: ShipperMetrics,
     nowMs: number,
   ) {
-    this.splitter = new LineSplitter(config.maxLineBytes - TRUNCATION_MARK_BYTES);
+    this.splitter = new LineSplitter(keptLineBytes(config.maxLineBytes));
     this.readOffset = checkpoint.offset;
     this.batchStart = checkpoint.offset;
     this.resend = [...checkpoint.inflight];
@@ -128,11 +127,8 @@ export class TrackedFile {
     const source = basename(this.checkpoint.path);
     for (const split of lines) {
       this.parser ??= parserFor(this.config.format, source, split.text);
-      let message = split.text;
-      if (split.truncatedBytes > 0) {
-        message = `${message} …[truncated ${split.truncatedBytes} bytes]`;
-        this.metrics.linesTruncated++;
-      }
+      const message = markTruncated(split.text, split.truncatedBytes);
+      if (split.truncatedBytes > 0) this.metrics.linesTruncated++;
       if (split.invalidUtf8) this.metrics.linesInvalidUtf8++;
       if (message.length === 0) continue;
       const parsed = this.parser(message);
