@@ -33,8 +33,8 @@ export function LiveLines({
   actions: LineActions;
   onTokenNeeded: () => void;
 }) {
-  const [shown, setShown] = useState<Shown[]>([]);
-  const [leftOut, setLeftOut] = useState(0);
+  /** The lines in view, and how many older ones left it to keep it bounded. */
+  const [{ shown, leftOut }, setKept] = useState<{ shown: Shown[]; leftOut: number }>({ shown: [], leftOut: 0 });
   const [paused, setPaused] = useState(false);
   const [waiting, setWaiting] = useState(0);
   const [stick, setStick] = useState(true);
@@ -44,19 +44,16 @@ export function LiveLines({
   const pausedNow = useRef(false);
 
   const add = (entries: Shown[]) =>
-    setShown((before) => {
-      const all = before.concat(entries);
-      const over = all.length - LIVE_LINES_KEPT;
-      if (over <= 0) return all;
-      setLeftOut((n) => n + over);
-      return all.slice(over);
+    setKept((before) => {
+      const all = before.shown.concat(entries);
+      const over = Math.max(0, all.length - LIVE_LINES_KEPT);
+      return { shown: all.slice(over), leftOut: before.leftOut + over };
     });
 
   useEffect(() => {
     const aborted = new AbortController();
     let notices = 0;
-    setShown([]);
-    setLeftOut(0);
+    setKept({ shown: [], leftOut: 0 });
     held.current = [];
     setWaiting(0);
     setState({ kind: 'following' });
