@@ -191,7 +191,8 @@ describe('node agent', () => {
     ]);
     await stopped(shipper);
     for (const pod of ['web-1', 'worker-0', 'redis-0', 'billing-0']) assert.equal((await storedLines(rig, pod)).length, { 'web-1': 7, 'worker-0': 3, 'redis-0': 2, 'billing-0': 3 }[pod], `${pod}: nothing twice`);
-    assert.equal(shipper.events().find((e) => e.event === 'started')?.mode, 'node');
+    const started = shipper.events().find((e) => e.event === 'started');
+    assert.deepEqual([started?.mode, started?.pods_dir, started?.pod_uid], ['node', podsDir, 'unset: the agent collects its own log too']);
   });
 
   it('collects the namespaces chosen, never its own pod, finds pods that appear later, and says once that a folder is not a pod', async () => {
