@@ -153,14 +153,6 @@ describe('shipper process', () => {
     assert.deepEqual(readdirSync(dir), ['access.log']);
   });
 
-  it('refuses node mode in one line while the node agent is not built, rather than shipping nothing', async () => {
-    const { env } = podDir('node-mode');
-    const { DAYLOG_FILES: _files, POD_NAME: _pod, ...sidecarless } = env;
-    const shipper = startShipper({ ...sidecarless, DAYLOG_PODS_DIR: join(rig.logDir, 'pods') });
-    assert.deepEqual(await exitOf(shipper), [1, null]);
-    assert.equal(shipper.output(), `DAYLOG_PODS_DIR=${join(rig.logDir, 'pods')}: the node agent is not built yet; this shipper reads the files DAYLOG_FILES names\n`);
-  });
-
   it('ships no file through a link leading out of the folder its glob names or into its state, says so once, and follows links that stay inside', async () => {
     const port = await freePort();
     const stateDir = join(rig.logDir, 'links', 'state');

@@ -1,6 +1,6 @@
 import { ServerResponse, createServer } from 'node:http';
 import { ConfigError, ShipperConfig, loadShipperConfig } from '@daylog/config/shipper';
-import { AggregatorClient, CheckpointStore, DeliveryHealth, Shipper, ShipperMetrics, logEvent } from '@daylog/shipper';
+import { AggregatorClient, CheckpointStore, DeliveryHealth, NodeAgent, Shipper, ShipperMetrics, logEvent } from '@daylog/shipper';
 
 // The sidecar is plain wiring without Nest: an empty Nest application context alone takes ~76 MB
 // of RSS here (bare Node: ~39 MB), and the shipper must stay well under 80 MB.
@@ -42,14 +42,10 @@ function serveMetrics(port: number, metrics: ShipperMetrics, health: DeliveryHea
 
 async function main(): Promise<void> {
   const config = configOrExit();
-  if (config.pods) {
-    // Until the agent reads the pods' logs (issue 19), running it would ship nothing without a word.
-    console.error(`DAYLOG_PODS_DIR=${config.pods.podsDir}: the node agent is not built yet; this shipper reads the files DAYLOG_FILES names`);
-    process.exit(1);
-  }
   const metrics = new ShipperMetrics();
   const health = new DeliveryHealth(metrics);
-  const shipper = new Shipper(config, new AggregatorClient(config, metrics, health), new CheckpointStore(config.stateDir), metrics);
+  const parts = [config, new AggregatorClient(config, metrics, health), new CheckpointStore(config.stateDir), metrics] as const;
+  const shipper = config.pods ? new NodeAgent(...parts) : new Shipper(...parts);
   if (config.metricsPort !== null) serveMetrics(config.metricsPort, metrics, health);
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     process.once(signal, () => {
@@ -57,7 +53,14 @@ async function main(): Promise<void> {
       void shipper.stop().then(() => process.exit(0));
     });
   }
-  logEvent('started', { url: config.url, files: config.files, state_dir: config.stateDir });
+  if (config.pods) {
+    const { podsDir, ownPodUid, nodeName } = config.pods;
+    // Without POD_UID the agent cannot tell its own pod's log from others', and would ship its own lines.
+    const own = ownPodUid === null ? { pod_uid: 'unset: the agent collects its own log too' } : { pod_uid: ownPodUid };
+    logEvent('started', { mode: 'node', url: config.url, pods_dir: podsDir, node: nodeName, ...own, state_dir: config.stateDir });
+  } else {
+    logEvent('started', { mode: 'sidecar', url: config.url, files: config.files, state_dir: config.stateDir });
+  }
   await shipper.run();
 }
 

@@ -2,7 +2,7 @@ import { Agent, IncomingHttpHeaders, request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { constants, gzipSync } from 'node:zlib';
 import { ShipperConfig } from '@daylog/config/shipper';
-import { IngestAnswer } from '@daylog/log-model';
+import { IngestAnswer, LabelName } from '@daylog/log-model';
 import { DeliveryFailure, DeliveryHealth, causeOfStatus } from './delivery-health';
 import { IngestRequestEncoder, LabelledLine } from './ingest-request';
 import { logEvent } from './log-event';
@@ -19,6 +19,8 @@ export interface OutgoingLine extends LabelledLine {
 /** Lines of one file, bytes [start, last line's endOffset): the range names the batch. */
 export interface OutgoingBatch {
   identity: string;
+  /** The file's: the sidecar's pod, or the container a node's file belongs to. */
+  labels: Partial<Record<LabelName, string | null>>;
   start: number;
   lines: OutgoingLine[];
 }
@@ -190,7 +192,7 @@ export class AggregatorClient {
     let response: HttpAnswer;
     const timeout = AbortSignal.timeout(REQUEST_TIMEOUT_MS);
     try {
-      const request = this.encoder.encode(this.config.labels, batch.lines);
+      const request = this.encoder.encode(batch.labels, batch.lines);
       // Level 1: log lines compress well even so, at half the CPU of the default level. On this
       // thread, so that the encoder's buffer is free again when it returns.
       const body = gzipSync(request.body, { level: constants.Z_BEST_SPEED });

@@ -1,8 +1,16 @@
+import { createHash } from 'node:crypto';
 import { chmodSync, mkdirSync, readFileSync, renameSync, statSync } from 'node:fs';
 import { open, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 
-/** Where shipping of one file stands; keyed by the file's identity, `${dev}:${ino}`. */
+/** The container instance a node's log file belongs to, from its path under the pods directory. */
+export interface ContainerInstance {
+  podUid: string;
+  container: string;
+  restart: number;
+}
+
+/** Where shipping of one file stands; keyed by checkpointKey. */
 export interface FileCheckpoint {
   path: string;
   dev: number;
@@ -21,6 +29,28 @@ export interface FileCheckpoint {
    */
   inflight: BatchRange[];
   updatedMs: number;
+  /** Node mode: the container instance whose log this is. */
+  container?: ContainerInstance;
+  /**
+   * Node mode: names the file's byte ranges in idempotency keys, fixed when its first bytes are
+   * read (its path is reused after every rotation, and inodes are reused).
+   */
+  identity?: string;
+}
+
+/** A node's log file by its container instance and its first bytes, never by its path or inode alone. */
+export function containerFileIdentity(instance: ContainerInstance, fingerprint: string): string {
+  return createHash('sha256')
+    .update(`${instance.podUid}/${instance.container}/${instance.restart}:${fingerprint}`)
+    .digest('base64url')
+    .slice(0, 22);
+}
+
+/** The sidecar's files by `${dev}:${ino}`; a node's by container instance and identity (none before its first bytes). */
+export function checkpointKey(c: FileCheckpoint): string {
+  if (!c.container) return `${c.dev}:${c.ino}`;
+  const { podUid, container, restart } = c.container;
+  return `${podUid}/${container}/${restart}/${c.identity ?? 'unread'}`;
 }
 
 export interface BatchRange {
@@ -52,13 +82,20 @@ const VERSION = 2;
 const STATE_DIR_MODE = 0o700;
 const STATE_FILE_MODE = 0o600;
 
+function isContainerInstance(value: unknown): value is ContainerInstance {
+  const i = value as ContainerInstance;
+  return typeof i === 'object' && i !== null && typeof i.podUid === 'string' && typeof i.container === 'string' && Number.isSafeInteger(i.restart);
+}
+
 function isCheckpoint(value: unknown): value is FileCheckpoint {
   const c = value as FileCheckpoint;
   return (
     typeof c === 'object' && c !== null && typeof c.path === 'string' && Number.isSafeInteger(c.dev) &&
     Number.isSafeInteger(c.ino) && typeof c.fingerprint === 'string' && Number.isSafeInteger(c.generation) && typeof c.firstSeenMs === 'number' &&
     Number.isSafeInteger(c.offset) && c.offset >= 0 && typeof c.updatedMs === 'number' &&
-    Array.isArray(c.inflight) && c.inflight.every((r) => Number.isSafeInteger(r?.start) && Number.isSafeInteger(r?.end))
+    Array.isArray(c.inflight) && c.inflight.every((r) => Number.isSafeInteger(r?.start) && Number.isSafeInteger(r?.end)) &&
+    (c.container === undefined || isContainerInstance(c.container)) &&
+    (c.identity === undefined || typeof c.identity === 'string')
   );
 }
 
@@ -129,7 +166,7 @@ export class CheckpointStore {
 
   /** Resolves once these checkpoints, or newer ones, are on disk. */
   save(files: Iterable<FileCheckpoint>): Promise<void> {
-    const text = JSON.stringify(Object.fromEntries([...files].map((c) => [`${c.dev}:${c.ino}`, c])));
+    const text = JSON.stringify(Object.fromEntries([...files].map((c) => [checkpointKey(c), c])));
     if (this.queued) {
       this.queued.text = text;
       return this.queued.write;

@@ -7,4 +7,5 @@ export * from './line-splitter';
 export * from './log-event';
 export * from './node';
 export * from './shipper';
+export * from './shipper-core';
 export * from './shipper-metrics';

@@ -56,15 +56,26 @@ export class CappedLineBytes {
     this.kept += bytes.length;
   }
 
+  /** The line's kept bytes as they are, and how many were cut; empty again after. May share the appended buffers. */
+  takeBytes(): { bytes: Buffer; truncatedBytes: number } {
+    const taken = { bytes: this.joined(), truncatedBytes: this.skipped };
+    this.clear();
+    return taken;
+  }
+
   /** The line as text, a final `\r` dropped; empty again after. */
   take(): DecodedLine {
-    let bytes = this.parts.length === 1 ? this.parts[0] : Buffer.concat(this.parts, this.kept);
+    let bytes = this.joined();
     if (bytes.at(-1) === CARRIAGE_RETURN) bytes = bytes.subarray(0, -1);
     const text = bytes.toString('utf8');
     const invalidUtf8 = text.includes(REPLACEMENT) && !bytes.includes(REPLACEMENT_BYTES);
     const line: DecodedLine = { text, truncatedBytes: this.skipped, invalidUtf8 };
     this.clear();
     return line;
+  }
+
+  private joined(): Buffer {
+    return this.parts.length === 1 ? this.parts[0] : Buffer.concat(this.parts, this.kept);
   }
 
   clear(): void {

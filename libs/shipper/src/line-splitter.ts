@@ -41,3 +41,44 @@ export class LineSplitter {
     this.line.clear();
   }
 }
+
+/** One line's bytes without its newline, where it lies in the file, and how many bytes past the cap were cut. */
+export interface RawLine {
+  bytes: Buffer;
+  start: number;
+  end: number;
+  truncatedBytes: number;
+}
+
+/**
+ * Cuts a byte stream into lines left as bytes (a container runtime's records, whose message may end
+ * inside a UTF-8 character), each with its span in the file. A record longer than the cap keeps its
+ * first `capBytes`. A line's bytes may share the chunk: use them before the next push.
+ */
+export class RawLineSplitter {
+  private readonly line: CappedLineBytes;
+  private lineStart = 0;
+
+  constructor(capBytes: number) {
+    this.line = new CappedLineBytes(capBytes);
+  }
+
+  push(chunk: Buffer, chunkOffset: number): RawLine[] {
+    if (this.line.bytes === 0) this.lineStart = chunkOffset;
+    const lines: RawLine[] = [];
+    let start = 0;
+    for (let newline = chunk.indexOf(NEWLINE); newline !== -1; newline = chunk.indexOf(NEWLINE, start)) {
+      this.line.append(chunk.subarray(start, newline));
+      const end = chunkOffset + newline + 1;
+      lines.push({ ...this.line.takeBytes(), start: this.lineStart, end });
+      this.lineStart = end;
+      start = newline + 1;
+    }
+    this.line.append(chunk.subarray(start), true);
+    return lines;
+  }
+
+  reset(): void {
+    this.line.clear();
+  }
+}

@@ -1,12 +1,9 @@
 import { createHash } from 'node:crypto';
 import { FileHandle, open } from 'node:fs/promises';
-import { basename } from 'node:path';
-import { ShipperConfig } from '@daylog/config/shipper';
+import { LabelName } from '@daylog/log-model';
 import { OutgoingLine } from './aggregator-client';
-import { BatchRange, FileCheckpoint } from './checkpoint-store';
-import { keptLineBytes, markTruncated } from './line-cap';
-import { LineParser, parserFor } from './line-parsers';
-import { LineSplitter } from './line-splitter';
+import { BatchRange, FileCheckpoint, containerFileIdentity } from './checkpoint-store';
+import { LineDecoder } from './line-decoder';
 import { ShipperMetrics } from './shipper-metrics';
 
 export const FINGERPRINT_BYTES = 64;
@@ -23,12 +20,14 @@ export async function startsWith(handle: FileHandle, fingerprint: string): Promi
   return (await readFingerprint(handle)).startsWith(fingerprint);
 }
 
+/** What a file's lines are labelled with: the sidecar's pod, or the container its path names. */
+export type BatchLabels = Partial<Record<LabelName, string | null>>;
+
 /**
  * One file being shipped, read through its own descriptor so that a renamed or deleted file can
- * still be finished. Lines wait in `pending` until they are sent as one batch.
+ * still be finished. Lines wait in `pending`, in the order of their ends, until they are sent as one batch.
  */
 export class TrackedFile {
-  readonly splitter: LineSplitter;
   pending: OutgoingLine[] = [];
   pendingBytes = 0;
   pendingSinceMs = 0;
@@ -42,10 +41,9 @@ export class TrackedFile {
   sent: (BatchRange & { acked: boolean })[] = [];
   /** Ranges of batches sent before a restart, still to be formed again exactly so. */
   resend: BatchRange[];
-  /** No glob names it any more (renamed or deleted): finish it, then let go. */
+  /** No longer where it was found (renamed or deleted): finish it, then let go. */
   rotated = false;
   lastGrowthMs: number;
-  private parser: LineParser | null = null;
   /**
    * Reused for every read: a fresh 256 kB buffer costs ~0.6 ms of page faults here, more than
    * splitting the lines in it.
@@ -53,13 +51,15 @@ export class TrackedFile {
   private readonly readBuffer = Buffer.allocUnsafe(READ_CHUNK_BYTES);
 
   constructor(
+    /** Names it among the files followed. */
+    readonly key: string,
     readonly handle: FileHandle,
     readonly checkpoint: FileCheckpoint,
-    private readonly config: ShipperConfig,
+    readonly labels: BatchLabels,
+    readonly decoder: LineDecoder,
     private readonly metrics: ShipperMetrics,
     nowMs: number,
   ) {
-    this.splitter = new LineSplitter(keptLineBytes(config.maxLineBytes));
     this.readOffset = checkpoint.offset;
     this.batchStart = checkpoint.offset;
     this.resend = [...checkpoint.inflight];
@@ -67,23 +67,24 @@ export class TrackedFile {
   }
 
   /**
-   * Fails if the path no longer leads to the checkpoint's file: a link swapped since the file was
-   * checked to be inside the watched folders must not be read.
+   * Opens `path`, failing if it no longer leads to the checkpoint's file: a link swapped since the
+   * file was looked at must not be read.
    */
-  static async open(path: string, checkpoint: FileCheckpoint, config: ShipperConfig, metrics: ShipperMetrics, nowMs: number): Promise<TrackedFile> {
+  static async openChecked(path: string, checkpoint: FileCheckpoint): Promise<FileHandle> {
     const handle = await open(path, 'r');
     const { dev, ino } = await handle.stat();
     if (dev !== checkpoint.dev || ino !== checkpoint.ino) {
       await handle.close();
       throw new Error(`${path} changed since it was looked at`);
     }
-    return new TrackedFile(handle, checkpoint, config, metrics, nowMs);
+    return handle;
   }
 
   /** Names this file's byte ranges across pods, inodes and truncations; short enough for a key. */
   get identity(): string {
-    const { namespace, pod, container } = this.config.labels;
     const c = this.checkpoint;
+    if (c.identity !== undefined) return c.identity;
+    const { namespace, pod, container } = this.labels;
     return createHash('sha256')
       .update(`${namespace ?? ''}/${pod}/${container ?? ''}:${c.dev}:${c.ino}:${c.firstSeenMs}:${c.generation}`)
       .digest('base64url')
@@ -91,31 +92,47 @@ export class TrackedFile {
   }
 
   /** Reads what is there (up to one chunk) into pending lines; returns the bytes read. */
-  async readMore(limitBytes: number): Promise<number> {
+  async readMore(limitBytes: number, nowMs: number): Promise<number> {
     const buffer = this.readBuffer;
     const { bytesRead } = await this.handle.read(buffer, 0, Math.min(buffer.length, limitBytes), this.readOffset);
     if (bytesRead === 0) return 0;
-    if (this.checkpoint.fingerprint.length < FINGERPRINT_BYTES * 2) this.checkpoint.fingerprint = await readFingerprint(this.handle);
-    this.accept(this.splitter.push(buffer.subarray(0, bytesRead), this.readOffset));
+    if (this.checkpoint.fingerprint.length < FINGERPRINT_BYTES * 2) {
+      this.checkpoint.fingerprint = await readFingerprint(this.handle);
+      if (this.checkpoint.container) this.checkpoint.identity ??= containerFileIdentity(this.checkpoint.container, this.checkpoint.fingerprint);
+    }
+    this.accept(this.decoder.push(buffer.subarray(0, bytesRead), this.readOffset, nowMs));
     this.readOffset += bytesRead;
     return bytesRead;
   }
 
   /** Reads bytes of the same content from elsewhere: the rotated copy of a copytruncated file. */
-  async readFrom(handle: FileHandle, from: number, to: number): Promise<void> {
+  async readFrom(handle: FileHandle, from: number, to: number, nowMs: number): Promise<void> {
     for (let offset = from; offset < to; ) {
       const buffer = this.readBuffer;
       const { bytesRead } = await handle.read(buffer, 0, Math.min(buffer.length, to - offset), offset);
       if (bytesRead === 0) break;
-      this.accept(this.splitter.push(buffer.subarray(0, bytesRead), offset));
+      this.accept(this.decoder.push(buffer.subarray(0, bytesRead), offset, nowMs));
       offset += bytesRead;
     }
   }
 
-  /** A last line with no newline, shipped when the file is finished for good. */
-  acceptPartialLine(): void {
-    if (this.splitter.pendingBytes === 0) return;
-    this.accept(this.splitter.push(Buffer.from('\n'), this.readOffset).map((line) => ({ ...line, endOffset: this.readOffset })));
+  /** Lines that waited too long for their rest go as they are. */
+  expire(nowMs: number): void {
+    this.accept(this.decoder.expire(nowMs));
+  }
+
+  /** The lines still held (a last line with no newline, an unfinished piece), for a file finished for good. */
+  acceptPartialLine(nowMs: number): void {
+    this.accept(this.decoder.finish(this.readOffset, nowMs));
+  }
+
+  /** How many pending lines may go now: those ending where no line still being joined began. */
+  get settledLines(): number {
+    const settled = this.decoder.settledOffset();
+    if (settled === Infinity) return this.pending.length;
+    let count = 0;
+    while (count < this.pending.length && this.pending[count].endOffset <= settled) count++;
+    return count;
   }
 
   /** The checkpoint's view of the batches beyond its offset: those sent, then those still to resend. */
@@ -123,18 +140,13 @@ export class TrackedFile {
     this.checkpoint.inflight = [...this.sent.map(({ start, end }) => ({ start, end })), ...this.resend];
   }
 
-  private accept(lines: ReturnType<LineSplitter['push']>): void {
-    const source = basename(this.checkpoint.path);
-    for (const split of lines) {
-      this.parser ??= parserFor(this.config.format, source, split.text);
-      const message = markTruncated(split.text, split.truncatedBytes);
-      if (split.truncatedBytes > 0) this.metrics.linesTruncated++;
-      if (split.invalidUtf8) this.metrics.linesInvalidUtf8++;
-      if (message.length === 0) continue;
-      const parsed = this.parser(message);
-      const { ts, level, fields, format } = parsed;
-      this.pending.push({ ts, level, message: parsed.message, fields, format, source, endOffset: split.endOffset });
-      this.pendingBytes += message.length;
+  private accept(lines: OutgoingLine[]): void {
+    for (const line of lines) {
+      let at = this.pending.length;
+      while (at > 0 && this.pending[at - 1].endOffset > line.endOffset) at--;
+      if (at === this.pending.length) this.pending.push(line);
+      else this.pending.splice(at, 0, line);
+      this.pendingBytes += line.message.length;
       this.metrics.linesRead++;
     }
   }
