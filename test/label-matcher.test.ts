@@ -3,7 +3,8 @@ import { after, before, describe, it } from 'node:test';
 import { MAX_LABEL_LENGTH } from '@daylog/log-model';
 import { MAX_VALUES_PER_PARAM } from '../apps/aggregator/src/http/query-params';
 import fc from 'fast-check';
-import { QueryBudgetExceeded, QueryCancelled, StoredLabelSet, globMatches, matchingStreamIds } from '@daylog/storage';
+import { globMatches } from '@daylog/log-model';
+import { QueryBudgetExceeded, QueryCancelled, StoredLabelSet, matchingStreamIds } from '@daylog/storage';
 import { ManualClock, TestApp, WireLineBody, startTestApp } from './support/test-app';
 
 describe('label patterns', () => {

@@ -1,5 +1,6 @@
 export * from './body-counts';
 export * from './durations';
+export * from './glob';
 export * from './levels';
 export * from './line';
 export * from './message-formats';

@@ -1,6 +1,7 @@
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PodsConfig } from '@daylog/config/shipper';
+import { compileGlob } from '@daylog/log-model';
 import { logEvent } from '../log-event';
 
 /** A container instance's current log file, `<podsDir>/<namespace>_<pod>_<uid>/<container>/<restart>.log`, and what its path says. */
@@ -16,24 +17,19 @@ export interface PodLogFile {
 /** `N.log`; rotated copies (`N.log.<date>`, `.gz`, `.tmp`) are not followed yet. */
 const CURRENT_LOG = /^(\d+)\.log$/;
 
-/** `*` any run of characters, every other character itself (namespace globs hold only [a-z0-9-*]). */
-function namespaceGlob(pattern: string): RegExp {
-  return new RegExp(`^${pattern.split('*').map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
-}
-
 /**
  * The container log files under a node's pods directory, of the namespaces chosen and not of the
  * agent's own pod. Namespace and pod names hold no `_`, so a pod directory's name splits in three;
  * one that does not is skipped and said once.
  */
 export class PodLogFiles {
-  private readonly included: RegExp[];
-  private readonly excluded: RegExp[];
+  private readonly included: ((namespace: string) => boolean)[];
+  private readonly excluded: ((namespace: string) => boolean)[];
   private readonly unparsed = new Set<string>();
 
   constructor(private readonly pods: PodsConfig) {
-    this.included = pods.namespaces.map(namespaceGlob);
-    this.excluded = pods.excludeNamespaces.map(namespaceGlob);
+    this.included = pods.namespaces.map(compileGlob);
+    this.excluded = pods.excludeNamespaces.map(compileGlob);
   }
 
   async list(): Promise<PodLogFile[]> {
@@ -61,7 +57,7 @@ export class PodLogFiles {
   }
 
   private collects(namespace: string): boolean {
-    return this.included.some((glob) => glob.test(namespace)) && !this.excluded.some((glob) => glob.test(namespace));
+    return this.included.some((matches) => matches(namespace)) && !this.excluded.some((matches) => matches(namespace));
   }
 }
 
