@@ -10,6 +10,7 @@ import { pruneBench } from './prune-bench';
 import { QueryOutcome, WARM_UP_MS, queryBench, queryCases } from './query-bench';
 import { rawIngest } from './raw-ingest';
 import { AddFigure, formatInt, formatPercent, mb, report, say, seconds } from './report';
+import { NodeAgentOutcome, nodeAgentRun, reportNodeAgent } from './node-agent-bench';
 import { ShipperOutcome, shipperRun } from './shipper-bench';
 import { waitForIndex } from './full-text-index';
 import { tailFanOut } from './tail-bench';
@@ -140,6 +141,20 @@ async function shipperRuns(): Promise<ShipperOutcome[]> {
   return outcomes;
 }
 
+/** The shipper as the node agent over a fake node's containers, each run against a fresh aggregator child; see node-agent-bench.ts. */
+async function nodeAgentRuns(): Promise<NodeAgentOutcome[]> {
+  const outcomes: NodeAgentOutcome[] = [];
+  for (let run = 1; run <= RUNS; run++) {
+    const o = await nodeAgentRun(SHIPPER_LINES);
+    say(
+      `run ${run}/${RUNS} node agent: ${formatInt(o.lines)} lines (${mb(o.fileBytes)}) in ${o.containers} containers in ${seconds(o.ms)} = ` +
+        `${formatInt(o.linesPerSec)} lines/s from spawn; peak RSS ${mb(o.peakRssBytes)}; stored = written, each once`,
+    );
+    outcomes.push(o);
+  }
+  return outcomes;
+}
+
 /** BENCH_POSTGRES: `on` (the default) measures the PostgreSQL backend too; `off` leaves it out. */
 function withPostgres(): boolean {
   const value = process.env.BENCH_POSTGRES?.trim() || 'on';
@@ -183,11 +198,14 @@ async function main(): Promise<void> {
   );
 
   const shipper = await shipperRuns();
+  const nodeAgent = await nodeAgentRuns();
   say(`total bench time ${seconds(nowMs() - started)}`);
 
   const results = { ...ingest, runs: RUNS, lines: LINES, prune, meanMessageBytes: dataset.meanMessageBytes, shipper, tails };
   const webSection = (figure: AddFigure) => reportWeb(ingest.web, figure);
-  report(results, pg ? [webSection, (figure) => reportPg(pg, ingest.queries, LINES, dataset.meanMessageBytes, figure)] : [webSection]);
+  const nodeSection = (figure: AddFigure) => reportNodeAgent(nodeAgent, figure);
+  const sections = [nodeSection, webSection];
+  report(results, pg ? [...sections, (figure) => reportPg(pg, ingest.queries, LINES, dataset.meanMessageBytes, figure)] : sections);
 }
 
 runMain('bench', main);

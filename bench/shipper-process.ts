@@ -10,16 +10,29 @@ import { HOST, parseMetrics, send } from './http-client';
 const STOP_TIMEOUT_MS = 30_000;
 export const METRICS_POLL_MS = 50;
 
-export interface ShipperOptions {
-  aggregatorPort: number;
-  /** DAYLOG_FILES. */
+/** The sidecar: the files a glob names (DAYLOG_FILES), labelled with its pod. */
+export interface SidecarFiles {
   files: string;
-  stateDir: string;
   pod: string;
   namespace: string;
   container: string;
+}
+
+/** The node agent: every container's log under a pods folder (DAYLOG_PODS_DIR), labelled by its path. */
+export interface NodePods {
+  podsDir: string;
+}
+
+export type ShipperOptions = (SidecarFiles | NodePods) & {
+  aggregatorPort: number;
+  stateDir: string;
   /** When set, the child runs with --cpu-prof and writes its profile here at exit. */
   cpuProfDir?: string;
+};
+
+function modeEnv(options: ShipperOptions): Record<string, string> {
+  if ('podsDir' in options) return { DAYLOG_PODS_DIR: options.podsDir };
+  return { DAYLOG_FILES: options.files, POD_NAME: options.pod, POD_NAMESPACE: options.namespace, CONTAINER_NAME: options.container };
 }
 
 export interface ShippedOutcome {
@@ -39,11 +52,11 @@ export class ShipperProcess {
     readonly startedMs: number,
   ) {}
 
-  /** Spawns it with the given labels and files and the default batch settings; does not wait for anything. */
+  /** Spawns it as the sidecar or the node agent with the default batch settings; does not wait for anything. */
   static async start(options: ShipperOptions): Promise<ShipperProcess> {
     const metricsPort = await freePort();
     // As for the aggregator: none of the caller's DAYLOG_* (or pod labels), so the batch settings are the defaults.
-    const labels = new Set(['POD_NAME', 'POD_NAMESPACE', 'CONTAINER_NAME']);
+    const labels = new Set(['POD_NAME', 'POD_NAMESPACE', 'CONTAINER_NAME', 'POD_UID', 'NODE_NAME']);
     const env = Object.fromEntries(
       Object.entries(process.env).filter(([name]) => !name.startsWith('DAYLOG_') && !labels.has(name)),
     );
@@ -56,12 +69,9 @@ export class ShipperProcess {
       env: {
         ...env,
         DAYLOG_URL: `http://${HOST}:${options.aggregatorPort}`,
-        DAYLOG_FILES: options.files,
+        ...modeEnv(options),
         DAYLOG_STATE_DIR: options.stateDir,
         DAYLOG_METRICS_PORT: String(metricsPort),
-        POD_NAME: options.pod,
-        POD_NAMESPACE: options.namespace,
-        CONTAINER_NAME: options.container,
         NO_COLOR: '1',
       },
       stdio: ['ignore', 'pipe', 'pipe'],
