@@ -36,6 +36,7 @@ describe('shipper settings: the sidecar or the node agent', () => {
       nodeName: null,
       multiline: 'off',
       skipOlderThanMs: 24 * 3_600_000,
+      maxDeletedFiles: 100,
     });
     assert.deepEqual(config.files, []);
     assert.deepEqual(config.labels, { namespace: null, pod: '', container: null });
@@ -53,6 +54,7 @@ describe('shipper settings: the sidecar or the node agent', () => {
       NODE_NAME: 'node-a',
       DAYLOG_MULTILINE: 'stacktrace',
       DAYLOG_SKIP_OLDER_THAN: '48h',
+      DAYLOG_MAX_DELETED_FILES: '20',
       DAYLOG_START_AT: 'end',
       // The Downward API gives the agent these too: not needed, not refused.
       POD_NAME: 'daylog-node-agent-x2k4q',
@@ -66,6 +68,7 @@ describe('shipper settings: the sidecar or the node agent', () => {
       nodeName: 'node-a',
       multiline: 'stacktrace',
       skipOlderThanMs: 48 * 3_600_000,
+      maxDeletedFiles: 20,
     });
     assert.equal(config.startAt, 'end');
     // A static pod is known by the config hash its log directory is named after.

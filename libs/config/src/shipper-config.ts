@@ -28,6 +28,11 @@ export interface PodsConfig {
   multiline: MultilineMode;
   /** Lines older than this are not sent: the aggregator would refuse them. */
   skipOlderThanMs: number;
+  /**
+   * Files deleted (their pod gone) still held open to be read to their end; beyond it the oldest
+   * are given up and their unread bytes counted: a backlog must not pin a node's disk.
+   */
+  maxDeletedFiles: number;
 }
 
 /**
@@ -141,6 +146,7 @@ function podsConfig(env: Env, podsDir: string): PodsConfig {
     multiline: oneOf(env, 'DAYLOG_MULTILINE', 'off', MULTILINE_MODES, 'expected off or stacktrace (stack trace lines joined to the line they follow)'),
     // The aggregator's own default retention: a node's first start finds up to days of rotated files.
     skipOlderThanMs: duration(env, 'DAYLOG_SKIP_OLDER_THAN', '24h'),
+    maxDeletedFiles: wholeNumber(env, 'DAYLOG_MAX_DELETED_FILES', '100', 1, 100_000),
   };
 }
 

@@ -36,6 +36,11 @@ export interface FileCheckpoint {
    * read (its path is reused after every rotation, and inodes are reused).
    */
   identity?: string;
+  /**
+   * Node mode: read to its end and let go (a rotated or deleted file). Kept while a file of the same
+   * first bytes is still there (renamed, or gzipped by kubelet), so that it is not read again.
+   */
+  finished?: boolean;
 }
 
 /** A node's log file by its container instance and its first bytes, never by its path or inode alone. */
@@ -95,7 +100,8 @@ function isCheckpoint(value: unknown): value is FileCheckpoint {
     Number.isSafeInteger(c.offset) && c.offset >= 0 && typeof c.updatedMs === 'number' &&
     Array.isArray(c.inflight) && c.inflight.every((r) => Number.isSafeInteger(r?.start) && Number.isSafeInteger(r?.end)) &&
     (c.container === undefined || isContainerInstance(c.container)) &&
-    (c.identity === undefined || typeof c.identity === 'string')
+    (c.identity === undefined || typeof c.identity === 'string') &&
+    (c.finished === undefined || typeof c.finished === 'boolean')
   );
 }
 

@@ -78,6 +78,11 @@ export class RawLineSplitter {
     return lines;
   }
 
+  /** The start of the line not yet complete: every byte before it is in a line returned. */
+  get consumedThrough(): number {
+    return this.lineStart;
+  }
+
   reset(): void {
     this.line.clear();
   }

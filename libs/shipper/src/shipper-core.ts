@@ -65,6 +65,21 @@ export abstract class ShipperCore {
     return Promise.resolve();
   }
 
+  /** Whether the file's bytes may be read now: a node's newer file waits until the older ones of its container are read. */
+  protected mayRead(_file: TrackedFile): boolean {
+    return true;
+  }
+
+  /** A file finished and let go. */
+  protected retired(_file: TrackedFile): Promise<void> {
+    return Promise.resolve();
+  }
+
+  /** Checkpoints kept besides those of the files followed: a node's finished files, while they are still on disk. */
+  protected keptCheckpoints(): FileCheckpoint[] {
+    return [];
+  }
+
   /** Whether the file was replaced in place (truncated) and has been dealt with. */
   protected replacedInPlace(_file: TrackedFile, _size: number): Promise<boolean> {
     return Promise.resolve(false);
@@ -138,17 +153,18 @@ export abstract class ShipperCore {
     const { size, nlink } = await file.handle.stat();
     if (await this.replacedInPlace(file, size)) return true;
     let progressed = false;
-    if (size > file.readOffset && !this.batchFull(file)) {
+    if (size > file.readOffset && !this.batchFull(file) && this.mayRead(file)) {
       progressed = (await file.readMore(size - file.readOffset, now)) > 0;
       file.lastGrowthMs = now;
     }
-    file.expire(now);
+    file.expire(now, file.readOffset >= size);
     if (file.pendingSinceMs === 0 && file.pending.length > 0) file.pendingSinceMs = now;
     file.size = size;
     this.passSkipped(file);
     this.updateBytesBehind();
     const idle = file.readOffset >= size && now - file.lastGrowthMs >= this.retireAfterMs();
-    const done = (file.rotated || nlink === 0) && idle;
+    // A line still being joined that began here may yet end in the container's next file.
+    const done = (file.rotated || nlink === 0) && idle && file.decoder.settledOffset() === Infinity;
     if (done) file.acceptPartialLine(now);
     const inflightEnd = file.resend[0]?.end;
     const due =
@@ -240,6 +256,9 @@ export abstract class ShipperCore {
     range.acked = true;
     while (file.sent[0]?.acked) file.checkpoint.offset = file.sent.shift()!.end;
     file.checkpoint.updatedMs = this.clock.now();
+    // A line acknowledged here may hold the first bytes of another file (a line begun before a
+    // rotation): that file's offset moves over them now, so both are in the same save.
+    for (const other of this.files.values()) if (other !== file) this.passSkipped(other);
     // Saved with the next batch's range, at the next listing, or at stop, not with an fsync of its
     // own: an acknowledgement lost in a crash only means a resend under the same key, a duplicate
     // the aggregator recognises.
@@ -258,6 +277,7 @@ export abstract class ShipperCore {
     this.files.delete(file.key);
     await file.handle.close();
     logEvent('finished', { path: file.checkpoint.path, offset: file.checkpoint.offset });
+    await this.retired(file);
     await this.save();
   }
 
@@ -265,7 +285,9 @@ export abstract class ShipperCore {
   protected save(): Promise<void> {
     this.unsavedAcks = false;
     for (const file of this.files.values()) file.syncCheckpoint();
-    return this.store.save([...this.files.values()].map((file) => file.checkpoint));
+    // Until the first listing is over, checkpoints not yet matched to a file are kept: a crash then must not forget them.
+    const unmatched = this.started ? [] : [...this.saved.values()];
+    return this.store.save([...this.files.values()].map((file) => file.checkpoint).concat(this.keptCheckpoints(), unmatched));
   }
 
   private watchDirectories(): void {

@@ -13,6 +13,8 @@ export class ShipperMetrics {
   rotations = 0;
   filesSkipped = 0;
   bytesBehind = 0;
+  /** Node mode: unread bytes of deleted files given up (DAYLOG_MAX_DELETED_FILES). */
+  bytesAbandoned = 0;
   /** 1 while the latest attempt of some batch failed for a reason other than its lines. */
   deliveryFailing = 0;
   deliveryFailures = Object.fromEntries(DELIVERY_FAILURE_CAUSES.map((cause) => [cause, 0])) as Record<DeliveryFailureCause, number>;
@@ -28,6 +30,7 @@ export class ShipperMetrics {
       ['daylog_shipper_batches_dropped_total', this.batchesDropped, 'Single lines given up after a 413: larger than the aggregator takes.'],
       ['daylog_shipper_batches_split_total', this.batchesSplit, 'Batches halved after a 413.'],
       ['daylog_shipper_rotations_total', this.rotations, 'Rotations seen (rename or truncate).'],
+      ['daylog_shipper_bytes_abandoned_total', this.bytesAbandoned, 'Node mode: unread bytes of deleted files given up because more than DAYLOG_MAX_DELETED_FILES were held open.'],
       ['daylog_shipper_files_skipped_total', this.filesSkipped, 'Files refused because their real path (through a symbolic link) leaves the folders the globs name, or is the shipper\'s state; each counted once while it stays so.'],
     ];
     const lines = counters.flatMap(([name, value, help]) => [`# HELP ${name} ${help}`, `# TYPE ${name} counter`, `${name} ${value}`]);

@@ -20,6 +20,18 @@ export async function startsWith(handle: FileHandle, fingerprint: string): Promi
   return (await readFingerprint(handle)).startsWith(fingerprint);
 }
 
+/** How a file's fingerprint is taken, and whether it is final or may still grow with the file. */
+export interface Fingerprinter {
+  read(handle: FileHandle): Promise<string>;
+  isWhole(fingerprint: string): boolean;
+}
+
+/** The sidecar's: the first FINGERPRINT_BYTES. */
+export const FIRST_BYTES: Fingerprinter = {
+  read: readFingerprint,
+  isWhole: (fingerprint) => fingerprint.length >= FINGERPRINT_BYTES * 2,
+};
+
 /** What a file's lines are labelled with: the sidecar's pod, or the container its path names. */
 export type BatchLabels = Partial<Record<LabelName, string | null>>;
 
@@ -69,6 +81,7 @@ export class TrackedFile {
     readonly decoder: LineDecoder,
     private readonly metrics: ShipperMetrics,
     nowMs: number,
+    private readonly fingerprinter: Fingerprinter = FIRST_BYTES,
   ) {
     this.readOffset = checkpoint.offset;
     this.batchStart = checkpoint.offset;
@@ -106,9 +119,10 @@ export class TrackedFile {
     const buffer = this.readBuffer;
     const { bytesRead } = await this.handle.read(buffer, 0, Math.min(buffer.length, limitBytes), this.readOffset);
     if (bytesRead === 0) return 0;
-    if (this.checkpoint.fingerprint.length < FINGERPRINT_BYTES * 2) {
-      this.checkpoint.fingerprint = await readFingerprint(this.handle);
-      if (this.checkpoint.container) this.checkpoint.identity ??= containerFileIdentity(this.checkpoint.container, this.checkpoint.fingerprint);
+    const checkpoint = this.checkpoint;
+    if (!this.fingerprinter.isWhole(checkpoint.fingerprint)) {
+      checkpoint.fingerprint = await this.fingerprinter.read(this.handle);
+      if (checkpoint.container && this.fingerprinter.isWhole(checkpoint.fingerprint)) checkpoint.identity ??= containerFileIdentity(checkpoint.container, checkpoint.fingerprint);
     }
     this.accept(this.decoder.push(buffer.subarray(0, bytesRead), this.readOffset, nowMs));
     this.readOffset += bytesRead;
@@ -127,8 +141,8 @@ export class TrackedFile {
   }
 
   /** Lines that waited too long for their rest go as they are. */
-  expire(nowMs: number): void {
-    this.accept(this.decoder.expire(nowMs));
+  expire(nowMs: number, caughtUp: boolean): void {
+    this.accept(this.decoder.expire(nowMs, caughtUp));
   }
 
   /** The lines still held (a last line with no newline, an unfinished piece), for a file finished for good. */

@@ -6,7 +6,7 @@ import { RawLineSplitter } from '../line-splitter';
 import { ShipperMetrics } from '../shipper-metrics';
 import { RecordReader } from './container-record';
 import { messageShape } from './message-shape';
-import { JoinedLine, PieceJoiner } from './piece-joiner';
+import { JoinedLine, PieceJoiner, oldestStartIn } from './piece-joiner';
 import { StackTraceJoiner } from './stack-trace-joiner';
 
 /** How long a piece waits for the next one of its line (a last `P` when a stream closed never gets one). */
@@ -18,17 +18,34 @@ const MIN_RECORD_CAP_BYTES = 8 * 16 * 1024;
 /** Room for a record's time, stream and tags (CRI) or JSON around the message (json-file). */
 const RECORD_ENVELOPE_BYTES = 1024;
 
+/** A line shipped in one file that began in another: that file's offset may not pass `start` until the line is acknowledged. */
+interface Crossing {
+  file: string;
+  start: number;
+  /** The file the line is shipped in, and where it ends there. */
+  shippedIn: FileCheckpoint;
+  end: number;
+}
+
 /** The joiners of one container instance, shared by its files: a line may begin in one and end in the next. */
 export interface ContainerJoiners {
   pieces: PieceJoiner<string>;
   /** With DAYLOG_MULTILINE=stacktrace only. */
   traces: StackTraceJoiner<string> | null;
+  /** Lines made whole while another file of the instance was read: each waits for the file it ends in. */
+  handedOver: JoinedLine<string>[];
+  crossings: Crossing[];
+  /** When a file of the instance was last seen with bytes not yet read: time-outs count from then. */
+  behindAtMs: number;
 }
 
 export function containerJoiners(maxLineBytes: number, stackTraces: boolean): ContainerJoiners {
   return {
     pieces: new PieceJoiner({ maxLineBytes, timeoutMs: PIECE_TIMEOUT_MS }),
     traces: stackTraces ? new StackTraceJoiner({ maxLineBytes, timeoutMs: TRACE_TIMEOUT_MS }) : null,
+    handedOver: [],
+    crossings: [],
+    behindAtMs: 0,
   };
 }
 
@@ -41,10 +58,11 @@ export interface ContainerLogSettings {
 /**
  * A node's container log file: records (CRI or json-file, by its own content) joined into lines per
  * stream, then stack traces if asked, each line labelled by its stream, with its record's time, the
- * level its message shows, and the fields `pod_uid` and `restart`.
+ * level its message shows, and the fields `pod_uid` and `restart`. A line is shipped in the file its
+ * last byte is in, so its key is that file's range; the files it began in keep their offsets before
+ * it until it is acknowledged.
  */
 export class ContainerLogDecoder implements LineDecoder {
-  skippedThrough = 0;
   private readonly splitter: RawLineSplitter;
   private readonly reader = new RecordReader();
   private readonly fields: { pod_uid: string; restart: number };
@@ -71,23 +89,34 @@ export class ContainerLogDecoder implements LineDecoder {
     return lines;
   }
 
-  expire(nowMs: number): OutgoingLine[] {
+  expire(nowMs: number, caughtUp: boolean): OutgoingLine[] {
     const lines: OutgoingLine[] = [];
-    for (const joined of this.joiners.pieces.expire(nowMs)) this.traced(joined, nowMs, lines);
-    for (const joined of this.joiners.traces?.expire(nowMs) ?? []) this.ship(joined, nowMs, lines);
+    this.claimHandedOver(lines, nowMs);
+    if (!caughtUp) this.joiners.behindAtMs = nowMs;
+    const notBefore = this.joiners.behindAtMs;
+    for (const joined of this.joiners.pieces.expire(nowMs, notBefore)) this.traced(joined, nowMs, lines);
+    for (const joined of this.joiners.traces?.expire(nowMs, notBefore) ?? []) this.ship(joined, nowMs, lines);
     return lines;
   }
 
-  finish(_readOffset: number, nowMs: number): OutgoingLine[] {
-    const lines: OutgoingLine[] = [];
-    for (const joined of this.joiners.pieces.flush()) this.traced(joined, nowMs, lines);
-    for (const joined of this.joiners.traces?.flush() ?? []) this.ship(joined, nowMs, lines);
-    return lines;
+  /** Nothing: a file is finished only once no line of it is held (settledOffset), and a held line may end in the next file. */
+  finish(): OutgoingLine[] {
+    return [];
   }
 
   settledOffset(): number {
     const file = this.file;
-    return Math.min(this.joiners.pieces.oldestOpenStart(file) ?? Infinity, this.joiners.traces?.oldestOpenStart(file) ?? Infinity);
+    const { pieces, traces, handedOver } = this.joiners;
+    let settled = Math.min(pieces.oldestOpenStart(file) ?? Infinity, traces?.oldestOpenStart(file) ?? Infinity, oldestStartIn(file, handedOver) ?? Infinity);
+    if (this.joiners.crossings.length === 0) return settled;
+    this.joiners.crossings = this.joiners.crossings.filter((crossing) => crossing.shippedIn.offset < crossing.end);
+    for (const crossing of this.joiners.crossings) if (crossing.file === file) settled = Math.min(settled, crossing.start);
+    return settled;
+  }
+
+  /** Past the lines returned, held (settledOffset) or passed over: only the line not yet complete remains. */
+  get skippedThrough(): number {
+    return this.splitter.consumedThrough;
   }
 
   reset(): void {
@@ -103,11 +132,25 @@ export class ContainerLogDecoder implements LineDecoder {
     if (whole) this.ship(whole, nowMs, lines);
   }
 
+  private claimHandedOver(lines: OutgoingLine[], nowMs: number): void {
+    const { handedOver } = this.joiners;
+    if (handedOver.length === 0) return;
+    const file = this.file;
+    this.joiners.handedOver = handedOver.filter((line) => line.end.file !== file);
+    for (const line of handedOver) if (line.end.file === file) this.ship(line, nowMs, lines);
+  }
+
   private ship(line: JoinedLine<string>, nowMs: number, lines: OutgoingLine[]): void {
-    if (line.tsMs !== null && line.tsMs < nowMs - this.settings.skipOlderThanMs) {
-      this.skippedThrough = Math.max(this.skippedThrough, line.end.offset);
+    const file = this.file;
+    if (line.end.file !== file) {
+      this.joiners.handedOver.push(line);
       return;
     }
+    for (const start of line.fileStarts) {
+      if (start.file !== file) this.joiners.crossings.push({ file: start.file, start: start.offset, shippedIn: this.checkpoint, end: line.end.offset });
+    }
+    // Passed over, not sent: the offset moves over it once nothing before it is owed (skippedThrough).
+    if (line.tsMs !== null && line.tsMs < nowMs - this.settings.skipOlderThanMs) return;
     if (line.truncatedBytes > 0) this.metrics.linesTruncated++;
     if (line.invalidUtf8) this.metrics.linesInvalidUtf8++;
     lines.push({

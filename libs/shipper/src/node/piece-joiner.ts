@@ -102,9 +102,13 @@ export class PieceJoiner<F> {
     return this.finish(record.stream, chain, true);
   }
 
-  /** Lines whose next piece has not come within the time-out (a last `P` when a stream closed). */
-  expire(nowMs: number): JoinedLine<F>[] {
-    return this.deliver(([, chain]) => nowMs - chain.lastPieceMs >= this.limits.timeoutMs);
+  /**
+   * Lines whose next piece has not come within the time-out (a last `P` when a stream closed),
+   * counted from `notBeforeMs` if later: until then the reader was behind, and the piece may have
+   * been written in time but not yet read.
+   */
+  expire(nowMs: number, notBeforeMs = 0): JoinedLine<F>[] {
+    return this.deliver(([, chain]) => nowMs - Math.max(chain.lastPieceMs, notBeforeMs) >= this.limits.timeoutMs);
   }
 
   /** Every unfinished line, for an instance whose files are finished for good. */

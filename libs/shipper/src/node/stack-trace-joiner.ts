@@ -73,9 +73,9 @@ export class StackTraceJoiner<F> {
     return done;
   }
 
-  /** Lines no continuation came for within the time-out. */
-  expire(nowMs: number): JoinedLine<F>[] {
-    return this.deliver((group) => nowMs - group.lastPartMs >= this.limits.timeoutMs);
+  /** Lines no continuation came for within the time-out, counted from `notBeforeMs` if later (as PieceJoiner's). */
+  expire(nowMs: number, notBeforeMs = 0): JoinedLine<F>[] {
+    return this.deliver((group) => nowMs - Math.max(group.lastPartMs, notBeforeMs) >= this.limits.timeoutMs);
   }
 
   flush(): JoinedLine<F>[] {

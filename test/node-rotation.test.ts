@@ -1,0 +1,219 @@
+import assert from 'node:assert/strict';
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { FakeContainer, FakeNode, Runtime, Stream } from './support/kubelet-node';
+import { ShipperRig, assertExactlyOnce, freePort, stateDirOf, startRig, until } from './support/shipper-harness';
+import { ShipperProcess, exitOf, probe, startShipper } from './support/shipper-process';
+import { WireLineBody, queryJson } from './support/test-app';
+
+let uids = 0;
+const newUid = () => `7b1e9c2d-4a5f-4e8b-9c3d-${String(++uids).padStart(12, '0')}`;
+
+/** Longer than a containerd piece (16 KiB): written as `P P F`. */
+const LONG = 40_000;
+
+interface Written {
+  message: string;
+  stream: Stream;
+  container: string;
+}
+
+/** Writes lines into a fake container with times a millisecond apart, and remembers them in order. */
+class Writer {
+  readonly lines: Written[] = [];
+  private tsMs = Date.now() - 10 * 60_000;
+  private count = 0;
+
+  constructor(
+    readonly container: FakeContainer,
+    private readonly name: string,
+  ) {}
+
+  /** `count` lines, stdout and stderr in turn, every `longEvery`-th a long one in pieces. */
+  write(count: number, longEvery = 0): void {
+    for (let i = 0; i < count; i++) this.one(this.count % 2 === 0 ? 'stdout' : 'stderr', longEvery > 0 && this.count % longEvery === 0);
+  }
+
+  /** `count` lines on stderr alone: what may come while a stdout line waits for its last piece. */
+  writeStderr(count: number): void {
+    for (let i = 0; i < count; i++) this.one('stderr', false);
+  }
+
+  /**
+   * A long stdout line's pieces but its last, which `finish` writes: a line begun in one file and
+   * ended in the next. Until then only stderr may be written (writeStderr).
+   */
+  begin(): () => void {
+    const message = this.message(true);
+    const records = this.container.records('stdout', message, (this.tsMs += 1));
+    this.container.writeRaw(records.slice(0, -1));
+    this.lines.push({ message, stream: 'stdout', container: this.container.ref.container });
+    return () => this.container.writeRaw(records.slice(-1));
+  }
+
+  private one(stream: Stream, long: boolean): void {
+    const message = this.message(long);
+    this.container.write(stream, message, (this.tsMs += 1));
+    this.lines.push({ message, stream, container: this.container.ref.container });
+  }
+
+  private message(long: boolean): string {
+    const head = `${this.name} ${String(this.count++).padStart(6, '0')}`;
+    return long ? `${head} ${'x'.repeat(LONG)} end` : head;
+  }
+}
+
+/** Every stored line of a pod, oldest first. */
+async function storedLines(rig: ShipperRig, pod: string): Promise<WireLineBody[]> {
+  const lines: WireLineBody[] = [];
+  let cursor: string | null = null;
+  do {
+    const page = await queryJson(rig.aggregator.http, { pod, direction: 'forward', limit: '5000', ...(cursor ? { cursor } : {}) });
+    lines.push(...page.lines);
+    cursor = page.nextCursor;
+  } while (cursor);
+  return lines;
+}
+
+/** A line by its number and length: long lines would drown a failure's message. */
+const shown = (message: string): string => `${message.slice(0, 30)}… (${message.length} bytes)`;
+
+/** Waits for every written line, then checks each is stored once, in order per container stream, with its container and stream. */
+async function assertAllOnce(rig: ShipperRig, pod: string, written: Written[]): Promise<void> {
+  let stored: WireLineBody[] = [];
+  await until(`${written.length} lines of ${pod} stored`, async () => (stored = await storedLines(rig, pod)).length >= written.length);
+  assertExactlyOnce(
+    stored.map((line) => shown(line.message)),
+    written.map((line) => shown(line.message)),
+  );
+  for (const container of new Set(written.map((line) => line.container))) {
+    for (const stream of ['stdout', 'stderr'] as const) {
+      assert.deepEqual(
+        stored.filter((line) => line.container === container && line.source === stream).map((line) => shown(line.message)),
+        written.filter((line) => line.container === container && line.stream === stream).map((line) => shown(line.message)),
+        `${container} ${stream} in the order written`,
+      );
+    }
+  }
+}
+
+async function stopped(shipper: ShipperProcess): Promise<void> {
+  shipper.child.kill('SIGTERM');
+  assert.deepEqual(await exitOf(shipper), [0, null], shipper.output());
+}
+
+const followed = (shipper: ShipperProcess, path: string) => shipper.events().filter((e) => e.event === 'following' && e.path === path).length;
+
+describe('node agent: rotation and deletion', () => {
+  let rig: ShipperRig;
+  before(async () => {
+    rig = await startRig();
+  });
+  after(() => rig.close());
+
+  function node(name: string, runtime: Runtime = 'containerd', env: Record<string, string> = {}): { fake: FakeNode; env: Record<string, string> } {
+    const fake = new FakeNode(join(rig.logDir, name), runtime);
+    return {
+      fake,
+      env: {
+        DAYLOG_URL: rig.url,
+        DAYLOG_PODS_DIR: fake.podsDir,
+        DAYLOG_STATE_DIR: stateDirOf(join(rig.logDir, name)),
+        DAYLOG_BATCH_WAIT: '100ms',
+        DAYLOG_POLL_INTERVAL: '50ms',
+        ...env,
+      },
+    };
+  }
+
+  for (const runtime of ['containerd', 'cri-o', 'docker'] as const) {
+    it(`${runtime}: rotation under load, lines written after the rename, a line across it, copies gzipped and removed: every line once, in order`, async () => {
+      const { fake, env } = node(`load-${runtime}`, runtime);
+      const pod = `rotating-${runtime}`;
+      const writer = new Writer(fake.start({ namespace: 'shop', pod, uid: newUid(), container: 'app' }), pod);
+      const shipper = startShipper(env);
+      await until('the agent follows the log', () => followed(shipper, writer.container.path) === 1);
+      const rotateAt = Date.now();
+      for (let round = 1; round <= 6; round++) {
+        writer.write(1500, 97);
+        const finish = writer.begin();
+        // kubelet renames; the runtime writes on into the renamed file until it reopens.
+        writer.container.rotate(rotateAt + round * 1000, { reopen: false });
+        writer.writeStderr(200);
+        writer.container.reopen();
+        finish();
+        writer.write(300, 53);
+        await until(`the agent follows the log reopened (${round})`, () => followed(shipper, writer.container.path) === round + 1);
+      }
+      if (runtime !== 'docker') assert.ok(readdirSync(writer.container.dir).some((name) => name.endsWith('.gz')), 'kubelet compressed a copy');
+      await assertAllOnce(rig, pod, writer.lines);
+      await stopped(shipper);
+    });
+  }
+
+  it('reads a file rotated and gzipped while it was stopped from the .gz, only its unread part, and joins a line begun before the rotation', async () => {
+    const { fake, env } = node('down');
+    const pod = 'down-0';
+    const writer = new Writer(fake.start({ namespace: 'shop', pod, uid: newUid(), container: 'app' }), pod);
+    let shipper = startShipper(env);
+    const rotateAt = Date.now();
+    for (let round = 1; round <= 3; round++) {
+      writer.write(2000, 101);
+      const shippedBefore = (await storedLines(rig, pod)).length;
+      await until('some of the round shipped', async () => (await storedLines(rig, pod)).length > shippedBefore);
+      // Killed mid-stream: batches on their way, a line between its pieces.
+      const finish = writer.begin();
+      shipper.child.kill('SIGKILL');
+      await exitOf(shipper);
+      writer.writeStderr(300);
+      writer.container.rotate(rotateAt + round * 2000);
+      finish();
+      writer.write(400, 31);
+      // A second rotation compresses the first copy: the file the agent was reading is now only a .gz.
+      writer.container.rotate(rotateAt + round * 2000 + 1000);
+      writer.write(100);
+      assert.ok(!existsSync(join(writer.container.dir, writer.container.rotatedCopies()[0].replace(/\.gz$/, ''))), 'the copy read before is only a .gz');
+      shipper = startShipper(env);
+    }
+    await assertAllOnce(rig, pod, writer.lines);
+    await stopped(shipper);
+    assert.ok(
+      shipper.events().some((e) => e.event === 'following' && String(e.path).endsWith('.gz') && e.resumed === true && Number(e.offset) > 0),
+      'a .gz read on from its checkpoint',
+    );
+  });
+
+  it('reads the files of a pod deleted right after writing to their end, a last piece with no end included', async () => {
+    const { fake, env } = node('deleted');
+    const pod = 'deleted-0';
+    const uid = newUid();
+    const writer = new Writer(fake.start({ namespace: 'shop', pod, uid, container: 'app' }), pod);
+    const sidecar = new Writer(fake.start({ namespace: 'shop', pod, uid, container: 'sidecar' }), `${pod}-sidecar`);
+    const shipper = startShipper(env);
+    await until('the agent follows both logs', () => followed(shipper, writer.container.path) === 1 && followed(shipper, sidecar.container.path) === 1);
+    writer.write(5000, 211);
+    sidecar.write(3000);
+    writer.container.writeUnfinished('stdout', 'the last words, never ended', Date.now());
+    fake.deletePod(uid);
+    await assertAllOnce(rig, pod, [...writer.lines, ...sidecar.lines, { message: 'the last words, never ended', stream: 'stdout', container: 'app' }]);
+    await stopped(shipper);
+  });
+
+  it('holds at most DAYLOG_MAX_DELETED_FILES deleted files open, giving up the oldest and counting their unread bytes', async () => {
+    const metricsPort = await freePort();
+    // Nothing answers: the agent cannot ship, so it is behind on every file.
+    const { fake, env } = node('bound', 'containerd', { DAYLOG_URL: `http://127.0.0.1:${await freePort()}`, DAYLOG_MAX_DELETED_FILES: '1', DAYLOG_METRICS_PORT: String(metricsPort) });
+    const writers = [0, 1, 2].map((i) => new Writer(fake.start({ namespace: 'shop', pod: `bound-${i}`, uid: newUid(), container: 'app' }), `bound-${i}`));
+    for (const writer of writers) writer.write(3000);
+    const shipper = startShipper(env);
+    await until('the agent follows the three logs', () => writers.every((writer) => followed(shipper, writer.container.path) === 1));
+    for (const writer of writers) fake.deletePod(writer.container.ref.uid);
+    await until('two deleted files given up', () => shipper.events().filter((e) => e.event === 'deleted_file_given_up').length === 2);
+    const metrics = await probe(metricsPort, '/metrics');
+    const abandoned = Number(/^daylog_shipper_bytes_abandoned_total (\d+)$/m.exec(metrics?.text ?? '')?.[1]);
+    assert.ok(abandoned > 0, metrics?.text);
+    shipper.child.kill('SIGKILL');
+    await exitOf(shipper);
+  });
+});
