@@ -82,7 +82,8 @@ const shown = (message: string): string => `${message.slice(0, 30)}… (${messag
 /** Waits for every written line, then checks each is stored once, in order per container stream, with its container and stream. */
 async function assertAllOnce(rig: ShipperRig, pod: string, written: Written[]): Promise<void> {
   let stored: WireLineBody[] = [];
-  await until(`${written.length} lines of ${pod} stored`, async () => (stored = await storedLines(rig, pod)).length >= written.length);
+  // On a time-out the comparison below says which lines are missing.
+  await until(`${written.length} lines of ${pod} stored`, async () => (stored = await storedLines(rig, pod)).length >= written.length).catch(() => undefined);
   assertExactlyOnce(
     stored.map((line) => shown(line.message)),
     written.map((line) => shown(line.message)),

@@ -35,7 +35,9 @@ export interface ContainerJoiners {
   /** Lines made whole while another file of the instance was read: each waits for the file it ends in. */
   handedOver: JoinedLine<string>[];
   crossings: Crossing[];
-  /** When a file of the instance was last seen with bytes not yet read: time-outs count from then. */
+  /** The instance's files with bytes not yet read: a line's next piece may be among them, so none is overdue. */
+  behind: Set<ContainerLogDecoder>;
+  /** When the last of them caught up: time-outs count from then. */
   behindAtMs: number;
 }
 
@@ -45,6 +47,7 @@ export function containerJoiners(maxLineBytes: number, stackTraces: boolean): Co
     traces: stackTraces ? new StackTraceJoiner({ maxLineBytes, timeoutMs: TRACE_TIMEOUT_MS }) : null,
     handedOver: [],
     crossings: [],
+    behind: new Set(),
     behindAtMs: 0,
   };
 }
@@ -92,7 +95,13 @@ export class ContainerLogDecoder implements LineDecoder {
   expire(nowMs: number, caughtUp: boolean): OutgoingLine[] {
     const lines: OutgoingLine[] = [];
     this.claimHandedOver(lines, nowMs);
-    if (!caughtUp) this.joiners.behindAtMs = nowMs;
+    const { behind } = this.joiners;
+    if (caughtUp) behind.delete(this);
+    else behind.add(this);
+    if (behind.size > 0) {
+      this.joiners.behindAtMs = nowMs;
+      return lines;
+    }
     const notBefore = this.joiners.behindAtMs;
     for (const joined of this.joiners.pieces.expire(nowMs, notBefore)) this.traced(joined, nowMs, lines);
     for (const joined of this.joiners.traces?.expire(nowMs, notBefore) ?? []) this.ship(joined, nowMs, lines);

@@ -156,6 +156,8 @@ export class NodeAgent extends ShipperCore {
       const unread = Math.max(0, file.size - file.checkpoint.offset);
       this.metrics.bytesAbandoned += unread;
       logEvent('deleted_file_given_up', { path: file.checkpoint.path, unread_bytes: unread, held: deleted.length, bound: this.pods.maxDeletedFiles });
+      const followed = this.followed.get(file.key);
+      if (followed) this.joiners.get(followed.instance)?.behind.delete(file.decoder as ContainerLogDecoder);
       this.files.delete(file.key);
       this.followed.delete(file.key);
       await file.handle.close();
