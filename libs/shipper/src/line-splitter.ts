@@ -70,7 +70,8 @@ export class RawLineSplitter {
     for (let newline = chunk.indexOf(NEWLINE); newline !== -1; newline = chunk.indexOf(NEWLINE, start)) {
       this.line.append(chunk.subarray(start, newline));
       const end = chunkOffset + newline + 1;
-      lines.push({ ...this.line.takeBytes(), start: this.lineStart, end });
+      const { bytes, truncatedBytes } = this.line.takeBytes();
+      lines.push({ bytes, truncatedBytes, start: this.lineStart, end });
       this.lineStart = end;
       start = newline + 1;
     }
