@@ -37,15 +37,21 @@ export class NodeAgent extends ShipperCore {
 
   protected async discover(): Promise<void> {
     const listed = new Set<string>();
+    let opened = false;
     for (const found of await this.podLogFiles.list()) {
       listed.add(found.path);
       const tracked = this.files.get(found.path);
       if (tracked) tracked.rotated = false;
-      else await this.track(found);
+      else {
+        await this.track(found);
+        opened = true;
+      }
     }
     for (const [path, file] of this.files) if (!listed.has(path)) file.rotated = true;
     const live = new Set([...this.files.values()].map((file) => instanceKey(file.checkpoint.container!)));
     for (const key of this.joiners.keys()) if (!live.has(key)) this.joiners.delete(key);
+    // One save for the files a listing found, not one each: a node's first listing waited on 200 fsyncs.
+    if (opened) await this.save();
   }
 
   /** Opens a container's log: from its checkpoint if it is the same file (its first bytes say), else from the start (or its end: DAYLOG_START_AT=end on the first listing). */
@@ -75,7 +81,6 @@ export class NodeAgent extends ShipperCore {
     const decoder = new ContainerLogDecoder(checkpoint, joiners, { maxLineBytes: this.config.maxLineBytes, skipOlderThanMs: this.pods.skipOlderThanMs }, this.metrics);
     const labels = { namespace: found.namespace, pod: found.pod, container: found.container };
     this.files.set(found.path, new TrackedFile(found.path, handle, checkpoint, labels, decoder, this.metrics, now));
-    await this.save();
     logEvent('following', { path: found.path, offset: checkpoint.offset, resumed: saved !== undefined });
   }
 
