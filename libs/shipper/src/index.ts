@@ -1,5 +1,6 @@
 export * from './aggregator-client';
 export * from './checkpoint-store';
+export * from './connection-lanes';
 export * from './delivery-health';
 export * from './line-cap';
 export * from './line-parsers';

@@ -1,5 +1,5 @@
 import { open } from 'node:fs/promises';
-import { AggregatorClient } from '../aggregator-client';
+import { AGGREGATOR_CONNECTIONS, AggregatorClient } from '../aggregator-client';
 import { CheckpointStore, ContainerInstance, FileCheckpoint, containerFileIdentity } from '../checkpoint-store';
 import { logEvent } from '../log-event';
 import { ShipperClock, ShipperCore } from '../shipper-core';
@@ -19,6 +19,8 @@ export class NodeAgent extends ShipperCore {
   private readonly pods: PodsConfig;
   private readonly podLogFiles: PodLogFiles;
   private readonly joiners = new Map<string, ContainerJoiners>();
+  /** A node has many files: a batch of each of as many as there are connections (a file's own go one after another). */
+  protected override readonly maxInFlight = AGGREGATOR_CONNECTIONS;
 
   constructor(config: ShipperConfig, client: AggregatorClient, store: CheckpointStore, metrics: ShipperMetrics, clock: ShipperClock = Date) {
     super(config, client, store, metrics, clock);
