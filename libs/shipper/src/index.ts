@@ -2,6 +2,7 @@ export * from './aggregator-client';
 export * from './checkpoint-store';
 export * from './connection-lanes';
 export * from './delivery-health';
+export * from './ingest-request';
 export * from './line-cap';
 export * from './line-parsers';
 export * from './line-splitter';
