@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import fc from 'fast-check';
+import { MESSAGE_FORMATS, inMessageFormat, messageHeader } from '@daylog/log-model';
 import { messageShape } from '@daylog/shipper';
 
 const fixture = (name: string) => readFileSync(join(__dirname, '../../test/fixtures/nginx', name), 'utf8').split('\n').filter(Boolean);
@@ -39,5 +41,19 @@ describe('a container line\'s level, from its message', () => {
   it('names every real nginx access and error line by its format, for the aggregator to read as the sidecar\'s', () => {
     for (const line of fixture('access.log')) assert.deepEqual(messageShape(line), { format: 'nginx-access' }, line);
     for (const line of fixture('error.log')) assert.deepEqual(messageShape(line), { format: 'nginx-error' }, line);
+  });
+
+  it('names a line nginx\'s only when the aggregator reads it so: inMessageFormat says what messageHeader finds', () => {
+    const lines = [...fixture('access.log'), ...fixture('error.log')];
+    const edits = ['Foo', 'Jan', 'Dec', 'jan', '32', '2026/02/30', '[loud]', '-', '"', ' ', ''];
+    fc.assert(
+      fc.property(fc.constantFrom(...lines), fc.nat(), fc.constantFrom(...edits), fc.nat({ max: 3 }), (line, at, put, cut) => {
+        const i = at % (line.length + 1);
+        const text = line.slice(0, i) + put + line.slice(i + cut);
+        for (const format of MESSAGE_FORMATS) assert.equal(inMessageFormat(format, text), messageHeader(format, text) !== undefined, `${format}: ${text}`);
+      }),
+      { numRuns: 3000 },
+    );
+    assert.equal(inMessageFormat('nginx-access', '10.244.1.1 - - [01/Foo/2024:12:00:10 +0000] "GET / HTTP/1.1" 500 615 "-" "curl/8.5.0"'), false);
   });
 });

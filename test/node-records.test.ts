@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { ContainerRecord, JoinedLine, PieceJoiner, RecordReader, detectFormat, keptLineBytes, markTruncated, parseRecord } from '@daylog/shipper';
+import { parseTimestamp } from '@daylog/log-model';
+import { ContainerRecord, JoinedLine, PieceJoiner, RecordReader, criTimeMs, detectFormat, keptLineBytes, markTruncated, parseRecord } from '@daylog/shipper';
 
 const PIECE = 16384;
 const LIMITS = { maxLineBytes: 65536, timeoutMs: 5000 };
@@ -104,6 +105,58 @@ describe('container log records', () => {
     assert.equal(reader.read(cri('2024-05-01T12:00:10Z', 'stderr', 'F', 'x')).stream, 'stderr');
     assert.equal(reader.format, 'cri');
     assert.equal(reader.read(docker('x\n', 'stdout', '2024-05-01T12:00:10Z')).stream, 'unknown');
+  });
+});
+
+describe('CRI times read from their bytes', () => {
+  const pad = (n: number, width: number) => String(n).padStart(width, '0');
+  /** A time in a runtime's layout: containerd's `Z` with the fraction's trailing zeros trimmed, CRI-O's nine digits and an offset. */
+  const runtimeTimeArb = fc
+    .record({
+      ms: fc.integer({ min: Date.UTC(1970, 0, 2), max: Date.UTC(9999, 11, 30) }),
+      fraction: fc.integer({ min: 0, max: 999_999_999 }),
+      digits: fc.integer({ min: 0, max: 9 }),
+      offsetMinutes: fc.option(fc.integer({ min: -(23 * 60 + 59), max: 23 * 60 + 59 }), { nil: undefined }),
+    })
+    .map(({ ms, fraction, digits, offsetMinutes }) => {
+      const local = new Date(ms + (offsetMinutes ?? 0) * 60_000).toISOString().slice(0, 19);
+      const written = digits === 0 ? '' : `.${pad(fraction, 9).slice(0, digits)}`;
+      if (offsetMinutes === undefined) return `${local}${written}Z`;
+      const abs = Math.abs(offsetMinutes);
+      return `${local}${written}${offsetMinutes < 0 ? '-' : '+'}${pad(Math.floor(abs / 60), 2)}:${pad(abs % 60, 2)}`;
+    });
+  const read = (text: string) => criTimeMs(Buffer.from(text, 'latin1'), Buffer.byteLength(text, 'latin1'));
+
+  it('reads every time a runtime writes, as parseTimestamp does, to the millisecond, cut not rounded', () => {
+    fc.assert(
+      fc.property(runtimeTimeArb, (text) => {
+        const ms = read(text);
+        assert.equal(typeof ms, 'number', text);
+        assert.equal(ms, parseTimestamp(text), text);
+      }),
+      { numRuns: 5000 },
+    );
+    assert.equal(read('2024-02-29T23:59:59.9999Z'), Date.UTC(2024, 1, 29, 23, 59, 59, 999));
+    assert.equal(read('2024-05-01T00:30:00.1-01:30'), Date.UTC(2024, 4, 1, 2, 0, 0, 100));
+  });
+
+  it('leaves anything else to parseTimestamp: what it reads is what parseTimestamp reads', () => {
+    const near = fc.tuple(runtimeTimeArb, fc.nat(), fc.constantFrom('', '0', '9', 'T', 't', 'Z', 'z', ' ', ':', '-', '+', '.', 'x', '\u00e9', '00', '60', '13'), fc.boolean());
+    fc.assert(
+      fc.property(near, ([time, at, put, replace]) => {
+        const i = at % (time.length + 1);
+        const text = time.slice(0, i) + put + time.slice(replace ? i + 1 : i);
+        const ms = read(text);
+        if (ms !== undefined) assert.equal(ms, parseTimestamp(text), text);
+        const record = parseRecord('cri', Buffer.from(`${text} stdout F x`, 'latin1'));
+        const expected = /^\d{4}-\d{2}-\d{2}T/.test(text) ? (parseTimestamp(text) ?? null) : null;
+        assert.equal(record.tsMs, text.includes(' ') ? record.tsMs : expected, text);
+      }),
+      { numRuns: 5000 },
+    );
+    for (const text of ['2023-02-29T12:00:00Z', '2024-04-31T12:00:00Z', '2024-05-01T24:00:00Z', '2024-05-01T12:00:60Z', '2024-05-01T12:00:00.Z', '2024-05-01T12:00:00.1234567890Z', '2024-05-01T12:00:00+24:00', '2024-05-01T12:00:00+02:60', '0099-05-01T12:00:00Z']) {
+      assert.equal(read(text), undefined, text);
+    }
   });
 });
 

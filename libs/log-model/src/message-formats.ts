@@ -19,18 +19,21 @@ export interface MessageHeader {
 interface FormatReader {
   /** What ingest needs, without the cost of the fields. */
   header(text: string): MessageHeader | undefined;
+  /** Whether `header` finds one, without the cost of making it. */
+  matches(text: string): boolean;
   fields(text: string): Fields | undefined;
 }
 
 const MONTHS: Record<string, number> = { Jan: 0, Feb: 1, Mar: 2, Apr: 3, May: 4, Jun: 5, Jul: 6, Aug: 7, Sep: 8, Oct: 9, Nov: 10, Dec: 11 };
 
-// nginx "combined", optionally followed by $request_time (a common addition).
-const NGINX_ACCESS =
-  /^(\S+) \S+ (\S+) \[(\d{2})\/(\w{3})\/(\d{4}):(\d{2}):(\d{2}):(\d{2}) ([+-])(\d{2})(\d{2})\] "(?:(\S+) (\S+)(?: (\S+))?|[^"]*)" (\d{3}) (\d+|-) "([^"]*)" "([^"]*)"(?: (\d+(?:\.\d+)?))?/;
+// nginx "combined", optionally followed by $request_time (a common addition). The month is one of
+// MONTHS in the pattern itself, so that a match alone says the line is one.
+const NGINX_ACCESS = new RegExp(
+  String.raw`^(\S+) \S+ (\S+) \[(\d{2})\/(${Object.keys(MONTHS).join('|')})\/(\d{4}):(\d{2}):(\d{2}):(\d{2}) ([+-])(\d{2})(\d{2})\] "(?:(\S+) (\S+)(?: (\S+))?|[^"]*)" (\d{3}) (\d+|-) "([^"]*)" "([^"]*)"(?: (\d+(?:\.\d+)?))?`,
+);
 
-function nginxAccessHeader(m: RegExpExecArray): MessageHeader | undefined {
+function nginxAccessHeader(m: RegExpExecArray): MessageHeader {
   const month = MONTHS[m[4]];
-  if (month === undefined) return undefined;
   const offsetMinutes = (m[9] === '-' ? -1 : 1) * (Number(m[10]) * 60 + Number(m[11]));
   const ts = Date.UTC(+m[5], month, +m[3], +m[6], +m[7], +m[8]) - offsetMinutes * 60_000;
   const status = Number(m[15]);
@@ -43,9 +46,12 @@ const NGINX_ACCESS_READER: FormatReader = {
     const m = NGINX_ACCESS.exec(text);
     return m ? nginxAccessHeader(m) : undefined;
   },
+  matches(text) {
+    return NGINX_ACCESS.test(text);
+  },
   fields(text) {
     const m = NGINX_ACCESS.exec(text);
-    if (!m || !nginxAccessHeader(m)) return undefined;
+    if (!m) return undefined;
     const fields: Fields = { remote_addr: m[1], status: Number(m[15]) };
     if (m[2] !== '-') fields.remote_user = m[2];
     if (m[12]) fields.method = m[12];
@@ -105,6 +111,9 @@ const NGINX_ERROR_READER: FormatReader = {
     const m = NGINX_ERROR.exec(text);
     return m ? nginxErrorHeader(m) : undefined;
   },
+  matches(text) {
+    return NGINX_ERROR_READER.header(text) !== undefined;
+  },
   fields(text) {
     const m = NGINX_ERROR.exec(text);
     if (!m || !nginxErrorHeader(m)) return undefined;
@@ -127,6 +136,11 @@ export function isMessageFormat(value: unknown): value is MessageFormat {
 /** undefined when the message is not in the format it claims: it is kept, with the defaults. */
 export function messageHeader(format: MessageFormat, message: string): MessageHeader | undefined {
   return READERS[format].header(message);
+}
+
+/** Whether the message is in the format (messageHeader reads it), without the cost of its header. */
+export function inMessageFormat(format: MessageFormat, message: string): boolean {
+  return READERS[format].matches(message);
 }
 
 /** A stored line's fields: those derived from its message, overridden by those it was sent with. */

@@ -3,6 +3,7 @@ import { request as httpsRequest } from 'node:https';
 import { constants, gzipSync } from 'node:zlib';
 import { ShipperConfig } from '@daylog/config/shipper';
 import { IngestAnswer, LabelName } from '@daylog/log-model';
+import { ConnectionLanes } from './connection-lanes';
 import { DeliveryFailure, DeliveryHealth, causeOfStatus } from './delivery-health';
 import { IngestRequestEncoder, LabelledLine } from './ingest-request';
 import { logEvent } from './log-event';
@@ -10,6 +11,12 @@ import { ShipperMetrics } from './shipper-metrics';
 
 /** An aggregator that takes a request and never answers is given up on after this, and retried. */
 const REQUEST_TIMEOUT_MS = 30_000;
+/**
+ * Connections to the aggregator over http (ConnectionLanes). Measured with the node agent's 200
+ * containers: one connection left the aggregator idle between each answer and the next request
+ * (~15 ms a batch of 1000 lines, 51k lines/s); four, each with another file's batch, ~62k lines/s.
+ */
+export const AGGREGATOR_CONNECTIONS = 4;
 
 export interface OutgoingLine extends LabelledLine {
   /** Byte offset just past the line in its file. */
@@ -121,7 +128,8 @@ function reasonOf(status: number, answer: { error?: unknown }, text: string): st
  */
 export class AggregatorClient {
   private readonly endpoint: URL;
-  private readonly agent: Agent | undefined;
+  /** Over http; https goes through Node's global agent. */
+  private readonly lanes: ConnectionLanes | undefined;
   private readonly encoder = new IngestRequestEncoder();
 
   constructor(
@@ -132,12 +140,12 @@ export class AggregatorClient {
     private readonly random: () => number = Math.random,
   ) {
     this.endpoint = new URL(`${config.url}/api/v1/logs`);
-    this.agent = this.endpoint.protocol === 'http:' ? new Agent({ keepAlive: true, maxSockets: 1 }) : undefined;
+    this.lanes = this.endpoint.protocol === 'http:' ? new ConnectionLanes(AGGREGATOR_CONNECTIONS) : undefined;
   }
 
-  /** Lets go of the kept-alive connection. */
+  /** Lets go of the kept-alive connections. */
   close(): void {
-    this.agent?.destroy();
+    this.lanes?.destroy();
   }
 
   /**
@@ -145,27 +153,32 @@ export class AggregatorClient {
    * halves the batch, each half under its own range). Rejects only when the signal aborts.
    */
   async deliver(batch: OutgoingBatch, onAcked: (endOffset: number) => void, signal: AbortSignal): Promise<void> {
-    const pieces = [batch];
-    while (pieces.length > 0) {
-      const piece = pieces.shift()!;
-      const outcome = await this.sendUntilAnswered(piece, signal);
-      if (outcome === 'too-large' && piece.lines.length > 1) {
-        const half = Math.ceil(piece.lines.length / 2);
-        const first = { ...piece, lines: piece.lines.slice(0, half) };
-        pieces.unshift(first, { ...piece, start: batchEnd(first), lines: piece.lines.slice(half) });
-        this.metrics.batchesSplit++;
-        logEvent('batch_split', { key: batchKey(piece), lines: piece.lines.length });
-        continue;
+    const agent = this.lanes?.take(batch.identity);
+    try {
+      const pieces = [batch];
+      while (pieces.length > 0) {
+        const piece = pieces.shift()!;
+        const outcome = await this.sendUntilAnswered(piece, agent, signal);
+        if (outcome === 'too-large' && piece.lines.length > 1) {
+          const half = Math.ceil(piece.lines.length / 2);
+          const first = { ...piece, lines: piece.lines.slice(0, half) };
+          pieces.unshift(first, { ...piece, start: batchEnd(first), lines: piece.lines.slice(half) });
+          this.metrics.batchesSplit++;
+          logEvent('batch_split', { key: batchKey(piece), lines: piece.lines.length });
+          continue;
+        }
+        onAcked(batchEnd(piece));
       }
-      onAcked(batchEnd(piece));
+    } finally {
+      this.lanes?.release(batch.identity);
     }
   }
 
   /** Sends until the aggregator answers about the lines, waiting a backoff step after each failed attempt. */
-  private async sendUntilAnswered(batch: OutgoingBatch, signal: AbortSignal): Promise<'done' | 'too-large'> {
+  private async sendUntilAnswered(batch: OutgoingBatch, agent: Agent | undefined, signal: AbortSignal): Promise<'done' | 'too-large'> {
     const key = batchKey(batch);
     for (let attempt = 1; ; attempt++) {
-      const result = await this.attempt(batch, signal);
+      const result = await this.attempt(batch, agent, signal);
       if (result.outcome !== 'failed') {
         this.health.answered(key);
         if (result.outcome === 'answered') return 'done';
@@ -188,7 +201,7 @@ export class AggregatorClient {
     logEvent('batch_refused', { key: batchKey(batch), lines: batch.lines.length, reason });
   }
 
-  private async attempt(batch: OutgoingBatch, signal: AbortSignal): Promise<Attempt> {
+  private async attempt(batch: OutgoingBatch, agent: Agent | undefined, signal: AbortSignal): Promise<Attempt> {
     let response: HttpAnswer;
     const timeout = AbortSignal.timeout(REQUEST_TIMEOUT_MS);
     try {
@@ -197,7 +210,7 @@ export class AggregatorClient {
       // thread, so that the encoder's buffer is free again when it returns.
       const body = gzipSync(request.body, { level: constants.Z_BEST_SPEED });
       const url = new URL(request.query, this.endpoint);
-      response = await post(url, this.agent, this.headers(batch, request.contentType), body, AbortSignal.any([signal, timeout]));
+      response = await post(url, agent, this.headers(batch, request.contentType), body, AbortSignal.any([signal, timeout]));
     } catch (error) {
       if (signal.aborted) throw error;
       const failure: DeliveryFailure = timeout.aborted

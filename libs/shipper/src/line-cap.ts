@@ -3,6 +3,7 @@ const TRUNCATION_MARK_BYTES = 64;
 const CARRIAGE_RETURN = 0x0d;
 const REPLACEMENT = '\ufffd';
 const REPLACEMENT_BYTES = Buffer.from(REPLACEMENT);
+const NO_BYTES = Buffer.alloc(0);
 
 /** How many bytes of a line are kept under DAYLOG_MAX_LINE_BYTES; the rest is cut and counted in the mark. */
 export function keptLineBytes(maxLineBytes: number): number {
@@ -28,7 +29,9 @@ export interface DecodedLine {
  * character split between two parts comes out intact.
  */
 export class CappedLineBytes {
-  private parts: Buffer[] = [];
+  /** Most lines come in one part: it is kept apart, so that they need no array each. */
+  private first: Buffer | null = null;
+  private rest: Buffer[] = [];
   private kept = 0;
   private skipped = 0;
 
@@ -52,7 +55,9 @@ export class CappedLineBytes {
       bytes = bytes.subarray(0, room);
     }
     if (bytes.length === 0) return;
-    this.parts.push(copy ? Buffer.from(bytes) : bytes);
+    const part = copy ? Buffer.from(bytes) : bytes;
+    if (this.first === null) this.first = part;
+    else this.rest.push(part);
     this.kept += bytes.length;
   }
 
@@ -75,11 +80,13 @@ export class CappedLineBytes {
   }
 
   private joined(): Buffer {
-    return this.parts.length === 1 ? this.parts[0] : Buffer.concat(this.parts, this.kept);
+    if (this.first === null) return NO_BYTES;
+    return this.rest.length === 0 ? this.first : Buffer.concat([this.first, ...this.rest], this.kept);
   }
 
   clear(): void {
-    this.parts = [];
+    this.first = null;
+    if (this.rest.length > 0) this.rest = [];
     this.kept = 0;
     this.skipped = 0;
   }

@@ -42,6 +42,8 @@ export abstract class ShipperCore {
   private lastDiscoveryMs = 0;
   /** Acknowledgements not yet saved. */
   private unsavedAcks = false;
+  /** Batches on their way at once: MAX_IN_FLIGHT unless the mode says otherwise. */
+  protected readonly maxInFlight: number = MAX_IN_FLIGHT;
 
   constructor(
     protected readonly config: ShipperConfig,
@@ -211,12 +213,12 @@ export abstract class ShipperCore {
   }
 
   /**
-   * Sends the next batch without waiting for its answer, once fewer than MAX_IN_FLIGHT are on
+   * Sends the next batch without waiting for its answer, once fewer than maxInFlight are on
    * their way. Its range is saved before it leaves; after a restart, ranges saved but not yet
    * acknowledged are formed again exactly. A batch ends where no line still being joined began.
    */
   protected async flush(file: TrackedFile): Promise<void> {
-    while (this.inFlight.size >= MAX_IN_FLIGHT) await Promise.race(this.inFlight);
+    while (this.inFlight.size >= this.maxInFlight) await Promise.race(this.inFlight);
     if (this.deliveryFailure) throw this.deliveryFailure;
     const settled = file.settledLines;
     if (settled === 0) return;

@@ -1,4 +1,5 @@
 import { parseTimestamp } from '@daylog/log-model';
+import { criTimeMs } from './cri-time';
 
 /** How a container runtime writes a log file: CRI (containerd, CRI-O) or Docker's json-file. */
 export type ContainerLogFormat = 'cri' | 'docker';
@@ -29,22 +30,37 @@ function runtimeTime(text: string): number | undefined {
   return RFC3339_DATE.test(text) ? parseTimestamp(text) : undefined;
 }
 
+const STDOUT = Buffer.from('stdout');
+const STDERR = Buffer.from('stderr');
+const COLON = 0x3a;
+const PIECE_TAG = 0x50;
+const FULL_TAG = 0x46;
+
+/** Whether `line[from, to)` holds exactly the bytes of `word`. */
+function bytesAre(line: Buffer, from: number, to: number, word: Buffer): boolean {
+  if (to - from !== word.length) return false;
+  for (let i = 0; i < word.length; i++) if (line[from + i] !== word[i]) return false;
+  return true;
+}
+
 /**
  * `<time> <stdout|stderr> <tags> <message>`: split at the first three spaces only, the message being
  * every byte after (spaces, nothing, or bytes that are not UTF-8). Only the first `:`-separated tag
  * is read, as kubelet does (`P` a piece, `F` the last or only one), so later tags may be added.
+ * Read from the bytes, without a string for each field: this runs for every record.
  */
 function parseCri(line: Buffer): ContainerRecord | undefined {
   const afterTime = line.indexOf(SPACE);
   const afterStream = afterTime < 0 ? -1 : line.indexOf(SPACE, afterTime + 1);
   const afterTags = afterStream < 0 ? -1 : line.indexOf(SPACE, afterStream + 1);
   if (afterTags < 0) return undefined;
-  const stream = line.toString('latin1', afterTime + 1, afterStream);
-  const tag = line.toString('latin1', afterStream + 1, afterTags).split(':', 1)[0];
-  if (!isStream(stream) || (tag !== 'P' && tag !== 'F')) return undefined;
-  const tsMs = runtimeTime(line.toString('latin1', 0, afterTime));
+  const stream = bytesAre(line, afterTime + 1, afterStream, STDOUT) ? 'stdout' : bytesAre(line, afterTime + 1, afterStream, STDERR) ? 'stderr' : undefined;
+  const tag = line[afterStream + 1];
+  const oneLetterTag = afterStream + 2 === afterTags || line[afterStream + 2] === COLON;
+  if (!stream || (tag !== PIECE_TAG && tag !== FULL_TAG) || !oneLetterTag) return undefined;
+  const tsMs = criTimeMs(line, afterTime) ?? runtimeTime(line.toString('latin1', 0, afterTime));
   if (tsMs === undefined) return undefined;
-  return { tsMs, stream, partial: tag === 'P', message: line.subarray(afterTags + 1) };
+  return { tsMs, stream, partial: tag === PIECE_TAG, message: line.subarray(afterTags + 1) };
 }
 
 /**

@@ -1,4 +1,5 @@
 export * from './container-record';
+export * from './cri-time';
 export * from './message-shape';
 export * from './piece-joiner';
 export * from './stack-trace-joiner';

@@ -1,4 +1,4 @@
-import { Level, MessageFormat, leadingLevel, messageHeader, normalizeLevel } from '@daylog/log-model';
+import { Level, MessageFormat, inMessageFormat, leadingLevel, normalizeLevel } from '@daylog/log-model';
 import { LEVEL_KEYS, jsonLevelKey } from '../line-parsers';
 
 /**
@@ -40,8 +40,8 @@ function logfmtLevel(text: string): Level | undefined {
  */
 export function messageShape(text: string): MessageShape {
   if (text.trimStart().startsWith('{')) return { level: jsonLevel(text) ?? 'info' };
-  if (messageHeader('nginx-access', text)) return { format: 'nginx-access' };
-  if (messageHeader('nginx-error', text)) return { format: 'nginx-error' };
+  if (inMessageFormat('nginx-access', text)) return { format: 'nginx-access' };
+  if (inMessageFormat('nginx-error', text)) return { format: 'nginx-error' };
   const klog = KLOG_HEADER.exec(text);
   if (klog) return { level: KLOG_LEVELS[klog[1]] };
   return { level: logfmtLevel(text) ?? leadingLevel(text) ?? 'info' };
