@@ -162,7 +162,7 @@ export abstract class ShipperCore {
     file.expire(now, file.readOffset >= size);
     if (file.pendingSinceMs === 0 && file.pending.length > 0) file.pendingSinceMs = now;
     file.size = size;
-    this.passSkipped(file);
+    this.advance(file);
     this.updateBytesBehind();
     const idle = file.readOffset >= size && now - file.lastGrowthMs >= this.retireAfterMs();
     // A line still being joined that began here may yet end in the container's next file.
@@ -256,16 +256,34 @@ export abstract class ShipperCore {
     if (ackedEnd < range.end) file.sent.splice(index + 1, 0, { start: ackedEnd, end: range.end, acked: false });
     range.end = ackedEnd;
     range.acked = true;
-    while (file.sent[0]?.acked) file.checkpoint.offset = file.sent.shift()!.end;
+    this.acknowledgedRange(file, range.start, ackedEnd);
     file.checkpoint.updatedMs = this.clock.now();
     // A line acknowledged here may hold the first bytes of another file (a line begun before a
-    // rotation): that file's offset moves over them now, so both are in the same save.
-    for (const other of this.files.values()) if (other !== file) this.passSkipped(other);
+    // rotation), and an offset held for such a line may move now: every file's offset is looked at.
+    for (const any of this.files.values()) this.advance(any);
     // Saved with the next batch's range, at the next listing, or at stop, not with an fsync of its
     // own: an acknowledgement lost in a crash only means a resend under the same key, a duplicate
     // the aggregator recognises.
     this.unsavedAcks = true;
     this.updateBytesBehind();
+  }
+
+  /** Moves the offset over the acknowledged front, as far as no line begun in another file holds it, then over bytes passed over. */
+  private advance(file: TrackedFile): void {
+    while (file.sent[0]?.acked && !this.holdsOffsetBefore(file, file.sent[0].end)) file.checkpoint.offset = file.sent.shift()!.end;
+    this.passSkipped(file);
+  }
+
+  /** Node mode: the lines of `file` from `from` to `to` were acknowledged. */
+  protected acknowledgedRange(_file: TrackedFile, _from: number, _to: number): void {}
+
+  /**
+   * Node mode: whether the file's offset must stay before `end` for now, because a line acknowledged
+   * before it began in another file whose offset has not yet passed its first piece: after a crash
+   * both are read again, and the line is formed again under the same key.
+   */
+  protected holdsOffsetBefore(_file: TrackedFile, _end: number): boolean {
+    return false;
   }
 
   /** Waits for every batch on its way. */

@@ -18,13 +18,20 @@ const MIN_RECORD_CAP_BYTES = 8 * 16 * 1024;
 /** Room for a record's time, stream and tags (CRI) or JSON around the message (json-file). */
 const RECORD_ENVELOPE_BYTES = 1024;
 
-/** A line shipped in one file that began in another: that file's offset may not pass `start` until the line is acknowledged. */
-interface Crossing {
+/**
+ * A line shipped in one file that began in another. The file it began in sends nothing past `start`
+ * until the line is acknowledged; the file it is shipped in saves no offset past `end` until the
+ * other's offset passes `start`, so that a crash in between reads both again and forms the line again.
+ */
+export interface Crossing {
   file: string;
   start: number;
+  /** The file the line began in, once known. */
+  startedIn: FileCheckpoint | undefined;
   /** The file the line is shipped in, and where it ends there. */
   shippedIn: FileCheckpoint;
   end: number;
+  acked: boolean;
 }
 
 /** The joiners of one container instance, shared by its files: a line may begin in one and end in the next. */
@@ -35,6 +42,8 @@ export interface ContainerJoiners {
   /** Lines made whole while another file of the instance was read: each waits for the file it ends in. */
   handedOver: JoinedLine<string>[];
   crossings: Crossing[];
+  /** The checkpoints of the instance's files, by the token that names them to the joiners. */
+  checkpoints: Map<string, FileCheckpoint>;
   /** The instance's files with bytes not yet read: a line's next piece may be among them, so none is overdue. */
   behind: Set<ContainerLogDecoder>;
   /** When the last of them caught up: time-outs count from then. */
@@ -47,6 +56,7 @@ export function containerJoiners(maxLineBytes: number, stackTraces: boolean): Co
     traces: stackTraces ? new StackTraceJoiner({ maxLineBytes, timeoutMs: TRACE_TIMEOUT_MS }) : null,
     handedOver: [],
     crossings: [],
+    checkpoints: new Map(),
     behind: new Set(),
     behindAtMs: 0,
   };
@@ -84,6 +94,7 @@ export class ContainerLogDecoder implements LineDecoder {
   push(chunk: Buffer, chunkOffset: number, nowMs: number): OutgoingLine[] {
     const lines: OutgoingLine[] = [];
     const file = this.file;
+    if (file !== '') this.joiners.checkpoints.set(file, this.checkpoint);
     for (const raw of this.splitter.push(chunk, chunkOffset)) {
       const record = this.reader.read(raw.bytes);
       const joined = this.joiners.pieces.push(record, { file, start: raw.start, end: raw.end }, nowMs);
@@ -118,8 +129,8 @@ export class ContainerLogDecoder implements LineDecoder {
     const { pieces, traces, handedOver } = this.joiners;
     let settled = Math.min(pieces.oldestOpenStart(file) ?? Infinity, traces?.oldestOpenStart(file) ?? Infinity, oldestStartIn(file, handedOver) ?? Infinity);
     if (this.joiners.crossings.length === 0) return settled;
-    this.joiners.crossings = this.joiners.crossings.filter((crossing) => crossing.shippedIn.offset < crossing.end);
-    for (const crossing of this.joiners.crossings) if (crossing.file === file) settled = Math.min(settled, crossing.start);
+    this.joiners.crossings = this.joiners.crossings.filter((crossing) => !crossing.acked || (crossing.startedIn?.offset ?? Infinity) <= crossing.start);
+    for (const crossing of this.joiners.crossings) if (crossing.file === file && !crossing.acked) settled = Math.min(settled, crossing.start);
     return settled;
   }
 
@@ -156,7 +167,9 @@ export class ContainerLogDecoder implements LineDecoder {
       return;
     }
     for (const start of line.fileStarts) {
-      if (start.file !== file) this.joiners.crossings.push({ file: start.file, start: start.offset, shippedIn: this.checkpoint, end: line.end.offset });
+      if (start.file === file) continue;
+      const startedIn = this.joiners.checkpoints.get(start.file);
+      this.joiners.crossings.push({ file: start.file, start: start.offset, startedIn, shippedIn: this.checkpoint, end: line.end.offset, acked: false });
     }
     // Passed over, not sent: the offset moves over it once nothing before it is owed (skippedThrough).
     if (line.tsMs !== null && line.tsMs < nowMs - this.settings.skipOlderThanMs) return;

@@ -7,7 +7,7 @@ import { ShipperClock, ShipperCore } from '../shipper-core';
 import { ShipperMetrics } from '../shipper-metrics';
 import { Fingerprinter, TrackedFile } from '../tracked-file';
 import { ShipperConfig, PodsConfig } from '@daylog/config/shipper';
-import { ContainerJoiners, ContainerLogDecoder, containerJoiners } from './container-log-decoder';
+import { ContainerJoiners, ContainerLogDecoder, Crossing, containerJoiners } from './container-log-decoder';
 import { gzippedFingerprint, unpackFrom } from './gzipped-log';
 import { PodLogFile, PodLogFiles, ageRank } from './pod-log-files';
 import { isWholeFingerprint, readRecordFingerprint } from './record-fingerprint';
@@ -100,6 +100,23 @@ export class NodeAgent extends ShipperCore {
     return true;
   }
 
+  protected override acknowledgedRange(file: TrackedFile, from: number, to: number): void {
+    for (const crossing of this.crossingsOf(file)) {
+      if (crossing.shippedIn === file.checkpoint && crossing.end > from && crossing.end <= to) crossing.acked = true;
+    }
+  }
+
+  protected override holdsOffsetBefore(file: TrackedFile, end: number): boolean {
+    return this.crossingsOf(file).some(
+      (crossing) => crossing.shippedIn === file.checkpoint && crossing.end <= end && (crossing.startedIn?.offset ?? Infinity) <= crossing.start,
+    );
+  }
+
+  private crossingsOf(file: TrackedFile): Crossing[] {
+    const followed = this.followed.get(file.key);
+    return (followed && this.joiners.get(followed.instance)?.crossings) || [];
+  }
+
   protected override async retired(file: TrackedFile): Promise<void> {
     const followed = this.followed.get(file.key);
     this.followed.delete(file.key);
@@ -163,7 +180,12 @@ export class NodeAgent extends ShipperCore {
       this.metrics.bytesAbandoned += unread;
       logEvent('deleted_file_given_up', { path: file.checkpoint.path, unread_bytes: unread, held: deleted.length, bound: this.pods.maxDeletedFiles });
       const followed = this.followed.get(file.key);
-      if (followed) this.joiners.get(followed.instance)?.behind.delete(file.decoder as ContainerLogDecoder);
+      const joiners = followed && this.joiners.get(followed.instance);
+      if (joiners) {
+        joiners.behind.delete(file.decoder as ContainerLogDecoder);
+        // Its unread lines are gone: the lines it began hold no other file's offset any more.
+        for (const crossing of joiners.crossings) if (crossing.startedIn === file.checkpoint) crossing.startedIn = undefined;
+      }
       this.files.delete(file.key);
       this.followed.delete(file.key);
       await file.handle.close();
