@@ -209,6 +209,38 @@ describe('node agent: rotation and deletion', () => {
     await stopped(shipper);
   });
 
+  it('joins stack traces with DAYLOG_MULTILINE=stacktrace, per container stream, a trace across a rotation too, and leaves other lines alone', async () => {
+    const { fake, env } = node('traces', 'containerd', { DAYLOG_MULTILINE: 'stacktrace' });
+    const pod = 'traces-0';
+    const app = fake.start({ namespace: 'shop', pod, uid: newUid(), container: 'app' });
+    const shipper = startShipper(env);
+    await until('the agent follows the log', () => followed(shipper, app.path) === 1);
+    let ts = Date.now() - 60_000;
+    const write = (stream: Stream, lines: string[]) => {
+      for (const line of lines) app.write(stream, line, (ts += 1));
+    };
+    const java = ['java.lang.IllegalStateException: no seat', '\tat shop.Booking.reserve(Booking.java:42)', '\tat shop.Api.post(Api.java:7)', 'Caused by: java.io.IOException: closed', '\t... 2 more'];
+    const python = ['Traceback (most recent call last):', '  File "/app/worker.py", line 9, in <module>', '    run()', 'ValueError: bad input'];
+    write('stderr', ['ERROR request failed', ...java]);
+    write('stdout', ['plain line one']);
+    write('stderr', python.slice(0, 2));
+    // kubelet rotates in the middle of the Python trace: its last lines are in the next file.
+    app.rotate(Date.now());
+    write('stderr', python.slice(2));
+    write('stdout', ['plain line two']);
+    write('stderr', ['WARN after the traces']);
+    const expected: Written[] = [
+      { message: 'ERROR request failed', stream: 'stderr', container: 'app' },
+      { message: java.join('\n'), stream: 'stderr', container: 'app' },
+      { message: 'plain line one', stream: 'stdout', container: 'app' },
+      { message: python.join('\n'), stream: 'stderr', container: 'app' },
+      { message: 'plain line two', stream: 'stdout', container: 'app' },
+      { message: 'WARN after the traces', stream: 'stderr', container: 'app' },
+    ];
+    await assertAllOnce(rig, pod, expected);
+    await stopped(shipper);
+  });
+
   it('holds at most DAYLOG_MAX_DELETED_FILES deleted files open, giving up the oldest and counting their unread bytes', async () => {
     const metricsPort = await freePort();
     // Nothing answers: the agent cannot ship, so it is behind on every file.
