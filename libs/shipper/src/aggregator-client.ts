@@ -21,6 +21,12 @@ export const AGGREGATOR_CONNECTIONS = 4;
 export interface OutgoingLine extends LabelledLine {
   /** Byte offset just past the line in its file. */
   endOffset: number;
+  /**
+   * Where the line's bytes in its file begin, when lines may end out of order (a node's: a line in
+   * pieces ends after the lines of the other stream written between them): a batch that leaves the
+   * line out may not end past it.
+   */
+  startOffset?: number;
 }
 
 /** Lines of one file, bytes [start, last line's endOffset): the range names the batch. */

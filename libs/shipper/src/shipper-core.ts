@@ -1,6 +1,7 @@
 import { FSWatcher, watch } from 'node:fs';
 import { ShipperConfig } from '@daylog/config/shipper';
 import { AggregatorClient, batchEnd } from './aggregator-client';
+import { cutWhereNoLineLeftOutBegan } from './batch-cut';
 import { CheckpointStore, FileCheckpoint } from './checkpoint-store';
 import { logEvent } from './log-event';
 import { ShipperMetrics } from './shipper-metrics';
@@ -122,7 +123,7 @@ export abstract class ShipperCore {
         if (!progressed) await this.idle();
       }
       // Lines after a line still being joined stay unsent: a restart reads them again from its start.
-      for (const file of this.files.values()) while (file.settledLines > 0) await this.flush(file);
+      for (const file of this.files.values()) while (file.settledLines > 0 && (await this.flush(file))) continue;
       await this.drain();
     } catch (error) {
       if (!this.abort.signal.aborted) throw error;
@@ -174,10 +175,7 @@ export abstract class ShipperCore {
       now - file.pendingSinceMs >= this.config.batchWaitMs ||
       done ||
       (inflightEnd !== undefined && file.pending.some((line) => line.endOffset >= inflightEnd));
-    if (file.settledLines > 0 && due) {
-      await this.flush(file);
-      progressed = true;
-    }
+    if (file.settledLines > 0 && due) progressed = (await this.flush(file)) || progressed;
     if (done && file.pending.length === 0) {
       await this.retire(file);
       progressed = true;
@@ -217,11 +215,11 @@ export abstract class ShipperCore {
    * their way. Its range is saved before it leaves; after a restart, ranges saved but not yet
    * acknowledged are formed again exactly. A batch ends where no line still being joined began.
    */
-  protected async flush(file: TrackedFile): Promise<void> {
+  protected async flush(file: TrackedFile): Promise<boolean> {
     while (this.inFlight.size >= this.maxInFlight) await Promise.race(this.inFlight);
     if (this.deliveryFailure) throw this.deliveryFailure;
     const settled = file.settledLines;
-    if (settled === 0) return;
+    if (settled === 0) return false;
     const resendEnd = file.resend[0]?.end;
     let take = 0;
     let bytes = 0;
@@ -229,6 +227,12 @@ export abstract class ShipperCore {
       bytes += file.pending[take].message.length;
       take++;
       if (resendEnd !== undefined && file.pending[take - 1].endOffset >= resendEnd) break;
+    }
+    if (resendEnd === undefined || file.pending[take - 1].endOffset < resendEnd) {
+      take = cutWhereNoLineLeftOutBegan(file.pending, take, settled);
+      if (take === 0) return false;
+      bytes = 0;
+      for (let i = 0; i < take; i++) bytes += file.pending[i].message.length;
     }
     const lines = file.pending.splice(0, take);
     file.pendingBytes -= bytes;
@@ -247,6 +251,7 @@ export abstract class ShipperCore {
       })
       .finally(() => this.inFlight.delete(delivery));
     this.inFlight.add(delivery);
+    return true;
   }
 
   /** Marks bytes up to ackedEnd as stored (a 413 acknowledges a batch in pieces) and moves the offset over the acknowledged front. */

@@ -66,7 +66,7 @@ export class Shipper extends ShipperCore {
       await copy.close();
     }
     file.acceptPartialLine(this.clock.now());
-    while (file.pending.length > 0) await this.flush(file);
+    while (file.pending.length > 0 && (await this.flush(file))) continue;
     await this.drain();
     this.metrics.rotations++;
     logEvent('truncated', { path: file.checkpoint.path, generation: file.checkpoint.generation + 1, copy_found: copy !== null });
