@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { FakeContainer, FakeNode, Runtime, Stream } from './support/kubelet-node';
@@ -196,6 +196,30 @@ describe('node agent: rotation and deletion', () => {
     await stopped(shipper);
   });
 
+  it("docker: reads the copy Docker rotated beside its file while the agent was stopped, only its unread part, a line across it joined", async () => {
+    const { fake, env } = node('docker-down', 'docker');
+    const pod = 'docker-down-0';
+    const writer = new Writer(fake.start({ namespace: 'shop', pod, uid: newUid(), container: 'app' }), pod);
+    let shipper = startShipper(env);
+    for (let round = 1; round <= 3; round++) {
+      const written = writer.lines.length;
+      await until('every line so far stored', async () => (await storedLines(rig, pod)).length >= written);
+      writer.write(1500, 89);
+      await until('some of the current file acknowledged and saved', () => savedOffsetOf(env.DAYLOG_STATE_DIR, writer.container.path) > 0);
+      const finish = writer.begin();
+      shipper.child.kill('SIGKILL');
+      await exitOf(shipper);
+      writer.writeStderr(200);
+      // Docker renames its own file to `-json.log.1` and opens a new one; the link in the pods folder names the new one.
+      writer.container.rotate(Date.now());
+      finish();
+      writer.write(300, 41);
+      shipper = startShipper(env);
+    }
+    await assertAllOnce(rig, pod, writer.lines);
+    await stopped(shipper);
+  });
+
   it('reads the files of a pod deleted right after writing to their end, a last piece with no end included', async () => {
     const { fake, env } = node('deleted');
     const pod = 'deleted-0';
@@ -241,6 +265,30 @@ describe('node agent: rotation and deletion', () => {
       { message: 'WARN after the traces', stream: 'stderr', container: 'app' },
     ];
     await assertAllOnce(rig, pod, expected);
+    await stopped(shipper);
+  });
+
+  it('says once that a file cannot be read, tries it again at every listing, and reads it once it can', async () => {
+    const { fake, env } = node('unreadable');
+    const pod = 'unreadable-0';
+    const app = fake.start({ namespace: 'shop', pod, uid: newUid(), container: 'app' });
+    app.stop();
+    rmSync(app.path);
+    // A link to itself: stat fails with ELOOP, as a file the agent may not read fails with EACCES.
+    symlinkSync(app.path, app.path);
+    const shipper = startShipper(env);
+    const unreadable = () => shipper.events().filter((e) => e.event === 'file_unreadable' && e.path === app.path);
+    await until('the file said unreadable', () => unreadable().length === 1);
+    // Listings later (each pod below is found by one), still said once.
+    for (let i = 0; i < 3; i++) {
+      const other = new Writer(fake.start({ namespace: 'shop', pod: `readable-${i}`, uid: newUid(), container: 'app' }), `readable-${i}`);
+      other.write(1);
+      await assertAllOnce(rig, `readable-${i}`, other.lines);
+    }
+    assert.equal(unreadable().length, 1);
+    rmSync(app.path);
+    writeFileSync(app.path, `${new Date().toISOString()} stdout F readable now\n`);
+    await assertAllOnce(rig, pod, [{ message: 'readable now', stream: 'stdout', container: 'app' }]);
     await stopped(shipper);
   });
 

@@ -56,6 +56,8 @@ export class NodeAgent extends ShipperCore {
    * `0.log` may get the inode of a `.gz` it just removed.
    */
   private fingerprints = new Map<string, string>();
+  /** Files that could not be read at the last listing, said once. */
+  private unreadablePaths = new Set<string>();
   /** Current files replaced so far: their order among themselves. */
   private replacedCurrent = 0;
   /** A node has many files: a batch of each of as many as there are connections (a file's own go one after another). */
@@ -129,9 +131,17 @@ export class NodeAgent extends ShipperCore {
     const listed = new Set<string>();
     const followedListed = new Set<string>();
     const onDisk = new Map<string, string[]>();
+    const stillUnreadable = new Set<string>();
     let taken = false;
     for (const found of await this.podLogFiles.list()) {
-      const st = await stat(found.path).catch(() => null);
+      const st = await stat(found.path).catch((error: NodeJS.ErrnoException) => {
+        // Gone since the folder was listed (or a Docker link between its file's rename and reopen): nothing to say.
+        if (error.code !== 'ENOENT') {
+          this.unreadable(found.path, error);
+          stillUnreadable.add(found.path);
+        }
+        return null;
+      });
       if (!st?.isFile()) continue;
       const key = `${st.dev}:${st.ino}`;
       const instance = instanceKey(found);
@@ -145,7 +155,10 @@ export class NodeAgent extends ShipperCore {
       const fingerprintKey = `${found.path}\0${key}`;
       listed.add(fingerprintKey);
       const fingerprint = this.fingerprints.get(fingerprintKey) ?? (await this.fingerprintOf(found));
-      if (fingerprint === null) continue;
+      if (fingerprint === null) {
+        stillUnreadable.add(found.path);
+        continue;
+      }
       // Taken before its first record was whole, it is taken again at the next listing.
       if (isWholeFingerprint(fingerprint)) this.fingerprints.set(fingerprintKey, fingerprint);
       onDisk.set(instance, [...(onDisk.get(instance) ?? []), fingerprint]);
@@ -157,6 +170,7 @@ export class NodeAgent extends ShipperCore {
     for (const file of deleted) this.gone(file);
     await this.giveUpBeyondBound(deleted);
     this.forgetGone(listed, onDisk);
+    this.unreadablePaths = stillUnreadable;
     // One save for the files a listing found, not one each: a node's first listing waited on 200 fsyncs.
     if (taken) await this.save();
   }
@@ -227,9 +241,16 @@ export class NodeAgent extends ShipperCore {
         await handle.close();
       }
     } catch (error) {
-      logEvent('file_unreadable', { path: found.path, error: (error as Error).message });
+      this.unreadable(found.path, error as Error);
       return null;
     }
+  }
+
+  /** Said once while it lasts; the file is tried again at every listing. */
+  private unreadable(path: string, error: Error): void {
+    if (this.unreadablePaths.has(path)) return;
+    this.unreadablePaths.add(path);
+    logEvent('file_unreadable', { path, error: error.message, retried: `every ${this.config.pollIntervalMs} ms` });
   }
 
   /** The current `N.log` renamed `N.log.<date>`: read on through the same descriptor, then let go. */
@@ -274,7 +295,7 @@ export class NodeAgent extends ShipperCore {
   /** Opens a container's log: from its checkpoint, else from `startOffset`. */
   private async track(found: PodLogFile, instance: ContainerInstance, saved: NodeCheckpoint | undefined, startOffset: number): Promise<void> {
     const handle = await open(found.path, 'r').catch((error: Error) => {
-      logEvent('file_unreadable', { path: found.path, error: error.message });
+      this.unreadable(found.path, error);
       return null;
     });
     if (!handle) return;

@@ -1,5 +1,5 @@
-import { readdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { readdir, readlink } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
 import { PodsConfig } from '@daylog/config/shipper';
 import { compileGlob } from '@daylog/log-model';
 import { logEvent } from '../log-event';
@@ -64,10 +64,10 @@ export class PodLogFiles {
           const match = LOG_FILE.exec(name);
           if (!match || match[2] === TEMPORARY || (match[3] !== undefined && match[2] === undefined)) continue;
           const [, restart, rotatedAt, gz] = match;
-          found.push({
-            path: join(this.pods.podsDir, podDir, container, name), namespace, pod, podUid, container, restart: Number(restart),
-            rotatedAt: rotatedAt ?? null, compressed: gz !== undefined,
-          });
+          const path = join(this.pods.podsDir, podDir, container, name);
+          const file = { path, namespace, pod, podUid, container, restart: Number(restart), rotatedAt: rotatedAt ?? null, compressed: gz !== undefined };
+          found.push(file);
+          if (file.rotatedAt === null) found.push(...(await dockerRotatedCopies(file)));
         }
       }
     }
@@ -77,6 +77,30 @@ export class PodLogFiles {
   private collects(namespace: string): boolean {
     return this.included.some((matches) => matches(namespace)) && !this.excluded.some((matches) => matches(namespace));
   }
+}
+
+/** Docker's own rotated copies of its json-file log, `<id>-json.log.1` (the newest) … `.N`, maybe `.gz`. */
+const DOCKER_COPY = /^\.(\d+)(\.gz)?$/;
+/** Sorts a Docker copy by age: `.2` is older than `.1`, and both before the current file. */
+const DOCKER_COPY_RANK = (copy: number): string => `docker-${String(1_000_000 - copy).padStart(7, '0')}`;
+
+/**
+ * On a Docker node `N.log` links to Docker's json-file log, which Docker rotates itself beside it
+ * (kubelet cannot): those copies are the instance's older files, read when the agent was down or
+ * behind at a rotation.
+ */
+async function dockerRotatedCopies(current: PodLogFile): Promise<PodLogFile[]> {
+  const target = await readlink(current.path).catch(() => null);
+  if (target === null) return [];
+  const real = resolve(dirname(current.path), target);
+  const name = basename(real);
+  const copies: PodLogFile[] = [];
+  for (const entry of await entries(dirname(real))) {
+    const match = entry.startsWith(name) ? DOCKER_COPY.exec(entry.slice(name.length)) : null;
+    if (!match) continue;
+    copies.push({ ...current, path: join(dirname(real), entry), rotatedAt: DOCKER_COPY_RANK(Number(match[1])), compressed: match[2] !== undefined });
+  }
+  return copies;
 }
 
 const compare = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
