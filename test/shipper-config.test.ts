@@ -110,6 +110,8 @@ describe('shipper settings: the sidecar or the node agent', () => {
     ['excluded namespaces for the sidecar', { ...SIDECAR, DAYLOG_EXCLUDE_NAMESPACES: 'kube-*' }, `DAYLOG_EXCLUDE_NAMESPACES="kube-*" is not valid: ${NODE_ONLY}`],
     ['stack traces for the sidecar', { ...SIDECAR, DAYLOG_MULTILINE: 'stacktrace' }, `DAYLOG_MULTILINE="stacktrace" is not valid: ${NODE_ONLY}`],
     ['a line age for the sidecar', { ...SIDECAR, DAYLOG_SKIP_OLDER_THAN: '24h' }, `DAYLOG_SKIP_OLDER_THAN="24h" is not valid: ${NODE_ONLY}`],
+    ['no deleted file held at all', { ...NODE_AGENT, DAYLOG_MAX_DELETED_FILES: '0' }, 'DAYLOG_MAX_DELETED_FILES="0" is not valid: expected a whole number from 1 to 100000'],
+    ['a bound on deleted files for the sidecar', { ...SIDECAR, DAYLOG_MAX_DELETED_FILES: '10' }, `DAYLOG_MAX_DELETED_FILES="10" is not valid: ${NODE_ONLY}`],
   ];
   for (const [what, env, line] of refused) {
     it(`refuses ${what} in one line naming the variable`, () => assert.equal(refusal(env), line));

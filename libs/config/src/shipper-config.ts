@@ -131,7 +131,7 @@ function namespaceGlobs(env: Env, name: string, fallback: string[]): string[] {
 const POD_UID = /^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|[0-9a-f]{32})$/;
 
 /** Settings of the node agent alone: set for the sidecar, they would do nothing without saying so. */
-const NODE_AGENT_ONLY = ['DAYLOG_NAMESPACES', 'DAYLOG_EXCLUDE_NAMESPACES', 'DAYLOG_MULTILINE', 'DAYLOG_SKIP_OLDER_THAN'];
+const NODE_AGENT_ONLY = ['DAYLOG_NAMESPACES', 'DAYLOG_EXCLUDE_NAMESPACES', 'DAYLOG_MULTILINE', 'DAYLOG_SKIP_OLDER_THAN', 'DAYLOG_MAX_DELETED_FILES'];
 
 function podsConfig(env: Env, podsDir: string): PodsConfig {
   const expectedUid = "expected the agent pod's UID (Downward API: fieldRef metadata.uid), e.g. 3f5c2a4e-8b1d-4c6f-9e2a-7d0b1c3e5f68, or leave it unset outside Kubernetes";
