@@ -19,7 +19,7 @@ type NodeCheckpoint = FileCheckpoint & { container: ContainerInstance };
 /** Where gzipped logs are unpacked to be read, under DAYLOG_STATE_DIR: emptied at every start. */
 const UNPACKED_DIR = 'unpacked';
 
-/** The age of a current file replaced at its path (Docker's rotation): after every dated copy, before the current file. */
+/** The age of a current file no longer listed (deleted, or renamed where the agent does not look): after every rotated copy, before the file now current. */
 const REPLACED_CURRENT = '\ufffe';
 
 const instanceKey = ({ podUid, container, restart }: ContainerInstance): string => `${podUid}/${container}/${restart}`;
@@ -176,8 +176,8 @@ export class NodeAgent extends ShipperCore {
   }
 
   /**
-   * A file no longer listed: deleted, or moved out of the pods directory (Docker renames its own
-   * file, which `N.log` links to). Read on to its end, and before any file now at its path.
+   * A file no longer listed: deleted (its pod or container removed), or renamed where the agent
+   * does not look. Read on to its end, and before any file now at its path.
    */
   private gone(file: TrackedFile): void {
     file.rotated = true;
