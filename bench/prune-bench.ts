@@ -22,7 +22,7 @@ export interface PruneOutcome {
 export async function pruneBench(source: readonly LogLine[], rows: number): Promise<PruneOutcome> {
   const dataDir = makeTempDir('prune');
   const searchThreads = new SearchThreads(1);
-  const store = await SqliteLogStore.open({ dataDir, partitionMs: PARTITION_MS, synchronous: 'normal', fullText: false, maxDiskBytes: null, maxLabelSetsPerNamespace: 5000, searchThreads });
+  const store = await SqliteLogStore.open({ dataDir, partitionMs: PARTITION_MS, synchronous: 'normal', fullText: false, compression: false, maxDiskBytes: null, maxLabelSetsPerNamespace: 5000, searchThreads });
   try {
     const hourStart = Math.floor((Date.now() - 30 * PARTITION_MS) / PARTITION_MS) * PARTITION_MS;
     const batch = (start: number): LogLine[] => {

@@ -34,6 +34,7 @@ describe('configuration at boot', () => {
       logFormat: 'json',
       shutdownGraceMs: 10_000,
       fullText: true,
+      compression: true,
       ingestTokens: null,
       readTokens: null,
       metricsNeedToken: false,
@@ -196,6 +197,7 @@ describe('migrations', () => {
       assert.deepEqual(db.prepare('SELECT version, name FROM schema_migrations').all(), [
         { version: 1, name: '001_catalogue.sql' },
         { version: 2, name: '002_streams_never_reuse_ids.sql' },
+        { version: 3, name: '003_partition_generations.sql' },
       ]);
       db.prepare("INSERT INTO schema_migrations (version, name, applied_ms) VALUES (99, '099_future.sql', 0)").run();
       db.close();

@@ -123,7 +123,7 @@ describe('a full disk in a group commit', () => {
     migrate(catalogue);
     catalogue.close();
     // No room at all: a partition may fill the pages it has, never grow.
-    const writer = new PartitionWriter({ dataDir, partitionMs: HOUR, synchronous: 'normal', fullText: false, maxDiskBytes: 1, maxLabelSetsPerNamespace: 5000 });
+    const writer = new PartitionWriter({ dataDir, partitionMs: HOUR, synchronous: 'normal', fullText: false, compression: false, maxDiskBytes: 1, maxLabelSetsPerNamespace: 5000 });
     try {
       const hour = Date.UTC(2026, 10, 24, 8);
       const line = (ts: number, message: string): LogLine => ({ ts, level: 'info', ...labels, source: null, message, fields: null, format: null });

@@ -23,7 +23,7 @@ function openWriter(dataDir: string): PartitionWriter {
   const catalogue = openDatabase(join(dataDir, CATALOGUE_FILE), 'normal');
   migrate(catalogue);
   catalogue.close();
-  return new PartitionWriter({ dataDir, partitionMs: HOUR, synchronous: 'normal', fullText: false, maxDiskBytes: null, maxLabelSetsPerNamespace: 5000 });
+  return new PartitionWriter({ dataDir, partitionMs: HOUR, synchronous: 'normal', fullText: false, compression: false, maxDiskBytes: null, maxLabelSetsPerNamespace: 5000 });
 }
 
 const hour = Date.UTC(2026, 10, 24, 10);

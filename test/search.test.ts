@@ -9,6 +9,7 @@ import { QueryBudgetExceeded } from '@daylog/storage';
 import { TextSearchFunctions } from '@daylog/storage-sqlite';
 import { indexLines, registerWordFunction, wordIndexSchema, wordIndexTable } from '../libs/storage-sqlite/src/word-index';
 import { HOUR, MINUTE, ManualClock, TestApp, ingestLines, queryJson, startTestApp, tempDataDir } from './support/test-app';
+import { partitionGenerations, untilCompacted } from './support/compaction-state';
 import { indexState, untilIndexed } from './support/word-index-state';
 
 const WORDS = ['payment', 'declined', 'timeout', 'upstream', 'cart', 'checkout', 'retry', 'Café', 'order-42', 'GET'];
@@ -30,16 +31,26 @@ function corpus(now: number): { ts: number; message: string }[] {
   });
 }
 
-describe('word and phrase search: match=', () => {
+/**
+ * Word search through each index a closed hour may have: a word index of its lines (DAYLOG_COMPRESSION=off), or
+ * one of its compressed blocks, whose lines are then read and matched.
+ */
+for (const compression of ['off', 'on'] as const) {
+describe(`word and phrase search: match= (DAYLOG_COMPRESSION=${compression})`, () => {
   let t: TestApp;
   let lines: { ts: number; message: string }[];
   const labels = { namespace: 'shop', pod: 'web-1', container: 'app' };
 
   before(async () => {
-    t = await startTestApp();
+    t = await startTestApp({ env: { DAYLOG_COMPRESSION: compression } });
     lines = corpus(t.clock.now());
     for (let i = 0; i < lines.length; i += 300) await ingestLines(t.http, lines.slice(i, i + 300), labels);
-    await untilIndexed(t.config.dataDir, (state) => state.length === 3 && state.slice(0, -1).every((p) => p.indexed === p.lines) && state.at(-1)!.indexed === null);
+    if (compression === 'off') {
+      await untilIndexed(t.config.dataDir, (state) => state.length === 3 && state.slice(0, -1).every((p) => p.indexed === p.lines) && state.at(-1)!.indexed === null);
+    } else {
+      const state = await untilCompacted(t.config.dataDir, lines.at(-1)!.ts - 2 * MINUTE);
+      assert.deepEqual(state.map((p) => p.generation), [1, 1, 0]);
+    }
   });
   after(() => t.close());
 
@@ -54,7 +65,11 @@ describe('word and phrase search: match=', () => {
     return lines.map((line) => line.message).filter(textMatcher(parsed));
   };
 
-  it('indexes the partitions that are no longer the newest, and scans the newest', () => {
+  it('indexes the partitions that are no longer the newest (their lines, or their compressed blocks), and scans the newest', () => {
+    if (compression === 'on') {
+      assert.deepEqual(partitionGenerations(t.config.dataDir).map((p) => p.generation), [1, 1, 0]);
+      return;
+    }
     const state = indexState(t.config.dataDir);
     assert.ok(state.slice(0, -1).every((p) => p.lines > 0 && p.indexed === p.lines));
     assert.equal(state.at(-1)!.indexed, null);
@@ -105,6 +120,7 @@ describe('word and phrase search: match=', () => {
     }
   });
 });
+}
 
 describe('regular expressions: regex=', () => {
   let t: TestApp;
@@ -278,7 +294,7 @@ describe('a partition whose word index an earlier Daylog built from the raw text
     const labels = { namespace: 'shop', pod: 'web-1' };
     const lines = [...SCRIPT_WORDS.map((word, i) => ({ ts: clock.now() - 2 * HOUR + i * 1000, message: `old hour ${word}` })), { ts: clock.now() - MINUTE, message: 'this hour' }];
     try {
-      let t = await startTestApp({ dataDir, clock });
+      let t = await startTestApp({ dataDir, clock, env: { DAYLOG_COMPRESSION: 'off' } });
       await ingestLines(t.http, lines, labels);
       await untilIndexed(dataDir, (state) => state.length === 2 && state[0].indexed === state[0].lines);
       await t.close();
@@ -294,7 +310,7 @@ describe('a partition whose word index an earlier Daylog built from the raw text
         INSERT INTO fts_state SELECT max(id) FROM "${table}";`);
       db.close();
 
-      t = await startTestApp({ dataDir, clock });
+      t = await startTestApp({ dataDir, clock, env: { DAYLOG_COMPRESSION: 'off' } });
       try {
         for (const word of SCRIPT_WORDS) {
           const { lines: found } = await queryJson(t.http, { match: word });

@@ -47,6 +47,8 @@ export interface DaylogConfig {
   shutdownGraceMs: number;
   /** Whether closed partitions get a word index for `match` searches. */
   fullText: boolean;
+  /** Whether closed partitions are rewritten into compressed blocks (SQLite only). */
+  compression: boolean;
   /** Who may write and who may read; null: anyone who can reach the port. */
   ingestTokens: TokenGrant[] | null;
   readTokens: TokenGrant[] | null;

@@ -38,6 +38,7 @@ export const ENV_DEFAULTS = {
   DAYLOG_LOG_FORMAT: 'json',
   DAYLOG_SHUTDOWN_GRACE: '10s',
   DAYLOG_FULL_TEXT: 'on',
+  DAYLOG_COMPRESSION: 'on',
   DAYLOG_METRICS_AUTH: 'open',
   DAYLOG_RATE_LIMIT: 'off',
   DAYLOG_QUERY_TIMEOUT: '10s',
@@ -97,6 +98,9 @@ export class EnvironmentVariables implements Record<EnvName, string> {
 
   @IsIn(['on', 'off'], { message: 'expected on (a word index for match=, about 40 B a line) or off' })
   DAYLOG_FULL_TEXT!: string;
+
+  @IsIn(['on', 'off'], { message: 'expected on (closed hours rewritten into compressed blocks, about a tenth of the disk) or off' })
+  DAYLOG_COMPRESSION!: string;
 
   @IsIn(['open', 'read'], { message: 'expected open (anyone may scrape) or read (a read token is needed)' })
   DAYLOG_METRICS_AUTH!: string;

@@ -105,6 +105,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): DaylogConfig {
     logFormat: vars.DAYLOG_LOG_FORMAT as DaylogConfig['logFormat'],
     shutdownGraceMs,
     fullText: vars.DAYLOG_FULL_TEXT === 'on',
+    compression: vars.DAYLOG_COMPRESSION === 'on',
     ingestTokens: loadTokens(env, 'DAYLOG_INGEST_TOKENS'),
     readTokens: loadTokens(env, 'DAYLOG_READ_TOKENS'),
     metricsNeedToken: vars.DAYLOG_METRICS_AUTH === 'read',

@@ -4,7 +4,7 @@ import { POSTGRES_URL_HINT, postgresUrlProblem, shownPostgresUrl } from './postg
 import { SettingText, variableOrFile } from './setting-files';
 
 /** Settings of the embedded engine alone: without effect when PostgreSQL is chosen, which keeps no files. */
-export const SQLITE_ONLY_SETTINGS = ['DAYLOG_DATA_DIR', 'DAYLOG_SYNCHRONOUS', 'DAYLOG_MAX_DISK'] as const;
+export const SQLITE_ONLY_SETTINGS = ['DAYLOG_DATA_DIR', 'DAYLOG_SYNCHRONOUS', 'DAYLOG_MAX_DISK', 'DAYLOG_COMPRESSION'] as const;
 
 /** HKDF's input for the cursor keys: 32 characters are at least 128 bits even as hex, 192 as base64. */
 const MIN_CURSOR_SECRET_LENGTH = 32;

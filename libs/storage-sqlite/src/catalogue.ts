@@ -1,9 +1,15 @@
 import Database from 'better-sqlite3';
 import { LabelSet, PartitionBounds, StoredLabelSet } from '@daylog/storage';
 
+/** A partition as the catalogue lists it: with the generation of the file that holds its lines (partitionFile). */
+export interface StoredPartition extends PartitionBounds {
+  generation: number;
+}
+
 /** The catalogue database's statements: partitions and streams. */
 export class CatalogueStatements {
-  private readonly listPartitions: Database.Statement<[], PartitionBounds>;
+  private readonly listPartitions: Database.Statement<[], StoredPartition>;
+  private readonly updateGeneration: Database.Statement<[number, number]>;
   private readonly insertPartition: Database.Statement<[number, number, string, number]>;
   private readonly deletePartition: Database.Statement<[number]>;
   private readonly streamsAfter: Database.Statement<[number], StoredLabelSet>;
@@ -12,8 +18,9 @@ export class CatalogueStatements {
 
   constructor(readonly db: Database.Database) {
     this.listPartitions = db.prepare(
-      'SELECT start_ms AS startMs, end_ms AS endMs, name FROM partitions ORDER BY start_ms',
+      'SELECT start_ms AS startMs, end_ms AS endMs, name, generation FROM partitions ORDER BY start_ms',
     );
+    this.updateGeneration = db.prepare('UPDATE partitions SET generation = ? WHERE start_ms = ?');
     this.insertPartition = db.prepare(
       'INSERT INTO partitions (start_ms, end_ms, name, created_ms) VALUES (?, ?, ?, ?)',
     );
@@ -30,8 +37,13 @@ export class CatalogueStatements {
     this.deleteStream = db.prepare('DELETE FROM streams WHERE id = ?');
   }
 
-  partitions(): PartitionBounds[] {
+  partitions(): StoredPartition[] {
     return this.listPartitions.all();
+  }
+
+  /** The partition's lines are now in its file of this generation. */
+  setGeneration(startMs: number, generation: number): void {
+    this.updateGeneration.run(generation, startMs);
   }
 
   addPartition(partition: PartitionBounds, nowMs: number): void {

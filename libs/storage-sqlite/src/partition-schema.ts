@@ -5,14 +5,21 @@ import { MINUTE_MS, WARN_SEVERITY } from '@daylog/storage';
 import { makeDatabasePrivate } from './private-files';
 import { dropOutdatedWordIndex } from './word-index';
 
-export function partitionFile(dataDir: string, name: string): string {
-  return join(dataDir, 'partitions', `${name}.db`);
+/**
+ * A partition's file: generation 0 is the one its lines are first written to; each compaction writes the next
+ * generation's file beside it, and the catalogue names the one that holds the partition.
+ */
+export function partitionFile(dataDir: string, name: string, generation = 0): string {
+  return join(dataDir, 'partitions', generation === 0 ? `${name}.db` : `${name}.g${generation}.db`);
 }
 
-/** Files SQLite keeps beside a database in WAL mode: all go when the partition goes. */
-export function partitionFiles(dataDir: string, name: string): string[] {
-  const file = partitionFile(dataDir, name);
-  return [file, `${file}-wal`, `${file}-shm`];
+/** A partition file, its WAL or its shared memory, of any generation, as Daylog names them. */
+export const PARTITION_FILE = /^logs_\d{8}T\d{6}Z(\.g\d+)?\.db(-wal|-shm|-journal)?$/;
+
+/** Files SQLite keeps beside a database in WAL mode: all go when the partition (or its generation) goes. */
+export function partitionFiles(dataDir: string, name: string, generation = 0): string[] {
+  const file = partitionFile(dataDir, name, generation);
+  return [file, `${file}-wal`, `${file}-shm`, `${file}-journal`];
 }
 
 /**

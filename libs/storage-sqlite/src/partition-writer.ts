@@ -3,10 +3,11 @@ import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { LogLine, severityOf } from '@daylog/log-model';
 import { AppendBatch, AppendResult, CursorPosition, FORMAT_CODES, MINUTE_MS, PartitionBounds, PartitionLayout } from '@daylog/storage';
-import { CatalogueStatements } from './catalogue';
+import { CatalogueStatements, StoredPartition } from './catalogue';
+import { PartitionCompaction } from './compaction';
 import { LabelSetRegistry } from './label-set-registry';
 import { StoredKeys } from './stored-keys';
-import { Synchronous, openDatabase, partitionFile, dataDirBytes, partitionFiles, partitionSchema, upgradePartition } from './partition-schema';
+import { PARTITION_FILE, Synchronous, openDatabase, partitionFile, dataDirBytes, partitionFiles, partitionSchema, upgradePartition } from './partition-schema';
 import { makeFilesPrivate, makePrivateDir } from './private-files';
 import { HAS_WORD_INDEX, WORD_INDEX_STATE, indexLines, registerWordFunction, wordIndexSchema } from './word-index';
 
@@ -16,6 +17,8 @@ export interface WriterOptions {
   synchronous: Synchronous;
   /** Whether partitions get a full-text index once a newer partition is being written. */
   fullText: boolean;
+  /** Whether closed partitions are rewritten into compressed blocks (compaction.ts). */
+  compression: boolean;
   /** The data directory's size past which writes fail as on a full disk (SQLITE_FULL); null: the disk's own. */
   maxDiskBytes: number | null;
   /** Label sets a namespace may have in the live partitions; lines that would make one more are refused. */
@@ -72,10 +75,25 @@ const INDEXING_DISK_SHARE = 0.9;
 /** Partitions a writer keeps open: the current one and a few that late lines still reach. */
 const OPEN_PARTITIONS = 4;
 
+/**
+ * A partition is compacted once lines this much past its end have been written (at most its own width): lines
+ * that arrive later are still stored and found, beside its blocks, but uncompressed.
+ */
+const COMPACTION_GRACE_MS = 2 * MINUTE_MS;
+/** ...and once nothing has been written to it for this long: a sender catching up on it is not raced. */
+const COMPACTION_QUIET_MS = 1000;
+
 export const CATALOGUE_FILE = 'catalogue.db';
 const CATALOGUE_WAL_BYTES = 1024 ** 2;
-/** A partition file, its WAL or its shared memory, as Daylog names them. */
-const PARTITION_FILE = /^logs_\d{8}T\d{6}Z\.db(-wal|-shm|-journal)?$/;
+
+/** The largest line id a partition has given: a compacted one's last may be in a block, and is its line table's sequence. */
+function lastLineId(db: Database.Database, table: string): number {
+  const rows = (db.prepare(`SELECT max(id) FROM "${table}"`).pluck().get() as number | null) ?? 0;
+  const hasSequence = db.prepare(`SELECT count(*) FROM sqlite_master WHERE name = 'sqlite_sequence'`).pluck().get() as number;
+  if (!hasSequence) return rows;
+  const sequence = (db.prepare('SELECT seq FROM sqlite_sequence WHERE name = ?').pluck().get(table) as number | undefined) ?? 0;
+  return Math.max(rows, sequence);
+}
 
 /**
  * Lets a partition grow by at most `room` bytes in its next transactions; past that SQLite fails
@@ -102,6 +120,12 @@ export class PartitionWriter {
   /** By partition start: the largest line id written, and the largest the full-text index holds. */
   private readonly lastIds = new Map<number, number>();
   private readonly indexedUpTo = new Map<number, number>();
+  /** By partition start: the generation of the file holding its lines (0 until compacted), and when it was last written. */
+  private readonly generations = new Map<number, number>();
+  private readonly lastWrittenAt = new Map<number, number>();
+  /** The newest line time written: a partition ending well before it is closed. */
+  private latestTs = 0;
+  private compaction: PartitionCompaction | null = null;
   private prunedBefore = 0;
 
   constructor(private readonly options: WriterOptions) {
@@ -111,8 +135,10 @@ export class PartitionWriter {
     catalogue.pragma(`wal_autocheckpoint = ${CATALOGUE_WAL_BYTES / (catalogue.pragma('page_size', { simple: true }) as number)}`);
     catalogue.pragma(`journal_size_limit = ${CATALOGUE_WAL_BYTES}`);
     this.catalogue = new CatalogueStatements(catalogue);
-    this.partitions = new PartitionLayout(options.partitionMs, this.reconcileFiles());
-    this.storedKeys = new StoredKeys(options.dataDir);
+    const listed = this.reconcileFiles();
+    for (const partition of listed) this.generations.set(partition.startMs, partition.generation);
+    this.partitions = new PartitionLayout(options.partitionMs, listed);
+    this.storedKeys = new StoredKeys((partition) => this.fileOf(partition));
     this.labelSets = new LabelSetRegistry(this.catalogue, options.maxLabelSetsPerNamespace);
     for (const bounds of this.partitions.all()) this.loadPartitionState(bounds);
   }
@@ -210,7 +236,9 @@ export class PartitionWriter {
     if (this.options.maxDiskBytes !== null && room < (1 - INDEXING_DISK_SHARE) * this.options.maxDiskBytes) return false;
     const all = this.partitions.all();
     const newest = Math.max(...all.map((p) => p.startMs));
-    const behind = all.filter((p) => p.startMs !== newest && (this.lastIds.get(p.startMs) ?? 0) > (this.indexedUpTo.get(p.startMs) ?? 0));
+    const behind = all.filter(
+      (p) => p.startMs !== newest && this.generationOf(p) === 0 && (this.lastIds.get(p.startMs) ?? 0) > (this.indexedUpTo.get(p.startMs) ?? 0),
+    );
     const bounds = behind.sort((a, b) => b.startMs - a.startMs)[0];
     if (!bounds) return false;
     const { db } = this.openPartition(bounds);
@@ -229,11 +257,71 @@ export class PartitionWriter {
     return behind.length > 1 || upTo < (this.lastIds.get(bounds.startMs) ?? 0);
   }
 
+  /**
+   * Writes up to `maxBlocks` blocks of the closed partition being compacted (one is chosen when none is), and
+   * swaps the partition to its compacted file once all are written. Returns whether work is left, and the files
+   * a swap left behind, for the caller to remove off the writer's critical path.
+   */
+  compactSome(maxBlocks: number): { more: boolean; filesToRemove: string[] } {
+    if (!this.options.compression) return { more: false, filesToRemove: [] };
+    this.compaction ??= this.startCompaction();
+    const compaction = this.compaction;
+    if (!compaction) return { more: false, filesToRemove: [] };
+    try {
+      for (let i = 0; i < maxBlocks; i++) if (!compaction.step()) return { more: true, filesToRemove: this.swapIn(compaction) };
+    } catch (error) {
+      compaction.abort();
+      this.compaction = null;
+      throw error;
+    }
+    return { more: true, filesToRemove: [] };
+  }
+
+  /** Whether a closed partition waits to be compacted until it has had no write for a while. */
+  awaitsCompaction(): boolean {
+    return this.options.compression && this.partitions.all().some((p) => this.isClosed(p));
+  }
+
+  private isClosed(partition: PartitionBounds): boolean {
+    return this.generationOf(partition) === 0 && this.latestTs >= partition.endMs + Math.min(COMPACTION_GRACE_MS, this.options.partitionMs);
+  }
+
+  /** The oldest closed partition not yet compacted: lines well past its end written, and none to it lately. */
+  private startCompaction(): PartitionCompaction | null {
+    const now = Date.now();
+    const closed = this.partitions.all().find((p) => this.isClosed(p) && now - (this.lastWrittenAt.get(p.startMs) ?? 0) >= COMPACTION_QUIET_MS);
+    if (!closed) return null;
+    const room = this.roomLeft();
+    // The rewrite needs room for its new file beside the old until the swap: a full disk keeps the old.
+    if (this.options.maxDiskBytes !== null && room < (1 - INDEXING_DISK_SHARE) * this.options.maxDiskBytes) return null;
+    return new PartitionCompaction(this.options.dataDir, { ...closed, generation: 0 }, this.options.fullText);
+  }
+
+  /**
+   * The swap: the compacted file gets the lines written since the rewrite began, then the catalogue names it, in
+   * one commit; from then on reads and late lines go to it. The old file is the caller's to remove.
+   */
+  private swapIn(compaction: PartitionCompaction): string[] {
+    const { partition, generation } = compaction;
+    this.compaction = null;
+    this.closePartition(partition.startMs, false);
+    this.storedKeys.forget([partition.startMs]);
+    compaction.finish();
+    this.catalogue.setGeneration(partition.startMs, generation);
+    this.generations.set(partition.startMs, generation);
+    this.indexedUpTo.delete(partition.startMs);
+    return partitionFiles(this.options.dataDir, partition.name, 0);
+  }
+
   dropBefore(cutoffMs: number): WriterDropResult {
     this.prunedBefore = Math.max(this.prunedBefore, cutoffMs);
     const expired = this.partitions.removeEndingBy(cutoffMs);
     if (expired.length === 0) return { droppedPartitions: [], droppedLines: 0, removedStreams: [], filesToRemove: [] };
 
+    if (this.compaction && expired.some((p) => p.startMs === this.compaction!.partition.startMs)) {
+      this.compaction.abort();
+      this.compaction = null;
+    }
     let droppedLines = 0;
     for (const bounds of expired) droppedLines += this.lineCount(bounds);
     this.catalogue.removePartitions(expired);
@@ -243,17 +331,24 @@ export class PartitionWriter {
       this.streamsSeen.delete(bounds.startMs);
       this.lastIds.delete(bounds.startMs);
       this.indexedUpTo.delete(bounds.startMs);
+      this.lastWrittenAt.delete(bounds.startMs);
     }
 
     return {
       droppedPartitions: expired.map((p) => p.name),
       droppedLines,
       removedStreams: this.labelSets.forgetUnused(this.usedLabelSets()),
-      filesToRemove: expired.flatMap((p) => partitionFiles(this.options.dataDir, p.name)),
+      filesToRemove: expired.flatMap((p) => {
+        const files = partitionFiles(this.options.dataDir, p.name, this.generationOf(p));
+        this.generations.delete(p.startMs);
+        return files;
+      }),
     };
   }
 
   close(): void {
+    this.compaction?.abort();
+    this.compaction = null;
     this.storedKeys.close();
     for (const start of [...this.open.keys()]) this.closePartition(start, true);
     this.catalogue.db.close();
@@ -321,6 +416,8 @@ export class PartitionWriter {
       for (const { key, batch } of write.keys) if (!failures.has(batch)) partition.insertKey.run(key);
     })();
     this.lastIds.set(write.bounds.startMs, lastId);
+    this.lastWrittenAt.set(write.bounds.startMs, Date.now());
+    for (const line of write.lines) if (line.ts > this.latestTs) this.latestTs = line.ts;
     for (const id of newlySeen) seen.add(id);
   }
 
@@ -359,23 +456,31 @@ export class PartitionWriter {
     this.open.delete(startMs);
   }
 
-  /** Rows are never deleted, so the largest rowid is the number of lines. */
+  /** The per-minute counts are written with the lines, in their transaction: their sum is the partition's lines. */
   private lineCount(bounds: PartitionBounds): number {
-    const db = this.open.get(bounds.startMs)?.db ?? new Database(partitionFile(this.options.dataDir, bounds.name));
-    const count = db.prepare(`SELECT max(id) FROM "${bounds.name}"`).pluck().get() as number | null;
+    const db = this.open.get(bounds.startMs)?.db ?? new Database(this.fileOf(bounds));
+    const count = db.prepare('SELECT sum(lines) FROM line_counts').pluck().get() as number | null;
     if (!this.open.has(bounds.startMs)) db.close();
     return count ?? 0;
+  }
+
+  private generationOf(bounds: PartitionBounds): number {
+    return this.generations.get(bounds.startMs) ?? 0;
+  }
+
+  private fileOf(bounds: PartitionBounds): string {
+    return partitionFile(this.options.dataDir, bounds.name, this.generationOf(bounds));
   }
 
   /**
    * Partition files the catalogue does not list are removed: a partition is listed before its first
    * line is written, so such a file holds no line. Listed partitions whose file is gone are unlisted.
    */
-  private reconcileFiles(): PartitionBounds[] {
+  private reconcileFiles(): StoredPartition[] {
     const listed = this.catalogue.partitions();
-    const present = listed.filter((p) => existsSync(partitionFile(this.options.dataDir, p.name)));
+    const present = listed.filter((p) => existsSync(partitionFile(this.options.dataDir, p.name, p.generation)));
     this.catalogue.removePartitions(listed.filter((p) => !present.includes(p)));
-    const listedFiles = new Set(present.flatMap((p) => partitionFiles(this.options.dataDir, p.name)));
+    const listedFiles = new Set(present.flatMap((p) => partitionFiles(this.options.dataDir, p.name, p.generation)));
     makeFilesPrivate([...listedFiles]);
     const dir = join(this.options.dataDir, 'partitions');
     for (const file of readdirSync(dir)) {
@@ -390,7 +495,7 @@ export class PartitionWriter {
   }
 
   private openPartitionFile(bounds: PartitionBounds): Database.Database {
-    const db = openDatabase(partitionFile(this.options.dataDir, bounds.name), this.options.synchronous);
+    const db = openDatabase(this.fileOf(bounds), this.options.synchronous);
     upgradePartition(db, bounds.name);
     db.exec(partitionSchema(bounds.name));
     registerWordFunction(db);
@@ -402,7 +507,7 @@ export class PartitionWriter {
     try {
       db = this.openPartitionFile(bounds);
     } catch (error) {
-      const file = partitionFile(this.options.dataDir, bounds.name);
+      const file = this.fileOf(bounds);
       throw new Error(
         `${file} cannot be read as a Daylog partition (${(error as Error).message}): restore it, or move it out of ` +
           `${dirname(file)} to start without its lines`,
@@ -411,7 +516,8 @@ export class PartitionWriter {
     }
     const seen = db.prepare('SELECT stream_id FROM streams_seen').pluck().all() as number[];
     this.streamsSeen.set(bounds.startMs, new Set(seen));
-    this.lastIds.set(bounds.startMs, (db.prepare(`SELECT max(id) FROM "${bounds.name}"`).pluck().get() as number | null) ?? 0);
+    this.lastIds.set(bounds.startMs, lastLineId(db, bounds.name));
+    this.latestTs = Math.max(this.latestTs, (db.prepare('SELECT max(last_ts) FROM line_counts').pluck().get() as number | null) ?? 0);
     const hasIndex = db.prepare(HAS_WORD_INDEX).pluck().get() as number;
     const indexed = hasIndex ? (db.prepare(WORD_INDEX_STATE).pluck().get() as number | undefined) : undefined;
     this.indexedUpTo.set(bounds.startMs, indexed ?? 0);

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { LogLine } from '@daylog/log-model';
 import { LineFilter, LineTester, LinesTest, POOL_THREADS, SearchLinesTest, WorkerPool, testLinesOn } from '@daylog/storage';
+import { BlockJob } from './block-reads';
 import { Statement } from './page-statement';
 import { ForgetFiles, SearchWork } from './search-protocol';
 
@@ -25,6 +26,11 @@ export class SearchThreads implements LineTester {
    */
   rows<Row>(file: string, statement: Statement, deadline: number | null, client = NO_CLIENT): Promise<Row[] | 'out-of-time'> {
     return this.pool.run<Row[] | 'out-of-time'>(client, 'search', { type: 'rows', file, statement }, () => deadline, 'out-of-time');
+  }
+
+  /** A compacted partition's read (CompactedReads) on its file, or 'out-of-time', as `rows`. */
+  blocks<Row>(file: string, job: BlockJob, deadline: number | null, client = NO_CLIENT): Promise<Row[] | 'out-of-time'> {
+    return this.pool.run<Row[] | 'out-of-time'>(client, 'search', { type: 'blocks', file, job }, () => deadline, 'out-of-time');
   }
 
   testLines(filter: LineFilter, lines: readonly LogLine[], timeMs: number, client: string, search?: SearchLinesTest): Promise<LinesTest> {

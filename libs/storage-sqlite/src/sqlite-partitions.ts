@@ -16,7 +16,10 @@ import {
   searchesText,
   sharedClockNow,
 } from '@daylog/storage';
-import { CatalogueStatements } from './catalogue';
+import { existsSync } from 'node:fs';
+import { BlockJob, BlockRead, CompactedReads } from './block-reads';
+import { CatalogueStatements, StoredPartition } from './catalogue';
+import { BLOCK_WORDS_TABLE, COMPACTED_TABLES } from './compacted-schema';
 import {
   FullTextIndex,
   LINE_COLUMNS,
@@ -36,13 +39,22 @@ import { HAS_WORD_INDEX, WORD_INDEX_STATE, wordIndexTable } from './word-index';
 /** A budget for reads that are not searched by text: they never take long enough to be stopped. */
 const NOT_TIMED = { maxScannedLines: Infinity, deadlineMs: Infinity, timeoutMs: Infinity, now: () => 0 };
 
+/** Where a partition's lines are: its file now, and whether that file is compacted (blocks). */
+interface PartitionFile {
+  file: string;
+  compacted: boolean;
+}
+
 /**
  * SQLite's partitions for the core's reader: a file per partition, the catalogue's label sets and
  * partitions. What indexes answer (pages without text filters, counts, context) is read on the main
- * thread; text searches on the search threads, which are stopped at their deadline.
+ * thread; text searches on the search threads, which are stopped at their deadline. A compacted
+ * partition's blocks are read by CompactedReads, on the same threads as the rows of any other.
  */
 export class SqlitePartitions implements PartitionSource {
   private readonly connections = new ReadConnections(null);
+  /** By partition start: the generation of the file holding its lines, as the catalogue last said. */
+  private readonly generations = new Map<number, number>();
 
   constructor(
     private readonly catalogue: CatalogueStatements,
@@ -51,7 +63,7 @@ export class SqlitePartitions implements PartitionSource {
   ) {}
 
   partitions(): Promise<PartitionBounds[]> {
-    return Promise.resolve(this.catalogue.partitions());
+    return Promise.resolve(this.listPartitions());
   }
 
   labelSetsAfter(afterId: number): Promise<StoredLabelSet[]> {
@@ -59,48 +71,74 @@ export class SqlitePartitions implements PartitionSource {
   }
 
   lineAt(partition: PartitionBounds, position: CursorPosition): Promise<LineRow | null> {
-    const [row] = this.all<LineRow>(partition, { sql: `SELECT ${LINE_COLUMNS} FROM "${partition.name}" WHERE id = ? AND ts = ?`, params: [position.id, position.ts] });
-    return Promise.resolve(row ?? null);
+    return this.inFile(partition, ({ file, compacted }) => {
+      if (compacted) return new CompactedReads(this.connections.get(file), file, null).lineAt(position, partition.name);
+      const [row] = this.connections.get(file).all<LineRow>({ sql: `SELECT ${LINE_COLUMNS} FROM "${partition.name}" WHERE id = ? AND ts = ?`, params: [position.id, position.ts] });
+      return row ?? null;
+    });
   }
 
-  /** The partition's full-text index, once the writer has begun one. */
+  /**
+   * The partition's full-text index, once the writer has begun one; a compacted partition's indexes its blocks,
+   * and its late lines are read (the index holds no line id: `indexedUpTo` 0).
+   */
   wordIndex(partition: PartitionBounds): Promise<WordIndex | null> {
-    const [{ found }] = this.all<{ found: number }>(partition, { sql: HAS_WORD_INDEX, params: [] });
-    if (!found) return Promise.resolve(null);
-    const [state] = this.all<{ indexed_upto: number }>(partition, { sql: WORD_INDEX_STATE, params: [] });
-    const index: FullTextIndex | null = state ? { table: wordIndexTable(partition.name), indexedUpTo: state.indexed_upto } : null;
-    return Promise.resolve(index);
+    return this.inFile(partition, ({ file, compacted }) => {
+      const connection = this.connections.get(file);
+      if (compacted) {
+        const [{ words }] = connection.all<{ words: number }>({ sql: COMPACTED_TABLES, params: [] });
+        return words ? { table: BLOCK_WORDS_TABLE, indexedUpTo: 0 } : null;
+      }
+      const [{ found }] = connection.all<{ found: number }>({ sql: HAS_WORD_INDEX, params: [] });
+      if (!found) return null;
+      const [state] = connection.all<{ indexed_upto: number }>({ sql: WORD_INDEX_STATE, params: [] });
+      const index: FullTextIndex | null = state ? { table: wordIndexTable(partition.name), indexedUpTo: state.indexed_upto } : null;
+      return index;
+    });
   }
 
   minuteTotals(partition: PartitionBounds, filter: LineFilter, labelSetIds: number[] | null): Promise<{ minute: number; lines: number }[]> {
-    return Promise.resolve(this.all(partition, minuteTotalsStatement(filter, labelSetIds)));
+    return this.all(partition, minuteTotalsStatement(filter, labelSetIds));
   }
 
-  linesBetween(partition: PartitionBounds, fromMinute: number, toMs: number): Promise<number> {
-    const [{ lines }] = this.all<{ lines: number }>(partition, rangeLinesStatement(fromMinute, toMs));
-    return Promise.resolve(lines);
+  async linesBetween(partition: PartitionBounds, fromMinute: number, toMs: number): Promise<number> {
+    const [{ lines }] = await this.all<{ lines: number }>(partition, rangeLinesStatement(fromMinute, toMs));
+    return lines;
   }
 
   keyAfter(partition: PartitionBounds, fromMs: number, toMs: number, start: LineKey | null, backward: boolean, count: number): Promise<LineKey | null> {
-    const [end] = this.all<LineKey>(partition, lineKeyAfterStatement(partition, fromMs, toMs, start, backward, count));
-    return Promise.resolve(end ?? null);
+    return this.inFile(partition, ({ file, compacted }) => {
+      if (compacted) return new CompactedReads(this.connections.get(file), file, null).keyAfter(partition.name, fromMs, toMs, start, backward, count);
+      const [end] = this.connections.get(file).all<LineKey>(lineKeyAfterStatement(partition, fromMs, toMs, start, backward, count));
+      return end ?? null;
+    });
   }
 
   pageLines(read: WindowRead, order: Pick<LogQuery, 'direction' | 'after'>, limit: number): Promise<LineRow[]> {
     const query: LogQuery = { ...read.filter, direction: order.direction, after: order.after, limit };
-    return this.read(read, pageStatement(read.partition, query, read.labelSetIds, limit, this.fullTextIndex(read), read.range));
+    return this.read(read, pageStatement(read.partition, query, read.labelSetIds, limit, this.fullTextIndex(read), read.range), (blockRead) => ({
+      kind: 'page',
+      read: blockRead,
+      order,
+      limit,
+    }));
   }
 
   countLines(read: WindowRead, bucketMs: CountQuery['bucketMs']): Promise<CountRow[]> {
-    return this.read(read, countStatement(read.partition, read.filter, read.labelSetIds, bucketMs, this.fullTextIndex(read), read.range));
+    return this.read(read, countStatement(read.partition, read.filter, read.labelSetIds, bucketMs, this.fullTextIndex(read), read.range), (blockRead) => ({
+      kind: 'count',
+      read: blockRead,
+      bucketMs,
+    }));
   }
 
   countMinutes(partition: PartitionBounds, filter: LineFilter, labelSetIds: number[] | null, bucketMs: CountQuery['bucketMs']): Promise<CountRow[]> {
-    return Promise.resolve(this.all(partition, minuteCountStatement(filter, labelSetIds, bucketMs)));
+    return this.all(partition, minuteCountStatement(filter, labelSetIds, bucketMs));
   }
 
   forget(partitions: PartitionBounds[]): void {
-    const files = partitions.map((partition) => this.fileOf(partition));
+    const files = partitions.map((partition) => this.fileOf(partition).file);
+    for (const partition of partitions) this.generations.delete(partition.startMs);
     this.connections.forget(files);
     this.threads.forget(files);
   }
@@ -109,24 +147,69 @@ export class SqlitePartitions implements PartitionSource {
     this.connections.forgetAll();
   }
 
-  /** A window's statement: on a search thread when it searches text, until its time is up; else here. */
-  private async read<Row>(read: WindowRead, statement: Statement): Promise<Row[]> {
-    if (!searchesText(read.filter)) return this.all<Row>(read.partition, statement);
-    const rows = await this.threads.rows<Row>(this.fileOf(read.partition), statement, deadlineOf(read.time), read.client);
-    if (rows === 'out-of-time') throw new QueryBudgetExceeded('time', NOT_TIMED);
-    return rows;
+  /**
+   * A window's read: its statement, or for a compacted partition its block job; on a search thread when it
+   * searches text, until its time is up; else here.
+   */
+  private read<Row>(read: WindowRead, statement: Statement, blockJob: (read: BlockRead) => BlockJob): Promise<Row[]> {
+    return this.inFile(read.partition, async ({ file, compacted }) => {
+      const job = compacted
+        ? blockJob({ partition: read.partition, filter: read.filter, labelSetIds: read.labelSetIds, range: read.range, words: read.index !== null })
+        : null;
+      if (!searchesText(read.filter)) {
+        return job ? (new CompactedReads(this.connections.get(file), file, null).run(job) as Row[]) : this.connections.get(file).all<Row>(statement);
+      }
+      const deadline = deadlineOf(read.time);
+      const rows = job ? await this.threads.blocks<Row>(file, job, deadline, read.client) : await this.threads.rows<Row>(file, statement, deadline, read.client);
+      if (rows === 'out-of-time') throw new QueryBudgetExceeded('time', NOT_TIMED);
+      return rows;
+    });
+  }
+
+  /** The catalogue's partitions; files of generations they have moved past are let go of. */
+  private listPartitions(): StoredPartition[] {
+    const listed = this.catalogue.partitions();
+    const superseded: string[] = [];
+    for (const partition of listed) {
+      const known = this.generations.get(partition.startMs);
+      if (known !== undefined && known !== partition.generation) superseded.push(partitionFile(this.dataDir, partition.name, known));
+      this.generations.set(partition.startMs, partition.generation);
+    }
+    if (superseded.length > 0) {
+      this.connections.forget(superseded);
+      this.threads.forget(superseded);
+    }
+    return listed;
+  }
+
+  /**
+   * Reads a partition's file. A read planned before the partition was compacted may find its old file gone (the
+   * writer removes it once the catalogue names the new one): it is read again from the file the catalogue names.
+   */
+  private async inFile<T>(partition: PartitionBounds, read: (where: PartitionFile) => T | Promise<T>): Promise<T> {
+    const where = this.fileOf(partition);
+    try {
+      return await read(where);
+    } catch (error) {
+      if (existsSync(where.file)) throw error;
+      this.listPartitions();
+      const now = this.fileOf(partition);
+      if (now.file === where.file) throw error;
+      return read(now);
+    }
   }
 
   private fullTextIndex(read: WindowRead): FullTextIndex | null {
     return read.index as FullTextIndex | null;
   }
 
-  private all<Row>(partition: PartitionBounds, statement: Statement): Row[] {
-    return this.connections.get(this.fileOf(partition)).all<Row>(statement);
+  private all<Row>(partition: PartitionBounds, statement: Statement): Promise<Row[]> {
+    return this.inFile(partition, ({ file }) => this.connections.get(file).all<Row>(statement));
   }
 
-  private fileOf(partition: PartitionBounds): string {
-    return partitionFile(this.dataDir, partition.name);
+  private fileOf(partition: PartitionBounds): PartitionFile {
+    const generation = this.generations.get(partition.startMs) ?? (partition as Partial<StoredPartition>).generation ?? 0;
+    return { file: partitionFile(this.dataDir, partition.name, generation), compacted: generation > 0 };
   }
 }
 

@@ -1,6 +1,5 @@
 import Database from 'better-sqlite3';
 import { PartitionBounds } from '@daylog/storage';
-import { partitionFile } from './partition-schema';
 
 /**
  * Partitions whose key lookup stays open (three descriptors each): a day of 15-minute partitions. An older
@@ -24,7 +23,8 @@ interface KeyLookup {
 export class StoredKeys {
   private readonly lookups = new Map<number, KeyLookup>();
 
-  constructor(private readonly dataDir: string) {}
+  /** `fileOf`: the file that holds a partition's lines now (its generation's). */
+  constructor(private readonly fileOf: (partition: PartitionBounds) => string) {}
 
   /** Those of `keys` held by one of the `live` partitions. */
   find(keys: readonly string[], live: readonly PartitionBounds[]): Set<string> {
@@ -61,7 +61,7 @@ export class StoredKeys {
   }
 
   private open(partition: PartitionBounds, kept: boolean): KeyLookup {
-    const db = new Database(partitionFile(this.dataDir, partition.name), { fileMustExist: true });
+    const db = new Database(this.fileOf(partition), { fileMustExist: true });
     db.pragma('query_only = ON');
     db.pragma(`cache_size = ${LOOKUP_CACHE_PAGES}`);
     const lookup = { db, find: db.prepare<[string], number>('SELECT 1 FROM batch_keys WHERE idempotency_key = ?').pluck() };

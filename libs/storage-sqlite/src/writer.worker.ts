@@ -6,15 +6,18 @@ import { WriterReply, WriterRequest } from './writer-protocol';
 const port = parentPort!;
 const writer = new PartitionWriter(workerData as WriterOptions);
 let appends: Extract<WriterRequest, { type: 'append' }>[] = [];
-let indexing = false;
+let idleWorkScheduled = false;
+let closing = false;
 let lastAppendAt = 0;
 /** Lines indexed at a time: ~10 ms of work, the longest a batch waits for the indexer. */
 const INDEX_CHUNK_LINES = 3000;
+/** Blocks compacted at a time: ~5 ms of work each (1024 lines read, encoded, deflated and written). */
+const COMPACTION_CHUNK_BLOCKS = 2;
 /**
- * While batches keep arriving, the indexer waits this long between chunks: it then takes about a fifth of
+ * While batches keep arriving, idle work waits this long between chunks: it then takes about a fifth of
  * the writer's time (still some 60,000 lines a second) and catches up in full once ingest is quiet.
  */
-const INDEX_PAUSE_WHILE_BUSY_MS = 40;
+const IDLE_PAUSE_WHILE_BUSY_MS = 40;
 const BUSY_WINDOW_MS = 100;
 
 function reply(message: WriterReply): void {
@@ -43,31 +46,37 @@ function flushAppends(): void {
   } catch (error) {
     for (const request of group) reply(failed(request.id, error));
   }
-  scheduleIndexing();
+  scheduleIdleWork();
 }
 
 /**
- * The full-text index is built in the writer's idle time, a chunk at a time, so that appends never
- * wait for more than one chunk and never share a transaction with it.
+ * Closed partitions are compacted, and the word index of those not yet compacted built, in the writer's idle
+ * time, a chunk at a time, so that appends never wait for more than one chunk and never share a transaction
+ * with it. A partition that is not yet compactable is checked again after the next append, or every second.
  */
-function scheduleIndexing(delayMs = 0): void {
-  if (indexing) return;
-  indexing = true;
-  if (delayMs > 0) setTimeout(indexChunk, delayMs);
-  else setImmediate(indexChunk);
+function scheduleIdleWork(delayMs = 0): void {
+  if (idleWorkScheduled) return;
+  idleWorkScheduled = true;
+  if (delayMs > 0) setTimeout(idleChunk, delayMs);
+  else setImmediate(idleChunk);
 }
 
-function indexChunk(): void {
-  indexing = false;
-  if (appends.length > 0) return;
+const IDLE_RECHECK_MS = 1000;
+
+function idleChunk(): void {
+  idleWorkScheduled = false;
+  if (appends.length > 0 || closing) return;
   let more: boolean;
   try {
-    more = writer.indexSome(INDEX_CHUNK_LINES);
+    const compaction = writer.compactSome(COMPACTION_CHUNK_BLOCKS);
+    void Promise.all(compaction.filesToRemove.map((file) => rm(file, { force: true })));
+    more = compaction.more || writer.indexSome(INDEX_CHUNK_LINES);
   } catch {
     // A failed chunk (a full disk, say) is tried again after the next append.
     return;
   }
-  if (more) scheduleIndexing(Date.now() - lastAppendAt < BUSY_WINDOW_MS ? INDEX_PAUSE_WHILE_BUSY_MS : 0);
+  if (more) scheduleIdleWork(Date.now() - lastAppendAt < BUSY_WINDOW_MS ? IDLE_PAUSE_WHILE_BUSY_MS : 0);
+  else if (writer.awaitsCompaction()) scheduleIdleWork(IDLE_RECHECK_MS);
 }
 
 /**
@@ -96,6 +105,7 @@ port.on('message', (request: WriterRequest) => {
     void drop(request.id, request.cutoffMs);
     return;
   }
+  closing = true;
   try {
     reply({ type: 'done', id: request.id, result: writer.close() });
   } catch (error) {
@@ -104,4 +114,4 @@ port.on('message', (request: WriterRequest) => {
 });
 
 reply({ type: 'ready' });
-scheduleIndexing();
+scheduleIdleWork();

@@ -1,6 +1,8 @@
-import { FieldCondition, Fields, LogLine, MatchExpression, acceptedUserRegex, fieldEquals, searchableFields, severityOf, textMatcher } from '@daylog/log-model';
+import { FieldCondition, Fields, LEVELS, LogLine, MatchExpression, acceptedUserRegex, fieldEquals, searchableFields, severityOf, textMatcher } from '@daylog/log-model';
 import { labelSetMatcher } from './label-matcher';
 import { LabelPatterns, LineFilter } from './log-store';
+import { LineRow } from './partition-source';
+import { formatOfCode } from './partitions';
 
 /**
  * What a LineFilter means, written once: a line passes a filter when it passes each of its terms. Each
@@ -149,5 +151,51 @@ export function lineMatcher(filter: LineFilter): (line: LogLine) => boolean {
   return (line) => {
     for (const test of tests) if (!test(line)) return false;
     return true;
+  };
+}
+
+/**
+ * A filter's terms beyond time and label set (which an engine reading rows in JavaScript tests from its own
+ * keys and label-set ids) as a predicate on a stored row: its severity, then its text and fields as termTest
+ * means them, on the line as the SQL functions see it (the fields it was sent with, and its format).
+ */
+export function rowMatcher(filter: LineFilter): (row: LineRow) => boolean {
+  const terms = filterTerms(filter).filter((term) => term.kind !== 'time' && term.kind !== 'labelSet');
+  const severityTerms = terms.flatMap((term) => (term.kind === 'severity' ? [new Set(term.severities)] : []));
+  const textTests = terms.filter((term) => term.kind !== 'severity').map(termTest);
+  const withFields = testsFields(filter);
+  return (row) => {
+    for (const severities of severityTerms) if (!severities.has(row.severity)) return false;
+    if (textTests.length === 0) return true;
+    const line: LogLine = {
+      ts: row.ts,
+      level: LEVELS[row.severity],
+      namespace: null,
+      pod: '',
+      container: null,
+      source: null,
+      message: row.message,
+      fields: withFields && row.fields !== null ? (JSON.parse(row.fields) as Fields) : null,
+      format: formatOfCode(row.format),
+    };
+    for (const test of textTests) if (!test(line)) return false;
+    return true;
+  };
+}
+
+/**
+ * A necessary condition of a filter's text terms on many messages read at once, given their text joined with
+ * nothing between and whether it is all ASCII: false when no one of them can pass (a substring or, in ASCII
+ * text, a word that the joined text does not hold); true says nothing. Null when the filter has no such term.
+ */
+export function joinedTextTest(filter: LineFilter): ((joined: string, ascii: boolean) => boolean) | null {
+  const substrings = filter.contains.map(asciiLower);
+  const words = filter.match ? [...new Set(filter.match.terms.flatMap((term) => (term.kind === 'word' ? [term.token] : term.tokens)))].filter((token) => /^[a-z0-9]+$/.test(token)) : [];
+  if (substrings.length === 0 && words.length === 0) return null;
+  return (joined, ascii) => {
+    // In ASCII text, JavaScript's lower case is LIKE's and the matcher's, and runs in C.
+    const lowered = ascii ? joined.toLowerCase() : asciiLower(joined);
+    if (!substrings.every((text) => lowered.includes(text))) return false;
+    return !ascii || words.every((word) => lowered.includes(word));
   };
 }

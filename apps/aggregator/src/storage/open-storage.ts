@@ -11,6 +11,7 @@ export async function openStorage(config: DaylogConfig): Promise<StorageBackend>
     partitionMs: config.partitionMs,
     synchronous: config.synchronous,
     fullText: config.fullText,
+    compression: config.compression,
     maxDiskBytes: config.maxDiskBytes,
     maxLabelSetsPerNamespace: config.maxLabelSetsPerNamespace,
   });
