@@ -13,6 +13,7 @@ import { AddFigure, formatInt, formatPercent, mb, report, say, seconds } from '.
 import { NodeAgentOutcome, nodeAgentRun, reportNodeAgent } from './node-agent-bench';
 import { ShipperOutcome, shipperRun } from './shipper-bench';
 import { waitForIndex } from './full-text-index';
+import { ClosedHours, CompactionOutcome, compactedHours, compactionRun, waitForCompaction } from './compaction-bench';
 import { tailFanOut } from './tail-bench';
 import { WebOutcome, reportWeb, webBench } from './web-bench';
 
@@ -46,7 +47,14 @@ function describeDataset(dataset: Dataset, madeInMs: number): void {
   );
 }
 
-function rawRun(dataset: Dataset, tag: string): number {
+/** A partition is compacted once lines this far past its end are written (partition-writer.ts). */
+const COMPACTION_GRACE_MS = 2 * 60_000;
+
+/**
+ * Raw ingest's rate; on the last run, the raw partitions then compacted in this process (compactionRun), and its
+ * data dir kept (`keptDir`) for the raw queries: their baseline is the rows as written, uncompressed.
+ */
+function rawRun(dataset: Dataset, tag: string, last: boolean): { rate: number; compaction: CompactionOutcome | null; keptDir: string | null } {
   const dataDir = makeTempDir('raw');
   const cpu = process.cpuUsage();
   const raw = rawIngest(dataset.lines, dataDir);
@@ -55,8 +63,15 @@ function rawRun(dataset: Dataset, tag: string): number {
     `${tag} raw : ${formatInt(LINES)} lines in ${seconds(raw.ms)} = ${formatInt(rate)} lines/s ` +
       `(${raw.partitions} hourly files, ${(dirBytes(dataDir) / LINES).toFixed(1)} B/line on disk; cpu ${cpuSince(cpu)})`,
   );
-  removeTempDir(dataDir);
-  return rate;
+  const compaction = last ? compactionRun(dataDir) : null;
+  if (compaction) {
+    say(
+      `${tag} compaction of the raw run's closed hours in-process: ${formatInt(compaction.lines)} lines in ${seconds(compaction.ms)}; ` +
+        `${mb(compaction.bytesBefore)} → ${mb(compaction.bytesAfter)} (${(compaction.bytesBefore / compaction.lines).toFixed(1)} → ${(compaction.bytesAfter / compaction.lines).toFixed(1)} B/line)`,
+    );
+  }
+  if (!last) removeTempDir(dataDir);
+  return { rate, compaction, keptDir: last ? dataDir : null };
 }
 
 /** Raw and HTTP ingest taking turns, each on a fresh data dir; queries and bytes on the last HTTP run's data. */
@@ -70,11 +85,15 @@ async function ingestRuns(dataset: Dataset) {
   let loki: LokiOutcome | null = null;
   let web: WebOutcome | null = null;
   let storedBytes = 0;
+  let compaction: CompactionOutcome | null = null;
+  let closed: ClosedHours = { partitions: 0, lines: 0, bytes: 0 };
   const cases = queryCases(benchPod(dataset));
 
   for (let run = 1; run <= RUNS; run++) {
     const tag = `run ${run}/${RUNS}`;
-    const rawRate = rawRun(dataset, tag);
+    const raw = rawRun(dataset, tag, run === RUNS);
+    const rawRate = raw.rate;
+    compaction = raw.compaction ?? compaction;
     rawRates.push(rawRate);
 
     const dataDir = makeTempDir('http');
@@ -82,10 +101,17 @@ async function ingestRuns(dataset: Dataset) {
     try {
       httpRates.push(await httpIngest([aggregator], dataset, tag, rawRate));
       if (run === RUNS) {
+        const compactedInMs = await waitForCompaction(dataDir, dataset.lastTs, COMPACTION_GRACE_MS);
         index = await waitForIndex(dataDir);
+        closed = compactedHours(dataDir);
+        say(
+          `${tag} compaction: the closed hours compacted ${seconds(compactedInMs)} after ingest ended; ${closed.partitions} partitions, ` +
+            `${formatInt(closed.lines)} lines in ${mb(closed.bytes)}`,
+        );
         say(`${tag} word index: ${formatInt(index.behindAtStart)} lines still to index when ingest ended, done ${seconds(index.ms)} later`);
         const started = nowMs();
-        ({ outcomes: queries, floorMs } = await queryBench(aggregator.port, dataDir, cases, QUERY_REPS, QUERY_WARMUPS));
+        ({ outcomes: queries, floorMs } = await queryBench(aggregator.port, raw.keptDir!, cases, QUERY_REPS, QUERY_WARMUPS));
+        removeTempDir(raw.keptDir!);
         say(
           `${tag} queries: ${cases.length} kinds × (${QUERY_WARMUPS} warm-up or more, for ${seconds(WARM_UP_MS)} at least, + ${QUERY_REPS} timed) × http and raw ` +
             `in ${seconds(nowMs() - started)}`,
@@ -118,7 +144,7 @@ async function ingestRuns(dataset: Dataset) {
     }
     removeTempDir(noIndexDir);
   }
-  return { rawRates, httpRates, noIndexRates, index, queries, floorMs, storedBytes, loki: loki!, web: web! };
+  return { rawRates, httpRates, noIndexRates, index, queries, floorMs, storedBytes, compaction: compaction!, closed, loki: loki!, web: web! };
 }
 
 /** The shipper sidecar, each run against a fresh aggregator child; see shipper-bench.ts. */

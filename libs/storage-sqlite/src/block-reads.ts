@@ -1,4 +1,4 @@
-import { ftsQuery, severityOf } from '@daylog/log-model';
+import { severityOf } from '@daylog/log-model';
 import {
   CountQuery,
   CountRow,
@@ -15,6 +15,7 @@ import {
   sharedClockNow,
 } from '@daylog/storage';
 import { DecodedBlock } from './block-codec';
+import { blockWordQuery, mayHoldAll } from './block-words';
 import { BLOCKS_TABLE, BLOCK_WORDS_TABLE, levelMask } from './compacted-schema';
 import { LINE_COLUMNS, Statement, countStatement, pageStatement } from './page-statement';
 import { PartitionConnection } from './read-connections';
@@ -38,6 +39,8 @@ interface BlockEntry {
   streamId: number;
   tsMin: number;
   tsMax: number;
+  /** Its Bloom filter of words with digits, when a match asks for such words. */
+  withDigits?: Buffer | null;
 }
 
 /** Decoded blocks kept per thread: a page that goes on where the last ended, or a line's context, reads the same blocks. */
@@ -165,8 +168,10 @@ export class CompactedReads {
 
   /** The blocks that may hold lines of the read within the bounds, in `order`. */
   private blocks(read: BlockRead, bounds: KeyBounds, order: string): BlockEntry[] {
+    const words = read.filter.match && read.words ? blockWordQuery(read.filter.match) : null;
     const statement: Statement = {
-      sql: `SELECT id, stream_id AS streamId, ts_min AS tsMin, ts_max AS tsMax FROM ${BLOCKS_TABLE} WHERE ts_max >= ? AND ts_min <= ?`,
+      sql: `SELECT id, stream_id AS streamId, ts_min AS tsMin, ts_max AS tsMax${words?.withDigits.length ? ', digit_words AS withDigits' : ''}
+        FROM ${BLOCKS_TABLE} WHERE ts_max >= ? AND ts_min <= ?`,
       params: [bounds.after.ts, bounds.through.ts],
     };
     if (read.labelSetIds) {
@@ -177,12 +182,13 @@ export class CompactedReads {
       statement.sql += ' AND levels & ? <> 0';
       statement.params.push(levelMask(read.filter.levels.map(severityOf)));
     }
-    if (read.filter.match && read.words) {
+    if (words?.letters) {
       statement.sql += ` AND id IN (SELECT rowid FROM ${BLOCK_WORDS_TABLE} WHERE ${BLOCK_WORDS_TABLE} MATCH ?)`;
-      statement.params.push(ftsQuery(read.filter.match));
+      statement.params.push(words.letters);
     }
     statement.sql += ` ${order}`;
-    return this.connection.all<BlockEntry>(statement);
+    const blocks = this.connection.all<BlockEntry>(statement);
+    return words?.withDigits.length ? blocks.filter((block) => mayHoldAll(block.withDigits ?? null, words.withDigits)) : blocks;
   }
 
   /** Hands each line of a block that the read takes in to `take`: within the bounds, and passing the filter. */
@@ -195,7 +201,7 @@ export class CompactedReads {
         throw new QueryBudgetExceeded('time', { maxScannedLines: Infinity, deadlineMs: this.deadline, timeoutMs: Infinity, now: sharedClockNow });
       }
       const block = this.decoded(entry.id);
-      if (joinedText && !joinedText(block.text, block.ascii)) return;
+      if (joinedText.needles.length > 0 && !block.mayHold(joinedText)) return;
       for (let i = 0; i < block.length; i++) {
         const ts = block.ts[i];
         const id = block.ids[i];
@@ -212,8 +218,11 @@ export class CompactedReads {
     if (block) {
       decodedBlocks.delete(key);
     } else {
-      const [{ data }] = this.connection.all<{ data: Buffer }>({ sql: `SELECT data FROM ${BLOCKS_TABLE} WHERE id = ?`, params: [blockId] });
-      block = DecodedBlock.inflate(data);
+      const [{ data, payloadBytes }] = this.connection.all<{ data: Buffer; payloadBytes: number }>({
+        sql: `SELECT data, payload_bytes AS payloadBytes FROM ${BLOCKS_TABLE} WHERE id = ?`,
+        params: [blockId],
+      });
+      block = DecodedBlock.inflate(data, payloadBytes);
       if (decodedBlocks.size >= DECODED_BLOCKS_KEPT) decodedBlocks.delete(decodedBlocks.keys().next().value!);
     }
     decodedBlocks.set(key, block);

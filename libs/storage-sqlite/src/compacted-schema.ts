@@ -5,7 +5,8 @@ import { partitionSchema } from './partition-schema';
  * each block's time range, id range and levels beside it so that reads open only the blocks they need. The
  * line table keeps its name and indexes for the lines that arrive after the rewrite (late lines), which reads
  * merge with the blocks'; its ids go on from the last line's (AUTOINCREMENT, seeded by the compaction), so a
- * late line's id is never a block line's. `blocks_words` is the word index, a document a block.
+ * late line's id is never a block line's. The word index is in two parts (block-words.ts): `blocks_words`, of
+ * words of letters, a document a block; and each block's `digit_words`, a Bloom filter of its words with digits.
  */
 export const BLOCKS_TABLE = 'blocks';
 export const BLOCK_WORDS_TABLE = 'blocks_words';
@@ -31,6 +32,8 @@ export function compactedSchema(table: string, fullText: boolean): string {
       id_max    INTEGER NOT NULL,
       lines     INTEGER NOT NULL,
       levels    INTEGER NOT NULL,
+      digit_words BLOB,
+      payload_bytes INTEGER NOT NULL,
       data      BLOB    NOT NULL
     );
     CREATE INDEX ${BLOCKS_TABLE}_by_time ON ${BLOCKS_TABLE} (ts_max, ts_min);

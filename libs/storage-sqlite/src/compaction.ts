@@ -1,8 +1,8 @@
 import Database from 'better-sqlite3';
 import { closeSync, fsyncSync, openSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { tokens } from '@daylog/log-model';
 import { BlockLine, compressBlock } from './block-codec';
+import { blockWords } from './block-words';
 import { StoredPartition } from './catalogue';
 import { BLOCKS_TABLE, BLOCK_WORDS_TABLE, compactedSchema, levelMask } from './compacted-schema';
 import { partitionFile, partitionFiles } from './partition-schema';
@@ -22,12 +22,6 @@ interface ReadPosition {
   id: number;
 }
 
-/** The words a block is indexed under: ASCII text as it is (FTS5's `ascii` tokenizer reads it as `tokens` does), other text split here. */
-function blockWords(lines: readonly BlockLine[]): string {
-  // eslint-disable-next-line no-control-regex
-  return lines.map((line) => (/[^\x00-\x7f]/.test(line.message) ? tokens(line.message).join(' ') : line.message)).join('\n');
-}
-
 /**
  * Rewrites a closed partition's lines (generation 0) into compressed blocks in its next generation's file, a
  * step at a time so that the writer goes on committing between steps. Lines of one label set are read in
@@ -43,7 +37,7 @@ export class PartitionCompaction {
   private readonly targetFile: string;
   private readonly lastIdAtStart: number;
   private readonly nextRows: Database.Statement<[number, number, number, number, number], SourceRow>;
-  private readonly insertBlock: Database.Statement<[number, number, number, number, number, number, number, Buffer]>;
+  private readonly insertBlock: Database.Statement<[number, number, number, number, number, number, number, Buffer | null, number, Buffer]>;
   private readonly insertWords: Database.Statement<[number | bigint, string]> | null;
   private position: ReadPosition = { streamId: -1, ts: 0, id: 0 };
   private finished = false;
@@ -72,7 +66,7 @@ export class PartitionCompaction {
        WHERE (stream_id, ts, id) > (?, ?, ?) AND id <= ? ORDER BY stream_id, ts, id LIMIT ?`,
     );
     this.insertBlock = this.target.prepare(
-      `INSERT INTO ${BLOCKS_TABLE} (stream_id, ts_min, ts_max, id_min, id_max, lines, levels, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO ${BLOCKS_TABLE} (stream_id, ts_min, ts_max, id_min, id_max, lines, levels, digit_words, payload_bytes, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     this.insertWords = fullText ? this.target.prepare(`INSERT INTO ${BLOCK_WORDS_TABLE} (rowid, words) VALUES (?, ?)`) : null;
   }
@@ -144,9 +138,10 @@ export class PartitionCompaction {
   }
 
   private writeBlock(lines: SourceRow[]): void {
-    const data = compressBlock(lines);
+    const { data, payloadBytes } = compressBlock(lines);
     const ids = lines.map((line) => line.id);
     const levels = levelMask(lines.map((line) => line.severity));
+    const words = this.insertWords ? blockWords(lines.map((line) => line.message)) : null;
     this.target.transaction(() => {
       const { lastInsertRowid } = this.insertBlock.run(
         lines[0].stream_id,
@@ -156,9 +151,11 @@ export class PartitionCompaction {
         Math.max(...ids),
         lines.length,
         levels,
+        words?.withDigits ?? null,
+        payloadBytes,
         data,
       );
-      this.insertWords?.run(lastInsertRowid, blockWords(lines));
+      if (words) this.insertWords?.run(lastInsertRowid, words.letters);
     })();
   }
 

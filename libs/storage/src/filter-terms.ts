@@ -77,6 +77,9 @@ export function searchesText(filter: LineFilter): boolean {
   return filterTerms(filter).some(readsText);
 }
 
+// eslint-disable-next-line no-control-regex -- the ASCII range is the point
+const NOT_ASCII = /[^\u0000-\u007f]/;
+
 /** Lower-cases ASCII letters only, as SQLite's LIKE compares them. */
 function asciiLower(text: string): string {
   return /[A-Z]/.test(text) ? text.replace(/[A-Z]+/g, (letters) => letters.toLowerCase()) : text;
@@ -184,18 +187,32 @@ export function rowMatcher(filter: LineFilter): (row: LineRow) => boolean {
 }
 
 /**
- * A necessary condition of a filter's text terms on many messages read at once, given their text joined with
- * nothing between and whether it is all ASCII: false when no one of them can pass (a substring or, in ASCII
- * text, a word that the joined text does not hold); true says nothing. Null when the filter has no such term.
+ * A necessary condition of a filter's text terms on many messages read at once: the texts, lower-cased as the terms
+ * compare them, that a text holding any line that passes must hold (its substrings, and its ASCII words when the
+ * text is all ASCII). Empty when the filter has no such term.
  */
-export function joinedTextTest(filter: LineFilter): ((joined: string, ascii: boolean) => boolean) | null {
+export interface JoinedTextTest {
+  /** Every text the test looks for, lower-cased (a caller may look in less than the whole text when none of them can span a cut). */
+  needles: string[];
+  /** False when no message within `joined` (messages or pieces of them, joined) can pass; true says nothing. */
+  holds(joined: string, ascii: boolean): boolean;
+}
+
+export function joinedTextTest(filter: LineFilter): JoinedTextTest {
   const substrings = filter.contains.map(asciiLower);
   const words = filter.match ? [...new Set(filter.match.terms.flatMap((term) => (term.kind === 'word' ? [term.token] : term.tokens)))].filter((token) => /^[a-z0-9]+$/.test(token)) : [];
-  if (substrings.length === 0 && words.length === 0) return null;
-  return (joined, ascii) => {
-    // In ASCII text, JavaScript's lower case is LIKE's and the matcher's, and runs in C.
-    const lowered = ascii ? joined.toLowerCase() : asciiLower(joined);
-    if (!substrings.every((text) => lowered.includes(text))) return false;
-    return !ascii || words.every((word) => lowered.includes(word));
+  // In ASCII text, a case-insensitive regex of an ASCII needle compares as LIKE and the matcher do (non-ASCII never
+  // folds to ASCII in a regex without the u flag), without lower-casing the text first.
+  const asciiNeedle = (needle: string) => (NOT_ASCII.test(needle) ? null : new RegExp(needle.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&'), 'i'));
+  const substringPatterns = substrings.map(asciiNeedle);
+  const wordPatterns = words.map(asciiNeedle);
+  return {
+    needles: [...substrings, ...words],
+    holds: (joined, ascii) => {
+      if (ascii) return substringPatterns.every((pattern) => pattern?.test(joined) ?? false) && wordPatterns.every((pattern) => pattern!.test(joined));
+      if (substrings.length === 0) return true;
+      const lowered = asciiLower(joined);
+      return substrings.every((text) => lowered.includes(text));
+    },
   };
 }
