@@ -150,7 +150,7 @@ describe('lines written to an hour while it is being rewritten', () => {
       }
       assert.ok(duringRewrite > 0, 'some lines were written while the hour was being rewritten');
       const found = await t.http.get('/api/v1/logs').query({ pod: 'late', limit: '5000', direction: 'forward', format: 'json' });
-      assert.deepEqual(found.body.lines.map((line: { message: string }) => line.message), lateLines);
+      assert.deepEqual((found.body.lines as { message: string }[]).map((line) => line.message), lateLines);
       const total = await t.http.get('/api/v1/stats').query({ namespace: 'crash', format: 'json', since: '1d' });
       assert.equal(total.body.total, sent.length * BATCH_LINES + lateLines.length);
     } finally {
