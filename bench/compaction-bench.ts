@@ -83,12 +83,33 @@ export function compactedHours(dataDir: string): ClosedHours {
   return { partitions: compacted.length, lines, bytes };
 }
 
-/** Waits until every partition ending `graceMs` before the newest line is compacted; how long that took. */
-export async function waitForCompaction(dataDir: string, newestTs: number, graceMs: number, timeoutMs = 600_000): Promise<number> {
+/** Partitions that end `graceMs` before the newest line and are not compacted yet. */
+function waiting(dataDir: string, newestTs: number, graceMs: number): ListedPartition[] {
+  return listed(dataDir).filter((p) => p.endMs + graceMs <= newestTs && p.generation === 0);
+}
+
+/**
+ * Waits until every partition ending `graceMs` before the newest line is compacted (and so has its word index):
+ * how long that took, and how many lines were still to compact when it began.
+ */
+export async function waitForCompaction(dataDir: string, newestTs: number, graceMs: number, timeoutMs = 600_000): Promise<{ ms: number; behindAtStart: number }> {
   const started = nowMs();
-  while (listed(dataDir).some((p) => p.endMs + graceMs <= newestTs && p.generation === 0)) {
+  let behindAtStart = 0;
+  for (const partition of waiting(dataDir, newestTs, graceMs)) {
+    try {
+      const db = new Database(partitionFile(dataDir, partition.name), { readonly: true, fileMustExist: true });
+      try {
+        behindAtStart += (db.prepare('SELECT sum(lines) FROM line_counts').pluck().get() as number | null) ?? 0;
+      } finally {
+        db.close();
+      }
+    } catch {
+      // Compacted and removed between the listing and the look: nothing left to count there.
+    }
+  }
+  while (waiting(dataDir, newestTs, graceMs).length > 0) {
     if (nowMs() - started > timeoutMs) throw new Error(`closed partitions were still not compacted after ${timeoutMs} ms`);
     await sleep(100);
   }
-  return nowMs() - started;
+  return { ms: nowMs() - started, behindAtStart };
 }

@@ -95,7 +95,7 @@ export function report(results: Results, sections: readonly ((figure: AddFigure)
       `${formatInt(noIndexRate)} lines/s (runs ${results.noIndexRates.map(formatInt).join(', ')}): ` +
       `${formatPercent(indexRatio)}   goal ≥ ${formatPercent(INDEX_INGEST_GOAL)}: ${goal(indexRatio >= INDEX_INGEST_GOAL)}`,
   );
-  say(`index.catch_up ${(results.index.ms / 1000).toFixed(2)} s after ingest for ${formatInt(results.index.behindAtStart)} lines`);
+  say(`index.catch_up ${(results.index.ms / 1000).toFixed(2)} s after ingest for ${formatInt(results.index.behindAtStart)} lines (the closed hours compacted, their word index with them)`);
   figure('ingest.http_index_off', noIndexRate, 'lines/s', undefined, 0);
   figure('ingest.with_index', httpRate, 'lines/s', noIndexRate, 0);
   figure('index.catch_up', results.index.ms / 1000, 's');

@@ -137,16 +137,19 @@ describe('lines written to an hour while it is being rewritten', () => {
     // Started again with compression on, the writer rewrites the closed hours, the oldest first, while lines arrive for it.
     const t = await startTestApp({ dataDir, clock });
     try {
-      const oldest = partitionGenerations(dataDir)[0];
+      // A whole hour of the lines: its rewrite takes some blocks, written a few at a time between commits.
+      const hour = partitionGenerations(dataDir)[1];
+      const rewriting = join(dataDir, 'partitions', `${hour.name}.g1.db`);
+      const deadline = Date.now() + 60_000;
+      while (!existsSync(rewriting) && partitionGenerations(dataDir)[1].generation === 0 && Date.now() < deadline) await new Promise((resolve) => setImmediate(resolve));
       const lateLines: string[] = [];
       let duringRewrite = 0;
-      while (partitionGenerations(dataDir)[0].generation === 0) {
-        const underWay = rewriteUnderWay(dataDir);
+      while (partitionGenerations(dataDir)[1].generation === 0) {
         const message = `late line ${lateLines.length}`;
-        const response = await t.http.post('/api/v1/logs').send({ labels: { namespace: 'crash', pod: 'late' }, lines: [{ ts: oldest.startMs + lateLines.length, message }] });
+        const response = await t.http.post('/api/v1/logs').send({ labels: { namespace: 'crash', pod: 'late' }, lines: [{ ts: hour.startMs + lateLines.length, message }] });
         assert.equal(response.status, 200);
         lateLines.push(message);
-        if (underWay && partitionGenerations(dataDir)[0].generation === 0) duringRewrite++;
+        if (partitionGenerations(dataDir)[1].generation === 0) duringRewrite++;
       }
       assert.ok(duringRewrite > 0, 'some lines were written while the hour was being rewritten');
       const found = await t.http.get('/api/v1/logs').query({ pod: 'late', limit: '5000', direction: 'forward', format: 'json' });

@@ -231,7 +231,9 @@ export class PartitionWriter {
    * such partition first. Returns whether lines are left to index.
    */
   indexSome(maxLines: number): boolean {
-    if (!this.options.fullText) return false;
+    // Compressed hours index their blocks; an index of lines built for the minutes before an hour is compressed
+    // would be thrown away with its old file.
+    if (!this.options.fullText || this.options.compression) return false;
     const room = this.roomLeft();
     if (this.options.maxDiskBytes !== null && room < (1 - INDEXING_DISK_SHARE) * this.options.maxDiskBytes) return false;
     const all = this.partitions.all();
