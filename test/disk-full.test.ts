@@ -55,7 +55,8 @@ describe('a full disk (DAYLOG_MAX_DISK)', () => {
   }
 
   before(async () => {
-    t = await startTestApp({ env: { DAYLOG_MAX_DISK: '24M' } });
+    // Compressing a closed hour gives room back too; these tests count the partitions dropped to make it.
+    t = await startTestApp({ env: { DAYLOG_MAX_DISK: '24M', DAYLOG_COMPRESSION: 'off' } });
   });
   after(() => t.close());
 

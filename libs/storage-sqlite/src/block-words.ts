@@ -16,10 +16,10 @@ const LEADING_LETTERS = /^\p{L}+/u;
 // eslint-disable-next-line no-control-regex -- the ASCII range is the point
 const NOT_ASCII = /[^\u0000-\u007f]/;
 
-/** A message's words as `tokens` gives them; ASCII text the quick way, which gives the same. */
-function wordsOf(message: string): string[] {
-  if (NOT_ASCII.test(message)) return tokens(message);
-  return message.toLowerCase().match(/[a-z0-9]+/g) ?? [];
+/** Words of messages joined (a newline between each), as `tokens` gives them; ASCII text the quick way, which gives the same. */
+function wordsOf(joined: string): string[] {
+  if (NOT_ASCII.test(joined)) return tokens(joined);
+  return joined.toLowerCase().match(/[a-z0-9]+/g) ?? [];
 }
 
 /** FNV-1a over the word's UTF-16 units, and a second hash from it, for double hashing. */
@@ -31,9 +31,10 @@ function hashes(word: string): [number, number] {
   return [h >>> 0, ((g ^ (g >>> 16)) >>> 0) | 1];
 }
 
-function bitsOf(word: string, size: number): number[] {
+/** Calls `bit` with each of the word's bits in a filter of `size` bits. */
+function forEachBit(word: string, size: number, bit: (at: number) => void): void {
   const [h1, h2] = hashes(word);
-  return Array.from({ length: HASHES }, (_, i) => (h1 + i * h2) % size);
+  for (let i = 0; i < HASHES; i++) bit((h1 + i * h2) % size);
 }
 
 export interface BlockWords {
@@ -46,16 +47,15 @@ export interface BlockWords {
 export function blockWords(messages: readonly string[]): BlockWords {
   const letters = new Set<string>();
   const withDigits = new Set<string>();
-  for (const message of messages) {
-    for (const word of wordsOf(message)) {
-      if (LETTERS_ONLY.test(word)) {
-        letters.add(word);
-        continue;
-      }
-      withDigits.add(word);
-      const leading = LEADING_LETTERS.exec(word);
-      if (leading) letters.add(leading[0]);
+  for (const word of wordsOf(messages.join('\n'))) {
+    if (letters.has(word) || withDigits.has(word)) continue;
+    if (LETTERS_ONLY.test(word)) {
+      letters.add(word);
+      continue;
     }
+    withDigits.add(word);
+    const leading = LEADING_LETTERS.exec(word);
+    if (leading) letters.add(leading[0]);
   }
   return { letters: [...letters].join(' '), withDigits: withDigits.size === 0 ? null : bloomOf(withDigits) };
 }
@@ -63,7 +63,8 @@ export function blockWords(messages: readonly string[]): BlockWords {
 function bloomOf(words: Set<string>): Buffer {
   const bytes = Math.max(8, Math.ceil((words.size * BITS_PER_WORD) / 8));
   const filter = Buffer.alloc(bytes);
-  for (const word of words) for (const bit of bitsOf(word, bytes * 8)) filter[bit >> 3] |= 1 << (bit & 7);
+  const set = (bit: number) => (filter[bit >> 3] |= 1 << (bit & 7));
+  for (const word of words) forEachBit(word, bytes * 8, set);
   return filter;
 }
 
@@ -93,5 +94,9 @@ export function mayHoldAll(filter: Buffer | null, words: readonly string[]): boo
   if (words.length === 0) return true;
   if (filter === null) return false;
   const size = filter.length * 8;
-  return words.every((word) => bitsOf(word, size).every((bit) => (filter[bit >> 3] & (1 << (bit & 7))) !== 0));
+  return words.every((word) => {
+    let held = true;
+    forEachBit(word, size, (bit) => (held &&= (filter[bit >> 3] & (1 << (bit & 7))) !== 0));
+    return held;
+  });
 }
