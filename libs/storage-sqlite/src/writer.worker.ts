@@ -1,5 +1,7 @@
 import { rm } from 'node:fs/promises';
 import { parentPort, workerData } from 'node:worker_threads';
+import { fromWire } from './batch-wire';
+import { IdleWorkPace } from './idle-work-pace';
 import { PartitionWriter, WriterOptions } from './partition-writer';
 import { WriterReply, WriterRequest } from './writer-protocol';
 
@@ -7,15 +9,15 @@ const port = parentPort!;
 const writer = new PartitionWriter(workerData as WriterOptions);
 let appends: Extract<WriterRequest, { type: 'append' }>[] = [];
 let indexing = false;
-let lastAppendAt = 0;
 /** Lines indexed at a time: ~10 ms of work, the longest a batch waits for the indexer. */
 const INDEX_CHUNK_LINES = 3000;
 /**
- * While batches keep arriving, the indexer waits this long between chunks: it then takes about a fifth of
- * the writer's time (still some 60,000 lines a second) and catches up in full once ingest is quiet.
+ * While batches keep arriving, the indexer takes this share of the writer's time: still some 25,000 lines a
+ * second, and it catches up in full once ingest is quiet.
  */
-const INDEX_PAUSE_WHILE_BUSY_MS = 40;
+const INDEX_SHARE_WHILE_BUSY = 0.1;
 const BUSY_WINDOW_MS = 100;
+const indexPace = new IdleWorkPace(INDEX_SHARE_WHILE_BUSY, BUSY_WINDOW_MS);
 
 function reply(message: WriterReply): void {
   port.postMessage(message);
@@ -35,7 +37,7 @@ function flushAppends(): void {
   appends = [];
   if (group.length === 0) return;
   try {
-    const results = writer.append(group.map((request) => request.batch));
+    const results = writer.append(group.map((request) => fromWire(request.batch)));
     group.forEach((request, i) => {
       const result = results[i];
       reply('failure' in result ? { type: 'failed', id: request.id, ...result.failure } : { type: 'done', id: request.id, result });
@@ -50,24 +52,28 @@ function flushAppends(): void {
  * The full-text index is built in the writer's idle time, a chunk at a time, so that appends never
  * wait for more than one chunk and never share a transaction with it.
  */
-function scheduleIndexing(delayMs = 0): void {
+function scheduleIndexing(): void {
   if (indexing) return;
   indexing = true;
-  if (delayMs > 0) setTimeout(indexChunk, delayMs);
+  const waitMs = indexPace.waitMs(performance.now());
+  if (waitMs > 0) setTimeout(indexChunk, waitMs);
   else setImmediate(indexChunk);
 }
 
 function indexChunk(): void {
   indexing = false;
   if (appends.length > 0) return;
+  const startedAt = performance.now();
   let more: boolean;
   try {
     more = writer.indexSome(INDEX_CHUNK_LINES);
   } catch {
     // A failed chunk (a full disk, say) is tried again after the next append.
     return;
+  } finally {
+    indexPace.chunkDone(startedAt, performance.now());
   }
-  if (more) scheduleIndexing(Date.now() - lastAppendAt < BUSY_WINDOW_MS ? INDEX_PAUSE_WHILE_BUSY_MS : 0);
+  if (more) scheduleIndexing();
 }
 
 /**
@@ -86,7 +92,7 @@ async function drop(id: number, cutoffMs: number): Promise<void> {
 
 port.on('message', (request: WriterRequest) => {
   if (request.type === 'append') {
-    lastAppendAt = Date.now();
+    indexPace.appended(performance.now());
     appends.push(request);
     if (appends.length === 1) setImmediate(flushAppends);
     return;
