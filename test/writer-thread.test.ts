@@ -43,29 +43,26 @@ describe('a batch on its way to the writer thread', () => {
 
 describe("the word index's share of a busy writer", () => {
   const SHARE = 0.1;
-  const BUSY_WINDOW_MS = 100;
 
-  it('takes its next chunk at once while no batch arrives', () => {
-    const pace = new IdleWorkPace(SHARE, BUSY_WINDOW_MS);
-    pace.chunkDone(0, 30);
-    assert.equal(pace.waitMs(30), 0);
+  it('takes its next chunk at once when no batch waited for the last one', () => {
+    const pace = new IdleWorkPace(SHARE);
+    pace.chunkDone(1000, 1030, false);
+    assert.equal(pace.waitMs(1030), 0);
   });
 
-  it('waits nine times as long as its last chunk took while batches keep arriving, however long that was', () => {
+  it('pauses nine times as long as a chunk that batches waited for took, however long that was', () => {
     for (const chunkMs of [5, 30, 120]) {
-      const pace = new IdleWorkPace(SHARE, BUSY_WINDOW_MS);
-      pace.appended(1000);
-      pace.chunkDone(1000, 1000 + chunkMs);
-      pace.appended(1000 + chunkMs + 1);
-      assert.equal(pace.waitMs(1000 + chunkMs + 1), 9 * chunkMs - 1);
+      const pace = new IdleWorkPace(SHARE);
+      pace.chunkDone(1000, 1000 + chunkMs, true);
+      assert.equal(pace.waitMs(1000 + chunkMs), 9 * chunkMs);
+      assert.equal(pace.waitMs(1000 + 10 * chunkMs), 0);
     }
   });
 
-  it('goes on at once when ingest goes quiet during its pause', () => {
-    const pace = new IdleWorkPace(SHARE, BUSY_WINDOW_MS);
-    pace.appended(1000);
-    pace.chunkDone(1000, 1050);
-    assert.equal(pace.waitMs(1060), 440);
-    assert.equal(pace.waitMs(1000 + BUSY_WINDOW_MS), 0);
+  it('forgets a pause once a chunk goes by that nothing waited for', () => {
+    const pace = new IdleWorkPace(SHARE);
+    pace.chunkDone(1000, 1050, true);
+    pace.chunkDone(1500, 1510, false);
+    assert.equal(pace.waitMs(1510), 0);
   });
 });

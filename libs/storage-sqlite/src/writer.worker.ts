@@ -1,5 +1,5 @@
 import { rm } from 'node:fs/promises';
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import { fromWire } from './batch-wire';
 import { IdleWorkPace } from './idle-work-pace';
 import { PartitionWriter, WriterOptions } from './partition-writer';
@@ -12,12 +12,11 @@ let indexing = false;
 /** Lines indexed at a time: ~10 ms of work, the longest a batch waits for the indexer. */
 const INDEX_CHUNK_LINES = 3000;
 /**
- * While batches keep arriving, the indexer takes this share of the writer's time: still some 25,000 lines a
- * second, and it catches up in full once ingest is quiet.
+ * While batches keep the writer busy, the indexer takes this share of its time (still some 25,000 lines a second)
+ * and catches up in full once ingest leaves it idle time.
  */
 const INDEX_SHARE_WHILE_BUSY = 0.1;
-const BUSY_WINDOW_MS = 100;
-const indexPace = new IdleWorkPace(INDEX_SHARE_WHILE_BUSY, BUSY_WINDOW_MS);
+const indexPace = new IdleWorkPace(INDEX_SHARE_WHILE_BUSY);
 
 function reply(message: WriterReply): void {
   port.postMessage(message);
@@ -71,7 +70,9 @@ function indexChunk(): void {
     // A failed chunk (a full disk, say) is tried again after the next append.
     return;
   } finally {
-    indexPace.chunkDone(startedAt, performance.now());
+    // Requests that came while the chunk ran are taken now: an append among them waited for the index.
+    for (let arrived = receiveMessageOnPort(port); arrived; arrived = receiveMessageOnPort(port)) onRequest(arrived.message as WriterRequest);
+    indexPace.chunkDone(startedAt, performance.now(), appends.length > 0);
   }
   if (more) scheduleIndexing();
 }
@@ -90,9 +91,8 @@ async function drop(id: number, cutoffMs: number): Promise<void> {
   }
 }
 
-port.on('message', (request: WriterRequest) => {
+function onRequest(request: WriterRequest): void {
   if (request.type === 'append') {
-    indexPace.appended(performance.now());
     appends.push(request);
     if (appends.length === 1) setImmediate(flushAppends);
     return;
@@ -107,7 +107,9 @@ port.on('message', (request: WriterRequest) => {
   } catch (error) {
     reply(failed(request.id, error));
   }
-});
+}
+
+port.on('message', onRequest);
 
 reply({ type: 'ready' });
 scheduleIndexing();
