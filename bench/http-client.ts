@@ -1,5 +1,6 @@
 import http from 'node:http';
 import { nowMs } from './bench-support';
+import { BatchDone } from './steady-rate';
 
 export const HOST = '127.0.0.1';
 const REQUEST_TIMEOUT_MS = 120_000;
@@ -37,6 +38,8 @@ export function send(
 
 export interface IngestOutcome {
   ms: number;
+  /** Each request answered 200, with when and its lines. */
+  done: BatchDone[];
   requests: number;
   failures: number;
   /** The first few failures, said in a line each. */
@@ -80,6 +83,7 @@ export async function postAll(
   let next = 0;
   let failures = 0;
   const problems: string[] = [];
+  const done: BatchDone[] = [];
   const fail = (index: number, problem: string) => {
     failures++;
     if (problems.length < 5) problems.push(`batch ${index}: ${problem}`);
@@ -91,6 +95,7 @@ export async function postAll(
         const answer = await send(agent, port, 'POST', '/api/v1/logs', bodies[index]);
         const problem = answerProblem(answer, linesIn(index));
         if (problem) fail(index, problem);
+        else done.push({ atMs: nowMs() - started, lines: linesIn(index) });
       } catch (error) {
         fail(index, (error as Error).message);
       }
@@ -99,7 +104,7 @@ export async function postAll(
   const started = nowMs();
   try {
     await Promise.all(Array.from({ length: clients }, (_, i) => sender(portOf(i))));
-    return { ms: nowMs() - started, requests: bodies.length, failures, problems };
+    return { ms: nowMs() - started, done, requests: bodies.length, failures, problems };
   } finally {
     agent.destroy();
   }

@@ -191,7 +191,7 @@ export async function pgBench(dataset: Dataset, options: PgBenchOptions): Promis
     const httpUrl = await cluster.createDatabase(httpName);
     measured =
       (await withReplicas(httpUrl, 1, async ([replica]) => {
-        httpRates.push(await httpIngest([replica], dataset, `${tag} pg`, rawRate));
+        httpRates.push(await httpIngest([replica], dataset, `${tag} pg`, rawRate, 'whole'));
         await checkStored(httpUrl, lines, `${tag} pg http`);
         return run === options.runs ? measure(replica, httpUrl, dataset, options, tag) : null;
       })) ?? measured;
@@ -200,7 +200,7 @@ export async function pgBench(dataset: Dataset, options: PgBenchOptions): Promis
     const replicasName = `daylog_replicas_${run}`;
     const replicasUrl = await cluster.createDatabase(replicasName);
     await withReplicas(replicasUrl, 2, async (replicas) => {
-      twoReplicaRates.push(await httpIngest(replicas, dataset, `${tag} pg 2 replicas`, rawRate));
+      twoReplicaRates.push(await httpIngest(replicas, dataset, `${tag} pg 2 replicas`, rawRate, 'whole'));
       await checkStored(replicasUrl, lines, `${tag} pg 2 replicas`);
     });
     await dropDatabase(cluster, replicasName);

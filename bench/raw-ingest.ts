@@ -8,6 +8,7 @@ import { openDatabase, partitionFile, partitionSchema } from '../libs/storage-sq
 import { CATALOGUE_FILE } from '../libs/storage-sqlite/src/partition-writer';
 import { BATCH_LINES } from './dataset';
 import { nowMs } from './bench-support';
+import { BatchDone, SteadyRate, steadyRate } from './steady-rate';
 
 export const PARTITION_MS = 3_600_000;
 /** DAYLOG_SYNCHRONOUS's default, which the aggregator under test runs with. */
@@ -15,6 +16,8 @@ const SYNCHRONOUS = 'full';
 
 export interface RawIngestResult {
   ms: number;
+  /** Timed after its first batches, as the aggregator is (steady-rate.ts). */
+  steady: SteadyRate;
   partitions: number;
 }
 
@@ -82,6 +85,7 @@ export function rawIngest(lines: readonly LogLine[], dataDir: string): RawIngest
 
   let partitions = 0;
   let current: RawPartition | null = null;
+  const done: BatchDone[] = [];
   const started = nowMs();
   try {
     for (let batchStart = 0; batchStart < lines.length; batchStart += BATCH_LINES) {
@@ -99,9 +103,10 @@ export function rawIngest(lines: readonly LogLine[], dataDir: string): RawIngest
         current.insertRange(from, to);
         from = to;
       }
+      done.push({ atMs: nowMs() - started, lines: batchEnd - batchStart });
     }
     const ms = nowMs() - started;
-    return { ms, partitions };
+    return { ms, steady: steadyRate(done), partitions };
   } finally {
     current?.db.close();
     catalogue.close();

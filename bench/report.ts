@@ -5,6 +5,7 @@ import { QueryOutcome } from './query-bench';
 import { PruneOutcome } from './prune-bench';
 import { ShipperOutcome } from './shipper-bench';
 import { TailOutcome } from './tail-bench';
+import { WARM_UP_SHARE } from './steady-rate';
 
 const INGEST_GOAL = 0.6;
 const QUERY_GOAL = 2;
@@ -78,8 +79,9 @@ export function report(results: Results, sections: readonly ((figure: AddFigure)
   const rawRate = median(results.rawRates);
   const ingestRatio = httpRate / rawRate;
   const pairRatios = results.httpRates.map((rate, i) => rate / results.rawRates[i]);
-  say(`ingest.http ${formatInt(httpRate).padStart(9)} lines/s   runs ${results.httpRates.map(formatInt).join(', ')}`);
-  say(`ingest.raw  ${formatInt(rawRate).padStart(9)} lines/s   runs ${results.rawRates.map(formatInt).join(', ')}`);
+  const afterWarmUp = `after each run's first ${formatPercent(WARM_UP_SHARE)} of batches`;
+  say(`ingest.http ${formatInt(httpRate).padStart(9)} lines/s ${afterWarmUp}   runs ${results.httpRates.map(formatInt).join(', ')}`);
+  say(`ingest.raw  ${formatInt(rawRate).padStart(9)} lines/s ${afterWarmUp}   runs ${results.rawRates.map(formatInt).join(', ')}`);
   say(
     `ingest http/raw ${formatPercent(ingestRatio)} (median over median)   goal ≥ ${formatPercent(INGEST_GOAL)}: ` +
       `${goal(ingestRatio >= INGEST_GOAL)}; each http run over the raw run before it: ` +

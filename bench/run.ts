@@ -9,6 +9,7 @@ import { reportPg } from './pg-report';
 import { pruneBench } from './prune-bench';
 import { QueryOutcome, WARM_UP_MS, queryBench, queryCases } from './query-bench';
 import { rawIngest } from './raw-ingest';
+import { WARM_UP_SHARE } from './steady-rate';
 import { AddFigure, formatInt, formatPercent, mb, report, say, seconds } from './report';
 import { NodeAgentOutcome, nodeAgentRun, reportNodeAgent } from './node-agent-bench';
 import { ShipperOutcome, shipperRun } from './shipper-bench';
@@ -57,9 +58,10 @@ function rawRun(dataset: Dataset, tag: string, last: boolean): { rate: number; c
   const dataDir = makeTempDir('raw');
   const cpu = process.cpuUsage();
   const raw = rawIngest(dataset.lines, dataDir);
-  const rate = LINES / (raw.ms / 1000);
+  const rate = raw.steady.linesPerSec;
   say(
-    `${tag} raw : ${formatInt(LINES)} lines in ${seconds(raw.ms)} = ${formatInt(rate)} lines/s ` +
+    `${tag} raw : ${formatInt(LINES)} lines in ${seconds(raw.ms)} = ${formatInt(LINES / (raw.ms / 1000))} lines/s; ` +
+      `after the first ${formatPercent(WARM_UP_SHARE)} of batches ${formatInt(raw.steady.lines)} lines in ${seconds(raw.steady.ms)} = ${formatInt(rate)} lines/s ` +
       `(${raw.partitions} hourly files, ${(dirBytes(dataDir) / LINES).toFixed(1)} B/line on disk; cpu ${cpuSince(cpu)})`,
   );
   const compaction = last ? compactionRun(dataDir) : null;
@@ -98,7 +100,7 @@ async function ingestRuns(dataset: Dataset) {
     const dataDir = makeTempDir('http');
     const aggregator = await AggregatorProcess.start(dataDir);
     try {
-      httpRates.push(await httpIngest([aggregator], dataset, tag, rawRate));
+      httpRates.push(await httpIngest([aggregator], dataset, tag, rawRate, 'steady'));
       if (run === RUNS) {
         index = await waitForCompaction(dataDir, dataset.lastTs, COMPACTION_GRACE_MS);
         closed = compactedHours(dataDir);
@@ -133,7 +135,7 @@ async function ingestRuns(dataset: Dataset) {
     const noIndexDir = makeTempDir('http-no-index');
     const noIndex = await AggregatorProcess.start(noIndexDir, { DAYLOG_FULL_TEXT: 'off' });
     try {
-      noIndexRates.push(await httpIngest([noIndex], dataset, `${tag} DAYLOG_FULL_TEXT=off`, rawRate));
+      noIndexRates.push(await httpIngest([noIndex], dataset, `${tag} DAYLOG_FULL_TEXT=off`, rawRate, 'steady'));
       await noIndex.stop();
     } catch (error) {
       noIndex.kill();

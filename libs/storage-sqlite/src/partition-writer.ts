@@ -381,16 +381,16 @@ export class PartitionWriter {
   private commit(write: PendingWrite, room: number, failures: ReadonlyMap<number, AppendFailure>): void {
     const partition = this.openPartition(write.bounds);
     const seen = this.streamsSeen.get(write.bounds.startMs)!;
-    const newlySeen: number[] = [];
+    const newlySeen = new Set<number>();
     const counts = new Map<string, LineCount>();
     let lastId = 0;
     limitGrowth(partition.db, room);
     partition.db.transaction(() => {
       write.lines.forEach((line, i) => {
         const streamId = this.labelSets.idOf(write.labelSets[i]);
-        if (!seen.has(streamId)) {
+        if (!seen.has(streamId) && !newlySeen.has(streamId)) {
           partition.insertSeen.run(streamId);
-          newlySeen.push(streamId);
+          newlySeen.add(streamId);
         }
         const level = severityOf(line.level);
         const { lastInsertRowid } = partition.insertLine.run(

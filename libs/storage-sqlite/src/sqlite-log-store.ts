@@ -1,6 +1,7 @@
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import { AppendBatch, AppendResult, CountQuery, CursorPosition, DiskFull, DropResult, LineContext, LineCount, LogQuery, LogStore, PartitionedReader, QueryPage, ScanBudget, StorageStats } from '@daylog/storage';
+import { toWire } from './batch-wire';
 import { CatalogueStatements } from './catalogue';
 import { migrate } from './migrator';
 import { SqlitePartitions } from './sqlite-partitions';
@@ -53,7 +54,7 @@ export class SqliteLogStore implements LogStore {
   async appendBatch(batch: AppendBatch): Promise<AppendResult> {
     this.queued += batch.lines.length;
     try {
-      return await this.writer.request<AppendResult>({ type: 'append', batch });
+      return await this.writer.request<AppendResult>({ type: 'append', batch: toWire(batch) });
     } catch (error) {
       if (error instanceof WriterError && error.code === 'SQLITE_FULL') throw new DiskFull();
       throw error;

@@ -1,7 +1,7 @@
-import { AppendBatch } from '@daylog/storage';
+import { WireBatch } from './batch-wire';
 
 export type WriterRequest =
-  | { type: 'append'; id: number; batch: AppendBatch }
+  | { type: 'append'; id: number; batch: WireBatch }
   | { type: 'drop'; id: number; cutoffMs: number }
   | { type: 'close'; id: number };
 

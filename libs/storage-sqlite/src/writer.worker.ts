@@ -1,5 +1,7 @@
 import { rm } from 'node:fs/promises';
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
+import { fromWire } from './batch-wire';
+import { IdleWorkPace } from './idle-work-pace';
 import { PartitionWriter, WriterOptions } from './partition-writer';
 import { WriterReply, WriterRequest } from './writer-protocol';
 
@@ -8,17 +10,18 @@ const writer = new PartitionWriter(workerData as WriterOptions);
 let appends: Extract<WriterRequest, { type: 'append' }>[] = [];
 let idleWorkScheduled = false;
 let closing = false;
-let lastAppendAt = 0;
 /** Lines indexed at a time: ~10 ms of work, the longest a batch waits for the indexer. */
 const INDEX_CHUNK_LINES = 3000;
 /** Blocks compacted at a time: ~5 ms of work each (1024 lines read, encoded, deflated and written). */
 const COMPACTION_CHUNK_BLOCKS = 2;
 /**
- * While batches keep arriving, idle work waits this long between chunks: it then takes about a fifth of
- * the writer's time (still some 60,000 lines a second) and catches up in full once ingest is quiet.
+ * While batches keep the writer busy, idle work (the rewrite of closed hours, the word index) takes this share of
+ * its time, and catches up in full once ingest leaves it idle time.
  */
-const IDLE_PAUSE_WHILE_BUSY_MS = 40;
-const BUSY_WINDOW_MS = 100;
+const IDLE_SHARE_WHILE_BUSY = 0.1;
+const idlePace = new IdleWorkPace(IDLE_SHARE_WHILE_BUSY);
+/** How often a closed hour that has had a write lately is looked at again, when nothing else wakes the writer. */
+const IDLE_RECHECK_MS = 1000;
 
 function reply(message: WriterReply): void {
   port.postMessage(message);
@@ -38,7 +41,7 @@ function flushAppends(): void {
   appends = [];
   if (group.length === 0) return;
   try {
-    const results = writer.append(group.map((request) => request.batch));
+    const results = writer.append(group.map((request) => fromWire(request.batch)));
     group.forEach((request, i) => {
       const result = results[i];
       reply('failure' in result ? { type: 'failed', id: request.id, ...result.failure } : { type: 'done', id: request.id, result });
@@ -54,18 +57,18 @@ function flushAppends(): void {
  * time, a chunk at a time, so that appends never wait for more than one chunk and never share a transaction
  * with it. A partition that is not yet compactable is checked again after the next append, or every second.
  */
-function scheduleIdleWork(delayMs = 0): void {
+function scheduleIdleWork(atLeastMs = 0): void {
   if (idleWorkScheduled) return;
   idleWorkScheduled = true;
-  if (delayMs > 0) setTimeout(idleChunk, delayMs);
+  const waitMs = Math.max(atLeastMs, idlePace.waitMs(performance.now()));
+  if (waitMs > 0) setTimeout(idleChunk, waitMs);
   else setImmediate(idleChunk);
 }
-
-const IDLE_RECHECK_MS = 1000;
 
 function idleChunk(): void {
   idleWorkScheduled = false;
   if (appends.length > 0 || closing) return;
+  const startedAt = performance.now();
   let more: boolean;
   try {
     const compaction = writer.compactSome(COMPACTION_CHUNK_BLOCKS);
@@ -74,8 +77,12 @@ function idleChunk(): void {
   } catch {
     // A failed chunk (a full disk, say) is tried again after the next append.
     return;
+  } finally {
+    // Requests that came while the chunk ran are taken now: an append among them waited for the chunk.
+    for (let arrived = receiveMessageOnPort(port); arrived; arrived = receiveMessageOnPort(port)) onRequest(arrived.message as WriterRequest);
+    idlePace.chunkDone(startedAt, performance.now(), appends.length > 0);
   }
-  if (more) scheduleIdleWork(Date.now() - lastAppendAt < BUSY_WINDOW_MS ? IDLE_PAUSE_WHILE_BUSY_MS : 0);
+  if (more) scheduleIdleWork();
   else if (writer.awaitsCompaction()) scheduleIdleWork(IDLE_RECHECK_MS);
 }
 
@@ -93,9 +100,8 @@ async function drop(id: number, cutoffMs: number): Promise<void> {
   }
 }
 
-port.on('message', (request: WriterRequest) => {
+function onRequest(request: WriterRequest): void {
   if (request.type === 'append') {
-    lastAppendAt = Date.now();
     appends.push(request);
     if (appends.length === 1) setImmediate(flushAppends);
     return;
@@ -111,7 +117,9 @@ port.on('message', (request: WriterRequest) => {
   } catch (error) {
     reply(failed(request.id, error));
   }
-});
+}
+
+port.on('message', onRequest);
 
 reply({ type: 'ready' });
 scheduleIdleWork();
