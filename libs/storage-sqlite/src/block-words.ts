@@ -28,7 +28,8 @@ function hashes(word: string): [number, number] {
   for (let i = 0; i < word.length; i++) h = Math.imul(h ^ word.charCodeAt(i), 0x01000193);
   let g = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
   g = Math.imul(g ^ (g >>> 13), 0xc2b2ae35);
-  return [h >>> 0, ((g ^ (g >>> 16)) >>> 0) | 1];
+  // Odd, so that the steps reach every bit; unsigned, as `| 1` alone would make it a negative int32 half the time.
+  return [h >>> 0, ((g ^ (g >>> 16)) | 1) >>> 0];
 }
 
 /** Calls `bit` with each of the word's bits in a filter of `size` bits. */
