@@ -44,7 +44,7 @@ interface BlockEntry {
 }
 
 /** Decoded blocks kept per thread: a page that goes on where the last ended, or a line's context, reads the same blocks. */
-const DECODED_BLOCKS_KEPT = 16;
+const DECODED_BLOCKS_KEPT = 4;
 const decodedBlocks = new Map<string, DecodedBlock>();
 
 /** Reading order's comparison: time, then id. */

@@ -5,7 +5,7 @@ import { BlockLine, compressBlock } from './block-codec';
 import { blockWords } from './block-words';
 import { StoredPartition } from './catalogue';
 import { BLOCKS_TABLE, BLOCK_WORDS_TABLE, compactedSchema, levelMask } from './compacted-schema';
-import { partitionFile, partitionFiles } from './partition-schema';
+import { WRITER_CACHE_KB, partitionFile, partitionFiles } from './partition-schema';
 import { makeDatabasePrivate } from './private-files';
 
 /** A block holds at most this many lines, or this many bytes of messages and fields: Loki's and Lucene's sizes. */
@@ -52,10 +52,12 @@ export class PartitionCompaction {
     this.generation = partition.generation + 1;
     const table = partition.name;
     this.source = new Database(partitionFile(dataDir, table, partition.generation), { readonly: true, fileMustExist: true });
+    this.source.pragma(`cache_size = -${WRITER_CACHE_KB}`);
     this.targetFile = partitionFile(dataDir, table, this.generation);
     this.removeTarget();
     makeDatabasePrivate(this.targetFile);
     this.target = new Database(this.targetFile);
+    this.target.pragma(`cache_size = -${WRITER_CACHE_KB}`);
     // The file is unnamed by the catalogue until finished, and removed at boot if a crash leaves it: no journal is needed.
     this.target.pragma('journal_mode = OFF');
     this.target.pragma('synchronous = OFF');
