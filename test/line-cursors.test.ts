@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { formatTimestamp } from '@daylog/log-model';
 import { CursorCodec, CursorPosition } from '@daylog/storage';
 import { AesCmac } from '../libs/storage/src/aes-cmac';
 import { HOUR, MINUTE, ManualClock, TestApp, WireLineBody, ingestLines, queryJson, startTestApp } from './support/test-app';
@@ -75,5 +76,15 @@ describe('a line cursor given out before line cursors were signed a page at a ti
     const response = await t.http.get('/api/v1/logs/context').query({ cursor: HMAC_SIGNED_LINE_CURSOR, format: 'json' });
     assert.equal(response.status, 200);
     assert.deepEqual((response.body as { line: WireLineBody }).line, lines[0]);
+  });
+});
+
+describe("a line's time as JSON answers write it", () => {
+  it('is what toISOString writes, in the minute written last or another, before 1970 and after 9999 alike', () => {
+    const minute = Date.UTC(2026, 10, 24, 9, 59);
+    const times = [minute, minute + 1, minute + 9, minute + 10, minute + 99, minute + 100, minute + 59_999, minute + 60_000, minute - 1, minute + 61_001];
+    times.push(Date.UTC(2026, 11, 31, 23, 59, 59, 999), Date.UTC(2027, 0, 1), 0, -1, -59_999, -60_000, -60_001, 8.64e15, -8.64e15, 253_402_300_800_123);
+    for (let i = 0; i < 2000; i++) times.push(minute + Math.floor(Math.sin(i) * 200_000));
+    for (const ms of times) assert.equal(formatTimestamp(ms), new Date(ms).toISOString(), String(ms));
   });
 });
