@@ -82,6 +82,23 @@ export function parseTimestamp(value: unknown): number | undefined {
   return typeof ms === 'number' ? ms : undefined;
 }
 
+const MINUTE_MS = 60_000;
+/** The minute formatTimestamp wrote last, and its text up to the seconds: a page's lines mostly share their minute. */
+let minuteStart = NaN;
+let minutePrefix = '';
+
+/** `2026-11-24T10:00:00.123Z`, as toISOString writes it, at a fraction of its cost within the minute written last. */
 export function formatTimestamp(ms: number): string {
-  return new Date(ms).toISOString();
+  const inMinute = ms - minuteStart;
+  if (inMinute >= 0 && inMinute < MINUTE_MS && Number.isInteger(ms)) {
+    const seconds = Math.floor(inMinute / 1000);
+    const millis = inMinute % 1000;
+    return `${minutePrefix}${seconds < 10 ? '0' : ''}${seconds}.${millis < 10 ? '00' : millis < 100 ? '0' : ''}${millis}Z`;
+  }
+  const iso = new Date(ms).toISOString();
+  if (Number.isInteger(ms)) {
+    minuteStart = ms - (((ms % MINUTE_MS) + MINUTE_MS) % MINUTE_MS);
+    minutePrefix = iso.slice(0, -'00.000Z'.length);
+  }
+  return iso;
 }

@@ -74,11 +74,16 @@ class Scan {
     private readonly budget: ScanBudget,
     /** Whether the first window is read whatever the budget, so that paging through a long search always moves on. */
     private readonly firstWindowFree: boolean,
+    /**
+     * Whether other requests run between windows: those of a text search test up to SCAN_WINDOW_LINES lines each;
+     * a page without text reads each partition's share through an index, its page at most, in less time than a turn.
+     */
+    private readonly givesWay: boolean,
   ) {}
 
-  /** Before each window: lets other requests run, then says which limit, if any, forbids reading it. */
+  /** Before each window: lets other requests run if it gives way, then says which limit, if any, forbids reading it. */
   async admit(window: ScanWindow): Promise<ScanStop | null> {
-    if (this.windows > 0) await nextTurn();
+    if (this.givesWay && this.windows > 0) await nextTurn();
     if (this.budget.signal?.aborted) throw new QueryCancelled();
     const free = this.firstWindowFree && this.windows === 0;
     if (!free && this.budget.now() > this.budget.deadlineMs) return 'time';
@@ -182,7 +187,7 @@ export class PartitionedReader {
       const windows = (await Promise.all(partitions.map((partition) => this.scanWindows(partition, query, labelSetIds)))).flat();
       const lines = windows.reduce((sum, window) => sum + window.lines, 0);
       if (lines > budget.maxScannedLines) throw new QueryBudgetExceeded('lines', budget);
-      const scan = new Scan(budget, false);
+      const scan = new Scan(budget, false, true);
       for await (const window of this.readingOrder(windows, { direction: 'forward', after: null })) {
         const stop = await scan.admit(window);
         if (stop) throw new QueryBudgetExceeded(stop, budget);
@@ -232,7 +237,7 @@ export class PartitionedReader {
     if (this.source.pageSpan && partitions.length > 1 && !searchesText(query)) return this.pageSpan(this.source.pageSpan.bind(this.source), query, labelSetIds, partitions, budget);
 
     const lines: StoredLogLine[] = [];
-    const scan = new Scan(budget, true);
+    const scan = new Scan(budget, true, searchesText(query));
     const stopBefore = (window: ScanWindow, stopped: ScanStop): QueryPage => ({ lines, next: resumePosition(window, query), stopped });
     const windows = this.pageWindows(partitions, query, labelSetIds);
     const order = { direction: query.direction, after: query.after };
@@ -285,7 +290,7 @@ export class PartitionedReader {
   private async pageSpan(pageSpan: Required<PartitionSource>['pageSpan'], query: LogQuery, labelSetIds: number[] | null, partitions: PartitionBounds[], budget: ScanBudget): Promise<QueryPage> {
     const fromMs = Math.max(query.fromMs, Math.min(...partitions.map((p) => p.startMs)));
     const toMs = Math.min(query.toMs, Math.max(...partitions.map((p) => p.endMs)));
-    const scan = new Scan(budget, true);
+    const scan = new Scan(budget, true, false);
     await scan.admit({ partition: partitions[0], index: null, fromMs, toMs, lines: 0 });
     const read = { filter: { ...query, fromMs, toMs }, labelSetIds, time: scan.readTime(), client: budget.client };
     const rows = await pageSpan(read, { direction: query.direction, after: query.after }, query.limit + 1);

@@ -1,8 +1,20 @@
 import { ArgumentMetadata, BadRequestException, ValidationError, ValidationPipe } from '@nestjs/common';
 import { getMetadataStorage } from 'class-validator';
 
+/** Each DTO's parameters, found once: its decorators ran when its class was defined, and every request asks. */
+const paramsOfDtos = new WeakMap<object, string[]>();
+
 /** A DTO's parameters, those of the classes it extends first, each in the order declared. */
 function paramsOf(dto: object): string[] {
+  let params = paramsOfDtos.get(dto);
+  if (!params) {
+    params = declaredParams(dto);
+    paramsOfDtos.set(dto, params);
+  }
+  return params;
+}
+
+function declaredParams(dto: object): string[] {
   const metadatas = getMetadataStorage().getTargetValidationMetadatas(dto as new () => object, '', true, false);
   const lineage: unknown[] = [];
   for (let type: unknown = dto; typeof type === 'function' && type !== Function.prototype; type = Object.getPrototypeOf(type)) lineage.unshift(type);

@@ -15,7 +15,8 @@ export interface WireLine {
   cursor: string;
 }
 
-export function toWireLine(line: StoredLogLine, cursors: CursorCodec): WireLine {
+/** `cursor`: the line's own, from CursorCodec.encodeLine or, for a page of lines, toWireLines. */
+export function toWireLine(line: StoredLogLine, cursor: string): WireLine {
   return {
     ts: formatTimestamp(line.ts),
     level: line.level,
@@ -26,8 +27,14 @@ export function toWireLine(line: StoredLogLine, cursors: CursorCodec): WireLine 
     message: line.message,
     ...(line.fields && { fields: line.fields }),
     ...(line.format && { format: line.format }),
-    cursor: cursors.encodeLine(line.position),
+    cursor,
   };
+}
+
+/** The lines with their cursors, signed together: one by one they would cost more than reading them. */
+export function toWireLines(lines: readonly StoredLogLine[], cursors: CursorCodec): WireLine[] {
+  const lineCursors = cursors.encodeLines(lines.map((line) => line.position));
+  return lines.map((line, i) => toWireLine(line, lineCursors[i]));
 }
 
 /** How a text answer shows what was stored: escaped for a terminal, or as stored for a reader who asked for it raw. */
@@ -48,8 +55,14 @@ export function toTextLine(line: LogLine, show: ShowStored): string {
   return `${formatTimestamp(line.ts)} ${line.level.toUpperCase()} ${show(labels)} ${show(line.message)}\n`;
 }
 
-export function toNdjsonLine(line: StoredLogLine, cursors: CursorCodec): string {
-  return `${JSON.stringify(toWireLine(line, cursors))}\n`;
+export function toNdjsonLine(line: StoredLogLine, cursor: string): string {
+  return `${JSON.stringify(toWireLine(line, cursor))}\n`;
+}
+
+export function toNdjsonLines(lines: readonly StoredLogLine[], cursors: CursorCodec): string {
+  return toWireLines(lines, cursors)
+    .map((line) => `${JSON.stringify(line)}\n`)
+    .join('');
 }
 
 /** A text line of a context answer: the line asked about is marked `>`, as `grep -C` output marks its hits. */

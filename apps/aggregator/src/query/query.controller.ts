@@ -3,7 +3,7 @@ import { FastifyReply, FastifyRequest } from 'fastify';
 import { CursorCodec, ScanStop, StoredLogLine } from '@daylog/storage';
 import { Access, NamespaceScope, Scope } from '../auth/access';
 import { Format, LineContextDto, QueryLogsDto } from './query-logs.dto';
-import { showStored, toContextTextLine, toNdjsonLine, toTextLine, toWireLine } from './line-formats';
+import { showStored, toContextTextLine, toNdjsonLines, toTextLine, toWireLines } from './line-formats';
 import { QueryService } from './query.service';
 import { askerOf } from './scan-budgets';
 
@@ -67,8 +67,8 @@ export class QueryController {
       void reply.header('Link', `<${nextUrl}>; rel="next"`);
     }
     if (stopped) void reply.header('X-Search-Stopped', stopped);
-    if (format === 'json') return JSON.stringify({ lines: lines.map((l) => toWireLine(l, this.cursors)), nextCursor, stopped });
-    if (format === 'ndjson') return lines.map((l) => toNdjsonLine(l, this.cursors)).join('');
+    if (format === 'json') return JSON.stringify({ lines: toWireLines(lines, this.cursors), nextCursor, stopped });
+    if (format === 'ndjson') return toNdjsonLines(lines, this.cursors);
     const show = showStored(params.raw === 'true');
     return lines.map((l) => toTextLine(l, show)).join('') + (stopped ? stoppedNotice(stopped, nextUrl!) : '');
   }
@@ -83,9 +83,11 @@ export class QueryController {
     const { before, line, after } = await this.queryService.context(params, scope);
     const format = params.format ?? formatFromAccept(accept);
     void reply.header('Content-Type', CONTENT_TYPES[format]);
-    const wire = (l: StoredLogLine) => toWireLine(l, this.cursors);
-    if (format === 'json') return JSON.stringify({ before: before.map(wire), line: wire(line), after: after.map(wire) });
-    if (format === 'ndjson') return [...before, line, ...after].map((l) => toNdjsonLine(l, this.cursors)).join('');
+    if (format === 'json') {
+      const wire = toWireLines([...before, line, ...after], this.cursors);
+      return JSON.stringify({ before: wire.slice(0, before.length), line: wire[before.length], after: wire.slice(before.length + 1) });
+    }
+    if (format === 'ndjson') return toNdjsonLines([...before, line, ...after], this.cursors);
     const show = showStored(params.raw === 'true');
     const text = (l: StoredLogLine) => toContextTextLine(l, l === line, show);
     return [...before, line, ...after].map(text).join('');

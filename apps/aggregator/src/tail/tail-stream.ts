@@ -27,7 +27,10 @@ export class TailLine {
   render(rendering: TailRendering): string {
     if (rendering === 'text') return (this.text ??= toTextLine(this.line, escapeForTerminal));
     if (rendering === 'raw-text') return (this.rawText ??= toTextLine(this.line, asStored));
-    return (this.ndjson ??= toNdjsonLine({ ...this.line, fields: lineFields(this.line.format, this.line.message, this.line.fields) }, this.cursors));
+    return (this.ndjson ??= toNdjsonLine(
+      { ...this.line, fields: lineFields(this.line.format, this.line.message, this.line.fields) },
+      this.cursors.encodeLine(this.line.position),
+    ));
   }
 }
 
