@@ -2,8 +2,9 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { AGGREGATOR_CONNECTIONS } from '@daylog/shipper';
 import { FakeContainer, FakeNode, Runtime, Stream } from './support/kubelet-node';
-import { ShipperRig, assertExactlyOnce, freePort, stateDirOf, startRig, until } from './support/shipper-harness';
+import { ShipperRig, assertExactlyOnce, freePort, startProxy, stateDirOf, startRig, until } from './support/shipper-harness';
 import { ShipperProcess, exitOf, probe, startShipper } from './support/shipper-process';
 import { WireLineBody, queryJson } from './support/test-app';
 
@@ -218,6 +219,44 @@ describe('node agent: rotation and deletion', () => {
     }
     await assertAllOnce(rig, pod, writer.lines);
     await stopped(shipper);
+  });
+
+  it('docker: files Docker renames to `.1` one over another while the agent is behind: each read after the one it replaced, lines across them joined', async () => {
+    // Requests let through (Infinity: all); the rest refused. Refused, the agent holds AGGREGATOR_CONNECTIONS batches and reads no further.
+    let passes = Infinity;
+    const proxy = await startProxy(rig.url, () => (passes-- > 0 ? null : { status: 503, headers: { 'Retry-After': '1' }, body: '{"error":"busy"}' }));
+    try {
+      const { fake, env } = node('docker-behind', 'docker', { DAYLOG_URL: proxy.url, DAYLOG_BATCH_LINES: '100' });
+      const pod = 'docker-behind-0';
+      const writer = new Writer(fake.start({ namespace: 'shop', pod, uid: newUid(), container: 'app' }), pod);
+      const shipper = startShipper(env);
+      await until('the agent follows the log', () => followed(shipper, writer.container.path) === 1);
+      const refusedBatches = () => new Set(shipper.events().filter((e) => e.event === 'retry').map((e) => e.key)).size;
+      const stuck = async (before: number) => until('every connection waits on a refused batch', () => refusedBatches() >= before + AGGREGATOR_CONNECTIONS);
+      passes = 0;
+      writer.write(20_000, 997);
+      await stuck(0);
+      let finish = writer.begin();
+      writer.container.rotate(Date.now());
+      finish();
+      writer.write(300, 53);
+      // The batches held go, and the next are refused: the agent lists once, far from the end of the first file.
+      passes = AGGREGATOR_CONNECTIONS;
+      await until('the agent follows the file after the rotation', () => followed(shipper, writer.container.path) === 2);
+      await stuck(AGGREGATOR_CONNECTIONS);
+      // The file still being read is replaced at `.1`, and the one replacing it too, before the agent lists again.
+      for (let rotation = 0; rotation < 2; rotation++) {
+        finish = writer.begin();
+        writer.container.rotate(Date.now());
+        finish();
+        writer.write(300, 53);
+      }
+      passes = Infinity;
+      await assertAllOnce(rig, pod, writer.lines);
+      await stopped(shipper);
+    } finally {
+      proxy.close();
+    }
   });
 
   it('reads the files of a pod deleted right after writing to their end, a last piece with no end included', async () => {

@@ -19,9 +19,6 @@ type NodeCheckpoint = FileCheckpoint & { container: ContainerInstance };
 /** Where gzipped logs are unpacked to be read, under DAYLOG_STATE_DIR: emptied at every start. */
 const UNPACKED_DIR = 'unpacked';
 
-/** The age of a current file no longer listed (deleted, or renamed where the agent does not look): after every rotated copy, before the file now current. */
-const REPLACED_CURRENT = '\ufffe';
-
 const instanceKey = ({ podUid, container, restart }: ContainerInstance): string => `${podUid}/${container}/${restart}`;
 
 /** Two fingerprints of the same file: equal once whole; one taken before its first record was whole is a prefix of the other. */
@@ -31,8 +28,14 @@ function sameStart(a: string, b: string): boolean {
 
 interface Followed {
   instance: string;
-  /** ageRank of its name: an instance's files are read oldest first. */
+  /** ageRank of its name when last listed: a new one is a rotation. */
   age: string;
+  /**
+   * When it was first followed. A listing takes its new files oldest first, so an instance's files
+   * are read in this order, not by their names now: Docker reuses `.1`, and a file gone from there
+   * (replaced by the next copy, or renamed twice between listings) is older than the one there now.
+   */
+  order: number;
   /** The unpacked copy of a gzipped log, removed once it is finished. */
   unpacked: string | null;
 }
@@ -58,8 +61,8 @@ export class NodeAgent extends ShipperCore {
   private fingerprints = new Map<string, string>();
   /** Files that could not be read at the last listing, said once. */
   private unreadablePaths = new Set<string>();
-  /** Current files replaced so far: their order among themselves. */
-  private replacedCurrent = 0;
+  /** Files followed so far: the next one's `order`. */
+  private followedCount = 0;
   /** A node has many files: a batch of each of as many as there are connections (a file's own go one after another). */
   protected override readonly maxInFlight = AGGREGATOR_CONNECTIONS;
 
@@ -97,7 +100,7 @@ export class NodeAgent extends ShipperCore {
     if (!self) return true;
     for (const other of this.files.values()) {
       const that = this.followed.get(other.key);
-      if (that && that.instance === self.instance && that.age < self.age && other.readOffset < other.size) return false;
+      if (that && that.instance === self.instance && that.order < self.order && other.readOffset < other.size) return false;
     }
     return true;
   }
@@ -176,13 +179,11 @@ export class NodeAgent extends ShipperCore {
   }
 
   /**
-   * A file no longer listed: deleted (its pod or container removed), or renamed where the agent
-   * does not look. Read on to its end, and before any file now at its path.
+   * A file no longer listed: deleted (its pod or container removed, or a copy removed), or renamed
+   * where the agent does not look. Read on to its end, still before the files followed after it.
    */
   private gone(file: TrackedFile): void {
     file.rotated = true;
-    const followed = this.followed.get(file.key);
-    if (followed?.age === ageRank({ rotatedAt: null })) followed.age = `${REPLACED_CURRENT}${String(++this.replacedCurrent).padStart(12, '0')}`;
   }
 
   /** Deleted files held open beyond DAYLOG_MAX_DELETED_FILES: the ones that grew longest ago go, their unread bytes counted. */
@@ -342,7 +343,7 @@ export class NodeAgent extends ShipperCore {
     file.size = size;
     file.rotated = found.rotatedAt !== null;
     this.files.set(key, file);
-    this.followed.set(key, { instance, age: ageRank(found), unpacked });
+    this.followed.set(key, { instance, age: ageRank(found), order: ++this.followedCount, unpacked });
     logEvent('following', { path: found.path, offset: checkpoint.offset, resumed });
   }
 
