@@ -226,12 +226,23 @@ describe('PostgreSQL reads (PgPartitions under the core reader)', () => {
       const source = new PgPartitions(db, threads);
       let reading = 0;
       let most = 0;
-      // The engine's own reads, counted as the core's reader asks for them.
+      let secondBegun = (): void => undefined;
+      const second = new Promise<void>((resolve) => (secondBegun = resolve));
+      let firstHeld = false;
+      // The engine's own reads, counted as the core's reader asks for them. The first one's rows are held until the
+      // next read begins (or long enough to say it never will): however fast the machine reads a window, the overlap
+      // shows, and a reader that waited for those rows before beginning the next read never gets there.
       const counted: PartitionSource = Object.assign(Object.create(source) as PgPartitions, {
         async pageLines(...args: Parameters<PgPartitions['pageLines']>) {
           most = Math.max(most, ++reading);
+          if (reading === 2) secondBegun();
           try {
-            return await source.pageLines(...args);
+            const rows = await source.pageLines(...args);
+            if (!firstHeld) {
+              firstHeld = true;
+              await Promise.race([second, new Promise((resolve) => setTimeout(resolve, 10_000).unref())]);
+            }
+            return rows;
           } finally {
             reading--;
           }

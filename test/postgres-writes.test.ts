@@ -334,7 +334,12 @@ describe('PgLogStore writes', () => {
     await reader.query('BEGIN ISOLATION LEVEL REPEATABLE READ');
     await reader.query('SELECT count(*) FROM logs');
     const pruning = a.dropPartitionsBefore(hour - 3 * HOUR);
-    await until('A detaches', async () => (await detachingPids(sql)).length === 1, LOCK_PATIENCE_MS);
+    // The detach's first transaction commits the pending mark; only then does it wait for the reader's snapshot.
+    await until(
+      'A detaches, its first transaction committed',
+      async () => (await detachingPids(sql)).length === 1 && (await rows(sql, 'SELECT 1 FROM pg_inherits WHERE inhdetachpending')).length === 1,
+      LOCK_PATIENCE_MS,
+    );
     const refused = assert.rejects(pruning, StorageUnavailable);
     await sql.query('SELECT pg_terminate_backend($1)', [(await detachingPids(sql))[0]]);
     await refused;
