@@ -325,6 +325,36 @@ describe('PostgreSQL at boot and while it is down', () => {
     }
   });
 
+  it('answers requests already waiting on a database gone silent 503 within 10 s of the silence, at the default query time-out', async () => {
+    const t = await startTestApp({ env: { DAYLOG_POSTGRES_URL: await cluster.createDatabase('silence_in_flight') } });
+    const requests = {
+      ingest: () => t.http.post('/api/v1/logs').send({ labels: { pod: 'web-1' }, lines: [{ message: 'into the silence' }] }),
+      query: () => t.http.get('/api/v1/logs').query({ format: 'json' }),
+      count: () => t.http.get('/api/v1/stats').query({ format: 'json' }),
+    };
+    try {
+      // Every connection of the pool is made and idle before the silence: each request takes one and waits on it.
+      for (const send of Object.values(requests)) assert.equal((await send()).status, 200);
+      await cluster.whileFrozen(async () => {
+        const silentSince = Date.now();
+        const answers = await Promise.all(
+          Object.entries(requests).map(async ([what, send]) => {
+            const response = await send();
+            return { what, status: response.status, afterMs: Date.now() - silentSince };
+          }),
+        );
+        for (const { what, status, afterMs } of answers) {
+          assert.equal(status, 503, what);
+          // The query time-out is 10 s: a request left to it would be answered at 12 s.
+          assert.ok(afterMs < 10_000, `${what} answered ${afterMs} ms into the silence`);
+        }
+      });
+      await until('ingest is taken again once the database answers', async () => (await requests.ingest()).status === 200, 30_000);
+    } finally {
+      await t.close();
+    }
+  });
+
   it('seals cursors with DAYLOG_CURSOR_SECRET as SQLite does, else with the key kept in the database, one per database', async () => {
     const position = { ts: Date.UTC(2026, 10, 24, 9, 30), partitionStart: Date.UTC(2026, 10, 24, 9), id: 42 };
     const sealed = async (env: Record<string, string>): Promise<string> => {

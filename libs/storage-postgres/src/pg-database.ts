@@ -1,4 +1,4 @@
-import { Pool, PoolClient, QueryResultRow, TypeOverrides } from 'pg';
+import { Client, ClientConfig, Pool, PoolClient, QueryResultRow, TypeOverrides } from 'pg';
 import { StorageUnavailable } from '@daylog/storage';
 
 /**
@@ -45,8 +45,10 @@ export interface PgDatabaseOptions {
 
 /**
  * The connections of one process to the database, and whether it is reachable: an error that says it is not
- * turns `available` off at once; a probe every two seconds turns it back on once it answers again. Every
- * error of that kind leaves here as StorageUnavailable, whatever statement met it.
+ * turns `available` off at once; a probe every two seconds, on a connection of its own, turns it back on once it
+ * answers again. A probe the database does not answer in time also cuts every connection lent out: a statement
+ * waiting on a silent database fails then, seconds after the silence began, not at its time-out. Every error of
+ * that kind leaves here as StorageUnavailable, whatever statement met it.
  */
 export class PgDatabase {
   readonly pool: Pool;
@@ -56,19 +58,24 @@ export class PgDatabase {
   private asking: Promise<void> | null = null;
   private readonly probe: NodeJS.Timeout;
   private closed = false;
+  private readonly connection: ClientConfig;
+  /** The probe's own connection: a pool busy with long reads must not pass for a silent database. */
+  private probeClient: Client | null = null;
+  /** Connections lent out by withClient, each running a statement or a transaction. */
+  private readonly lent = new Set<PoolClient>();
 
   constructor(options: PgDatabaseOptions) {
     this.statementTimeoutMs = options.statementTimeoutMs;
-    this.pool = new Pool({
+    this.connection = {
       connectionString: options.url,
-      max: options.maxConnections,
       connectionTimeoutMillis: PROBE_TIMEOUT_MS,
       query_timeout: options.statementTimeoutMs,
       application_name: options.applicationName,
       types: DAYLOG_TYPES,
       // A connection whose peer vanished without a FIN is found out by the kernel, not left to hang.
       keepAlive: true,
-    });
+    };
+    this.pool = new Pool({ ...this.connection, max: options.maxConnections });
     // An idle connection that breaks (the server restarted) reports here; unheard, it would end the process.
     this.pool.on('error', () => this.markUnreachable());
     // pg-pool hears a connection only while it is idle, or once while it runs pool.query: one the server ends
@@ -85,13 +92,7 @@ export class PgDatabase {
 
   /** Rows of one statement on any connection; `name` makes it a prepared statement, planned once a connection. */
   async query<Row extends QueryResultRow>(text: string, values: unknown[] = [], name?: string): Promise<Row[]> {
-    await this.answering();
-    try {
-      const result = await this.pool.query<Row>({ text, values, name });
-      return result.rows;
-    } catch (error) {
-      throw this.translated(error);
-    }
+    return this.withClient(async (client) => (await client.query<Row>({ text, values, name })).rows);
   }
 
   /** Runs `work` on one connection in a transaction: committed when it resolves, rolled back when it throws. */
@@ -128,12 +129,14 @@ export class PgDatabase {
       this.markUnreachable();
     };
     client.on('error', onError);
+    this.lent.add(client);
     try {
       return await work(client);
     } catch (error) {
       if (isUnavailable(error)) broken = error as Error;
       throw this.translated(error);
     } finally {
+      this.lent.delete(client);
       client.removeListener('error', onError);
       client.release(broken);
     }
@@ -160,6 +163,7 @@ export class PgDatabase {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.probe);
+    this.dropProbeClient();
     await this.pool.end();
   }
 
@@ -184,12 +188,31 @@ export class PgDatabase {
     let timer: NodeJS.Timeout | undefined;
     const silence = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error('no answer')), PROBE_TIMEOUT_MS)));
     try {
-      await Promise.race([this.pool.query('SELECT 1'), silence]);
+      await Promise.race([this.probeOnce(), silence]);
       this.reachable = true;
     } catch {
       this.reachable = false;
+      this.dropProbeClient();
+      // Whatever they wait for will not come in time: their requests get their 503 now.
+      for (const client of this.lent) client.connection.stream.destroy();
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  private async probeOnce(): Promise<void> {
+    if (!this.probeClient) {
+      const client = new Client(this.connection);
+      // A probe connection that breaks is replaced at the next probe; unheard, its error would end the process.
+      client.on('error', () => this.dropProbeClient());
+      this.probeClient = client;
+      await client.connect();
+    }
+    await this.probeClient.query('SELECT 1');
+  }
+
+  private dropProbeClient(): void {
+    this.probeClient?.connection.stream.destroy();
+    this.probeClient = null;
   }
 }
