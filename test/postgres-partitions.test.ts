@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { dropPartitionsEndingBy, ensurePartition, livePartitions, migratePostgres, partitionTable } from '@daylog/storage-postgres';
+import { RetentionService } from '../apps/aggregator/src/retention/retention.service';
 import { PostgresCluster, connectTo, startPostgres } from './support/postgres-cluster';
+import { MINUTE, ManualClock, startTestApp } from './support/test-app';
 
 const HOUR = 3_600_000;
 const PATIENCE_MS = 10_000;
@@ -39,6 +41,31 @@ describe('PostgreSQL partitions', () => {
       await replicas[1].query('INSERT INTO logs (ts, commit_id, stream_id, level, message) VALUES ($1, 1, 1, 2, $2)', [hour + 5, 'stored']);
     } finally {
       await Promise.all(replicas.map((replica) => replica.end()));
+    }
+  });
+
+  it("are made ahead by the pruner's run, within two runs of the current one's end, before any line of the next comes", async () => {
+    const url = await cluster.createDatabase('made_ahead');
+    const clock = new ManualClock();
+    const t = await startTestApp({ clock, env: { DAYLOG_POSTGRES_URL: url, DAYLOG_PRUNE_INTERVAL: '1m' } });
+    const db = await connectTo(url);
+    try {
+      const current = clock.now() - (clock.now() % HOUR);
+      const starts = async () => (await livePartitions(db)).map((partition) => partition.startMs);
+      const prune = () => t.app.get(RetentionService).prune();
+      await prune();
+      assert.deepEqual(await starts(), [], 'none while no line is written');
+      assert.equal((await t.http.post('/api/v1/logs').send({ labels: { pod: 'web' }, lines: [{ message: 'now' }] })).status, 200);
+      clock.ms = current + HOUR - 3 * MINUTE;
+      await prune();
+      assert.deepEqual(await starts(), [current], 'three minutes before the end: two runs of a minute still come first');
+      clock.ms = current + HOUR - 90_000;
+      await prune();
+      assert.deepEqual(await starts(), [current, current + HOUR]);
+      assert.equal((await t.http.get('/metrics')).text.match(/^daylog_partitions (\d+)$/m)?.[1], '2');
+    } finally {
+      await db.end();
+      await t.close();
     }
   });
 

@@ -50,6 +50,15 @@ export class KnownPartitions {
     return made;
   }
 
+  /** The partitions after the one holding `nowMs` that lines up to `untilMs` go to, made if missing; none while that one is. */
+  async makeAhead(nowMs: number, untilMs: number): Promise<void> {
+    const current = this.place(nowMs);
+    if (typeof current === 'string') return;
+    const times: number[] = [];
+    for (let ts = current.endMs; ts <= untilMs; ts = (this.layout.find(ts) ?? this.layout.planFor(ts)).endMs) if (this.place(ts) === 'missing') times.push(ts);
+    if (times.length > 0) await this.make(times);
+  }
+
   /** Lines of ranges ending by `cutoffMs` are expired from now on, whether or not this replica drops them. */
   markPruned(cutoffMs: number): void {
     this.prunedBefore = Math.max(this.prunedBefore, cutoffMs);

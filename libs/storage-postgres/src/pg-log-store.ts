@@ -106,6 +106,10 @@ export class PgLogStore implements LogStore {
     return { droppedPartitions: run.dropped.map((p) => p.name), droppedLines: run.droppedLines };
   }
 
+  makePartitionsAhead(nowMs: number, untilMs: number): Promise<void> {
+    return this.partitions.makeAhead(nowMs, untilMs);
+  }
+
   stats(): Promise<StorageStats> {
     return this.db.withClient(async (client) => {
       const live = await livePartitions(client);

@@ -172,6 +172,13 @@ export interface LogStore {
   /** The line at `position` with up to `before` and `after` neighbours no older than `oldestMs`; null when it is not kept. */
   context(position: CursorPosition, before: number, after: number, oldestMs: number, namespaces?: string[]): Promise<LineContext | null>;
   dropPartitionsBefore(cutoffMs: number): Promise<DropResult>;
+  /**
+   * Makes, while lines go to the partition holding `nowMs`, the partitions after it that lines up to `untilMs`
+   * will go to: where making one costs the first batch of its range a wait (PostgreSQL's CREATE and ATTACH, under
+   * a lock every replica takes), it is made before that batch comes. An engine whose partitions cost nothing to
+   * begin has no such method.
+   */
+  makePartitionsAhead?(nowMs: number, untilMs: number): Promise<void>;
   stats(): Promise<StorageStats>;
   /** Lines handed to appendBatch whose commit has not been answered yet. */
   queuedLines(): number;

@@ -8,6 +8,7 @@ import { AggregatorMetrics } from '../metrics/aggregator-metrics';
 /**
  * Drops whole partitions once they end before now − retention; never deletes row by row. On a full
  * disk it drops the oldest partitions ahead of time, for the newest lines are the ones worth keeping.
+ * Each run also has the engine make the partitions the next runs' lines will need, where that is not free.
  */
 @Injectable()
 export class RetentionService implements OnApplicationBootstrap, OnModuleDestroy {
@@ -33,7 +34,10 @@ export class RetentionService implements OnApplicationBootstrap, OnModuleDestroy
   }
 
   async prune(): Promise<DropResult> {
-    const result = await this.store.dropPartitionsBefore(this.clock.now() - this.config.retentionMs);
+    const now = this.clock.now();
+    // Two runs ahead: the run after next may come late, and the partition must be there before its first batch.
+    await this.store.makePartitionsAhead?.(now, now + 2 * this.config.pruneIntervalMs);
+    const result = await this.store.dropPartitionsBefore(now - this.config.retentionMs);
     this.metrics.countPrune(result, this.clock.now());
     return result;
   }
