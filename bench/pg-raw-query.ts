@@ -1,5 +1,5 @@
 import { Client } from 'pg';
-import { LEVELS, LogLine, lineFields, severityOf } from '@daylog/log-model';
+import { LEVELS, LogLine, lineFields, severityOf, tokens } from '@daylog/log-model';
 import { formatOfCode } from '@daylog/storage';
 import { median, nowMs } from './bench-support';
 import { NEEDLE, POD_COUNT, podName } from './dataset';
@@ -17,6 +17,8 @@ interface PageFilter {
   streamIds?: number[];
   levels?: number[];
   contains?: string;
+  /** Words every line holds, found through the closed partitions' word index (GIN on daylog_words, 002_word_index.sql). */
+  words?: string[];
   /** The collation `contains` is matched under, when not the column's ("C"). */
   collation?: string;
 }
@@ -76,6 +78,7 @@ function whereClause(filter: PageFilter, params: unknown[]): string {
     const message = filter.collation === undefined ? 'message' : `message COLLATE "${filter.collation}"`;
     where.push(`${message} ILIKE ${param(`%${filter.contains}%`)}`);
   }
+  if (filter.words) where.push(`daylog_words(message) @@ daylog_words_query(${param(filter.words)}::text[], ${param(filter.words.map(() => false))}::boolean[])`);
   return where.join(' AND ');
 }
 
@@ -244,10 +247,15 @@ export function pgSharedPages(context: PgQueryContext): PgQueryCase[] {
     { name: 'pod_newest', inSqliteBench: true, shapes: shapes('pod_newest', { streamIds: [context.streamIds.get(context.pod)!] }) },
     { name: 'errors_newest', inSqliteBench: true, shapes: shapes('errors_newest', { levels: [severityOf('error')] }) },
     { name: 'substring', inSqliteBench: true, shapes: shapes('substring', { contains: NEEDLE }) },
+    // The needle's words through the index, then the needle itself: the lines `match=` finds, in the order it reads them.
+    { name: 'word', inSqliteBench: true, shapes: shapes('word', { words: tokens(NEEDLE), contains: NEEDLE }) },
   ];
 }
 
-/** pgSharedPages, the substring in two shapes more, and two pages the SQLite bench does not measure. */
+/**
+ * pgSharedPages but the word (this bench builds no word index: without one, the word's SQL computes every line's
+ * words), the substring in two shapes more, and two pages the SQLite bench does not measure.
+ */
 export function pgQueryCases(context: PgQueryContext): PgQueryCase[] {
   const { oneStatement, parent, shapes } = shapeMaker(context);
   const fivePodIds = FIVE_PODS.map((pod) => context.streamIds.get(pod)!);
@@ -258,7 +266,9 @@ export function pgQueryCases(context: PgQueryContext): PgQueryCase[] {
     parent({ ...substring, collation: 'C.utf8' }, 'logs, C.UTF-8 collation'),
   ];
   return [
-    ...pgSharedPages(context).map((page) => (page.name === 'substring' ? { ...page, shapes: [...page.shapes, ...substringShapes] } : page)),
+    ...pgSharedPages(context)
+      .filter((page) => page.name !== 'word')
+      .map((page) => (page.name === 'substring' ? { ...page, shapes: [...page.shapes, ...substringShapes] } : page)),
     { name: 'newest', inSqliteBench: false, shapes: shapes('newest', {}) },
     {
       name: 'five_pods_newest',
