@@ -4,7 +4,7 @@ import { ClientRequest, IncomingMessage, request } from 'node:http';
 import { rmSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { AggregatorProcess, exitWithin, runAggregator } from './support/aggregator-process';
-import { queryJson, startTestApp, tempDataDir } from './support/test-app';
+import { queryJson, startTestApp, storageEnv, tempDataDir } from './support/test-app';
 
 const LINES = 5000;
 
@@ -58,12 +58,13 @@ async function storedLines(dataDir: string, pod: string): Promise<number> {
 }
 
 describe('stopping on SIGTERM', () => {
-  const start = (dataDir: string, env: Record<string, string> = {}): AggregatorProcess =>
-    runAggregator({ DAYLOG_DATA_DIR: dataDir, DAYLOG_PORT: '0', DAYLOG_HOST: '127.0.0.1', ...env });
+  // On the suite's engine: a data dir, or on PostgreSQL the database the same dir names to startTestApp after.
+  const start = async (dataDir: string, env: Record<string, string> = {}): Promise<AggregatorProcess> =>
+    runAggregator({ ...(await storageEnv(dataDir)), DAYLOG_PORT: '0', DAYLOG_HOST: '127.0.0.1', ...env });
 
   it('stops accepting, answers the batch being uploaded when the signal came, stores it whole, and exits 0', async () => {
     const dataDir = tempDataDir();
-    const run = start(dataDir);
+    const run = await start(dataDir);
     try {
       const url = await run.listening();
       const body = batchBody('in-flight');
@@ -87,7 +88,7 @@ describe('stopping on SIGTERM', () => {
 
   it('closes an upload that stalls past DAYLOG_SHUTDOWN_GRACE, stores none of it, and still exits 0', async () => {
     const dataDir = tempDataDir();
-    const run = start(dataDir, { DAYLOG_SHUTDOWN_GRACE: '1s' });
+    const run = await start(dataDir, { DAYLOG_SHUTDOWN_GRACE: '1s' });
     try {
       const url = await run.listening();
       const { upload, answer } = await startUpload(url, batchBody('stalled'));

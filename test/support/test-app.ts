@@ -54,7 +54,7 @@ function testEngine(name: string | undefined): 'sqlite' | 'postgres' {
 const databasesOfDataDirs = new Map<string, string>();
 
 /** The settings that give an app its storage: a data dir of its own on SQLite, a fresh database on PostgreSQL. */
-async function storageEnv(dataDir: string | undefined): Promise<Record<string, string>> {
+export async function storageEnv(dataDir: string | undefined): Promise<Record<string, string>> {
   if (TEST_ENGINE === 'sqlite') return { DAYLOG_DATA_DIR: dataDir ?? tempDataDir(), DAYLOG_SYNCHRONOUS: 'normal' };
   const known = dataDir === undefined ? undefined : databasesOfDataDirs.get(dataDir);
   const url = known ?? (await freshMigratedDatabase());
