@@ -4,13 +4,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 engine_neutral=(
-  auth client-identity context field-filters health hostile-input ingest json-answers label-matcher loki loki-query loki-tail metrics nested-json nosniff web-view
-  pagination query query-limits queue-shares readme request-limits shutdown stats tail terminal-output token-before-body
+  auth client-identity context field-filters health hostile-input ingest json-answers label-matcher label-sets loki loki-query loki-tail metrics nested-json nosniff web-view
+  pagination query query-limits queue-shares readme request-limits retention shutdown stats tail terminal-output token-before-body
 )
 # Files whose apps are SQLite's by what they test (its files read or broken, its word index or compression awaited, its WAL,
 # DAYLOG_MAX_DISK, an aggregator process on a data dir), or whose apps choose their engine themselves.
 engine_specific=(
-  boot compaction compaction-crash crash disk-full filter-meaning label-sets line-cursors page-turns postgres-config postgres-replicas retention search sqlite-partition-files
+  boot compaction compaction-crash crash disk-full filter-meaning label-set-flood line-cursors page-turns postgres-config postgres-replicas search sqlite-partition-files
 )
 
 # A new file that starts apps is placed on one side or the other, never left out unseen.

@@ -325,6 +325,23 @@ describe('PgLogStore writes', () => {
     assert.deepEqual(tables.map((t) => t.name), PARTITIONED_TABLES.map((t) => partitionTable(t, hour)).sort());
   });
 
+  it("runs a replica's prunes one after the other: one asked while another runs drops what it was asked to", async () => {
+    const { sql, open } = await database();
+    const store = await open();
+    for (const start of [hour - 5 * HOUR, hour - 4 * HOUR, hour]) await store.appendBatch(batch([line(start, 'line')]));
+    // A reader's open snapshot holds the first run in its DETACH … CONCURRENTLY, the pruner's lock taken.
+    const reader = await connect(cluster.url(sql.database));
+    clients.push(reader);
+    await reader.query('BEGIN ISOLATION LEVEL REPEATABLE READ');
+    await reader.query('SELECT count(*) FROM logs');
+    const first = store.dropPartitionsBefore(hour - 4 * HOUR);
+    await until('the first run detaches', async () => (await detachingPids(sql)).length === 1, LOCK_PATIENCE_MS);
+    const second = store.dropPartitionsBefore(hour - 3 * HOUR);
+    await reader.query('COMMIT');
+    assert.deepEqual(await first, { droppedPartitions: [partitionTable('logs', hour - 5 * HOUR)], droppedLines: 1 });
+    assert.deepEqual(await second, { droppedPartitions: [partitionTable('logs', hour - 4 * HOUR)], droppedLines: 1 });
+  });
+
   it('finishes on another replica a prune whose replica died in a detach', async () => {
     const { sql, open } = await database();
     const [a, b] = [await open(), await open()];

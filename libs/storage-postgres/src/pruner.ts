@@ -25,10 +25,18 @@ const UNUSED = '(SELECT 1 FROM logs l WHERE l.stream_id = s.id LIMIT 1) IS NULL'
 export class Pruner {
   /** Whether some label sets may have lost their last lines: at first (another replica may have died before forgetting them), and after each drop. */
   private labelSetsToCheck = true;
+  /** This replica's run under way: its next waits for it rather than find the lock taken and drop nothing. */
+  private running: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly db: PgDatabase) {}
 
   run(cutoffMs: number): Promise<PruneRun> {
+    const run = this.running.then(() => this.runOnce(cutoffMs));
+    this.running = run.catch(() => undefined);
+    return run;
+  }
+
+  private runOnce(cutoffMs: number): Promise<PruneRun> {
     return this.db.withClient(async (client) => {
       const { rows } = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1) AS locked', [PRUNER_LOCK.toString()]);
       if (!rows[0].locked) return nothing();
