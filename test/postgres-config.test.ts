@@ -277,6 +277,18 @@ describe('PostgreSQL at boot and while it is down', () => {
     }
   });
 
+  it('gives up at DAYLOG_POSTGRES_CONNECT_TIMEOUT a database that takes the connection and never answers, not at the connection time-out after it', async () => {
+    const env = { ...processEnv, DAYLOG_POSTGRES_URL: cluster.tcpUrl(), DAYLOG_POSTGRES_CONNECT_TIMEOUT: '1s' };
+    const run = await cluster.whileFrozen(async () => {
+      const frozenRun = runAggregator(env);
+      assert.deepEqual(await exitWithin(frozenRun, 15_000), [1, null]);
+      return frozenRun;
+    });
+    const { message } = JSON.parse(run.output().stderr.trimEnd()) as Record<string, unknown>;
+    // Each ping's connection has 3 s: one begun at once would have outlasted the wait by two seconds.
+    assert.equal(message, `cannot start: DAYLOG_POSTGRES_URL (${shownTcpUrl('postgres')}): the database cannot be reached after 1 s: the server did not answer`);
+  });
+
   it('answers /readyz 503 within 10 s of the database going away, and 200 within 30 s of its return; /healthz stays 200', async () => {
     const t = await startTestApp({ env: { DAYLOG_POSTGRES_URL: await cluster.createDatabase('readiness') } });
     try {

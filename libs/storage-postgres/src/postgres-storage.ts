@@ -71,13 +71,18 @@ export async function openPostgresStorage(options: PostgresStorageOptions): Prom
 async function waitForDatabase(db: PgDatabase, timeoutMs: number): Promise<void> {
   const giveUpAt = Date.now() + timeoutMs;
   for (;;) {
+    let timer: NodeJS.Timeout | undefined;
+    // A ping that outlasts the wait (a server that takes the connection and never answers) ends with it.
+    const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error('the server did not answer')), Math.max(0, giveUpAt - Date.now()))));
     try {
-      await db.ping();
+      await Promise.race([db.ping(), late]);
       return;
     } catch (error) {
       const left = giveUpAt - Date.now();
       if (left <= 0) throw new DatabaseUnreachable(`the database cannot be reached after ${Math.round(timeoutMs / 1000)} s: ${reasonOf(error)}`);
       await sleep(Math.min(CONNECT_RETRY_MS, left));
+    } finally {
+      clearTimeout(timer);
     }
   }
 }
