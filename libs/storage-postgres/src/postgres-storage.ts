@@ -70,16 +70,20 @@ export async function openPostgresStorage(options: PostgresStorageOptions): Prom
 
 async function waitForDatabase(db: PgDatabase, timeoutMs: number): Promise<void> {
   const giveUpAt = Date.now() + timeoutMs;
+  const noAnswer = new Error('the server did not answer');
+  /** What the last ping that ended was told: a refusal says more than a wait cut short. */
+  let lastRefusal: unknown = null;
   for (;;) {
     let timer: NodeJS.Timeout | undefined;
     // A ping that outlasts the wait (a server that takes the connection and never answers) ends with it.
-    const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error('the server did not answer')), Math.max(0, giveUpAt - Date.now()))));
+    const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(noAnswer), Math.max(0, giveUpAt - Date.now()))));
     try {
       await Promise.race([db.ping(), late]);
       return;
     } catch (error) {
+      if (error !== noAnswer) lastRefusal = error;
       const left = giveUpAt - Date.now();
-      if (left <= 0) throw new DatabaseUnreachable(`the database cannot be reached after ${Math.round(timeoutMs / 1000)} s: ${reasonOf(error)}`);
+      if (left <= 0) throw new DatabaseUnreachable(`the database cannot be reached after ${Math.round(timeoutMs / 1000)} s: ${reasonOf(lastRefusal ?? error)}`);
       await sleep(Math.min(CONNECT_RETRY_MS, left));
     } finally {
       clearTimeout(timer);
