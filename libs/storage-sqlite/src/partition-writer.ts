@@ -42,7 +42,8 @@ interface OpenPartition {
   countLines: Database.Statement<[number, number, number, number, number]>;
 }
 
-interface LineCount {
+/** A row of a partition's `line_counts`: lines of one label set and severity in the minute starting at `minute`. */
+interface MinuteCount {
   minute: number;
   streamId: number;
   level: number;
@@ -382,7 +383,7 @@ export class PartitionWriter {
     const partition = this.openPartition(write.bounds);
     const seen = this.streamsSeen.get(write.bounds.startMs)!;
     const newlySeen = new Set<number>();
-    const counts = new Map<string, LineCount>();
+    const counts = new Map<string, MinuteCount>();
     let lastId = 0;
     limitGrowth(partition.db, room);
     partition.db.transaction(() => {
