@@ -1,4 +1,8 @@
-/** A label set: the labels lines are stored under once, by id ("streams" in the schema, as Loki's streams). */
+/**
+ * A label set: the labels lines are stored under once, by id. The schema of both engines names it a stream (the
+ * `streams` table, the `stream_id` columns), as the stored data has it and keeps it; in code a stream is Loki's
+ * alone (libs/loki), whose labels hold the level too.
+ */
 export interface LabelSet {
   namespace: string | null;
   pod: string;
