@@ -18,7 +18,7 @@ interface PlacedLine {
 }
 
 interface StoredLine extends PlacedLine {
-  streamId: number;
+  labelSetId: number;
 }
 
 /** Where a batch's lines go, once every partition they need exists. */
@@ -57,21 +57,21 @@ function emptyResult(batch: AppendBatch): AppendResult {
 
 /** Lines per minute, label set and level, as minute_counts' columns. */
 function minuteCounts(stored: readonly StoredLine[]): [number[], number[], number[], number[], number[]] {
-  const counts = new Map<string, { minute: number; lastTs: number; streamId: number; lines: number; level: number }>();
-  for (const { line, streamId } of stored) {
+  const counts = new Map<string, { minute: number; lastTs: number; labelSetId: number; lines: number; level: number }>();
+  for (const { line, labelSetId } of stored) {
     const minute = line.ts - (line.ts % MINUTE_MS);
     const level = severityOf(line.level);
-    const key = `${minute}:${streamId}:${level}`;
+    const key = `${minute}:${labelSetId}:${level}`;
     const count = counts.get(key);
     if (count) {
       count.lines++;
       count.lastTs = Math.max(count.lastTs, line.ts);
     } else {
-      counts.set(key, { minute, lastTs: line.ts, streamId, lines: 1, level });
+      counts.set(key, { minute, lastTs: line.ts, labelSetId, lines: 1, level });
     }
   }
   const rows = [...counts.values()];
-  return [rows.map((c) => c.minute), rows.map((c) => c.lastTs), rows.map((c) => c.streamId), rows.map((c) => c.lines), rows.map((c) => c.level)];
+  return [rows.map((c) => c.minute), rows.map((c) => c.lastTs), rows.map((c) => c.labelSetId), rows.map((c) => c.lines), rows.map((c) => c.level)];
 }
 
 /**
@@ -140,7 +140,7 @@ export class BatchWriter {
         return result;
       }
       const { commitId, lineIds } = await this.writeBesideLines(client, batch, key, stored, placement.arrival);
-      const rows = stored.map(({ line, streamId }, i) => ({ line, streamId, id: lineIds?.[i] }));
+      const rows = stored.map(({ line, labelSetId }, i) => ({ line, labelSetId, id: lineIds?.[i] }));
       await pipeline(Readable.from([copyRows(rows, commitId)]), client.query(copyFrom(copyStatement(lineIds !== null))));
       await client.query('COMMIT');
       result.accepted = stored.length;
@@ -186,9 +186,9 @@ export class BatchWriter {
     const ids = await this.labelSets.resolve(client, labelSets);
     const stored: StoredLine[] = [];
     for (const placedLine of placed) {
-      const streamId = ids.get(labelSetKey(placedLine.line));
-      if (streamId === undefined) result.tooManyLabelSets.push(placedLine.index);
-      else stored.push({ ...placedLine, streamId });
+      const labelSetId = ids.get(labelSetKey(placedLine.line));
+      if (labelSetId === undefined) result.tooManyLabelSets.push(placedLine.index);
+      else stored.push({ ...placedLine, labelSetId });
     }
     return stored;
   }

@@ -10,7 +10,8 @@ interface LabelColumns {
   source: string;
 }
 
-interface StreamRow extends LabelColumns {
+/** A label set's row, with the id its lines carry. */
+interface StoredLabelColumns extends LabelColumns {
   id: number;
 }
 
@@ -69,14 +70,14 @@ export class LabelSetAdmission {
       const { rows } = await client.query<{ n: number }>({ text: COUNT_IN_NAMESPACE, values: [namespace], name: 'daylog-count-label-sets' });
       const admitted = candidates.slice(0, Math.max(0, this.maxPerNamespace - rows[0].n));
       if (admitted.length === 0) continue;
-      const inserted = await client.query<StreamRow>(INSERT, asArrays(admitted));
+      const inserted = await client.query<StoredLabelColumns>(INSERT, asArrays(admitted));
       for (const row of inserted.rows) ids.set(keyOfRow(row), row.id);
     }
     return ids;
   }
 
   private async find(client: PoolClient, labelSets: readonly LabelColumns[]): Promise<Map<string, number>> {
-    const { rows } = await client.query<StreamRow>({ text: FIND, values: asArrays(labelSets), name: 'daylog-find-label-sets' });
+    const { rows } = await client.query<StoredLabelColumns>({ text: FIND, values: asArrays(labelSets), name: 'daylog-find-label-sets' });
     return new Map(rows.map((row) => [keyOfRow(row), row.id]));
   }
 }

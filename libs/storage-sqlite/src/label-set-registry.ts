@@ -28,7 +28,7 @@ export class LabelSetRegistry {
     private readonly catalogue: CatalogueStatements,
     private readonly maxPerNamespace: number,
   ) {
-    for (const row of catalogue.streams()) {
+    for (const row of catalogue.labelSets()) {
       const key = labelSetKey(row);
       this.ids.set(key, row.id);
       this.count(key, 1);
@@ -55,7 +55,7 @@ export class LabelSetRegistry {
     this.admitted.clear();
     let ids: number[];
     try {
-      ids = this.catalogue.addStreams(admitted.map(([, labels]) => labels));
+      ids = this.catalogue.addLabelSets(admitted.map(([, labels]) => labels));
     } catch (error) {
       for (const [key] of admitted) this.count(key, -1);
       throw error;
@@ -78,7 +78,7 @@ export class LabelSetRegistry {
         this.count(key, -1);
       }
     }
-    this.catalogue.removeStreams(unused);
+    this.catalogue.removeLabelSets(unused);
     return unused;
   }
 

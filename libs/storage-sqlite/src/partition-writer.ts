@@ -28,7 +28,7 @@ export interface WriterOptions {
 export interface WriterDropResult {
   droppedPartitions: string[];
   droppedLines: number;
-  removedStreams: number[];
+  removedLabelSets: number[];
   /** Files to delete: the caller unlinks them off the writer's critical path. */
   filesToRemove: string[];
 }
@@ -45,7 +45,7 @@ interface OpenPartition {
 /** A row of a partition's `line_counts`: lines of one label set and severity in the minute starting at `minute`. */
 interface MinuteCount {
   minute: number;
-  streamId: number;
+  labelSetId: number;
   level: number;
   lines: number;
   lastTs: number;
@@ -116,7 +116,7 @@ export class PartitionWriter {
   private readonly partitions: PartitionLayout;
   private readonly open = new Map<number, OpenPartition>();
   private readonly labelSets: LabelSetRegistry;
-  private readonly streamsSeen = new Map<number, Set<number>>();
+  private readonly labelSetsSeen = new Map<number, Set<number>>();
   private readonly storedKeys: StoredKeys;
   /** By partition start: the largest line id written, and the largest the full-text index holds. */
   private readonly lastIds = new Map<number, number>();
@@ -319,7 +319,7 @@ export class PartitionWriter {
   dropBefore(cutoffMs: number): WriterDropResult {
     this.prunedBefore = Math.max(this.prunedBefore, cutoffMs);
     const expired = this.partitions.removeEndingBy(cutoffMs);
-    if (expired.length === 0) return { droppedPartitions: [], droppedLines: 0, removedStreams: [], filesToRemove: [] };
+    if (expired.length === 0) return { droppedPartitions: [], droppedLines: 0, removedLabelSets: [], filesToRemove: [] };
 
     if (this.compaction && expired.some((p) => p.startMs === this.compaction!.partition.startMs)) {
       this.compaction.abort();
@@ -331,7 +331,7 @@ export class PartitionWriter {
     this.storedKeys.forget(expired.map((p) => p.startMs));
     for (const bounds of expired) {
       this.closePartition(bounds.startMs, false);
-      this.streamsSeen.delete(bounds.startMs);
+      this.labelSetsSeen.delete(bounds.startMs);
       this.lastIds.delete(bounds.startMs);
       this.indexedUpTo.delete(bounds.startMs);
       this.lastWrittenAt.delete(bounds.startMs);
@@ -340,7 +340,7 @@ export class PartitionWriter {
     return {
       droppedPartitions: expired.map((p) => p.name),
       droppedLines,
-      removedStreams: this.labelSets.forgetUnused(this.usedLabelSets()),
+      removedLabelSets: this.labelSets.forgetUnused(this.usedLabelSets()),
       filesToRemove: expired.flatMap((p) => {
         const files = partitionFiles(this.options.dataDir, p.name, this.generationOf(p));
         this.generations.delete(p.startMs);
@@ -366,7 +366,7 @@ export class PartitionWriter {
     this.openPartition(planned);
     this.catalogue.addPartition(planned, Date.now());
     this.partitions.add(planned);
-    this.streamsSeen.set(planned.startMs, new Set());
+    this.labelSetsSeen.set(planned.startMs, new Set());
     return planned;
   }
 
@@ -381,22 +381,22 @@ export class PartitionWriter {
    */
   private commit(write: PendingWrite, room: number, failures: ReadonlyMap<number, AppendFailure>): void {
     const partition = this.openPartition(write.bounds);
-    const seen = this.streamsSeen.get(write.bounds.startMs)!;
+    const seen = this.labelSetsSeen.get(write.bounds.startMs)!;
     const newlySeen = new Set<number>();
     const counts = new Map<string, MinuteCount>();
     let lastId = 0;
     limitGrowth(partition.db, room);
     partition.db.transaction(() => {
       write.lines.forEach((line, i) => {
-        const streamId = this.labelSets.idOf(write.labelSets[i]);
-        if (!seen.has(streamId) && !newlySeen.has(streamId)) {
-          partition.insertSeen.run(streamId);
-          newlySeen.add(streamId);
+        const labelSetId = this.labelSets.idOf(write.labelSets[i]);
+        if (!seen.has(labelSetId) && !newlySeen.has(labelSetId)) {
+          partition.insertSeen.run(labelSetId);
+          newlySeen.add(labelSetId);
         }
         const level = severityOf(line.level);
         const { lastInsertRowid } = partition.insertLine.run(
           line.ts,
-          streamId,
+          labelSetId,
           level,
           line.message,
           line.fields ? JSON.stringify(line.fields) : null,
@@ -406,16 +406,16 @@ export class PartitionWriter {
         const positions = write.positionsOut[i];
         if (positions) positions[write.lineIndexes[i]] = { ts: line.ts, partitionStart: write.bounds.startMs, id: Number(lastInsertRowid) };
         const minute = line.ts - (line.ts % MINUTE_MS);
-        const key = `${minute}:${streamId}:${level}`;
+        const key = `${minute}:${labelSetId}:${level}`;
         const count = counts.get(key);
         if (count) {
           count.lines++;
           count.lastTs = Math.max(count.lastTs, line.ts);
         } else {
-          counts.set(key, { minute, streamId, level, lines: 1, lastTs: line.ts });
+          counts.set(key, { minute, labelSetId, level, lines: 1, lastTs: line.ts });
         }
       });
-      for (const c of counts.values()) partition.countLines.run(c.minute, c.streamId, c.level, c.lines, c.lastTs);
+      for (const c of counts.values()) partition.countLines.run(c.minute, c.labelSetId, c.level, c.lines, c.lastTs);
       for (const { key, batch } of write.keys) if (!failures.has(batch)) partition.insertKey.run(key);
     })();
     this.lastIds.set(write.bounds.startMs, lastId);
@@ -518,7 +518,7 @@ export class PartitionWriter {
       );
     }
     const seen = db.prepare('SELECT stream_id FROM streams_seen').pluck().all() as number[];
-    this.streamsSeen.set(bounds.startMs, new Set(seen));
+    this.labelSetsSeen.set(bounds.startMs, new Set(seen));
     this.lastIds.set(bounds.startMs, lastLineId(db, bounds.name));
     this.latestTs = Math.max(this.latestTs, (db.prepare('SELECT max(last_ts) FROM line_counts').pluck().get() as number | null) ?? 0);
     const hasIndex = db.prepare(HAS_WORD_INDEX).pluck().get() as number;
@@ -530,7 +530,7 @@ export class PartitionWriter {
   /** The label sets some live partition has lines of. */
   private usedLabelSets(): Set<number> {
     const used = new Set<number>();
-    for (const seen of this.streamsSeen.values()) for (const id of seen) used.add(id);
+    for (const seen of this.labelSetsSeen.values()) for (const id of seen) used.add(id);
     return used;
   }
 }
