@@ -1,5 +1,6 @@
-import { MatchExpression, ftsQuery } from '@daylog/log-model';
+import { MatchExpression } from '@daylog/log-model';
 import { FilterTerm, KeyRange, LineFilter, LineKey, LogQuery, PartitionBounds, WARN_SEVERITY, WordIndex, filterTerms, readsText } from '@daylog/storage';
+import { ftsQuery } from './word-index';
 
 /** Past this many label sets a filter is one JSON parameter, under SQLite's limit on parameters. */
 const MAX_LISTED_LABEL_SETS = 200;
