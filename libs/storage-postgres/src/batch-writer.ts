@@ -3,7 +3,7 @@ import { pipeline } from 'node:stream/promises';
 import { PoolClient } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { LogLine, severityOf } from '@daylog/log-model';
-import { AppendBatch, AppendResult, CursorPosition, DiskFull, LabelSet, MINUTE_MS, PartitionBounds } from '@daylog/storage';
+import { AppendBatch, AppendResult, CursorPosition, DiskFull, LabelSet, MinuteCounts, PartitionBounds } from '@daylog/storage';
 import { LABEL_SETS_LOCK, keyLock } from './advisory-locks';
 import { copyRows, copyStatement } from './copy-rows';
 import { KnownPartitions } from './known-partitions';
@@ -57,21 +57,10 @@ function emptyResult(batch: AppendBatch): AppendResult {
 
 /** Lines per minute, label set and level, as minute_counts' columns. */
 function minuteCounts(stored: readonly StoredLine[]): [number[], number[], number[], number[], number[]] {
-  const counts = new Map<string, { minute: number; lastTs: number; labelSetId: number; lines: number; level: number }>();
-  for (const { line, labelSetId } of stored) {
-    const minute = line.ts - (line.ts % MINUTE_MS);
-    const level = severityOf(line.level);
-    const key = `${minute}:${labelSetId}:${level}`;
-    const count = counts.get(key);
-    if (count) {
-      count.lines++;
-      count.lastTs = Math.max(count.lastTs, line.ts);
-    } else {
-      counts.set(key, { minute, lastTs: line.ts, labelSetId, lines: 1, level });
-    }
-  }
-  const rows = [...counts.values()];
-  return [rows.map((c) => c.minute), rows.map((c) => c.lastTs), rows.map((c) => c.labelSetId), rows.map((c) => c.lines), rows.map((c) => c.level)];
+  const counts = new MinuteCounts();
+  for (const { line, labelSetId } of stored) counts.add(line.ts, labelSetId, severityOf(line.level));
+  const rows = counts.rows();
+  return [rows.map((c) => c.minute), rows.map((c) => c.lastTs), rows.map((c) => c.labelSetId), rows.map((c) => c.lines), rows.map((c) => c.severity)];
 }
 
 /**

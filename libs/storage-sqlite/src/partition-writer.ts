@@ -2,7 +2,7 @@ import Database from 'better-sqlite3';
 import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { LogLine, severityOf } from '@daylog/log-model';
-import { AppendBatch, AppendResult, CursorPosition, FORMAT_CODES, MINUTE_MS, PartitionBounds, PartitionLayout } from '@daylog/storage';
+import { AppendBatch, AppendResult, CursorPosition, FORMAT_CODES, MINUTE_MS, MinuteCounts, PartitionBounds, PartitionLayout } from '@daylog/storage';
 import { CatalogueStatements, StoredPartition } from './catalogue';
 import { PartitionCompaction } from './compaction';
 import { LabelSetRegistry } from './label-set-registry';
@@ -40,15 +40,6 @@ interface OpenPartition {
   insertSeen: Database.Statement<[number]>;
   insertKey: Database.Statement<[string]>;
   countLines: Database.Statement<[number, number, number, number, number]>;
-}
-
-/** A row of a partition's `line_counts`: lines of one label set and severity in the minute starting at `minute`. */
-interface MinuteCount {
-  minute: number;
-  labelSetId: number;
-  level: number;
-  lines: number;
-  lastTs: number;
 }
 
 interface PendingWrite {
@@ -383,7 +374,7 @@ export class PartitionWriter {
     const partition = this.openPartition(write.bounds);
     const seen = this.labelSetsSeen.get(write.bounds.startMs)!;
     const newlySeen = new Set<number>();
-    const counts = new Map<string, MinuteCount>();
+    const counts = new MinuteCounts();
     let lastId = 0;
     limitGrowth(partition.db, room);
     partition.db.transaction(() => {
@@ -405,17 +396,9 @@ export class PartitionWriter {
         lastId = Number(lastInsertRowid);
         const positions = write.positionsOut[i];
         if (positions) positions[write.lineIndexes[i]] = { ts: line.ts, partitionStart: write.bounds.startMs, id: Number(lastInsertRowid) };
-        const minute = line.ts - (line.ts % MINUTE_MS);
-        const key = `${minute}:${labelSetId}:${level}`;
-        const count = counts.get(key);
-        if (count) {
-          count.lines++;
-          count.lastTs = Math.max(count.lastTs, line.ts);
-        } else {
-          counts.set(key, { minute, labelSetId, level, lines: 1, lastTs: line.ts });
-        }
+        counts.add(line.ts, labelSetId, level);
       });
-      for (const c of counts.values()) partition.countLines.run(c.minute, c.labelSetId, c.level, c.lines, c.lastTs);
+      for (const c of counts.rows()) partition.countLines.run(c.minute, c.labelSetId, c.severity, c.lines, c.lastTs);
       for (const { key, batch } of write.keys) if (!failures.has(batch)) partition.insertKey.run(key);
     })();
     this.lastIds.set(write.bounds.startMs, lastId);

@@ -1,0 +1,33 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { MinuteCounts } from '@daylog/storage';
+
+// The rules every engine writes by, each written once in the core; that each engine follows them is tested through
+// its writes (idempotency-keys, label-sets, retention and stats on SQLite; postgres-writes and the suite on PostgreSQL).
+
+const minute = Date.UTC(2026, 10, 24, 10, 7);
+
+describe('per-minute counts', () => {
+  it('count lines per minute, label set and severity, each with its newest time, in the order first met', () => {
+    const counts = new MinuteCounts();
+    counts.add(minute + 30_000, 1, 2);
+    counts.add(minute, 1, 2);
+    counts.add(minute + 59_999, 2, 2);
+    counts.add(minute + 10_000, 1, 4);
+    counts.add(minute + 60_000, 1, 2);
+    counts.add(minute + 59_000, 1, 2);
+    assert.deepEqual(counts.rows(), [
+      { minute, labelSetId: 1, severity: 2, lines: 3, lastTs: minute + 59_000 },
+      { minute, labelSetId: 2, severity: 2, lines: 1, lastTs: minute + 59_999 },
+      { minute, labelSetId: 1, severity: 4, lines: 1, lastTs: minute + 10_000 },
+      { minute: minute + 60_000, labelSetId: 1, severity: 2, lines: 1, lastTs: minute + 60_000 },
+    ]);
+  });
+
+  it('keep apart label sets and severities whose digits would read alike run together', () => {
+    const counts = new MinuteCounts();
+    counts.add(minute, 12, 3);
+    counts.add(minute, 1, 23);
+    assert.equal(counts.rows().length, 2);
+  });
+});
