@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { MinuteCounts } from '@daylog/storage';
+import { LabelSet, MinuteCounts, labelSetKey, namespaceOfLabelSetKey, roomForLabelSets } from '@daylog/storage';
 
 // The rules every engine writes by, each written once in the core; that each engine follows them is tested through
 // its writes (idempotency-keys, label-sets, retention and stats on SQLite; postgres-writes and the suite on PostgreSQL).
@@ -29,5 +29,37 @@ describe('per-minute counts', () => {
     counts.add(minute, 12, 3);
     counts.add(minute, 1, 23);
     assert.equal(counts.rows().length, 2);
+  });
+});
+
+describe("a label set's key", () => {
+  const labels: LabelSet = { namespace: 'shop', pod: 'web-1', container: 'nginx', source: 'access.log' };
+
+  it('is the same for a line and for its stored row, where a missing label is an empty string', () => {
+    const line: LabelSet = { namespace: null, pod: 'web-1', container: null, source: null };
+    assert.equal(labelSetKey(line), labelSetKey({ namespace: '', pod: 'web-1', container: '', source: '' }));
+    assert.equal(namespaceOfLabelSetKey(labelSetKey(line)), '');
+  });
+
+  it('tells every label set apart, however their labels would run together', () => {
+    const alike: LabelSet[] = [
+      labels,
+      { ...labels, namespace: 'shopweb-1', pod: '' },
+      { ...labels, pod: 'web-1nginx', container: '' },
+      { ...labels, container: 'nginxaccess.log', source: '' },
+      { ...labels, container: null },
+      { ...labels, source: null },
+    ];
+    assert.equal(new Set(alike.map(labelSetKey)).size, alike.length);
+  });
+
+  it('gives back its namespace', () => {
+    assert.equal(namespaceOfLabelSetKey(labelSetKey(labels)), 'shop');
+  });
+});
+
+describe('room for label sets in a namespace', () => {
+  it('takes new label sets while the namespace has fewer than the most allowed, and none past it', () => {
+    assert.deepEqual([0, 1, 4, 5, 6].map((inNamespace) => roomForLabelSets(inNamespace, 5)), [5, 4, 1, 0, 0]);
   });
 });

@@ -3,11 +3,11 @@ import { pipeline } from 'node:stream/promises';
 import { PoolClient } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { LogLine, severityOf } from '@daylog/log-model';
-import { AppendBatch, AppendResult, CursorPosition, DiskFull, LabelSet, MinuteCounts, PartitionBounds } from '@daylog/storage';
+import { AppendBatch, AppendResult, CursorPosition, DiskFull, LabelSet, MinuteCounts, PartitionBounds, labelSetKey } from '@daylog/storage';
 import { LABEL_SETS_LOCK, keyLock } from './advisory-locks';
 import { copyRows, copyStatement } from './copy-rows';
 import { KnownPartitions } from './known-partitions';
-import { LabelSetAdmission, labelSetKey } from './label-set-admission';
+import { LabelSetAdmission } from './label-set-admission';
 import { PgDatabase, isUnavailable } from './pg-database';
 
 interface PlacedLine {
