@@ -1,11 +1,35 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { LabelSet, MinuteCounts, labelSetKey, namespaceOfLabelSetKey, roomForLabelSets } from '@daylog/storage';
+import { LabelSet, MinuteCounts, PartitionBounds, keyFilings, labelSetKey, namespaceOfLabelSetKey, partitionName, roomForLabelSets } from '@daylog/storage';
 
 // The rules every engine writes by, each written once in the core; that each engine follows them is tested through
 // its writes (idempotency-keys, label-sets, retention and stats on SQLite; postgres-writes and the suite on PostgreSQL).
 
 const minute = Date.UTC(2026, 10, 24, 10, 7);
+const HOUR = 3_600_000;
+
+function hourAt(startMs: number): PartitionBounds {
+  return { startMs, endMs: startMs + HOUR, name: partitionName(startMs) };
+}
+
+describe('where an idempotency key is filed', () => {
+  const hour = Date.UTC(2026, 10, 24, 10);
+  const newestLine = { ts: hour + 5_000, partition: hourAt(hour) };
+
+  it('is with the batch\'s newest line alone when the batch arrived in that partition', () => {
+    assert.deepEqual(keyFilings(newestLine, { ts: hour + 9_000, partition: hourAt(hour) }), [newestLine]);
+  });
+
+  it('is with the newest line and again under the arrival when a sender catches up on older lines', () => {
+    const arrival = { ts: hour + 3 * HOUR, partition: hourAt(hour + 3 * HOUR) };
+    assert.deepEqual(keyFilings(newestLine, arrival), [newestLine, arrival]);
+  });
+
+  it('is with the newest line alone when the arrival is older (a sender whose clock runs ahead) or in no live partition', () => {
+    assert.deepEqual(keyFilings(newestLine, { ts: hour - 1, partition: hourAt(hour - HOUR) }), [newestLine]);
+    assert.deepEqual(keyFilings(newestLine, undefined), [newestLine]);
+  });
+});
 
 describe('per-minute counts', () => {
   it('count lines per minute, label set and severity, each with its newest time, in the order first met', () => {

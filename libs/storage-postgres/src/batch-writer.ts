@@ -3,7 +3,7 @@ import { pipeline } from 'node:stream/promises';
 import { PoolClient } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { LogLine, severityOf } from '@daylog/log-model';
-import { AppendBatch, AppendResult, CursorPosition, DiskFull, LabelSet, MinuteCounts, PartitionBounds, labelSetKey } from '@daylog/storage';
+import { AppendBatch, AppendResult, CursorPosition, DiskFull, LabelSet, MinuteCounts, PartitionBounds, keyFilings, labelSetKey } from '@daylog/storage';
 import { LABEL_SETS_LOCK, keyLock } from './advisory-locks';
 import { copyRows, copyStatement } from './copy-rows';
 import { KnownPartitions } from './known-partitions';
@@ -182,10 +182,7 @@ export class BatchWriter {
     return stored;
   }
 
-  /**
-   * As on SQLite, the key is filed with the batch's newest line, and again under its arrival when that
-   * partition is newer, so that a sender catching up on old lines is recognised for the whole retention.
-   */
+  /** The key is filed where keyFilings says, a row under each filing's time (batch_keys is partitioned by it). */
   private async writeBesideLines(
     client: PoolClient,
     batch: AppendBatch,
@@ -195,7 +192,8 @@ export class BatchWriter {
   ): Promise<{ commitId: number; lineIds: number[] | null }> {
     const newest = stored.reduce((a, b) => (b.line.ts > a.line.ts ? b : a));
     const oldestTs = stored.reduce((ts, s) => Math.min(ts, s.line.ts), newest.line.ts);
-    const keyTimes = key === null ? [] : arrival.startMs > newest.partition.startMs ? [newest.line.ts, batch.receivedMs] : [newest.line.ts];
+    const filings = keyFilings({ ts: newest.line.ts, partition: newest.partition }, { ts: batch.receivedMs, partition: arrival });
+    const keyTimes = key === null ? [] : filings.map((filing) => filing.ts);
     const idsWanted = batch.wantPositions ? stored.length : 0;
     const { rows } = await client.query<{ commitId: number; lineIds: string[] }>({
       text: WRITE_BESIDE_LINES,

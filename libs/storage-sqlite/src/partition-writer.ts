@@ -2,7 +2,7 @@ import Database from 'better-sqlite3';
 import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { LogLine, severityOf } from '@daylog/log-model';
-import { AppendBatch, AppendResult, CursorPosition, FORMAT_CODES, MINUTE_MS, MinuteCounts, PartitionBounds, PartitionLayout } from '@daylog/storage';
+import { AppendBatch, AppendResult, CursorPosition, FORMAT_CODES, MINUTE_MS, MinuteCounts, PartitionBounds, PartitionLayout, keyFilings } from '@daylog/storage';
 import { CatalogueStatements, StoredPartition } from './catalogue';
 import { PartitionCompaction } from './compaction';
 import { LabelSetRegistry } from './label-set-registry';
@@ -182,17 +182,14 @@ export class PartitionWriter {
         results[b].accepted++;
         if (!newest || bounds.startMs > newest.bounds.startMs) newest = write;
       });
-      // The key is committed with the batch's newest lines, after its older ones: a crash
-      // between the two leaves a batch that a resend completes rather than one it duplicates.
-      // It is also kept in the partition of the batch's arrival, so a sender catching up on old
-      // lines is still recognised for the whole retention after it sent them.
+      // Filed where keyFilings says. Partitions commit oldest first, so the key commits after the batch's older
+      // lines: a crash between the two leaves a batch that a resend completes rather than one it duplicates.
       if (key !== null && newest) {
-        newest.keys.push({ key, batch: b });
         keysInGroup.add(key);
         const arrival = this.partitionFor(batch.receivedMs);
-        if (arrival && arrival.startMs > newest.bounds.startMs) {
-          let write = writes.get(arrival.startMs);
-          if (!write) writes.set(arrival.startMs, (write = this.pendingWrite(arrival)));
+        for (const { partition } of keyFilings({ partition: newest.bounds }, arrival && { partition: arrival })) {
+          let write = writes.get(partition.startMs);
+          if (!write) writes.set(partition.startMs, (write = this.pendingWrite(partition)));
           write.keys.push({ key, batch: b });
           write.batches.add(b);
         }
