@@ -2,8 +2,9 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { LabelSet, MinuteCounts, PartitionBounds, keyFilings, labelSetKey, namespaceOfLabelSetKey, partitionName, roomForLabelSets } from '@daylog/storage';
 
-// The rules every engine writes by, each written once in the core; that each engine follows them is tested through
-// its writes (idempotency-keys, label-sets, retention and stats on SQLite; postgres-writes and the suite on PostgreSQL).
+// The rules every engine writes by, each written once in the core. That each engine follows them is tested through its
+// writes: retention, label-sets, hostile-input and stats on SQLite; postgres-writes, and hostile-input and stats in
+// test/postgres-suite.sh, on PostgreSQL.
 
 const minute = Date.UTC(2026, 10, 24, 10, 7);
 const HOUR = 3_600_000;

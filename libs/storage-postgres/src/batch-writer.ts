@@ -192,8 +192,8 @@ export class BatchWriter {
   ): Promise<{ commitId: number; lineIds: number[] | null }> {
     const newest = stored.reduce((a, b) => (b.line.ts > a.line.ts ? b : a));
     const oldestTs = stored.reduce((ts, s) => Math.min(ts, s.line.ts), newest.line.ts);
-    const filings = keyFilings({ ts: newest.line.ts, partition: newest.partition }, { ts: batch.receivedMs, partition: arrival });
-    const keyTimes = key === null ? [] : filings.map((filing) => filing.ts);
+    const filings = key === null ? [] : keyFilings({ ts: newest.line.ts, partition: newest.partition }, { ts: batch.receivedMs, partition: arrival });
+    const keyTimes = filings.map((filing) => filing.ts);
     const idsWanted = batch.wantPositions ? stored.length : 0;
     const { rows } = await client.query<{ commitId: number; lineIds: string[] }>({
       text: WRITE_BESIDE_LINES,
