@@ -26,7 +26,7 @@ export async function copyLines(client: ClientBase, lines: readonly LogLine[], s
   let copies = 0;
   for (let start = 0; start < lines.length; start += COPY_ROWS) {
     const commitId = ++copies;
-    const rows = lines.slice(start, start + COPY_ROWS).map((line) => ({ line, streamId: streamIdOf(line) }));
+    const rows = lines.slice(start, start + COPY_ROWS).map((line) => ({ line, labelSetId: streamIdOf(line) }));
     await pipeline(Readable.from([copyRows(rows, commitId)]), client.query(copyFrom(statement)));
   }
   return { ms: nowMs() - started, copies };

@@ -4,7 +4,7 @@ import { MAX_LABEL_LENGTH } from '@daylog/log-model';
 import { MAX_VALUES_PER_PARAM } from '../apps/aggregator/src/http/query-params';
 import fc from 'fast-check';
 import { globMatches } from '@daylog/log-model';
-import { QueryBudgetExceeded, QueryCancelled, StoredLabelSet, matchingStreamIds } from '@daylog/storage';
+import { QueryBudgetExceeded, QueryCancelled, StoredLabelSet, matchingLabelSetIds } from '@daylog/storage';
 import { ManualClock, TestApp, WireLineBody, startTestApp } from './support/test-app';
 
 describe('label patterns', () => {
@@ -60,19 +60,19 @@ describe('label patterns', () => {
       container: null,
       source: null,
     });
-    const streams = [untouchable(1), { id: 2, namespace: 'shop', pod: 'web-1', container: null, source: null }, untouchable(3)];
-    assert.deepEqual(await matchingStreamIds(streams, { pod: ['web-*'] }, NO_LIMIT, ['shop']), [2]);
-    assert.deepEqual(await matchingStreamIds(streams, {}, NO_LIMIT, ['shop']), [2]);
+    const labelSets = [untouchable(1), { id: 2, namespace: 'shop', pod: 'web-1', container: null, source: null }, untouchable(3)];
+    assert.deepEqual(await matchingLabelSetIds(labelSets, { pod: ['web-*'] }, NO_LIMIT, ['shop']), [2]);
+    assert.deepEqual(await matchingLabelSetIds(labelSets, {}, NO_LIMIT, ['shop']), [2]);
   });
 
   it('stops comparing when the search runs out of time or its client goes away', async () => {
-    const streams: StoredLabelSet[] = Array.from({ length: 3000 }, (_, id) => ({ id, namespace: 'shop', pod: `${'a'.repeat(247)}${id}`, container: null, source: null }));
+    const labelSets: StoredLabelSet[] = Array.from({ length: 3000 }, (_, id) => ({ id, namespace: 'shop', pod: `${'a'.repeat(247)}${id}`, container: null, source: null }));
     const patterns = { pod: Array.from({ length: 50 }, (_, i) => `*${'a'.repeat(129)}${50 + i}*`) };
     const late = { maxScannedLines: Infinity, deadlineMs: 0, timeoutMs: 0, now: () => 1 };
-    await assert.rejects(matchingStreamIds(streams, patterns, late), QueryBudgetExceeded);
+    await assert.rejects(matchingLabelSetIds(labelSets, patterns, late), QueryBudgetExceeded);
     const gone = new AbortController();
     gone.abort();
-    await assert.rejects(matchingStreamIds(streams, patterns, { ...NO_LIMIT, signal: gone.signal }), QueryCancelled);
+    await assert.rejects(matchingLabelSetIds(labelSets, patterns, { ...NO_LIMIT, signal: gone.signal }), QueryCancelled);
   });
 
   // A backtracking matcher does not finish this within the test's timeout (it took 46 s for one

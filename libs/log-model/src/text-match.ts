@@ -63,10 +63,3 @@ export function textMatcher(expression: MatchExpression): (message: string) => b
     });
   };
 }
-
-/** The FTS5 query that finds every candidate: all tokens of all terms (FTS5 without positions cannot check phrases). */
-export function ftsQuery(expression: MatchExpression): string {
-  return expression.terms
-    .flatMap((term) => (term.kind === 'word' ? [`"${term.token}"${term.prefix ? '*' : ''}`] : term.tokens.map((token) => `"${token}"`)))
-    .join(' AND ');
-}

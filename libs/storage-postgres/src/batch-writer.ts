@@ -3,11 +3,11 @@ import { pipeline } from 'node:stream/promises';
 import { PoolClient } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { LogLine, severityOf } from '@daylog/log-model';
-import { AppendBatch, AppendResult, CursorPosition, DiskFull, LabelSet, MINUTE_MS, PartitionBounds } from '@daylog/storage';
+import { AppendBatch, AppendResult, CursorPosition, DiskFull, LabelSet, MinuteCounts, PartitionBounds, keyFilings, labelSetKey } from '@daylog/storage';
 import { LABEL_SETS_LOCK, keyLock } from './advisory-locks';
 import { copyRows, copyStatement } from './copy-rows';
 import { KnownPartitions } from './known-partitions';
-import { LabelSetAdmission, labelSetKey } from './label-set-admission';
+import { LabelSetAdmission } from './label-set-admission';
 import { PgDatabase, isUnavailable } from './pg-database';
 
 interface PlacedLine {
@@ -18,7 +18,7 @@ interface PlacedLine {
 }
 
 interface StoredLine extends PlacedLine {
-  streamId: number;
+  labelSetId: number;
 }
 
 /** Where a batch's lines go, once every partition they need exists. */
@@ -57,21 +57,10 @@ function emptyResult(batch: AppendBatch): AppendResult {
 
 /** Lines per minute, label set and level, as minute_counts' columns. */
 function minuteCounts(stored: readonly StoredLine[]): [number[], number[], number[], number[], number[]] {
-  const counts = new Map<string, { minute: number; lastTs: number; streamId: number; lines: number; level: number }>();
-  for (const { line, streamId } of stored) {
-    const minute = line.ts - (line.ts % MINUTE_MS);
-    const level = severityOf(line.level);
-    const key = `${minute}:${streamId}:${level}`;
-    const count = counts.get(key);
-    if (count) {
-      count.lines++;
-      count.lastTs = Math.max(count.lastTs, line.ts);
-    } else {
-      counts.set(key, { minute, lastTs: line.ts, streamId, lines: 1, level });
-    }
-  }
-  const rows = [...counts.values()];
-  return [rows.map((c) => c.minute), rows.map((c) => c.lastTs), rows.map((c) => c.streamId), rows.map((c) => c.lines), rows.map((c) => c.level)];
+  const counts = new MinuteCounts();
+  for (const { line, labelSetId } of stored) counts.add(line.ts, labelSetId, severityOf(line.level));
+  const rows = counts.rows();
+  return [rows.map((c) => c.minute), rows.map((c) => c.lastTs), rows.map((c) => c.labelSetId), rows.map((c) => c.lines), rows.map((c) => c.severity)];
 }
 
 /**
@@ -140,7 +129,7 @@ export class BatchWriter {
         return result;
       }
       const { commitId, lineIds } = await this.writeBesideLines(client, batch, key, stored, placement.arrival);
-      const rows = stored.map(({ line, streamId }, i) => ({ line, streamId, id: lineIds?.[i] }));
+      const rows = stored.map(({ line, labelSetId }, i) => ({ line, labelSetId, id: lineIds?.[i] }));
       await pipeline(Readable.from([copyRows(rows, commitId)]), client.query(copyFrom(copyStatement(lineIds !== null))));
       await client.query('COMMIT');
       result.accepted = stored.length;
@@ -186,17 +175,14 @@ export class BatchWriter {
     const ids = await this.labelSets.resolve(client, labelSets);
     const stored: StoredLine[] = [];
     for (const placedLine of placed) {
-      const streamId = ids.get(labelSetKey(placedLine.line));
-      if (streamId === undefined) result.tooManyLabelSets.push(placedLine.index);
-      else stored.push({ ...placedLine, streamId });
+      const labelSetId = ids.get(labelSetKey(placedLine.line));
+      if (labelSetId === undefined) result.tooManyLabelSets.push(placedLine.index);
+      else stored.push({ ...placedLine, labelSetId });
     }
     return stored;
   }
 
-  /**
-   * As on SQLite, the key is filed with the batch's newest line, and again under its arrival when that
-   * partition is newer, so that a sender catching up on old lines is recognised for the whole retention.
-   */
+  /** The key is filed where keyFilings says, a row under each filing's time (batch_keys is partitioned by it). */
   private async writeBesideLines(
     client: PoolClient,
     batch: AppendBatch,
@@ -206,7 +192,8 @@ export class BatchWriter {
   ): Promise<{ commitId: number; lineIds: number[] | null }> {
     const newest = stored.reduce((a, b) => (b.line.ts > a.line.ts ? b : a));
     const oldestTs = stored.reduce((ts, s) => Math.min(ts, s.line.ts), newest.line.ts);
-    const keyTimes = key === null ? [] : arrival.startMs > newest.partition.startMs ? [newest.line.ts, batch.receivedMs] : [newest.line.ts];
+    const filings = key === null ? [] : keyFilings({ ts: newest.line.ts, partition: newest.partition }, { ts: batch.receivedMs, partition: arrival });
+    const keyTimes = filings.map((filing) => filing.ts);
     const idsWanted = batch.wantPositions ? stored.length : 0;
     const { rows } = await client.query<{ commitId: number; lineIds: string[] }>({
       text: WRITE_BESIDE_LINES,

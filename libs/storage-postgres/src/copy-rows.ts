@@ -12,7 +12,7 @@ export function copyStatement(withIds: boolean): string {
 /** A line to copy: its label set's id, and its id when ids are given. */
 export interface LineToCopy {
   line: LogLine;
-  streamId: number;
+  labelSetId: number;
   id?: number;
 }
 
@@ -28,13 +28,13 @@ function copyText(value: string): string {
 /** The rows of one COPY (copyStatement's columns) in one buffer: the server takes one large write fastest. */
 export function copyRows(lines: readonly LineToCopy[], commitId: number): Buffer {
   let rows = '';
-  for (const { line, streamId, id } of lines) {
+  for (const { line, labelSetId, id } of lines) {
     const { message, messageWithNul } = storedMessage(line.message);
     const format = line.format === null ? NULL : FORMAT_CODES[line.format];
     const fields = line.fields ? copyText(JSON.stringify(line.fields)) : NULL;
     const whole = messageWithNul === null ? NULL : `\\\\x${messageWithNul.toString('hex')}`;
     const leading = id === undefined ? '' : `${id}\t`;
-    rows += `${leading}${line.ts}\t${commitId}\t${streamId}\t${severityOf(line.level)}\t${format}\t${copyText(message)}\t${fields}\t${whole}\n`;
+    rows += `${leading}${line.ts}\t${commitId}\t${labelSetId}\t${severityOf(line.level)}\t${format}\t${copyText(message)}\t${fields}\t${whole}\n`;
   }
   return Buffer.from(rows, 'utf8');
 }

@@ -1,5 +1,5 @@
 import { PoolClient } from 'pg';
-import { LabelSet } from '@daylog/storage';
+import { LabelSet, labelSetKey, roomForLabelSets } from '@daylog/storage';
 import { namespaceLock } from './advisory-locks';
 
 /** A label set as `streams` stores it: a missing label is ''. */
@@ -10,21 +10,14 @@ interface LabelColumns {
   source: string;
 }
 
-interface StreamRow extends LabelColumns {
+/** A label set's row, with the id its lines carry. */
+interface StoredLabelColumns extends LabelColumns {
   id: number;
 }
 
 function columnsOf(labels: LabelSet): LabelColumns {
   return { namespace: labels.namespace ?? '', pod: labels.pod, container: labels.container ?? '', source: labels.source ?? '' };
 }
-
-/** One string per label set: labels hold no control character, so NUL separates them. */
-export function labelSetKey(labels: LabelSet): string {
-  const { namespace, pod, container, source } = columnsOf(labels);
-  return `${namespace}\u0000${pod}\u0000${container}\u0000${source}`;
-}
-
-const keyOfRow = (row: LabelColumns) => `${row.namespace}\u0000${row.pod}\u0000${row.container}\u0000${row.source}`;
 
 function asArrays(labelSets: readonly LabelColumns[]): string[][] {
   return [labelSets.map((l) => l.namespace), labelSets.map((l) => l.pod), labelSets.map((l) => l.container), labelSets.map((l) => l.source)];
@@ -43,8 +36,8 @@ const INSERT = `INSERT INTO streams (namespace, pod, container, source)
  * chance: a conflicting insert burns an id). A new one is admitted under its namespace's advisory lock,
  * held until the batch commits, while the namespace has fewer than the most allowed: replicas admitting
  * new label sets of one namespace take turns, and each counts those the others committed. Label sets the
- * namespace has no room for get no id: their lines are refused. As on SQLite, those first seen in the
- * batch are admitted first.
+ * namespace has no room for (roomForLabelSets, the core's rule) get no id: their lines are refused. Those
+ * first seen in the batch are admitted first.
  */
 export class LabelSetAdmission {
   constructor(private readonly maxPerNamespace: number) {}
@@ -53,7 +46,7 @@ export class LabelSetAdmission {
   async resolve(client: PoolClient, labelSets: ReadonlyMap<string, LabelSet>): Promise<Map<string, number>> {
     const wanted = [...labelSets.values()].map(columnsOf);
     const ids = await this.find(client, wanted);
-    const missing = wanted.filter((labels) => !ids.has(keyOfRow(labels)));
+    const missing = wanted.filter((labels) => !ids.has(labelSetKey(labels)));
     const byNamespace = new Map<string, LabelColumns[]>();
     for (const labels of missing) byNamespace.set(labels.namespace, [...(byNamespace.get(labels.namespace) ?? []), labels]);
     // Locks in one order, the locks' own, whatever the namespaces' names: two batches never wait on each other in a circle.
@@ -64,19 +57,19 @@ export class LabelSetAdmission {
       let candidates = byNamespace.get(namespace)!;
       // Another replica may have admitted some while this one waited for the lock.
       for (const [key, id] of await this.find(client, candidates)) ids.set(key, id);
-      candidates = candidates.filter((labels) => !ids.has(keyOfRow(labels)));
+      candidates = candidates.filter((labels) => !ids.has(labelSetKey(labels)));
       if (candidates.length === 0) continue;
       const { rows } = await client.query<{ n: number }>({ text: COUNT_IN_NAMESPACE, values: [namespace], name: 'daylog-count-label-sets' });
-      const admitted = candidates.slice(0, Math.max(0, this.maxPerNamespace - rows[0].n));
+      const admitted = candidates.slice(0, roomForLabelSets(rows[0].n, this.maxPerNamespace));
       if (admitted.length === 0) continue;
-      const inserted = await client.query<StreamRow>(INSERT, asArrays(admitted));
-      for (const row of inserted.rows) ids.set(keyOfRow(row), row.id);
+      const inserted = await client.query<StoredLabelColumns>(INSERT, asArrays(admitted));
+      for (const row of inserted.rows) ids.set(labelSetKey(row), row.id);
     }
     return ids;
   }
 
   private async find(client: PoolClient, labelSets: readonly LabelColumns[]): Promise<Map<string, number>> {
-    const { rows } = await client.query<StreamRow>({ text: FIND, values: asArrays(labelSets), name: 'daylog-find-label-sets' });
-    return new Map(rows.map((row) => [keyOfRow(row), row.id]));
+    const { rows } = await client.query<StoredLabelColumns>({ text: FIND, values: asArrays(labelSets), name: 'daylog-find-label-sets' });
+    return new Map(rows.map((row) => [labelSetKey(row), row.id]));
   }
 }

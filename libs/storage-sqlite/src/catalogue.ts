@@ -6,15 +6,15 @@ export interface StoredPartition extends PartitionBounds {
   generation: number;
 }
 
-/** The catalogue database's statements: partitions and streams. */
+/** The catalogue database's statements: partitions and label sets (the `streams` table). */
 export class CatalogueStatements {
   private readonly listPartitions: Database.Statement<[], StoredPartition>;
   private readonly updateGeneration: Database.Statement<[number, number]>;
   private readonly insertPartition: Database.Statement<[number, number, string, number]>;
   private readonly deletePartition: Database.Statement<[number]>;
-  private readonly streamsAfter: Database.Statement<[number], StoredLabelSet>;
-  private readonly insertStream: Database.Statement<[string, string, string, string], { id: number }>;
-  private readonly deleteStream: Database.Statement<[number]>;
+  private readonly labelSetsAfter: Database.Statement<[number], StoredLabelSet>;
+  private readonly insertLabelSet: Database.Statement<[string, string, string, string], { id: number }>;
+  private readonly deleteLabelSet: Database.Statement<[number]>;
 
   constructor(readonly db: Database.Database) {
     this.listPartitions = db.prepare(
@@ -25,16 +25,16 @@ export class CatalogueStatements {
       'INSERT INTO partitions (start_ms, end_ms, name, created_ms) VALUES (?, ?, ?, ?)',
     );
     this.deletePartition = db.prepare('DELETE FROM partitions WHERE start_ms = ?');
-    this.streamsAfter = db.prepare(
+    this.labelSetsAfter = db.prepare(
       `SELECT id, NULLIF(namespace, '') AS namespace, pod, NULLIF(container, '') AS container,
               NULLIF(source, '') AS source
        FROM streams WHERE id > ? ORDER BY id`,
     );
-    this.insertStream = db.prepare(
+    this.insertLabelSet = db.prepare(
       `INSERT INTO streams (namespace, pod, container, source) VALUES (?, ?, ?, ?)
        ON CONFLICT DO UPDATE SET pod = excluded.pod RETURNING id`,
     );
-    this.deleteStream = db.prepare('DELETE FROM streams WHERE id = ?');
+    this.deleteLabelSet = db.prepare('DELETE FROM streams WHERE id = ?');
   }
 
   partitions(): StoredPartition[] {
@@ -54,18 +54,18 @@ export class CatalogueStatements {
     this.db.transaction(() => partitions.forEach((p) => this.deletePartition.run(p.startMs)))();
   }
 
-  streams(afterId = 0): StoredLabelSet[] {
-    return this.streamsAfter.all(afterId);
+  labelSets(afterId = 0): StoredLabelSet[] {
+    return this.labelSetsAfter.all(afterId);
   }
 
   /** The ids of label sets, made on first sight, in one transaction. */
-  addStreams(labelSets: readonly LabelSet[]): number[] {
+  addLabelSets(labelSets: readonly LabelSet[]): number[] {
     return this.db.transaction(() =>
-      labelSets.map((labels) => this.insertStream.get(labels.namespace ?? '', labels.pod, labels.container ?? '', labels.source ?? '')!.id),
+      labelSets.map((labels) => this.insertLabelSet.get(labels.namespace ?? '', labels.pod, labels.container ?? '', labels.source ?? '')!.id),
     )();
   }
 
-  removeStreams(ids: readonly number[]): void {
-    this.db.transaction(() => ids.forEach((id) => this.deleteStream.run(id)))();
+  removeLabelSets(ids: readonly number[]): void {
+    this.db.transaction(() => ids.forEach((id) => this.deleteLabelSet.run(id)))();
   }
 }

@@ -1,19 +1,11 @@
-import { LabelSet } from '@daylog/storage';
+import { LabelSet, labelSetKey, namespaceOfLabelSetKey, roomForLabelSets } from '@daylog/storage';
 import { CatalogueStatements } from './catalogue';
-
-const SEPARATOR = '\u0000';
-
-function labelSetKey(labels: LabelSet): string {
-  return `${labels.namespace ?? ''}${SEPARATOR}${labels.pod}${SEPARATOR}${labels.container ?? ''}${SEPARATOR}${labels.source ?? ''}`;
-}
-
-const namespaceOfKey = (key: string): string => key.slice(0, key.indexOf(SEPARATOR));
 
 /**
  * The writer's label sets by their labels, and how many each namespace has: those of the live partitions,
  * since the ones no partition uses any more are forgotten as partitions are dropped. A namespace gets new
- * ones up to a limit, so that one token cannot grow the catalogue, and every reader's copy of it, without
- * end. Those a group of batches brings are written to the catalogue together, in one transaction (one
+ * ones while it has room (roomForLabelSets), so that one token cannot grow the catalogue, and every reader's
+ * copy of it, without end. Those a group of batches brings are written to the catalogue together, in one transaction (one
  * fsync) before the lines that use them: a reader that meets a line of an id it does not know yet finds
  * that id in the catalogue.
  */
@@ -28,7 +20,7 @@ export class LabelSetRegistry {
     private readonly catalogue: CatalogueStatements,
     private readonly maxPerNamespace: number,
   ) {
-    for (const row of catalogue.streams()) {
+    for (const row of catalogue.labelSets()) {
       const key = labelSetKey(row);
       this.ids.set(key, row.id);
       this.count(key, 1);
@@ -42,7 +34,7 @@ export class LabelSetRegistry {
   admit(labels: LabelSet): string | null {
     const key = this.keyOf(labels);
     if (this.ids.has(key) || this.admitted.has(key)) return key;
-    if ((this.perNamespace.get(namespaceOfKey(key)) ?? 0) >= this.maxPerNamespace) return null;
+    if (roomForLabelSets(this.perNamespace.get(namespaceOfLabelSetKey(key)) ?? 0, this.maxPerNamespace) === 0) return null;
     this.admitted.set(key, labels);
     this.count(key, 1);
     return key;
@@ -55,7 +47,7 @@ export class LabelSetRegistry {
     this.admitted.clear();
     let ids: number[];
     try {
-      ids = this.catalogue.addStreams(admitted.map(([, labels]) => labels));
+      ids = this.catalogue.addLabelSets(admitted.map(([, labels]) => labels));
     } catch (error) {
       for (const [key] of admitted) this.count(key, -1);
       throw error;
@@ -78,7 +70,7 @@ export class LabelSetRegistry {
         this.count(key, -1);
       }
     }
-    this.catalogue.removeStreams(unused);
+    this.catalogue.removeLabelSets(unused);
     return unused;
   }
 
@@ -98,7 +90,7 @@ export class LabelSetRegistry {
   }
 
   private count(key: string, change: number): void {
-    const namespace = namespaceOfKey(key);
+    const namespace = namespaceOfLabelSetKey(key);
     this.perNamespace.set(namespace, (this.perNamespace.get(namespace) ?? 0) + change);
   }
 }

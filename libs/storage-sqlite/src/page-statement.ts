@@ -1,8 +1,9 @@
-import { MatchExpression, ftsQuery } from '@daylog/log-model';
+import { MatchExpression } from '@daylog/log-model';
 import { FilterTerm, KeyRange, LineFilter, LineKey, LogQuery, PartitionBounds, WARN_SEVERITY, WordIndex, filterTerms, readsText } from '@daylog/storage';
+import { ftsQuery } from './word-index';
 
 /** Past this many label sets a filter is one JSON parameter, under SQLite's limit on parameters. */
-const MAX_LISTED_STREAMS = 200;
+const MAX_LISTED_LABEL_SETS = 200;
 
 export interface Statement {
   sql: string;
@@ -78,7 +79,7 @@ function termClause(term: FilterTerm, { labelSetIds, timeColumn }: ClauseTarget)
       return { where: [`${timeColumn} >= ?`, `${timeColumn} < ?`], params: [term.fromMs, term.toMs] };
     case 'labelSet':
       if (!labelSetIds) return { where: [], params: [] };
-      if (labelSetIds.length <= MAX_LISTED_STREAMS) return { where: [`stream_id IN (${labelSetIds.map(() => '?').join(',')})`], params: labelSetIds };
+      if (labelSetIds.length <= MAX_LISTED_LABEL_SETS) return { where: [`stream_id IN (${labelSetIds.map(() => '?').join(',')})`], params: labelSetIds };
       return { where: ['stream_id IN (SELECT value FROM json_each(?))'], params: [JSON.stringify(labelSetIds)] };
     case 'severity': {
       const where = [`level IN (${term.severities.join(',')})`];
@@ -124,15 +125,15 @@ function filterClause(terms: readonly FilterTerm[], labelSetIds: number[] | null
  * index and words to match, the lines the index holds are looked up through it (by rowid), and
  * those written since it was last brought up to date are read by rowid range; otherwise one clause.
  */
-function lineSources(query: LineFilter, streamIds: number[] | null, index: FullTextIndex | null): Clause[] {
+function lineSources(query: LineFilter, labelSetIds: number[] | null, index: FullTextIndex | null): Clause[] {
   const terms = filterTerms(query);
-  if (!query.match || !index) return [filterClause(terms, streamIds)];
-  const indexed = filterClause(terms, streamIds);
+  if (!query.match || !index) return [filterClause(terms, labelSetIds)];
+  const indexed = filterClause(terms, labelSetIds);
   indexed.where.unshift(`id <= ?`, `id IN (SELECT rowid FROM "${index.table}" WHERE "${index.table}" MATCH ?)`);
   indexed.params.unshift(index.indexedUpTo, ftsQuery(query.match));
   // NOT INDEXED keeps SQLite from walking the time index over every line for the few past the index:
   // it reads them by rowid range instead.
-  const newer = { ...filterClause(terms, streamIds), notIndexed: true };
+  const newer = { ...filterClause(terms, labelSetIds), notIndexed: true };
   newer.where.unshift('id > ?');
   newer.params.unshift(index.indexedUpTo);
   return [indexed, newer];
@@ -156,12 +157,12 @@ function selectFrom(table: string, columns: string, sources: Clause[]): Statemen
 export function pageStatement(
   partition: PartitionBounds,
   query: LogQuery,
-  streamIds: number[] | null,
+  labelSetIds: number[] | null,
   limit: number,
   index: FullTextIndex | null,
   range: KeyRange | null = null,
 ): Statement {
-  const sources = withinRange(lineSources(query, streamIds, index), range);
+  const sources = withinRange(lineSources(query, labelSetIds, index), range);
   const backward = query.direction === 'backward';
   if (!range && query.after && query.after.partitionStart === partition.startMs) {
     for (const source of sources) {
@@ -181,12 +182,12 @@ const bucketStart = (column: string, bucketMs: number | null): string => (bucket
 export function countStatement(
   partition: PartitionBounds,
   query: LineFilter,
-  streamIds: number[] | null,
+  labelSetIds: number[] | null,
   bucketMs: number | null,
   index: FullTextIndex | null,
   range: KeyRange | null = null,
 ): Statement {
-  const { sql, params } = selectFrom(partition.name, 'ts, stream_id, level', withinRange(lineSources(query, streamIds, index), range));
+  const { sql, params } = selectFrom(partition.name, 'ts, stream_id, level', withinRange(lineSources(query, labelSetIds, index), range));
   return {
     sql: `SELECT ${bucketStart('ts', bucketMs)} AS start, stream_id AS labelSetId, level AS severity, count(*) AS lines, max(ts) AS lastTs
       FROM (${sql}) GROUP BY 1, 2, 3`,
@@ -195,8 +196,8 @@ export function countStatement(
 }
 
 /** The same counts from `line_counts`, for whole minutes (fromMs and toMs on minute boundaries) of lines not searched by text. */
-export function minuteCountStatement(query: LineFilter, streamIds: number[] | null, bucketMs: number | null): Statement {
-  const { where, params } = filterClause(filterTerms(query), streamIds, 'minute');
+export function minuteCountStatement(query: LineFilter, labelSetIds: number[] | null, bucketMs: number | null): Statement {
+  const { where, params } = filterClause(filterTerms(query), labelSetIds, 'minute');
   return {
     sql: `SELECT ${bucketStart('minute', bucketMs)} AS start, stream_id AS labelSetId, level AS severity, sum(lines) AS lines, max(last_ts) AS lastTs
       FROM line_counts WHERE ${where.join(' AND ')} GROUP BY 1, 2, 3`,
@@ -205,9 +206,9 @@ export function minuteCountStatement(query: LineFilter, streamIds: number[] | nu
 }
 
 /** Lines per minute that a filter's labels and levels reach, from `line_counts`: how much a text search will read. */
-export function minuteTotalsStatement(query: LineFilter, streamIds: number[] | null): Statement {
+export function minuteTotalsStatement(query: LineFilter, labelSetIds: number[] | null): Statement {
   const labelsAndLevels = filterTerms(query).filter((term) => !readsText(term));
-  const { where, params } = filterClause(labelsAndLevels, streamIds, 'minute');
+  const { where, params } = filterClause(labelsAndLevels, labelSetIds, 'minute');
   return { sql: `SELECT minute, sum(lines) AS lines FROM line_counts WHERE ${where.join(' AND ')} GROUP BY minute ORDER BY minute`, params };
 }
 

@@ -24,6 +24,7 @@ export function partitionFiles(dataDir: string, name: string, generation = 0): s
 
 /**
  * One partition's schema, made from this template when the partition is first written.
+ * `stream_id` is the id of the line's label set in the catalogue's `streams` (the schema's name for a label set).
  * `level` is the severity (0 trace … 5 fatal); the level index is partial because warn and above
  * are the rare lines worth finding fast, and indexing every info line would halve the insert rate.
  * The `ts` index serves "newest lines" with no selective filter; lines arrive in time order, so it

@@ -2,7 +2,7 @@ import Database from 'better-sqlite3';
 import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { LogLine, severityOf } from '@daylog/log-model';
-import { AppendBatch, AppendResult, CursorPosition, FORMAT_CODES, MINUTE_MS, PartitionBounds, PartitionLayout } from '@daylog/storage';
+import { AppendBatch, AppendResult, CursorPosition, FORMAT_CODES, MINUTE_MS, MinuteCounts, PartitionBounds, PartitionLayout, keyFilings } from '@daylog/storage';
 import { CatalogueStatements, StoredPartition } from './catalogue';
 import { PartitionCompaction } from './compaction';
 import { LabelSetRegistry } from './label-set-registry';
@@ -28,7 +28,7 @@ export interface WriterOptions {
 export interface WriterDropResult {
   droppedPartitions: string[];
   droppedLines: number;
-  removedStreams: number[];
+  removedLabelSets: number[];
   /** Files to delete: the caller unlinks them off the writer's critical path. */
   filesToRemove: string[];
 }
@@ -40,14 +40,6 @@ interface OpenPartition {
   insertSeen: Database.Statement<[number]>;
   insertKey: Database.Statement<[string]>;
   countLines: Database.Statement<[number, number, number, number, number]>;
-}
-
-interface LineCount {
-  minute: number;
-  streamId: number;
-  level: number;
-  lines: number;
-  lastTs: number;
 }
 
 interface PendingWrite {
@@ -115,7 +107,7 @@ export class PartitionWriter {
   private readonly partitions: PartitionLayout;
   private readonly open = new Map<number, OpenPartition>();
   private readonly labelSets: LabelSetRegistry;
-  private readonly streamsSeen = new Map<number, Set<number>>();
+  private readonly labelSetsSeen = new Map<number, Set<number>>();
   private readonly storedKeys: StoredKeys;
   /** By partition start: the largest line id written, and the largest the full-text index holds. */
   private readonly lastIds = new Map<number, number>();
@@ -190,17 +182,14 @@ export class PartitionWriter {
         results[b].accepted++;
         if (!newest || bounds.startMs > newest.bounds.startMs) newest = write;
       });
-      // The key is committed with the batch's newest lines, after its older ones: a crash
-      // between the two leaves a batch that a resend completes rather than one it duplicates.
-      // It is also kept in the partition of the batch's arrival, so a sender catching up on old
-      // lines is still recognised for the whole retention after it sent them.
+      // Filed where keyFilings says. Partitions commit oldest first, so the key commits after the batch's older
+      // lines: a crash between the two leaves a batch that a resend completes rather than one it duplicates.
       if (key !== null && newest) {
-        newest.keys.push({ key, batch: b });
         keysInGroup.add(key);
         const arrival = this.partitionFor(batch.receivedMs);
-        if (arrival && arrival.startMs > newest.bounds.startMs) {
-          let write = writes.get(arrival.startMs);
-          if (!write) writes.set(arrival.startMs, (write = this.pendingWrite(arrival)));
+        for (const { partition } of keyFilings({ partition: newest.bounds }, arrival && { partition: arrival })) {
+          let write = writes.get(partition.startMs);
+          if (!write) writes.set(partition.startMs, (write = this.pendingWrite(partition)));
           write.keys.push({ key, batch: b });
           write.batches.add(b);
         }
@@ -318,7 +307,7 @@ export class PartitionWriter {
   dropBefore(cutoffMs: number): WriterDropResult {
     this.prunedBefore = Math.max(this.prunedBefore, cutoffMs);
     const expired = this.partitions.removeEndingBy(cutoffMs);
-    if (expired.length === 0) return { droppedPartitions: [], droppedLines: 0, removedStreams: [], filesToRemove: [] };
+    if (expired.length === 0) return { droppedPartitions: [], droppedLines: 0, removedLabelSets: [], filesToRemove: [] };
 
     if (this.compaction && expired.some((p) => p.startMs === this.compaction!.partition.startMs)) {
       this.compaction.abort();
@@ -330,7 +319,7 @@ export class PartitionWriter {
     this.storedKeys.forget(expired.map((p) => p.startMs));
     for (const bounds of expired) {
       this.closePartition(bounds.startMs, false);
-      this.streamsSeen.delete(bounds.startMs);
+      this.labelSetsSeen.delete(bounds.startMs);
       this.lastIds.delete(bounds.startMs);
       this.indexedUpTo.delete(bounds.startMs);
       this.lastWrittenAt.delete(bounds.startMs);
@@ -339,7 +328,7 @@ export class PartitionWriter {
     return {
       droppedPartitions: expired.map((p) => p.name),
       droppedLines,
-      removedStreams: this.labelSets.forgetUnused(this.usedLabelSets()),
+      removedLabelSets: this.labelSets.forgetUnused(this.usedLabelSets()),
       filesToRemove: expired.flatMap((p) => {
         const files = partitionFiles(this.options.dataDir, p.name, this.generationOf(p));
         this.generations.delete(p.startMs);
@@ -365,7 +354,7 @@ export class PartitionWriter {
     this.openPartition(planned);
     this.catalogue.addPartition(planned, Date.now());
     this.partitions.add(planned);
-    this.streamsSeen.set(planned.startMs, new Set());
+    this.labelSetsSeen.set(planned.startMs, new Set());
     return planned;
   }
 
@@ -380,22 +369,22 @@ export class PartitionWriter {
    */
   private commit(write: PendingWrite, room: number, failures: ReadonlyMap<number, AppendFailure>): void {
     const partition = this.openPartition(write.bounds);
-    const seen = this.streamsSeen.get(write.bounds.startMs)!;
+    const seen = this.labelSetsSeen.get(write.bounds.startMs)!;
     const newlySeen = new Set<number>();
-    const counts = new Map<string, LineCount>();
+    const counts = new MinuteCounts();
     let lastId = 0;
     limitGrowth(partition.db, room);
     partition.db.transaction(() => {
       write.lines.forEach((line, i) => {
-        const streamId = this.labelSets.idOf(write.labelSets[i]);
-        if (!seen.has(streamId) && !newlySeen.has(streamId)) {
-          partition.insertSeen.run(streamId);
-          newlySeen.add(streamId);
+        const labelSetId = this.labelSets.idOf(write.labelSets[i]);
+        if (!seen.has(labelSetId) && !newlySeen.has(labelSetId)) {
+          partition.insertSeen.run(labelSetId);
+          newlySeen.add(labelSetId);
         }
         const level = severityOf(line.level);
         const { lastInsertRowid } = partition.insertLine.run(
           line.ts,
-          streamId,
+          labelSetId,
           level,
           line.message,
           line.fields ? JSON.stringify(line.fields) : null,
@@ -404,17 +393,9 @@ export class PartitionWriter {
         lastId = Number(lastInsertRowid);
         const positions = write.positionsOut[i];
         if (positions) positions[write.lineIndexes[i]] = { ts: line.ts, partitionStart: write.bounds.startMs, id: Number(lastInsertRowid) };
-        const minute = line.ts - (line.ts % MINUTE_MS);
-        const key = `${minute}:${streamId}:${level}`;
-        const count = counts.get(key);
-        if (count) {
-          count.lines++;
-          count.lastTs = Math.max(count.lastTs, line.ts);
-        } else {
-          counts.set(key, { minute, streamId, level, lines: 1, lastTs: line.ts });
-        }
+        counts.add(line.ts, labelSetId, level);
       });
-      for (const c of counts.values()) partition.countLines.run(c.minute, c.streamId, c.level, c.lines, c.lastTs);
+      for (const c of counts.rows()) partition.countLines.run(c.minute, c.labelSetId, c.severity, c.lines, c.lastTs);
       for (const { key, batch } of write.keys) if (!failures.has(batch)) partition.insertKey.run(key);
     })();
     this.lastIds.set(write.bounds.startMs, lastId);
@@ -517,7 +498,7 @@ export class PartitionWriter {
       );
     }
     const seen = db.prepare('SELECT stream_id FROM streams_seen').pluck().all() as number[];
-    this.streamsSeen.set(bounds.startMs, new Set(seen));
+    this.labelSetsSeen.set(bounds.startMs, new Set(seen));
     this.lastIds.set(bounds.startMs, lastLineId(db, bounds.name));
     this.latestTs = Math.max(this.latestTs, (db.prepare('SELECT max(last_ts) FROM line_counts').pluck().get() as number | null) ?? 0);
     const hasIndex = db.prepare(HAS_WORD_INDEX).pluck().get() as number;
@@ -529,7 +510,7 @@ export class PartitionWriter {
   /** The label sets some live partition has lines of. */
   private usedLabelSets(): Set<number> {
     const used = new Set<number>();
-    for (const seen of this.streamsSeen.values()) for (const id of seen) used.add(id);
+    for (const seen of this.labelSetsSeen.values()) for (const id of seen) used.add(id);
     return used;
   }
 }

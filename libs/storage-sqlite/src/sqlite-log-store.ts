@@ -83,7 +83,7 @@ export class SqliteLogStore implements LogStore {
   async dropPartitionsBefore(cutoffMs: number): Promise<DropResult> {
     await this.reader.forgetPartitionsEndingBy(cutoffMs);
     const result = await this.writer.request<WriterDropResult>({ type: 'drop', cutoffMs });
-    this.reader.forgetLabelSets(result.removedStreams);
+    this.reader.forgetLabelSets(result.removedLabelSets);
     return { droppedPartitions: result.droppedPartitions, droppedLines: result.droppedLines };
   }
 

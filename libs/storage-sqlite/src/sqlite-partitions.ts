@@ -67,7 +67,7 @@ export class SqlitePartitions implements PartitionSource {
   }
 
   labelSetsAfter(afterId: number): Promise<StoredLabelSet[]> {
-    return Promise.resolve(this.catalogue.streams(afterId));
+    return Promise.resolve(this.catalogue.labelSets(afterId));
   }
 
   lineAt(partition: PartitionBounds, position: CursorPosition): Promise<LineRow | null> {

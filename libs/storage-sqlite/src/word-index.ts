@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3';
-import { tokens } from '@daylog/log-model';
+import { MatchExpression, tokens } from '@daylog/log-model';
 
 /**
  * A partition's word index holds each line's words as `tokens` reads them (log-model's one rule for
@@ -30,6 +30,13 @@ export function wordIndexSchema(table: string): string {
     CREATE VIRTUAL TABLE IF NOT EXISTS "${wordIndexTable(table)}" USING fts5(words, content='', detail=none, columnsize=0, tokenize='ascii');
     CREATE TABLE IF NOT EXISTS ${STATE_TABLE} (indexed_upto INTEGER NOT NULL);
   `;
+}
+
+/** The FTS5 query that finds every candidate: all tokens of all terms (FTS5 without positions cannot check phrases). */
+export function ftsQuery(expression: MatchExpression): string {
+  return expression.terms
+    .flatMap((term) => (term.kind === 'word' ? [`"${term.token}"${term.prefix ? '*' : ''}`] : term.tokens.map((token) => `"${token}"`)))
+    .join(' AND ');
 }
 
 /** The SQL function the writer indexes text that is not all ASCII with: its words, as `tokens` reads them. */

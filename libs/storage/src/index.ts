@@ -8,6 +8,7 @@ export * from './line-test-threads';
 export * from './line-tests';
 export * from './log-store';
 export * from './migrations';
+export * from './minute-counts';
 export * from './partition-layout';
 export * from './partition-source';
 export * from './partitioned-reader';

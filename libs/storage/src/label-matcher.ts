@@ -13,12 +13,12 @@ const REMEMBERED_VALUES = 1024;
  * Label filters compiled once per query; each label must match one of its patterns. A value's answer
  * is remembered, so that patterns are tried once per distinct value, not once per label set or line.
  */
-export function labelMatcher(patterns: LabelPatterns): ((stream: LabelSet) => boolean) | null {
+export function labelMatcher(patterns: LabelPatterns): ((labelSet: LabelSet) => boolean) | null {
   const checks = LABEL_NAMES.filter((name) => (patterns[name]?.length ?? 0) > 0).map((name) => {
     const alternatives = [...new Set(patterns[name])].map(compileGlob);
     const answers = new Map<string, boolean>();
-    return (stream: LabelSet) => {
-      const value = stream[name];
+    return (labelSet: LabelSet) => {
+      const value = labelSet[name];
       if (value === null) return false;
       let answer = answers.get(value);
       if (answer === undefined) {
@@ -30,7 +30,7 @@ export function labelMatcher(patterns: LabelPatterns): ((stream: LabelSet) => bo
     };
   });
   if (checks.length === 0) return null;
-  return (stream) => checks.every((check) => check(stream));
+  return (labelSet) => checks.every((check) => check(labelSet));
 }
 
 /** Whether a label set is in one of the namespaces a filter may see; null: it may see them all. */
@@ -51,7 +51,7 @@ export function labelSetMatcher(patterns: LabelPatterns, namespaces: readonly st
 /** How long pattern matching holds the event loop before it lets other requests run. */
 const SLICE_MS = 5;
 /** Label sets examined between two looks at the time: a few hundred microseconds at most, with long patterns. */
-const STREAMS_PER_CLOCK_READ = 16;
+const LABEL_SETS_PER_CLOCK_READ = 16;
 
 /**
  * The label sets a filter reaches, among those of the namespaces it may see (all of them when
@@ -59,8 +59,8 @@ const STREAMS_PER_CLOCK_READ = 16;
  * Many patterns against many label sets take turns with other requests, within the search's budget
  * (QueryBudgetExceeded past its time). Null: every label set.
  */
-export async function matchingStreamIds(
-  streams: Iterable<StoredLabelSet>,
+export async function matchingLabelSetIds(
+  labelSets: Iterable<StoredLabelSet>,
   patterns: LabelPatterns,
   budget: ScanBudget,
   namespaces?: readonly string[],
@@ -71,15 +71,15 @@ export async function matchingStreamIds(
   const ids: number[] = [];
   let examined = 0;
   let sliceEnd = performance.now() + SLICE_MS;
-  for (const stream of streams) {
-    if (inNamespaces && !inNamespaces(stream)) continue;
-    if (matches && ++examined % STREAMS_PER_CLOCK_READ === 0 && performance.now() > sliceEnd) {
+  for (const labelSet of labelSets) {
+    if (inNamespaces && !inNamespaces(labelSet)) continue;
+    if (matches && ++examined % LABEL_SETS_PER_CLOCK_READ === 0 && performance.now() > sliceEnd) {
       await nextTurn();
       if (budget.signal?.aborted) throw new QueryCancelled();
       if (budget.now() > budget.deadlineMs) throw new QueryBudgetExceeded('time', budget);
       sliceEnd = performance.now() + SLICE_MS;
     }
-    if (!matches || matches(stream)) ids.push(stream.id);
+    if (!matches || matches(labelSet)) ids.push(labelSet.id);
   }
   return ids;
 }

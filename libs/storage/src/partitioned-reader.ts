@@ -1,7 +1,7 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { LEVELS } from '@daylog/log-model';
 import { StoredLabelSet } from './label-sets';
-import { matchingStreamIds } from './label-matcher';
+import { matchingLabelSetIds } from './label-matcher';
 import { searchesText } from './filter-terms';
 import {
   CountQuery,
@@ -405,7 +405,7 @@ export class PartitionedReader {
 
   /** The label sets a filter reaches: those its label patterns match, within the namespaces it may see; null: all. */
   private labelSetIdsFor(filter: LineFilter, budget: ScanBudget): Promise<number[] | null> {
-    return matchingStreamIds(this.labelSets.values(), filter.labels, budget, filter.namespaces);
+    return matchingLabelSetIds(this.labelSets.values(), filter.labels, budget, filter.namespaces);
   }
 
   /**
