@@ -1,12 +1,16 @@
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import Database from 'better-sqlite3';
 import { MatchExpression, parseMatchExpression } from '@daylog/log-model';
-import { LineFilter } from '@daylog/storage';
-import { TextSearchFunctions } from '@daylog/storage-sqlite';
+import { LINE_TESTER, LineFilter, PartitionBounds, WindowRead, WorkerPool } from '@daylog/storage';
+import { SearchThreads, TextSearchFunctions } from '@daylog/storage-sqlite';
 import { DecodedBlock } from '../libs/storage-sqlite/src/block-codec';
 import { CompactedReads } from '../libs/storage-sqlite/src/block-reads';
+import { CatalogueStatements } from '../libs/storage-sqlite/src/catalogue';
 import { partitionFile } from '../libs/storage-sqlite/src/partition-schema';
 import { ReadConnections } from '../libs/storage-sqlite/src/read-connections';
+import { SqlitePartitions } from '../libs/storage-sqlite/src/sqlite-partitions';
 import { partitionGenerations, untilCompacted } from './support/compaction-state';
 import { HOUR, MINUTE, ManualClock, TestApp, ingestLines, queryJson, startTestApp } from './support/test-app';
 
@@ -90,5 +94,59 @@ describe('reads of compressed hours', () => {
     } finally {
       connections.forgetAll();
     }
+  });
+
+  it('search the compressed hours for words in one job of a search thread', async () => {
+    const { calls, result } = await counting(WorkerPool.prototype, 'run', () => queryJson(t.http, { match: 'needle', limit: '100' }));
+    assert.deepEqual(
+      result.lines.map((line) => line.message),
+      ['payment needle of now failed', ...needles],
+    );
+    assert.equal(calls, 2, 'one job for the hour being written, one for the six compressed hours');
+  });
+
+  describe('read together (SqlitePartitions.pageIndexedWindows)', () => {
+    let catalogue: Database.Database;
+    let partitions: SqlitePartitions;
+    let compressed: PartitionBounds[];
+
+    before(async () => {
+      catalogue = new Database(join(t.config.dataDir, 'catalogue.db'), { readonly: true });
+      partitions = new SqlitePartitions(new CatalogueStatements(catalogue), t.config.dataDir, t.app.get<symbol, SearchThreads>(LINE_TESTER));
+      compressed = (await partitions.partitions()).slice(0, HOURS).reverse();
+    });
+    after(() => {
+      partitions.close();
+      catalogue.close();
+    });
+
+    /** The newest page's read of each compressed hour, with `remainingMs` of time each. */
+    async function reads(remainingMs: number[]): Promise<WindowRead[]> {
+      return Promise.all(
+        compressed.map(async (partition, i) => ({
+          partition,
+          filter: { fromMs: partition.startMs, toMs: partition.endMs, labels: {}, levels: null, contains: [], excludes: [], match: match('needle') },
+          labelSetIds: null,
+          index: await partitions.wordIndex(partition),
+          range: null,
+          time: { remainingMs: remainingMs[i] ?? 60_000 },
+        })),
+      );
+    }
+    const order = { direction: 'backward', after: null } as const;
+    const messages = (rows: { message: string }[][]) => rows.map((window) => window.map((row) => row.message));
+
+    it('give each window its lines, in order, until the page has its lines', async () => {
+      assert.deepEqual(messages((await partitions.pageIndexedWindows(await reads([]), order, 100)).rows), needles.map((needle) => [needle]));
+      const page = await partitions.pageIndexedWindows(await reads([]), order, 2);
+      assert.deepEqual(messages(page.rows), [[needles[0]], [needles[1]]]);
+      assert.equal(page.outOfTime, null);
+    });
+
+    it('stop before a window whose time is up, with the lines of those before', async () => {
+      const page = await partitions.pageIndexedWindows(await reads([60_000, 60_000, -1]), order, 100);
+      assert.deepEqual(messages(page.rows), [[needles[0]], [needles[1]]]);
+      assert.equal(page.outOfTime, 2);
+    });
   });
 });
