@@ -64,6 +64,22 @@ describe('read connections', () => {
     }
   });
 
+  it('give rows as objects keyed by their columns, as better-sqlite3 makes them', () => {
+    const connections = new ReadConnections(null);
+    const sql = `SELECT rowid AS id, length(body) AS bytes, NULL AS absent, 0.5 AS half, 'ü' AS text, x'00ff' AS blob, 1 AS twice, 2 AS twice
+      FROM rows WHERE rowid <= 3 ORDER BY rowid DESC`;
+    const reference = new Database(files[0], { readonly: true });
+    try {
+      const rows = connections.get(files[0]).all<Record<string, unknown>>({ sql, params: [] });
+      assert.deepEqual(rows, reference.prepare(sql).all());
+      assert.deepEqual(Object.keys(rows[0]), ['id', 'bytes', 'absent', 'half', 'text', 'blob', 'twice']);
+      assert.deepEqual(connections.get(files[0]).all({ sql: 'SELECT 1 AS one WHERE 0', params: [] }), []);
+    } finally {
+      reference.close();
+      connections.forgetAll();
+    }
+  });
+
   it('keep the pages a page of lines reads in the connections read last, and let go of them in the others', () => {
     const connections = new ReadConnections(null);
     const readAgain = (file: string): number => {

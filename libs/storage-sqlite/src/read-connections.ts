@@ -20,9 +20,15 @@ export const PAGE_CACHE_KB = ACTIVE_CONNECTIONS * ACTIVE_CACHE_KB + (OPEN_CONNEC
 /** Statements are cached per connection by their text; the text varies only with the filters' shape. */
 const STATEMENTS_PER_PARTITION = 64;
 
+/** A prepared statement that gives its rows as arrays, and the names of their columns. */
+interface PreparedRows {
+  statement: Database.Statement<unknown[], unknown[]>;
+  columns: string[];
+}
+
 /** A read-only connection to one partition file, with its prepared statements. */
 export class PartitionConnection {
-  private readonly statements = new Map<string, Database.Statement<unknown[], unknown>>();
+  private readonly statements = new Map<string, PreparedRows>();
 
   constructor(readonly db: Database.Database) {}
 
@@ -31,14 +37,28 @@ export class PartitionConnection {
     this.db.pragma(`cache_size = -${kb}`);
   }
 
+  /**
+   * The statement's rows as objects keyed by column name. better-sqlite3 makes each object in C++, a key at a time
+   * through V8's API: 100 lines took ~175 µs that way, ~110 as arrays made into objects here.
+   */
   all<Row>({ sql, params }: Statement): Row[] {
-    let statement = this.statements.get(sql);
-    if (!statement) {
-      statement = this.db.prepare<unknown[], unknown>(sql);
+    let prepared = this.statements.get(sql);
+    if (!prepared) {
+      const statement = this.db.prepare<unknown[], unknown[]>(sql).raw(true);
+      prepared = { statement, columns: statement.columns().map((column) => column.name) };
       if (this.statements.size >= STATEMENTS_PER_PARTITION) this.statements.clear();
-      this.statements.set(sql, statement);
+      this.statements.set(sql, prepared);
     }
-    return statement.all(...params) as Row[];
+    const { statement, columns } = prepared;
+    const rows = statement.all(...params);
+    const objects = new Array<Row>(rows.length);
+    for (let i = 0; i < rows.length; i++) {
+      const values = rows[i];
+      const row: Record<string, unknown> = {};
+      for (let column = 0; column < columns.length; column++) row[columns[column]] = values[column];
+      objects[i] = row as Row;
+    }
+    return objects;
   }
 }
 
