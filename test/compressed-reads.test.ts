@@ -12,6 +12,7 @@ import { partitionFile } from '../libs/storage-sqlite/src/partition-schema';
 import { ReadConnections } from '../libs/storage-sqlite/src/read-connections';
 import { SqlitePartitions } from '../libs/storage-sqlite/src/sqlite-partitions';
 import { partitionGenerations, untilCompacted } from './support/compaction-state';
+import { countingCalls } from './support/counted-calls';
 import { HOUR, MINUTE, ManualClock, TestApp, ingestLines, queryJson, startTestApp } from './support/test-app';
 
 /** Compressed hours, each of web-1's lines in one block (a block holds up to 1,024). */
@@ -22,21 +23,6 @@ function match(expression: string): MatchExpression {
   const parsed = parseMatchExpression(expression);
   assert.ok(typeof parsed !== 'string', parsed as string);
   return parsed;
-}
-
-/** Runs `read`, counting the calls of `object[method]` meanwhile (the real method answers each). */
-async function counting<T extends object, R>(object: T, method: keyof T & string, read: () => Promise<R> | R): Promise<{ calls: number; result: R }> {
-  const real = object[method] as (...args: unknown[]) => unknown;
-  let calls = 0;
-  (object as Record<string, unknown>)[method] = function (this: unknown, ...args: unknown[]) {
-    calls++;
-    return real.apply(this, args);
-  };
-  try {
-    return { result: await read(), calls };
-  } finally {
-    (object as Record<string, unknown>)[method] = real;
-  }
 }
 
 /**
@@ -68,7 +54,7 @@ describe('reads of compressed hours', () => {
 
   for (const direction of ['backward', 'forward'] as const) {
     it(`make only the lines a page of a label set answers from its blocks (${direction})`, async () => {
-      const { calls, result } = await counting(DecodedBlock.prototype, 'row', () => queryJson(t.http, { pod: 'web-1', limit: '10', direction }));
+      const { calls, result } = await countingCalls(DecodedBlock.prototype, 'row', () => queryJson(t.http, { pod: 'web-1', limit: '10', direction }));
       const hour = direction === 'backward' ? 1 : HOURS;
       const order = (i: number) => (direction === 'backward' ? LINES_AN_HOUR - 1 - i : i);
       assert.deepEqual(
@@ -88,7 +74,7 @@ describe('reads of compressed hours', () => {
       const filter: LineFilter = { fromMs: 0, toMs: Number.MAX_SAFE_INTEGER, labels: {}, levels: null, contains: [], excludes: [], match: match('needle') };
       const reads = new CompactedReads(connections.get(file), file, null);
       const read = { partition, filter, labelSetIds: null, range: null, words: true };
-      const { calls, result } = await counting(DecodedBlock.prototype, 'row', () => reads.page(read, { direction: 'backward', after: null }, 100));
+      const { calls, result } = await countingCalls(DecodedBlock.prototype, 'row', () => reads.page(read, { direction: 'backward', after: null }, 100));
       assert.deepEqual(result.map((row) => row.message), [needles[0]]);
       assert.equal(calls, 1, `${calls} lines made of a block that holds the word once`);
     } finally {
@@ -97,7 +83,7 @@ describe('reads of compressed hours', () => {
   });
 
   it('search the compressed hours for words in one job of a search thread', async () => {
-    const { calls, result } = await counting(WorkerPool.prototype, 'run', () => queryJson(t.http, { match: 'needle', limit: '100' }));
+    const { calls, result } = await countingCalls(WorkerPool.prototype, 'run', () => queryJson(t.http, { match: 'needle', limit: '100' }));
     assert.deepEqual(
       result.lines.map((line) => line.message),
       ['payment needle of now failed', ...needles],

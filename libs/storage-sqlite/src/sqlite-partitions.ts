@@ -57,6 +57,8 @@ export class SqlitePartitions implements PartitionSource {
   private readonly connections = new ReadConnections(null);
   /** By partition start: the generation of the file holding its lines, as the catalogue last said. */
   private readonly generations = new Map<number, number>();
+  /** The partitions as last listed, and the catalogue's data_version then: the list stands until the writer commits. */
+  private listed: { version: number; partitions: StoredPartition[] } | null = null;
 
   constructor(
     private readonly catalogue: CatalogueStatements,
@@ -205,9 +207,15 @@ export class SqlitePartitions implements PartitionSource {
     });
   }
 
-  /** The catalogue's partitions; files of generations they have moved past are let go of. */
+  /**
+   * The catalogue's partitions, read again once the writer has committed to it (partitions made, dropped or rewritten,
+   * label sets added) and not before; files of generations they have moved past are let go of.
+   */
   private listPartitions(): StoredPartition[] {
+    const version = this.catalogue.dataVersion();
+    if (this.listed?.version === version) return this.listed.partitions;
     const listed = this.catalogue.partitions();
+    this.listed = { version, partitions: listed };
     const superseded: string[] = [];
     for (const partition of listed) {
       const known = this.generations.get(partition.startMs);
