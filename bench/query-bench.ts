@@ -79,7 +79,8 @@ export function difference(httpLines: WireLine[], rawLines: readonly RawLine[]):
 /**
  * Each case `warmups` times, then `reps` times timed, HTTP and raw taking turns so both see the same cache
  * state. An HTTP sample runs from sending the request to the last byte of the answer (parsing it is not
- * timed); a raw sample is the catalogue look-ups plus the partition statements plus building the line objects.
+ * timed); a raw sample is the catalogue look-ups (RawQueries) plus the partition statements plus building the line
+ * objects.
  */
 export async function queryBench(
   port: number,

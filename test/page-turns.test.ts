@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { LOG_STORE, LogQuery, LogStore, ScanBudget } from '@daylog/storage';
+import { CatalogueStatements } from '../libs/storage-sqlite/src/catalogue';
+import { untilCompacted } from './support/compaction-state';
+import { countingCalls } from './support/counted-calls';
 import { HOUR, MINUTE, TestApp, ingestLines, startTestApp } from './support/test-app';
 
 const NO_LIMITS: ScanBudget = { maxScannedLines: Infinity, deadlineMs: Infinity, timeoutMs: Infinity, now: () => 0 };
@@ -42,5 +45,18 @@ describe('a page read across partitions', () => {
 
   it('without text filters, in one turn: an index read per partition is shorter than a turn of the event loop', async () => {
     assert.equal(await gaveWay(newestPage()), false);
+  });
+
+  it('lists the partitions from the catalogue again only once the writer has committed to it', async () => {
+    // The closed hours' rewrites are commits of the writer's too.
+    await untilCompacted(t.config.dataDir, t.clock.now() - 3 * MINUTE);
+    const page = () => store.query(newestPage(), NO_LIMITS);
+    await page();
+    assert.equal((await countingCalls(CatalogueStatements.prototype, 'partitions', page)).calls, 0, 'a page of an unchanged catalogue lists nothing');
+    // A line 7 h old makes a partition; the next page lists them again, and reads it.
+    await ingestLines(t.http, [{ ts: t.clock.now() - 7 * HOUR, message: 'older still' }], { namespace: 'shop', pod: 'web-1', container: 'nginx' });
+    const { calls, result } = await countingCalls(CatalogueStatements.prototype, 'partitions', () => store.query({ ...newestPage(), limit: 10 }, NO_LIMITS));
+    assert.ok(calls >= 1);
+    assert.deepEqual(result.lines.map((line) => line.message), ['old line 2', 'old line 1', 'old line 0', 'older still']);
   });
 });

@@ -10,7 +10,7 @@ engine_neutral=(
 # Files whose apps are SQLite's by what they test (its files read or broken, its word index or compression awaited, its WAL,
 # DAYLOG_MAX_DISK, an aggregator process on a data dir), or whose apps choose their engine themselves.
 engine_specific=(
-  boot compaction compaction-crash crash disk-full filter-meaning label-set-flood line-cursors page-turns postgres-config postgres-replicas search sqlite-partition-files
+  boot compaction compaction-crash compressed-reads crash disk-full filter-meaning label-set-flood line-cursors page-turns postgres-config postgres-partitions postgres-replicas search sqlite-partition-files
 )
 
 # A new file that starts apps is placed on one side or the other, never left out unseen.

@@ -97,7 +97,7 @@ export class CompactedReads {
     const lines = this.connection.all<LineRow>(pageStatement(read.partition, query, read.labelSetIds, limit, null, read.range));
     const bounds = keyBounds(read, order);
     const blocks = this.blocks(read, bounds, backward ? 'ORDER BY ts_max DESC' : 'ORDER BY ts_min');
-    const keep = this.lineTest(read, bounds);
+    const keep = this.lineTest(read, bounds, backward);
     for (const entry of blocks) {
       if (lines.length >= limit) {
         lines.sort(compare);
@@ -105,7 +105,8 @@ export class CompactedReads {
         const last = lines[limit - 1];
         if (backward ? entry.tsMax < last.ts : entry.tsMin > last.ts) break;
       }
-      keep(entry, (row) => lines.push(row));
+      // The page's lines are the first `limit` of all: none of a block's beyond its own first `limit` can be among them.
+      keep(entry, (row) => lines.push(row), limit);
     }
     lines.sort(compare);
     if (lines.length > limit) lines.length = limit;
@@ -127,7 +128,7 @@ export class CompactedReads {
       add(row.start, row.labelSetId, row.severity, row.lines, row.lastTs);
     }
     const bounds = keyBounds(read, null);
-    const keep = this.lineTest(read, bounds);
+    const keep = this.lineTest(read, bounds, false);
     for (const entry of this.blocks(read, bounds, '')) {
       keep(entry, (row) => add(bucketMs === null ? 0 : row.ts - (row.ts % bucketMs), row.labelSetId, row.severity, 1, row.ts));
     }
@@ -191,23 +192,39 @@ export class CompactedReads {
     return words?.withDigits.length ? blocks.filter((block) => mayHoldAll(block.withDigits ?? null, words.withDigits)) : blocks;
   }
 
-  /** Hands each line of a block that the read takes in to `take`: within the bounds, and passing the filter. */
-  private lineTest(read: BlockRead, bounds: KeyBounds): (entry: BlockEntry, take: (row: LineRow) => void) => void {
+  /**
+   * Hands the lines of a block that the read takes in to `take`, in reading order (`backward` or not; a block holds
+   * its lines in forward order: time, then id), at most `most` of them: those within the bounds that pass the
+   * filter. A line whose text cannot hold the filter's words and substrings (joinedTextTest) is passed over before
+   * its row is made and matched.
+   */
+  private lineTest(read: BlockRead, bounds: KeyBounds, backward: boolean): (entry: BlockEntry, take: (row: LineRow) => void, most?: number) => void {
     const matches = rowMatcher(read.filter);
     const joinedText = joinedTextTest(read.filter);
+    const testsText = joinedText.needles.length > 0;
     const { after, through } = bounds;
-    return (entry, take) => {
+    return (entry, take, most = Infinity) => {
       if (this.deadline !== null && sharedClockNow() > this.deadline) {
         throw new QueryBudgetExceeded('time', { maxScannedLines: Infinity, deadlineMs: this.deadline, timeoutMs: Infinity, now: sharedClockNow });
       }
       const block = this.decoded(entry.id);
-      if (joinedText.needles.length > 0 && !block.mayHold(joinedText)) return;
-      for (let i = 0; i < block.length; i++) {
-        const ts = block.ts[i];
-        const id = block.ids[i];
-        if (ts < after.ts || (ts === after.ts && id <= after.id) || ts > through.ts || (ts === through.ts && id > through.id)) continue;
+      if (testsText && !block.mayHold(joinedText)) return;
+      const { ts, ids, length } = block;
+      let taken = 0;
+      for (let step = 0; step < length && taken < most; step++) {
+        const i = backward ? length - 1 - step : step;
+        const beforeBounds = ts[i] < after.ts || (ts[i] === after.ts && ids[i] <= after.id);
+        const pastBounds = ts[i] > through.ts || (ts[i] === through.ts && ids[i] > through.id);
+        if (beforeBounds || pastBounds) {
+          if (backward ? beforeBounds : pastBounds) break;
+          continue;
+        }
+        if (testsText && !joinedText.holds(block.message(i), block.ascii)) continue;
         const row = block.row(i, entry.streamId);
-        if (matches(row)) take(row);
+        if (matches(row)) {
+          take(row);
+          taken++;
+        }
       }
     };
   }

@@ -15,6 +15,7 @@ export class CatalogueStatements {
   private readonly labelSetsAfter: Database.Statement<[number], StoredLabelSet>;
   private readonly insertLabelSet: Database.Statement<[string, string, string, string], { id: number }>;
   private readonly deleteLabelSet: Database.Statement<[number]>;
+  private readonly version: Database.Statement<[], number>;
 
   constructor(readonly db: Database.Database) {
     this.listPartitions = db.prepare(
@@ -35,6 +36,12 @@ export class CatalogueStatements {
        ON CONFLICT DO UPDATE SET pod = excluded.pod RETURNING id`,
     );
     this.deleteLabelSet = db.prepare('DELETE FROM streams WHERE id = ?');
+    this.version = db.prepare<[], number>('PRAGMA data_version').pluck();
+  }
+
+  /** A number that changes once another connection (the writer's) has committed to the catalogue, and only then. */
+  dataVersion(): number {
+    return this.version.get()!;
   }
 
   partitions(): StoredPartition[] {

@@ -3,7 +3,7 @@ import { LogLine } from '@daylog/log-model';
 import { LineFilter, LineTester, LinesTest, POOL_THREADS, SearchLinesTest, WorkerPool, testLinesOn } from '@daylog/storage';
 import { BlockJob } from './block-reads';
 import { Statement } from './page-statement';
-import { ForgetFiles, SearchWork } from './search-protocol';
+import { ForgetFiles, SearchWork, WindowWork, WindowsAnswer } from './search-protocol';
 
 /** Whose work a search or tail test is when it names no client. */
 const NO_CLIENT = '';
@@ -31,6 +31,17 @@ export class SearchThreads implements LineTester {
   /** A compacted partition's read (CompactedReads) on its file, or 'out-of-time', as `rows`. */
   blocks<Row>(file: string, job: BlockJob, deadline: number | null, client = NO_CLIENT): Promise<Row[] | 'out-of-time'> {
     return this.pool.run<Row[] | 'out-of-time'>(client, 'search', { type: 'blocks', file, job }, () => deadline, 'out-of-time');
+  }
+
+  /**
+   * A page's windows, one after the other on one thread, each until its own deadline, until `limit` rows in all. A
+   * thread stopped past the last deadline answers as out of time in the first.
+   */
+  windows<Row>(windows: (WindowWork & { deadline: number | null })[], limit: number, client = NO_CLIENT): Promise<WindowsAnswer<Row>> {
+    const deadlines = windows.map((window) => window.deadline);
+    const last = deadlines.includes(null) ? null : Math.max(...(deadlines as number[]));
+    const stopped: WindowsAnswer<Row> = { rows: [], outOfTime: 0 };
+    return this.pool.run<WindowsAnswer<Row>>(client, 'search', { type: 'windows', windows, limit }, () => last, stopped);
   }
 
   testLines(filter: LineFilter, lines: readonly LogLine[], timeMs: number, client: string, search?: SearchLinesTest): Promise<LinesTest> {

@@ -12,6 +12,7 @@ import {
   ReadTime,
   StoredLabelSet,
   WindowRead,
+  WindowsPage,
   WordIndex,
   searchesText,
   sharedClockNow,
@@ -33,6 +34,7 @@ import {
 } from './page-statement';
 import { partitionFile } from './partition-schema';
 import { ReadConnections } from './read-connections';
+import { WindowWork } from './search-protocol';
 import { SearchThreads } from './search-threads';
 import { HAS_WORD_INDEX, WORD_INDEX_STATE, wordIndexTable } from './word-index';
 
@@ -55,6 +57,8 @@ export class SqlitePartitions implements PartitionSource {
   private readonly connections = new ReadConnections(null);
   /** By partition start: the generation of the file holding its lines, as the catalogue last said. */
   private readonly generations = new Map<number, number>();
+  /** The partitions as last listed, and the catalogue's data_version then: the list stands until the writer commits. */
+  private listed: { version: number; partitions: StoredPartition[] } | null = null;
 
   constructor(
     private readonly catalogue: CatalogueStatements,
@@ -115,13 +119,26 @@ export class SqlitePartitions implements PartitionSource {
   }
 
   pageLines(read: WindowRead, order: Pick<LogQuery, 'direction' | 'after'>, limit: number): Promise<LineRow[]> {
-    const query: LogQuery = { ...read.filter, direction: order.direction, after: order.after, limit };
-    return this.read(read, pageStatement(read.partition, query, read.labelSetIds, limit, this.fullTextIndex(read), read.range), (blockRead) => ({
-      kind: 'page',
-      read: blockRead,
-      order,
-      limit,
-    }));
+    return this.read(read, this.pageStatement(read, order, limit), (blockRead) => ({ kind: 'page', read: blockRead, order, limit }));
+  }
+
+  /**
+   * The windows on one search thread, in one job: a hand-over to a thread and back costs more than reading a
+   * compacted hour's blocks that its word index rules out. A window whose file was replaced meanwhile (inFile) fails
+   * the job; the windows are then read one by one.
+   */
+  async pageIndexedWindows(reads: readonly WindowRead[], order: Pick<LogQuery, 'direction' | 'after'>, limit: number): Promise<WindowsPage> {
+    const windows = reads.map((read): WindowWork & { deadline: number | null } => {
+      const { file, compacted } = this.fileOf(read.partition);
+      const deadline = deadlineOf(read.time);
+      if (!compacted) return { file, statement: this.pageStatement(read, order, limit), deadline };
+      return { file, job: { kind: 'page', read: this.blockRead(read), order, limit }, deadline };
+    });
+    try {
+      return await this.threads.windows<LineRow>(windows, limit, reads[0].client);
+    } catch {
+      return this.windowByWindow(reads, order, limit);
+    }
   }
 
   countLines(read: WindowRead, bucketMs: CountQuery['bucketMs']): Promise<CountRow[]> {
@@ -147,15 +164,39 @@ export class SqlitePartitions implements PartitionSource {
     this.connections.forgetAll();
   }
 
+  /** pageIndexedWindows' windows read as pageLines reads each, until `limit` rows in all or a window's time is up. */
+  private async windowByWindow(reads: readonly WindowRead[], order: Pick<LogQuery, 'direction' | 'after'>, limit: number): Promise<WindowsPage> {
+    const page: WindowsPage = { rows: [], outOfTime: null };
+    let found = 0;
+    for (const [i, read] of reads.entries()) {
+      if (found >= limit) break;
+      try {
+        page.rows.push(await this.pageLines(read, order, limit - found));
+      } catch (error) {
+        if (error instanceof QueryBudgetExceeded) return { ...page, outOfTime: i };
+        throw error;
+      }
+      found += page.rows[i].length;
+    }
+    return page;
+  }
+
+  private pageStatement(read: WindowRead, order: Pick<LogQuery, 'direction' | 'after'>, limit: number): Statement {
+    const query: LogQuery = { ...read.filter, direction: order.direction, after: order.after, limit };
+    return pageStatement(read.partition, query, read.labelSetIds, limit, this.fullTextIndex(read), read.range);
+  }
+
+  private blockRead(read: WindowRead): BlockRead {
+    return { partition: read.partition, filter: read.filter, labelSetIds: read.labelSetIds, range: read.range, words: read.index !== null };
+  }
+
   /**
    * A window's read: its statement, or for a compacted partition its block job; on a search thread when it
    * searches text, until its time is up; else here.
    */
   private read<Row>(read: WindowRead, statement: Statement, blockJob: (read: BlockRead) => BlockJob): Promise<Row[]> {
     return this.inFile(read.partition, async ({ file, compacted }) => {
-      const job = compacted
-        ? blockJob({ partition: read.partition, filter: read.filter, labelSetIds: read.labelSetIds, range: read.range, words: read.index !== null })
-        : null;
+      const job = compacted ? blockJob(this.blockRead(read)) : null;
       if (!searchesText(read.filter)) {
         return job ? (new CompactedReads(this.connections.get(file), file, null).run(job) as Row[]) : this.connections.get(file).all<Row>(statement);
       }
@@ -166,9 +207,15 @@ export class SqlitePartitions implements PartitionSource {
     });
   }
 
-  /** The catalogue's partitions; files of generations they have moved past are let go of. */
+  /**
+   * The catalogue's partitions, read again once the writer has committed to it (partitions made, dropped or rewritten,
+   * label sets added) and not before; files of generations they have moved past are let go of.
+   */
   private listPartitions(): StoredPartition[] {
+    const version = this.catalogue.dataVersion();
+    if (this.listed?.version === version) return this.listed.partitions;
     const listed = this.catalogue.partitions();
+    this.listed = { version, partitions: listed };
     const superseded: string[] = [];
     for (const partition of listed) {
       const known = this.generations.get(partition.startMs);

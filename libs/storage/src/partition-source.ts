@@ -71,6 +71,14 @@ export interface SpanRead {
   client?: string;
 }
 
+/** What a read of several windows at once gives: each window's lines, as pageLines would give them, in order. */
+export interface WindowsPage {
+  /** The lines of each window read; fewer than the windows when the page was full, or time ran out, before the rest. */
+  rows: LineRow[][];
+  /** The window (its index) whose time ran out before its lines were all read; null when none did. */
+  outOfTime: number | null;
+}
+
 /**
  * What an engine offers the core's reader (PartitionedReader): partitions, label sets, per-minute counts
  * and the lines of one partition at a time. The core plans the windows, budgets, paging and merging.
@@ -96,6 +104,13 @@ export interface PartitionSource {
   keyAfter(partition: PartitionBounds, fromMs: number, toMs: number, start: LineKey | null, backward: boolean, count: number): Promise<LineKey | null>;
   /** A page's lines in a window: in `query`'s order from its position, at most `limit`. */
   pageLines(read: WindowRead, order: Pick<LogQuery, 'direction' | 'after'>, limit: number): Promise<LineRow[]>;
+  /**
+   * A page's lines in consecutive windows that a word index answers (no lines of theirs count against a budget), in
+   * one read: each window's lines as pageLines would give them, window after window, until `limit` lines in all or
+   * until a window's own time (its ReadTime) runs out. Optional: an engine that reads on threads of its own hands
+   * them all over at once, not a window at a time.
+   */
+  pageIndexedWindows?(reads: readonly WindowRead[], order: Pick<LogQuery, 'direction' | 'after'>, limit: number): Promise<WindowsPage>;
   /**
    * A page's lines over the partitions of a time range in one read, for a filter that tests no text: in `order`
    * from its position (whatever partition it is in), at most `limit`. Optional: an engine whose partitions are

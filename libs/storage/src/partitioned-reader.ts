@@ -17,7 +17,7 @@ import {
   ScanStop,
   StoredLogLine,
 } from './log-store';
-import { CountRow, KeyRange, LineKey, LineRow, PartitionSource, ReadTime, WindowRead, WordIndex } from './partition-source';
+import { CountRow, KeyRange, LineKey, LineRow, PartitionSource, ReadTime, WindowRead, WindowsPage, WordIndex } from './partition-source';
 import { MINUTE_MS, PartitionBounds } from './partitions';
 import { storedLogLine } from './stored-line';
 
@@ -45,8 +45,11 @@ interface ScanWindow {
   part?: { range: KeyRange; startAfter: LineKey | null };
 }
 
-/** A page's window whose read has begun (`free`: read whatever the budget, as a page's first), or one the budget stops before. */
-type WindowBeingRead = { window: ScanWindow; free: boolean; rows: Promise<LineRow[]> } | { window: ScanWindow; stop: ScanStop };
+/**
+ * A page's windows whose read has begun, one, or a run of those a word index answers (`free`: the first read whatever
+ * the budget, as a page's first), or a window the budget stops before.
+ */
+type WindowsBeingRead = { windows: ScanWindow[]; free: boolean; read: Promise<WindowsPage> } | { window: ScanWindow; stop: ScanStop };
 
 /** Where a search that stops before `window` goes on from: the lines of the window and beyond, none before. */
 function resumePosition(window: ScanWindow, query: LogQuery): CursorPosition {
@@ -81,9 +84,12 @@ class Scan {
     private readonly givesWay: boolean,
   ) {}
 
-  /** Before each window: lets other requests run if it gives way, then says which limit, if any, forbids reading it. */
-  async admit(window: ScanWindow): Promise<ScanStop | null> {
-    if (this.givesWay && this.windows > 0) await nextTurn();
+  /**
+   * Before each window: lets other requests run if it gives way (not between windows read together, `along` the
+   * one before), then says which limit, if any, forbids reading it.
+   */
+  async admit(window: ScanWindow, along = false): Promise<ScanStop | null> {
+    if (this.givesWay && this.windows > 0 && !along) await nextTurn();
     if (this.budget.signal?.aborted) throw new QueryCancelled();
     const free = this.firstWindowFree && this.windows === 0;
     if (!free && this.budget.now() > this.budget.deadlineMs) return 'time';
@@ -240,17 +246,49 @@ export class PartitionedReader {
     const scan = new Scan(budget, true, searchesText(query));
     const stopBefore = (window: ScanWindow, stopped: ScanStop): QueryPage => ({ lines, next: resumePosition(window, query), stopped });
     const windows = this.pageWindows(partitions, query, labelSetIds);
+    /** A window taken from `windows` and not read yet: the one that ended a run of windows read together. */
+    let held: ScanWindow | null = null;
+    const nextWindow = async (): Promise<ScanWindow | null> => {
+      if (held) {
+        const window = held;
+        held = null;
+        return window;
+      }
+      const next = await windows.next();
+      return next.done ? null : next.value;
+    };
     const order = { direction: query.direction, after: query.after };
-    /** The next window admitted and its read begun (its limit what the page lacked then), or why it may not be read. */
-    const begin = async (): Promise<WindowBeingRead | null> => {
-      for (let next = await windows.next(); !next.done; next = await windows.next()) {
-        const window = next.value;
+    const pageIndexedWindows = this.source.pageIndexedWindows?.bind(this.source);
+    /**
+     * The next windows admitted and their read begun (their limit what the page lacked then), or why the next may not
+     * be read: one window, or all those in a row that the word index answers where the engine reads them together.
+     */
+    const begin = async (): Promise<WindowsBeingRead | null> => {
+      for (let window = await nextWindow(); window; window = await nextWindow()) {
         const stop = await scan.admit(window);
         if (stop) return { window, stop };
         if (this.isForgotten(window.partition)) continue;
-        const rows = this.source.pageLines(this.windowRead(window, query, labelSetIds, scan.readTime(), budget.client), order, query.limit + 1 - lines.length);
-        rows.catch(() => undefined);
-        return { window, free: scan.readingFreeWindow, rows };
+        const free = scan.readingFreeWindow;
+        const reads = [this.windowRead(window, query, labelSetIds, scan.readTime(), budget.client)];
+        const limit = query.limit + 1 - lines.length;
+        if (!pageIndexedWindows || !window.index) {
+          const read = this.source.pageLines(reads[0], order, limit).then((rows): WindowsPage => ({ rows: [rows], outOfTime: null }));
+          read.catch(() => undefined);
+          return { windows: [window], free, read };
+        }
+        const run = [window];
+        for (let next = await nextWindow(); next; next = await nextWindow()) {
+          if (!next.index || (await scan.admit(next, true))) {
+            held = next;
+            break;
+          }
+          if (this.isForgotten(next.partition)) continue;
+          run.push(next);
+          reads.push(this.windowRead(next, query, labelSetIds, scan.readTime(), budget.client));
+        }
+        const read = pageIndexedWindows(reads, order, limit);
+        read.catch(() => undefined);
+        return { windows: run, free, read };
       }
       return null;
     };
@@ -260,17 +298,24 @@ export class PartitionedReader {
       if ('stop' in current) return stopBefore(current.window, current.stop);
       const following = readAhead ? begin() : null;
       following?.catch(() => undefined);
-      let rows: LineRow[];
+      let read: WindowsPage;
       try {
-        rows = await current.rows;
+        read = await current.read;
       } catch (error) {
-        if (error instanceof QueryBudgetExceeded && !current.free) return stopBefore(current.window, error.stop);
+        if (error instanceof QueryBudgetExceeded && !current.free) return stopBefore(current.windows[0], error.stop);
         throw error;
       }
-      lines.push(...(await this.toLines(rows, current.window.partition)));
-      if (lines.length > query.limit) {
-        lines.length = query.limit;
-        return { lines, next: lines[lines.length - 1].position, stopped: null };
+      for (const [i, rows] of read.rows.entries()) {
+        lines.push(...(await this.toLines(rows, current.windows[i].partition)));
+        if (lines.length > query.limit) {
+          lines.length = query.limit;
+          return { lines, next: lines[lines.length - 1].position, stopped: null };
+        }
+      }
+      if (read.outOfTime !== null) {
+        // A page's first window not read in time is a 503, as a count is: stopping before it would be no progress.
+        if (read.outOfTime === 0 && current.free) throw new QueryBudgetExceeded('time', budget);
+        return stopBefore(current.windows[read.outOfTime], 'time');
       }
       current = await (following ?? begin());
     }
