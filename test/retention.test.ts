@@ -107,10 +107,12 @@ describe('the pruner on its interval', () => {
       await send(t, batch('timer', 10, t.clock.now()));
       assert.equal((await storageStats(t)).partitions, 1);
       t.clock.advance(25 * HOUR);
+      // On SQLite the files go after the catalogue forgets them, off the writer's path.
+      const filesLeft = () => (TEST_ENGINE === 'sqlite' ? partitionFiles(t.config.dataDir) : []);
       const deadline = Date.now() + 2500;
-      while ((await storageStats(t)).partitions > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      while (((await storageStats(t)).partitions > 0 || filesLeft().length > 0) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
       assert.equal((await storageStats(t)).partitions, 0);
-      if (TEST_ENGINE === 'sqlite') assert.deepEqual(partitionFiles(t.config.dataDir), [], 'their files removed');
+      assert.deepEqual(filesLeft(), [], 'their files removed');
     } finally {
       await t.close();
     }
