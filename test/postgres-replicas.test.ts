@@ -168,6 +168,7 @@ describe('replicas over one PostgreSQL database', { concurrency: true }, () => {
         }
       });
 
+
       it('stores a batch whose key both replicas are sent at the same moment once; the other answers duplicate', async () => {
         const labels = { namespace: 'keys', pod: 'sender' };
         const winners: string[] = [];
@@ -283,6 +284,21 @@ describe('replicas over one PostgreSQL database', { concurrency: true }, () => {
         let url: string;
         ({ url, ownUrl } = await database(cluster, 'shared_secret'));
         [c, d] = await upReplicas.start(['c', 'd'], url, { DAYLOG_CURSOR_SECRET: 'a-secret-every-replica-of-this-test-shares' });
+      });
+
+      it('shows on one replica, which has read the namespace before, the lines of a label set and a partition the other has just made', async () => {
+        // A reader begins a newest page on the label sets and partitions it knows while it asks for new ones: none may be left out.
+        const namespace = 'known-before';
+        const hour = Date.now() - (Date.now() % HOUR) - HOUR;
+        const sent = ['first', 'second', 'third', 'fourth'].map((pod, i) => ({ pod, message: `${pod} pod's line`, ts: hour + i * 1_000 }));
+        // The first pod again, in an hour no line was in: a partition older than every other, within the retention.
+        sent.push({ pod: 'first', message: "first pod's line of long ago", ts: hour - 19 * HOUR });
+        for (const [i, { pod, message, ts }] of sent.entries()) {
+          const answer = await ingest(c, { namespace, pod }, [{ message, ts }]);
+          assert.equal(answer.status, 200);
+          const expected = sent.slice(0, i + 1).sort((x, y) => y.ts - x.ts).map((line) => line.message);
+          for (const reader of [d, c]) assert.deepEqual(messagesOf(await readOk(reader, '/api/v1/logs', { namespace })), expected, `after ${message}, on ${reader.name}`);
+        }
       });
 
       it('pages on one replica with a cursor the other gave out, sealed with the secret (no key kept in the database)', async () => {

@@ -67,6 +67,32 @@ function backwardRange(start: LineKey | null, end: LineKey | null): KeyRange {
   return { after: end && { ts: end.ts, id: end.id - 1 }, through: start && { ts: start.ts, id: start.id - 1 } };
 }
 
+/** The time range of a read over several partitions at once. */
+interface TimeSpan {
+  fromMs: number;
+  toMs: number;
+}
+
+/** A span page's read begun before the label sets and partitions were asked for again, and what it was begun with. */
+interface EarlySpan {
+  span: TimeSpan;
+  labelSetIds: number[] | null;
+  rows: Promise<LineRow[]>;
+}
+
+function inRange(partition: PartitionBounds, filter: Pick<LineFilter, 'fromMs' | 'toMs'>): boolean {
+  return partition.endMs > filter.fromMs && partition.startMs < filter.toMs;
+}
+
+function sameSpan(a: TimeSpan, b: TimeSpan | null): boolean {
+  return b !== null && a.fromMs === b.fromMs && a.toMs === b.toMs;
+}
+
+function sameIds(a: number[] | null, b: number[] | null): boolean {
+  if (a === null || b === null) return a === b;
+  return a.length === b.length && a.every((id, i) => id === b[i]);
+}
+
 /** One search's reading against its budget. */
 class Scan {
   private scanned = 0;
@@ -126,6 +152,8 @@ export class PartitionedReader {
   private lastLabelSetId = 0;
   /** Partitions ending by then are being dropped: a search that began before the drop skips them. */
   private forgottenBeforeMs = 0;
+  /** The partitions as the engine last listed them; null: not yet. */
+  private lastListed: PartitionBounds[] | null = null;
 
   constructor(private readonly source: PartitionSource) {}
 
@@ -133,9 +161,16 @@ export class PartitionedReader {
     // Asked for beside the label sets: to a database each is a round trip, and a newest page is only one more.
     const listed = this.partitionsIn(query);
     listed.catch(() => undefined);
-    await this.refreshLabelSets();
-    const labelSetIds = await this.labelSetIdsFor(query, budget);
+    const refreshed = this.refreshLabelSets();
+    refreshed.catch(() => undefined);
+    const early = await this.beginEarlySpan(query, budget);
+    const labelSetsAdded = await refreshed;
+    const labelSetIds = early && !labelSetsAdded ? early.labelSetIds : await this.labelSetIdsFor(query, budget);
     if (labelSetIds?.length === 0) return { lines: [], next: null, stopped: null };
+    if (early) {
+      const partitions = this.pagePartitions(await listed, query);
+      if (sameIds(early.labelSetIds, labelSetIds) && sameSpan(early.span, this.spanOf(partitions, query))) return this.spanPage(early.rows, query, partitions);
+    }
     return this.page(query, labelSetIds, budget, listed);
   }
 
@@ -235,12 +270,9 @@ export class PartitionedReader {
   }
 
   private async page(query: LogQuery, labelSetIds: number[] | null, budget: ScanBudget, listed = this.partitionsIn(query)): Promise<QueryPage> {
-    const backward = query.direction === 'backward';
-    const partitions = (await listed).filter(
-      (p) => !query.after || (backward ? p.startMs <= query.after.partitionStart : p.startMs >= query.after.partitionStart),
-    );
-    if (backward) partitions.reverse();
-    if (this.source.pageSpan && partitions.length > 1 && !searchesText(query)) return this.pageSpan(this.source.pageSpan.bind(this.source), query, labelSetIds, partitions, budget);
+    const partitions = this.pagePartitions(await listed, query);
+    const span = this.spanOf(partitions, query);
+    if (span) return this.spanPage(this.beginSpan(span, query, labelSetIds, budget), query, partitions);
 
     const lines: StoredLogLine[] = [];
     const scan = new Scan(budget, true, searchesText(query));
@@ -327,18 +359,56 @@ export class PartitionedReader {
     for (const partition of partitions) yield* this.readingOrder(await this.scanWindows(partition, query, labelSetIds), query);
   }
 
+  /** The partitions a page reads, in its reading order, from its position on. */
+  private pagePartitions(listed: PartitionBounds[], query: LogQuery): PartitionBounds[] {
+    const backward = query.direction === 'backward';
+    const partitions = listed.filter((p) => !query.after || (backward ? p.startMs <= query.after.partitionStart : p.startMs >= query.after.partitionStart));
+    return backward ? partitions.reverse() : partitions;
+  }
+
   /**
-   * A page that tests no text, from an engine that reads its partitions' span at once: one read, where going
-   * partition by partition asks once for each (most of them, for a quiet pod, hold none of its lines). Nothing is
-   * tested, so there are no windows to budget; the read has the search's whole time-out, as a page's first window.
+   * The time range a page that tests no text reads in one go, from an engine that reads its partitions' span at
+   * once: one read, where going partition by partition asks once for each (most of them, for a quiet pod, hold
+   * none of its lines). Null: the page is read window by window.
    */
-  private async pageSpan(pageSpan: Required<PartitionSource>['pageSpan'], query: LogQuery, labelSetIds: number[] | null, partitions: PartitionBounds[], budget: ScanBudget): Promise<QueryPage> {
-    const fromMs = Math.max(query.fromMs, Math.min(...partitions.map((p) => p.startMs)));
-    const toMs = Math.min(query.toMs, Math.max(...partitions.map((p) => p.endMs)));
+  private spanOf(partitions: PartitionBounds[], query: LogQuery): TimeSpan | null {
+    if (!this.source.pageSpan || partitions.length < 2 || searchesText(query)) return null;
+    return {
+      fromMs: Math.max(query.fromMs, Math.min(...partitions.map((p) => p.startMs))),
+      toMs: Math.min(query.toMs, Math.max(...partitions.map((p) => p.endMs))),
+    };
+  }
+
+  /**
+   * The span's read begun. Nothing is tested, so there are no windows to budget; the read has the search's whole
+   * time-out, as a page's first window.
+   */
+  private async beginSpan(span: TimeSpan, query: LogQuery, labelSetIds: number[] | null, budget: ScanBudget): Promise<LineRow[]> {
     const scan = new Scan(budget, true, false);
-    await scan.admit({ partition: partitions[0], index: null, fromMs, toMs, lines: 0 });
-    const read = { filter: { ...query, fromMs, toMs }, labelSetIds, time: scan.readTime(), client: budget.client };
-    const rows = await pageSpan(read, { direction: query.direction, after: query.after }, query.limit + 1);
+    await scan.admit({ partition: { startMs: span.fromMs, endMs: span.toMs, name: '' }, index: null, ...span, lines: 0 });
+    const read = { filter: { ...query, ...span }, labelSetIds, time: scan.readTime(), client: budget.client };
+    return this.source.pageSpan!(read, { direction: query.direction, after: query.after }, query.limit + 1);
+  }
+
+  /**
+   * A span page begun on the partitions and label sets this reader knew before it asked the engine for them
+   * again, so that a newest page waits for one round trip, not two: its lines are handed out only if what the
+   * engine then says leaves the same read (query compares), else it is read again. Null: nothing known yet.
+   */
+  private async beginEarlySpan(query: LogQuery, budget: ScanBudget): Promise<EarlySpan | null> {
+    if (this.lastListed === null) return null;
+    const span = this.spanOf(this.pagePartitions(this.lastListed.filter((p) => inRange(p, query) && !this.isForgotten(p)), query), query);
+    if (!span) return null;
+    const labelSetIds = await this.labelSetIdsFor(query, budget);
+    if (labelSetIds?.length === 0) return null;
+    const rows = this.beginSpan(span, query, labelSetIds, budget);
+    rows.catch(() => undefined);
+    return { span, labelSetIds, rows };
+  }
+
+  /** A span page's lines, each told which partition it is in. */
+  private async spanPage(read: Promise<LineRow[]>, query: LogQuery, partitions: PartitionBounds[]): Promise<QueryPage> {
+    const rows = await read;
     let known = partitions;
     const lines: StoredLogLine[] = [];
     for (const row of rows.slice(0, query.limit)) {
@@ -360,7 +430,9 @@ export class PartitionedReader {
   }
 
   private async partitionsIn(filter: LineFilter): Promise<PartitionBounds[]> {
-    return (await this.source.partitions()).filter((p) => p.endMs > filter.fromMs && p.startMs < filter.toMs && !this.isForgotten(p));
+    const listed = await this.source.partitions();
+    this.lastListed = listed;
+    return listed.filter((p) => inRange(p, filter) && !this.isForgotten(p));
   }
 
   private isForgotten(partition: PartitionBounds): boolean {
@@ -465,10 +537,14 @@ export class PartitionedReader {
     return labelSet;
   }
 
-  private async refreshLabelSets(): Promise<void> {
+  /** Whether a label set was added. */
+  private async refreshLabelSets(): Promise<boolean> {
+    let added = false;
     for (const labelSet of await this.source.labelSetsAfter(this.lastLabelSetId)) {
+      added ||= !this.labelSets.has(labelSet.id);
       this.labelSets.set(labelSet.id, labelSet);
       this.lastLabelSetId = labelSet.id;
     }
+    return added;
   }
 }
