@@ -234,7 +234,8 @@ describe('PostgreSQL word index (closed partitions, DAYLOG_FULL_TEXT)', () => {
       const plans = readFileSync(log, 'utf8')
         .slice(logged)
         .split(/LOG: {2}duration: /)
-        .filter((plan) => /Query Text: SELECT id, ts, .* FROM logs\w* WHERE/.test(plan));
+        // A page's lines, of one window or of several at once.
+        .filter((plan) => /Query Text: (SELECT \* FROM \(\(SELECT 0 AS "window", w\.\* FROM \()?SELECT id, ts, .* FROM logs\w* WHERE/.test(plan));
       // A page that goes on from a line reads what is left of its millisecond first: by the time index, rightly.
       for (let hour = 1; hour < hours; hour++) {
         const closed = partitionTable('logs', HOUR_NOW - hour * HOUR);
@@ -294,6 +295,43 @@ describe('PostgreSQL word index (closed partitions, DAYLOG_FULL_TEXT)', () => {
     await dropPartitionsEndingBy(words.sql, oldest.endMs);
     assert.deepEqual(await words.partitions.pageLines(read, { direction: 'forward', after: null }, 10), []);
     assert.deepEqual(await words.partitions.countLines(read, null), []);
+  });
+
+  it('reads indexed windows in one statement, window after window, to the page\'s end, within their times, and one whose partition was dropped as empty', { timeout: 60_000 }, async () => {
+    const words = await openWords('words_windows');
+    await words.store([
+      line(HOUR_NOW - 2 * HOUR, 'payment 2a'),
+      line(HOUR_NOW - 2 * HOUR + 1, 'payment 2b'),
+      line(HOUR_NOW - HOUR, 'payment 1a'),
+      line(HOUR_NOW - HOUR + 1, 'payment 1b'),
+      line(HOUR_NOW - HOUR + 2, 'refund 1c'),
+      line(HOUR_NOW, 'payment 0'),
+    ]);
+    assert.equal((await words.buildAll()).length, 2);
+    const closed = (await words.partitions.partitions()).slice(0, 2).reverse();
+    const reads = await Promise.all(
+      closed.map(async (partition): Promise<WindowRead> => ({
+        partition,
+        filter: { ...matching('payment'), fromMs: partition.startMs, toMs: partition.endMs },
+        labelSetIds: null,
+        index: await words.partitions.wordIndex(partition),
+        range: null,
+        time: null,
+      })),
+    );
+    assert.ok(reads.every((read) => read.index !== null));
+    const backward = { direction: 'backward' as const, after: null };
+    const messages = (page: { rows: { message: string }[][]; outOfTime: number | null }) => ({ rows: page.rows.map((rows) => rows.map((row) => row.message)), outOfTime: page.outOfTime });
+    assert.deepEqual(messages(await words.partitions.pageIndexedWindows(reads, backward, 10)), { rows: [['payment 1b', 'payment 1a'], ['payment 2b', 'payment 2a']], outOfTime: null });
+    assert.deepEqual(messages(await words.partitions.pageIndexedWindows(reads, backward, 3)), { rows: [['payment 1b', 'payment 1a'], ['payment 2b']], outOfTime: null });
+    assert.deepEqual(messages(await words.partitions.pageIndexedWindows(reads, backward, 2)), { rows: [['payment 1b', 'payment 1a']], outOfTime: null });
+    // A page's first window has the search's whole time; the others only what is left of it, here none.
+    const outOfTime = [{ ...reads[0], time: { remainingMs: 60_000 } }, { ...reads[1], time: { remainingMs: 0 } }];
+    assert.deepEqual(messages(await words.partitions.pageIndexedWindows(outOfTime, backward, 10)), { rows: [['payment 1b', 'payment 1a']], outOfTime: 1 });
+    const noTime = reads.map((read) => ({ ...read, time: { remainingMs: 0 } }));
+    assert.deepEqual(messages(await words.partitions.pageIndexedWindows(noTime, backward, 10)), { rows: [], outOfTime: 0 });
+    await dropPartitionsEndingBy(words.sql, closed[1].endMs);
+    assert.deepEqual(messages(await words.partitions.pageIndexedWindows(reads, backward, 10)), { rows: [['payment 1b', 'payment 1a'], []], outOfTime: null });
   });
 
   it('drops an index a build left INVALID and builds it again; reads do not use it meanwhile', { timeout: 60_000 }, async () => {

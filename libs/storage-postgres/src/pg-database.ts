@@ -95,10 +95,14 @@ export class PgDatabase {
     return this.withClient(async (client) => (await client.query<Row>({ text, values, name })).rows);
   }
 
-  /** Runs `work` on one connection in a transaction: committed when it resolves, rolled back when it throws. */
-  async transaction<T>(work: (client: PoolClient) => Promise<T>): Promise<T> {
+  /**
+   * Runs `work` on one connection in a transaction: committed when it resolves, rolled back when it throws. With
+   * `statementTimeoutMs`, the server cancels each of its statements that runs longer (set in the same round trip
+   * as BEGIN).
+   */
+  async transaction<T>(work: (client: PoolClient) => Promise<T>, statementTimeoutMs?: number): Promise<T> {
     return this.withClient(async (client) => {
-      await client.query('BEGIN');
+      await client.query(statementTimeoutMs === undefined ? 'BEGIN' : `BEGIN; SET LOCAL statement_timeout = ${Math.max(1, Math.ceil(statementTimeoutMs))}`);
       try {
         const result = await work(client);
         await client.query('COMMIT');

@@ -177,6 +177,12 @@ function keyWhere({ range, past, backward }: Pick<WindowLines, 'range' | 'past' 
  */
 export function linesStatement(lines: WindowLines): Statement {
   const values = new Values();
+  const statement = { text: linesSelect(lines, values), values: values.list };
+  return filterTerms(lines.filter).some(readsText) ? statement : named(statement);
+}
+
+/** linesStatement's SELECT, its values added to `values`. */
+function linesSelect(lines: WindowLines, values: Values): string {
   const terms = filterTerms(lines.filter);
   const order = (table = '') => (lines.backward ? `ORDER BY ${table}ts DESC, ${table}id DESC` : `ORDER BY ${table}ts, ${table}id`);
   const ids = lines.labelSetIds;
@@ -186,11 +192,20 @@ export function linesStatement(lines: WindowLines): Statement {
   const where = [...filterSql(terms, { labelSets, timeColumn: 'ts', wordIndex }, values).flatMap((term) => term.where), ...keyWhere(lines, values)];
   const limit = values.add(lines.limit);
   const select = `SELECT ${LINE_COLUMNS} FROM ${lines.indexedPartition ?? 'logs'} WHERE ${where.join(' AND ')} ${order()} LIMIT ${limit}`;
-  const text = merged
-    ? `SELECT lines.* FROM unnest(${values.add(ids, '::integer[]')}) AS label_sets(id) CROSS JOIN LATERAL (${select}) AS lines ${order('lines.')} LIMIT ${limit}`
-    : select;
-  const statement = { text, values: values.list };
-  return terms.some(readsText) ? statement : named(statement);
+  if (!merged) return select;
+  return `SELECT lines.* FROM unnest(${values.add(ids, '::integer[]')}) AS label_sets(id) CROSS JOIN LATERAL (${select}) AS lines ${order('lines.')} LIMIT ${limit}`;
+}
+
+/**
+ * Several windows' lines in one statement, window after window (each row says its window's index in `windows`),
+ * at most `limit` in all: each window's SELECT is linesStatement's, with its own order and limit, so the Append
+ * of them cannot be a parallel one, and runs them in turn; the outer LIMIT stops it once the page has its lines,
+ * before the windows it does not need are read. For windows read through their partitions' word index.
+ */
+export function windowsStatement(windows: readonly WindowLines[], limit: number): Statement {
+  const values = new Values();
+  const selects = windows.map((lines, i) => `(SELECT ${i} AS "window", w.* FROM (${linesSelect(lines, values)}) AS w)`);
+  return { text: `SELECT * FROM (${selects.join(' UNION ALL ')}) AS windows LIMIT ${values.add(limit)}`, values: values.list };
 }
 
 /** The start of a row's bucket: `bucketMs` wide from the epoch, or 0 when the whole range is one bucket. */

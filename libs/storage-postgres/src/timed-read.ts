@@ -37,10 +37,10 @@ export class TimedRead {
     const left = this.timeLeft();
     if (left === null) return this.db.query<Row>(statement.text, statement.values, statement.name);
     try {
-      return await this.db.transaction(async (connection) => {
-        await connection.query("SELECT set_config('statement_timeout', $1, true)", [String(Math.max(1, Math.ceil(left)))]);
-        return (await connection.query<Row>({ text: statement.text, values: statement.values, name: statement.name })).rows;
-      });
+      return await this.db.transaction(
+        async (connection) => (await connection.query<Row>({ text: statement.text, values: statement.values, name: statement.name })).rows,
+        left,
+      );
     } catch (error) {
       if ((error as { code?: unknown }).code === QUERY_CANCELED) throw outOfTime();
       throw error;
