@@ -222,18 +222,22 @@ describe('node agent: rotation and deletion', () => {
   });
 
   it('docker: files Docker renames to `.1` one over another while the agent is behind: each read after the one it replaced, lines across them joined', async () => {
-    // Requests let through (Infinity: all); the rest refused. Refused, the agent holds AGGREGATOR_CONNECTIONS batches and reads no further.
-    let passes = Infinity;
-    const proxy = await startProxy(rig.url, () => (passes-- > 0 ? null : { status: 503, headers: { 'Retry-After': '1' }, body: '{"error":"busy"}' }));
+    // Batches let through: all (null), or each of these keys once; the rest refused. Refused, the agent holds
+    // AGGREGATOR_CONNECTIONS batches and reads no further. By key, not by count: a connection whose held batch
+    // went may send its next before another's held batch is retried, and would take that one's turn.
+    let letThrough: Set<string> | null = null;
+    const proxy = await startProxy(rig.url, (headers) =>
+      letThrough === null || letThrough.delete(String(headers['idempotency-key'])) ? null : { status: 503, headers: { 'Retry-After': '1' }, body: '{"error":"busy"}' },
+    );
     try {
       const { fake, env } = node('docker-behind', 'docker', { DAYLOG_URL: proxy.url, DAYLOG_BATCH_LINES: '100' });
       const pod = 'docker-behind-0';
       const writer = new Writer(fake.start({ namespace: 'shop', pod, uid: newUid(), container: 'app' }), pod);
       const shipper = startShipper(env);
       await until('the agent follows the log', () => followed(shipper, writer.container.path) === 1);
-      const refusedBatches = () => new Set(shipper.events().filter((e) => e.event === 'retry').map((e) => e.key)).size;
-      const stuck = async (before: number) => until('every connection waits on a refused batch', () => refusedBatches() >= before + AGGREGATOR_CONNECTIONS);
-      passes = 0;
+      const refusedKeys = () => new Set(shipper.events().filter((e) => e.event === 'retry').map((e) => String(e.key)));
+      const stuck = async (before: number) => until('every connection waits on a refused batch', () => refusedKeys().size >= before + AGGREGATOR_CONNECTIONS);
+      letThrough = new Set();
       writer.write(20_000, 997);
       await stuck(0);
       let finish = writer.begin();
@@ -241,7 +245,7 @@ describe('node agent: rotation and deletion', () => {
       finish();
       writer.write(300, 53);
       // The batches held go, and the next are refused: the agent lists once, far from the end of the first file.
-      passes = AGGREGATOR_CONNECTIONS;
+      letThrough = refusedKeys();
       await until('the agent follows the file after the rotation', () => followed(shipper, writer.container.path) === 2);
       await stuck(AGGREGATOR_CONNECTIONS);
       // The file still being read is replaced at `.1`, and the one replacing it too, before the agent lists again.
@@ -251,7 +255,7 @@ describe('node agent: rotation and deletion', () => {
         finish();
         writer.write(300, 53);
       }
-      passes = Infinity;
+      letThrough = null;
       await assertAllOnce(rig, pod, writer.lines);
       await stopped(shipper);
     } finally {
