@@ -6,6 +6,7 @@ import { Readable } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
 import { gzipSync } from 'node:zlib';
 import { refuseUndeclaredGzip } from '../apps/aggregator/src/ingest/ingest-body-parsers';
+import { holdPostgresWrites } from './support/postgres-cluster';
 import { HOUR, MINUTE, TestApp, queryJson, startTestApp, withoutCursor } from './support/test-app';
 
 const UNDECLARED_GZIP = "the body is gzip-compressed but has no Content-Encoding: gzip header: add -H 'Content-Encoding: gzip', or send it uncompressed";
@@ -464,6 +465,8 @@ describe('POST /api/v1/logs when the writer is behind', () => {
   it('refuses a batch before reading its body, so that senders cannot make it hold their bodies meanwhile', async () => {
     const t = await startTestApp({ env: env(200_000, 100_000) });
     await t.app.listen({ port: 0, host: '127.0.0.1' });
+    // PostgreSQL may write the first backlog before the second is queued: the test holds its writes meanwhile.
+    const writes = t.config.postgres === null ? null : await holdPostgresWrites(t.config.postgres.url);
     try {
       const backlog = gzipSync(Buffer.alloc(200_000, 'y\n'));
       const queued = async () => Number(/^daylog_ingest_queued_lines (\d+)$/m.exec((await t.http.get('/metrics')).text)![1]);
@@ -514,8 +517,10 @@ describe('POST /api/v1/logs when the writer is behind', () => {
       assert.match(sameClient, /^HTTP\/1\.1 429 /);
       assert.match(sameClient, /\r\nretry-after: 1\r\n/i);
       assert.match(JSON.parse(sameClient.slice(sameClient.indexOf('\r\n\r\n') + 4)).error, SHARE_FULL);
+      await writes?.release();
       for (const answer of await Promise.all(backlogs)) assert.equal(answer.status, 200);
     } finally {
+      await writes?.release();
       await t.close();
     }
   });

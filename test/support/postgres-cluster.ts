@@ -286,3 +286,20 @@ export async function freshMigratedDatabase(): Promise<string> {
   const name = `daylog_${++databasesMade}`;
   return (await processCluster).createDatabase(name, MIGRATED_TEMPLATE);
 }
+
+/**
+ * Holds every write into `logs` of the database at `url` until `release` (which may be called more than once):
+ * a transaction of the test's own keeps the table locked against inserts, while reads go on.
+ */
+export async function holdPostgresWrites(url: string): Promise<{ release: () => Promise<void> }> {
+  const client = await connectTo(url);
+  await client.query('BEGIN; LOCK TABLE logs IN EXCLUSIVE MODE');
+  let released: Promise<void> | undefined;
+  return {
+    release: () =>
+      (released ??= client
+        .query('COMMIT')
+        .then(() => undefined)
+        .finally(() => client.end())),
+  };
+}
