@@ -65,6 +65,22 @@ describe('reads of compressed hours', () => {
     });
   }
 
+  it('count the lines of a minute begun inside a block by their keys, making no message', async () => {
+    // Lines every 3 s: from 1.5 s into the hour, 10 minutes hold lines 1 to 200; the first and last minute are read from the lines.
+    const from = hourStart(3) + 1500;
+    const to = from + 10 * MINUTE;
+    const { calls, result } = await countingCalls(DecodedBlock.prototype, 'message', () =>
+      t.http.get('/api/v1/stats').query({ format: 'json', pod: 'web-1', from: String(from), to: String(to), step: '1m' }),
+    );
+    assert.equal(result.status, 200, JSON.stringify(result.body));
+    assert.equal(result.body.total, 200);
+    assert.equal(calls, 0, `${calls} messages rebuilt for a count that tests no text`);
+    const searched = await countingCalls(DecodedBlock.prototype, 'message', () =>
+      t.http.get('/api/v1/stats').query({ format: 'json', pod: 'web-1', q: 'took 5ms', from: String(from), to: String(to), step: '1m' }),
+    );
+    assert.equal(searched.result.body.total, [...Array(200).keys()].filter((i) => (i + 1) % 97 === 5).length);
+  });
+
   it('test with the matcher only the lines of a block whose text holds the words', async () => {
     const partition = partitionGenerations(t.config.dataDir)[HOURS - 1];
     const file = partitionFile(t.config.dataDir, partition.name, partition.generation);

@@ -268,6 +268,11 @@ export class DecodedBlock {
     return { id: this.ids[i], ts: this.ts[i], labelSetId, severity: this.severities[i], message: this.message(i), fields: this.fields(i), format: this.format(i) };
   }
 
+  /** The line's row without its text (message empty, no fields or format): what a read that tests no text needs. */
+  keyRow(i: number, labelSetId: number): LineRow {
+    return { id: this.ids[i], ts: this.ts[i], labelSetId, severity: this.severities[i], message: '', fields: null, format: null };
+  }
+
   /** ASCII text decodes as latin1, a character a byte, at C speed. */
   private get encoding(): BufferEncoding {
     return this.allAscii ? 'latin1' : 'utf8';

@@ -12,6 +12,7 @@ import {
   QueryBudgetExceeded,
   joinedTextTest,
   rowMatcher,
+  searchesText,
   sharedClockNow,
 } from '@daylog/storage';
 import { DecodedBlock } from './block-codec';
@@ -128,7 +129,8 @@ export class CompactedReads {
       add(row.start, row.labelSetId, row.severity, row.lines, row.lastTs);
     }
     const bounds = keyBounds(read, null);
-    const keep = this.lineTest(read, bounds, false);
+    // A count without text to test needs no line's text: rebuilding a block's messages would be most of its cost.
+    const keep = this.lineTest(read, bounds, false, searchesText(read.filter));
     for (const entry of this.blocks(read, bounds, '')) {
       keep(entry, (row) => add(bucketMs === null ? 0 : row.ts - (row.ts % bucketMs), row.labelSetId, row.severity, 1, row.ts));
     }
@@ -196,9 +198,10 @@ export class CompactedReads {
    * Hands the lines of a block that the read takes in to `take`, in reading order (`backward` or not; a block holds
    * its lines in forward order: time, then id), at most `most` of them: those within the bounds that pass the
    * filter. A line whose text cannot hold the filter's words and substrings (joinedTextTest) is passed over before
-   * its row is made and matched.
+   * its row is made and matched. Without `withText`, rows are made without their text (DecodedBlock.keyRow): for a
+   * read whose filter tests none and which takes no more than keys and severities.
    */
-  private lineTest(read: BlockRead, bounds: KeyBounds, backward: boolean): (entry: BlockEntry, take: (row: LineRow) => void, most?: number) => void {
+  private lineTest(read: BlockRead, bounds: KeyBounds, backward: boolean, withText = true): (entry: BlockEntry, take: (row: LineRow) => void, most?: number) => void {
     const matches = rowMatcher(read.filter);
     const joinedText = joinedTextTest(read.filter);
     const testsText = joinedText.needles.length > 0;
@@ -220,7 +223,7 @@ export class CompactedReads {
           continue;
         }
         if (testsText && !joinedText.holds(block.message(i), block.ascii)) continue;
-        const row = block.row(i, entry.streamId);
+        const row = withText ? block.row(i, entry.streamId) : block.keyRow(i, entry.streamId);
         if (matches(row)) {
           take(row);
           taken++;
