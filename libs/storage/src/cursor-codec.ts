@@ -39,6 +39,11 @@ function writeWhole(bytes: Buffer, n: number, at: number): void {
   bytes.writeUInt32BE(n >>> 0, at + 4);
 }
 
+/** `length` bytes from `source` at `from` into `target` at `to`: for a few bytes, quicker than Buffer.copy's call into C++. */
+function copyBytes(source: Buffer, from: number, target: Buffer, to: number, length: number): void {
+  for (let i = 0; i < length; i++) target[to + i] = source[from + i];
+}
+
 function readWhole(bytes: Buffer, at: number): number | null {
   const n = bytes.readUInt32BE(at) * 2 ** 32 + bytes.readUInt32BE(at + 4);
   return Number.isSafeInteger(n) ? n : null;
@@ -98,8 +103,8 @@ export class CursorCodec {
     const cursors: string[] = [];
     for (let i = 0; i < positions.length; i++) {
       const at = i * LINE_CURSOR_BYTES;
-      held.copy(sealed, at, i * HELD_BYTES[LINE], (i + 1) * HELD_BYTES[LINE]);
-      tags.copy(sealed, at + HELD_BYTES[LINE], i * BLOCK_BYTES, i * BLOCK_BYTES + MAC_BYTES);
+      copyBytes(held, i * HELD_BYTES[LINE], sealed, at, HELD_BYTES[LINE]);
+      copyBytes(tags, i * BLOCK_BYTES, sealed, at + HELD_BYTES[LINE], MAC_BYTES);
       cursors.push(sealed.toString('base64url', at, at + LINE_CURSOR_BYTES));
     }
     return cursors;
@@ -131,7 +136,7 @@ export class CursorCodec {
       const at = i * HELD_BYTES[kind];
       held[at] = kind;
       writeWhole(held, position.ts, at + TS_AT);
-      enciphered.copy(held, at + BLOCK_AT, i * BLOCK_BYTES, (i + 1) * BLOCK_BYTES);
+      copyBytes(enciphered, i * BLOCK_BYTES, held, at + BLOCK_AT, BLOCK_BYTES);
     });
     return held;
   }

@@ -17,7 +17,7 @@ export interface WireLine {
 
 /** `cursor`: the line's own, from CursorCodec.encodeLine or, for a page of lines, toWireLines. */
 export function toWireLine(line: StoredLogLine, cursor: string): WireLine {
-  return {
+  const wire: Omit<WireLine, 'cursor'> & { cursor?: string } = {
     ts: formatTimestamp(line.ts),
     level: line.level,
     namespace: line.namespace,
@@ -25,10 +25,12 @@ export function toWireLine(line: StoredLogLine, cursor: string): WireLine {
     container: line.container,
     source: line.source,
     message: line.message,
-    ...(line.fields && { fields: line.fields }),
-    ...(line.format && { format: line.format }),
-    cursor,
   };
+  // Keys added one by one, in the order answers show them: a spread costs Node 20's V8 far more a line.
+  if (line.fields) wire.fields = line.fields;
+  if (line.format) wire.format = line.format;
+  wire.cursor = cursor;
+  return wire as WireLine;
 }
 
 /** The lines with their cursors, signed together: one by one they would cost more than reading them. */
