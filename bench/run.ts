@@ -14,6 +14,7 @@ import { AddFigure, formatInt, formatPercent, mb, report, say, seconds } from '.
 import { NodeAgentOutcome, nodeAgentRun, reportNodeAgent } from './node-agent-bench';
 import { ShipperOutcome, shipperRun } from './shipper-bench';
 import { ClosedHours, CompactionOutcome, compactedHours, compactionRun, waitForCompaction } from './compaction-bench';
+import { mixCompaction, reportMix } from './realistic-mix';
 import { tailFanOut } from './tail-bench';
 import { WebOutcome, reportWeb, webBench } from './web-bench';
 
@@ -26,6 +27,8 @@ const PRUNE_ROWS = Math.min(LINES, 1_000_000);
 const SHIPPER_LINES = envInt('SHIPPER_LINES', Math.min(LINES, 200_000), 1);
 const TAIL_LINES = envInt('TAIL_LINES', Math.min(LINES, 200_000), 1);
 const TAILS = envInt('TAILS', 50, 1);
+/** Lines of the realistic mix whose compaction is measured beside the bench's own lines. */
+const MIX_LINES = envInt('MIX_LINES', 200_000, 1);
 /** What each PostgreSQL query case may take: a page that reads the whole day is timed fewer times (at least 5). */
 const PG_QUERY_BUDGET_MS = envInt('BENCH_PG_QUERY_SECONDS', 20, 1) * 1000;
 /**
@@ -215,6 +218,9 @@ async function main(): Promise<void> {
       `then dropped`,
   );
 
+  const mix = mixCompaction(Math.min(LINES, MIX_LINES), Date.now());
+  say(`mix: ${formatInt(mix.lines)} lines of nginx access and error lines and JSON app logs stored as rows, then their closed hours compacted in-process`);
+
   const tails = await tailFanOut(dataset, Math.min(TAIL_LINES, LINES), TAILS, CLIENTS);
   say(
     `tail: ${formatInt(tails.lines)} lines to ${tails.tails} unfiltered tails: ${formatInt(tails.delivered)} delivered, ` +
@@ -229,7 +235,7 @@ async function main(): Promise<void> {
   const results = { ...ingest, runs: RUNS, lines: LINES, prune, meanMessageBytes: dataset.meanMessageBytes, shipper, tails };
   const webSection = (figure: AddFigure) => reportWeb(ingest.web, figure);
   const nodeSection = (figure: AddFigure) => reportNodeAgent(nodeAgent, figure);
-  const sections = [nodeSection, webSection];
+  const sections = [(figure: AddFigure) => reportMix(mix, figure), nodeSection, webSection];
   report(results, pg ? [...sections, (figure) => reportPg(pg, ingest.queries, LINES, dataset.meanMessageBytes, figure)] : sections);
 }
 
