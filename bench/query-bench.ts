@@ -1,5 +1,6 @@
 import http from 'node:http';
 import { nowMs } from './bench-support';
+import { BarePageServer } from './bare-page-server';
 import { send } from './http-client';
 import { NEEDLE } from './dataset';
 import { RawFilter, RawLine, RawQueries } from './raw-query';
@@ -18,6 +19,8 @@ export interface QueryCase {
   /** The query string after `format=json&`. */
   params: string;
   filter: RawFilter;
+  /** Also timed against BarePageServer: the pages a raw statement answers at once, not the scans. */
+  bare?: boolean;
 }
 
 export interface QueryOutcome {
@@ -25,6 +28,8 @@ export interface QueryOutcome {
   params: string;
   httpMs: number[];
   rawMs: number[];
+  /** The same page from BarePageServer, when the case asks for it; else empty. */
+  bareMs: number[];
   lines: number;
   plan: string;
   /** Why the HTTP page and the raw page differ, or null when they are the same lines. */
@@ -34,8 +39,8 @@ export interface QueryOutcome {
 /** The pages every engine's bench asks for, by name; `pod`: dataset.ts's benchPod. */
 export function queryCases(pod: string): QueryCase[] {
   return [
-    { name: 'pod_newest', params: `pod=${pod}&limit=${PAGE_LIMIT}`, filter: { pod } },
-    { name: 'errors_newest', params: `level=error&limit=${PAGE_LIMIT}`, filter: { levels: ['error'] } },
+    { name: 'pod_newest', params: `pod=${pod}&limit=${PAGE_LIMIT}`, filter: { pod }, bare: true },
+    { name: 'errors_newest', params: `level=error&limit=${PAGE_LIMIT}`, filter: { levels: ['error'] }, bare: true },
     { name: 'substring', params: `q=${NEEDLE}&limit=${PAGE_LIMIT}`, filter: { contains: NEEDLE } },
     // Against the raw substring scan of the same lines: the pages must be the same.
     { name: 'word', params: `match=${NEEDLE}&limit=${PAGE_LIMIT}`, filter: { contains: NEEDLE } },
@@ -58,6 +63,14 @@ export async function httpPage(agent: http.Agent, port: number, params: string):
   return { ms, lines: (JSON.parse(answer.body) as { lines: WireLine[] }).lines };
 }
 
+async function barePage(agent: http.Agent, server: BarePageServer, filter: RawFilter): Promise<{ ms: number; lines: WireLine[] }> {
+  const started = nowMs();
+  const answer = await send(agent, server.port, 'GET', BarePageServer.path(filter, PAGE_LIMIT));
+  const ms = nowMs() - started;
+  if (answer.status !== 200) throw new Error(`the bare page server answered ${answer.status}: ${answer.body.slice(0, 300)}`);
+  return { ms, lines: (JSON.parse(answer.body) as { lines: WireLine[] }).lines };
+}
+
 function rawPage(raw: RawQueries, filter: RawFilter): { ms: number; lines: RawLine[] } {
   const started = nowMs();
   const lines = raw.newest(filter, PAGE_LIMIT);
@@ -77,10 +90,10 @@ export function difference(httpLines: WireLine[], rawLines: readonly RawLine[]):
 }
 
 /**
- * Each case `warmups` times, then `reps` times timed, HTTP and raw taking turns so both see the same cache
- * state. An HTTP sample runs from sending the request to the last byte of the answer (parsing it is not
- * timed); a raw sample is the catalogue look-ups (RawQueries) plus the partition statements plus building the line
- * objects.
+ * Each case `warmups` times, then `reps` times timed, HTTP and raw (and the bare page server, for a case that asks)
+ * taking turns so all see the same cache state. An HTTP sample runs from sending the request to the last byte of the
+ * answer (parsing it is not timed); a raw sample is the catalogue look-ups (RawQueries) plus the partition statements
+ * plus building the line objects.
  */
 export async function queryBench(
   port: number,
@@ -91,6 +104,7 @@ export async function queryBench(
 ): Promise<{ outcomes: QueryOutcome[]; floorMs: number[] }> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
   const raw = new RawQueries(dataDir);
+  const bare = cases.some((c) => c.bare) ? await BarePageServer.start(dataDir) : null;
   try {
     const outcomes: QueryOutcome[] = [];
     for (const c of cases) {
@@ -101,15 +115,18 @@ export async function queryBench(
         const viaHttp = await httpPage(agent, port, c.params);
         const direct = rawPage(raw, c.filter);
         mismatch ??= difference(viaHttp.lines, direct.lines);
+        if (c.bare && bare) mismatch ??= difference((await barePage(agent, bare, c.filter)).lines, direct.lines);
         lines = viaHttp.lines.length;
       }
       const httpMs: number[] = [];
       const rawMs: number[] = [];
+      const bareMs: number[] = [];
       for (let i = 0; i < reps; i++) {
         httpMs.push((await httpPage(agent, port, c.params)).ms);
         rawMs.push(rawPage(raw, c.filter).ms);
+        if (c.bare && bare) bareMs.push((await barePage(agent, bare, c.filter)).ms);
       }
-      outcomes.push({ name: c.name, params: c.params, httpMs, rawMs, lines, plan: raw.plan(c.filter, PAGE_LIMIT), mismatch });
+      outcomes.push({ name: c.name, params: c.params, httpMs, rawMs, bareMs, lines, plan: raw.plan(c.filter, PAGE_LIMIT), mismatch });
     }
     // The cheapest route through the same stack: what any answer costs before storage is asked.
     const floorMs: number[] = [];
@@ -123,5 +140,6 @@ export async function queryBench(
   } finally {
     raw.close();
     agent.destroy();
+    await bare?.stop();
   }
 }

@@ -9,6 +9,12 @@ import { WARM_UP_SHARE } from './steady-rate';
 
 const INGEST_GOAL = 0.6;
 const QUERY_GOAL = 2;
+/**
+ * A newest page over HTTP against the same page from BarePageServer: what Daylog's stack adds to the least an HTTP
+ * answer in JSON costs. Against the raw SQL alone (QUERY_GOAL) a page also pays for HTTP and JSON themselves, which
+ * no stack avoids; the line of each page says how much.
+ */
+const BARE_HTTP_GOAL = 2;
 /** Bytes a line of the whole day (compacted hours and the current one), and of the compacted hours alone, over the mean message. */
 const STORAGE_GOAL = 0.3;
 const CLOSED_STORAGE_GOAL = 0.15;
@@ -112,6 +118,14 @@ export function report(results: Results, sections: readonly ((figure: AddFigure)
         `raw p50 ${ms(r50)} p95 ${ms(r95)} | http/raw p50 ${(h50 / r50).toFixed(2)}× p95 ${(h95 / r95).toFixed(2)}×` +
         `   goal ≤ ${QUERY_GOAL}×: ${goal(h50 / r50 <= QUERY_GOAL)}`,
     );
+    if (q.bareMs.length > 0) {
+      const b50 = percentile(q.bareMs, 50);
+      say(
+        `    the same page from node's bare HTTP server (raw SQL, JSON, no framework) p50 ${ms(b50)} = ${(b50 / r50).toFixed(2)}× raw | ` +
+          `http/bare p50 ${(h50 / b50).toFixed(2)}×   goal ≤ ${BARE_HTTP_GOAL}×: ${goal(h50 / b50 <= BARE_HTTP_GOAL)}`,
+      );
+      figure(`query.${q.name}.vs_bare_http`, h50, 'ms', b50);
+    }
     say(`    plan in the newest partition: ${q.plan}`);
     if (q.mismatch) say(`    WARNING: the HTTP and raw pages differ: ${q.mismatch}`);
     if (q.name === 'word') {
