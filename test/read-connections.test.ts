@@ -96,6 +96,9 @@ describe('read connections', () => {
       for (let i = 0; i < 4; i++) connections.get(join(dir, `other-${i}.db`)).all({ sql: 'SELECT 1', params: [] });
       const letGo = readAgain(files[0]);
       assert.ok(letGo > SPREAD_BYTES / 2, `a page of a connection not read lately read only ${letGo} bytes from its file`);
+      // Read again, it is among the connections read last once more, and keeps its pages again.
+      const keptOnceMore = readAgain(files[0]);
+      assert.ok(keptOnceMore < SPREAD_BYTES / 8, `the same page again, back among the connections read last, read ${keptOnceMore} bytes`);
     } finally {
       connections.forgetAll();
     }
