@@ -94,7 +94,7 @@ export function validateLine(raw: unknown, defaults: LineDefaults, bounds: LineB
     return new LineProblem('invalid_line', 'a line must be a JSON object with at least a message');
   }
   const line = raw as Record<string, unknown>;
-  for (const key of Object.keys(line)) {
+  for (const key in line) {
     if (!LINE_KEYS.has(key)) {
       return new LineProblem('invalid_line', `unknown field "${key}"; put extra attributes in "fields"`);
     }
@@ -130,17 +130,37 @@ export function validateLine(raw: unknown, defaults: LineDefaults, bounds: LineB
   for (const name of LABEL_NAMES) {
     const value = line[name] ?? defaults.labels[name];
     if (value === undefined || value === null) continue;
-    const problem = labelProblem(name, value);
+    const problem = lastLabelChecks.problemOf(name, value);
     if (problem) return new LineProblem('invalid_label', problem);
     labels[name] = value as string;
   }
-  if (labels.pod === null) return new LineProblem('invalid_label', 'pod is required: give it in the line, the batch labels or the query string');
+  const { namespace, pod, container, source } = labels;
+  if (pod === null) return new LineProblem('invalid_label', 'pod is required: give it in the line, the batch labels or the query string');
 
   const fields = line.fields === undefined || line.fields === null ? null : validateFields(line.fields);
   if (typeof fields === 'string') return new LineProblem('invalid_line', fields);
 
-  return { ts: tsMs, level, ...labels, pod: labels.pod, message, fields, format };
+  return { ts: tsMs, level, namespace, pod, container, source, message, fields, format };
 }
+
+/**
+ * labelProblem of the value each label was checked with last: a batch's lines mostly share their labels (the
+ * batch's own, or the same pod's), which are then checked once rather than once a line.
+ */
+class LastLabelChecks {
+  private readonly values = new Map<LabelName, unknown>();
+  private readonly problems = new Map<LabelName, string | undefined>();
+
+  problemOf(name: LabelName, value: unknown): string | undefined {
+    if (this.values.has(name) && this.values.get(name) === value) return this.problems.get(name);
+    const problem = labelProblem(name, value);
+    this.values.set(name, value);
+    this.problems.set(name, problem);
+    return problem;
+  }
+}
+
+const lastLabelChecks = new LastLabelChecks();
 
 function validateFields(raw: unknown): Fields | string {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {

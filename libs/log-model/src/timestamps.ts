@@ -21,10 +21,17 @@ export const TIMESTAMP_HINT =
   'an RFC 3339 time (2026-11-24T10:00:00Z) or an epoch time read by its number of digits: up to 10 seconds ' +
   '(a fraction allowed: 1733350000.5), 11 to 13 milliseconds, 14 to 16 microseconds, 17 to 19 nanoseconds';
 
+const NOT_A_TIME = `must be ${TIMESTAMP_HINT}`;
+
 const DIGITS = /^\d+$/;
 const SECONDS_WITH_FRACTION = /^(\d+)\.(\d+)$/;
 const MAX_SECONDS_DIGITS = 10;
+const MAX_MILLIS_DIGITS = 13;
+const MAX_MICROS_DIGITS = 16;
 const MAX_EPOCH_DIGITS = 19;
+/** The least whole numbers with more digits than seconds, and than milliseconds, have. */
+const SECONDS_END = 10 ** MAX_SECONDS_DIGITS;
+const MILLIS_END = 10 ** MAX_MILLIS_DIGITS;
 
 /**
  * Epoch digits by their count, as people and programs write them (`date +%s`, `Date.now()`, Go's
@@ -33,9 +40,9 @@ const MAX_EPOCH_DIGITS = 19;
  */
 function epochDigitsToMs(digits: string): number | string {
   const n = digits.length;
-  if (n <= 10) return Number(digits) * 1000;
-  if (n <= 13) return Number(digits);
-  if (n <= 16) return Number(digits.slice(0, -3));
+  if (n <= MAX_SECONDS_DIGITS) return Number(digits) * 1000;
+  if (n <= MAX_MILLIS_DIGITS) return Number(digits);
+  if (n <= MAX_MICROS_DIGITS) return Number(digits.slice(0, -3));
   if (n <= MAX_EPOCH_DIGITS) return Number(digits.slice(0, -6));
   return `has ${n} digits, more than nanoseconds have (${MAX_EPOCH_DIGITS}): it must be ${TIMESTAMP_HINT}`;
 }
@@ -58,22 +65,25 @@ function epochTextToMs(text: string): number | string | undefined {
  * Returns epoch ms, or what is wrong as the end of a sentence whose subject is the parameter.
  */
 export function readTimestamp(value: unknown): number | string {
-  const wrong = `must be ${TIMESTAMP_HINT}`;
+  if (typeof value === 'number' && Number.isInteger(value) && value >= 0 && value < MILLIS_END) {
+    // Whole seconds or milliseconds, as most senders give them: what reading their digits makes of them, without the text.
+    return value < SECONDS_END ? value * 1000 : value;
+  }
   if (value instanceof Date) {
     const ms = value.getTime();
-    return ms >= 0 && ms <= MAX_EPOCH_MS ? ms : wrong;
+    return ms >= 0 && ms <= MAX_EPOCH_MS ? ms : NOT_A_TIME;
   }
   if (typeof value === 'number') {
     // String() gives the shortest digits that read back as this number: 1733350000.123, not 1733350000.1229999.
-    return Number.isFinite(value) && value >= 0 ? (epochTextToMs(String(value)) ?? wrong) : wrong;
+    return Number.isFinite(value) && value >= 0 ? (epochTextToMs(String(value)) ?? NOT_A_TIME) : NOT_A_TIME;
   }
-  if (typeof value !== 'string') return wrong;
+  if (typeof value !== 'string') return NOT_A_TIME;
   const epoch = epochTextToMs(value);
   if (epoch !== undefined) return epoch;
   const match = RFC3339.exec(value);
-  if (!match || !fieldsInRange(match)) return wrong;
+  if (!match || !fieldsInRange(match)) return NOT_A_TIME;
   const ms = Date.parse(value.replace(' ', 'T'));
-  return Number.isNaN(ms) ? wrong : ms;
+  return Number.isNaN(ms) ? NOT_A_TIME : ms;
 }
 
 /** readTimestamp, for a caller that needs only whether it is a time. */
