@@ -3,10 +3,12 @@ import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
-import { ACTIVE_CACHE_KB, ReadConnections } from '../libs/storage-sqlite/src/read-connections';
+import { ACTIVE_CACHE_KB, ACTIVE_CONNECTIONS, ReadConnections } from '../libs/storage-sqlite/src/read-connections';
 import { tempDataDir } from './support/test-app';
 
 const FILES = 3;
+/** The partitions a pod's page read in the bench early in an hour: the open one and 5 compressed ones. */
+const PAGE_PARTITIONS = 6;
 /** Rows smaller than a page, so that a scan reads every page through the cache (larger ones would overflow). */
 const ROWS = 20_000;
 const ROW_BYTES = 1_000;
@@ -44,7 +46,7 @@ describe('read connections', () => {
     dir = tempDataDir();
     files = Array.from({ length: FILES }, (_, i) => join(dir, `partition-${i}.db`));
     files.forEach(writeFile);
-    for (let i = 0; i < 4; i++) new Database(join(dir, `other-${i}.db`)).close();
+    for (let i = 0; i < ACTIVE_CONNECTIONS; i++) new Database(join(dir, `other-${i}.db`)).close();
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -93,12 +95,32 @@ describe('read connections', () => {
       assert.ok(kept < SPREAD_BYTES / 8, `the same page again read ${kept} bytes from its file`);
       // Files read since push it out of the connections read last.
       for (let i = 0; i < 4; i++) connections.get(files[1 + (i % 2)]).all({ sql: 'SELECT count(*) FROM rows', params: [] });
-      for (let i = 0; i < 4; i++) connections.get(join(dir, `other-${i}.db`)).all({ sql: 'SELECT 1', params: [] });
+      for (let i = 0; i < ACTIVE_CONNECTIONS; i++) connections.get(join(dir, `other-${i}.db`)).all({ sql: 'SELECT 1', params: [] });
       const letGo = readAgain(files[0]);
       assert.ok(letGo > SPREAD_BYTES / 2, `a page of a connection not read lately read only ${letGo} bytes from its file`);
       // Read again, it is among the connections read last once more, and keeps its pages again.
       const keptOnceMore = readAgain(files[0]);
       assert.ok(keptOnceMore < SPREAD_BYTES / 8, `the same page again, back among the connections read last, read ${keptOnceMore} bytes`);
+    } finally {
+      connections.forgetAll();
+    }
+  });
+
+  it('keep the pages of each partition a page reads in turn, page after page, for a page over 6 of them', () => {
+    const connections = new ReadConnections(null);
+    // A pod's page early in the hour, as the bench's read it: the large files, then small ones.
+    const partitions = [...files, ...Array.from({ length: PAGE_PARTITIONS - FILES }, (_, i) => join(dir, `other-${i}.db`))];
+    const readPage = (): number => {
+      const started = bytesRead();
+      for (const file of partitions) {
+        connections.get(file).all({ sql: file.includes('partition-') ? SPREAD_PAGE : 'SELECT 1', params: [] });
+      }
+      return bytesRead() - started;
+    };
+    try {
+      readPage();
+      const again = readPage();
+      assert.ok(again < (FILES * SPREAD_BYTES) / 8, `the same page over ${partitions.length} partitions again read ${again} bytes from their files`);
     } finally {
       connections.forgetAll();
     }

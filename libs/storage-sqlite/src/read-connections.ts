@@ -9,11 +9,14 @@ const OPEN_CONNECTIONS = 64;
  * SQLite's page cache for a thread's read connections, at most. better-sqlite3 builds SQLite with 16 MB a
  * connection, which scans filled: hundreds of MB over three threads. The connections read last (a page's
  * partitions, the open hour's above all) keep ACTIVE_CACHE_KB each: a page of lines spread over the hour reads a
- * hundred pages or more, each a system call and a copy from the OS's cache when it is not kept. The others keep
- * what a statement reads again and again (a B-tree's upper pages).
+ * hundred pages or more (~600 kB), each a system call and a copy from the OS's cache when it is not kept. The
+ * others keep what a statement reads again and again (a B-tree's upper pages). A page reads its partitions in turn,
+ * page after page: with fewer connections read last than it has partitions, each read pushes out the one the next
+ * page reads first, and nothing is ever found kept (a pod's page early in the hour read 6 partitions, 4 were kept:
+ * every read set two cache sizes and read its pages anew).
  */
-const ACTIVE_CONNECTIONS = 4;
-export const ACTIVE_CACHE_KB = 1024;
+export const ACTIVE_CONNECTIONS = 8;
+export const ACTIVE_CACHE_KB = 768;
 export const IDLE_CACHE_KB = 32;
 export const PAGE_CACHE_KB = ACTIVE_CONNECTIONS * ACTIVE_CACHE_KB + (OPEN_CONNECTIONS - ACTIVE_CONNECTIONS) * IDLE_CACHE_KB;
 
