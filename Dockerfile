@@ -30,6 +30,7 @@ USER node
 CMD ["node", "--max-semi-space-size=1", "--max-old-space-size=64", "dist/apps/shipper/src/main.js"]
 
 FROM runtime AS aggregator
+COPY apps/aggregator/start.sh apps/aggregator/start.sh
 ENV DAYLOG_DATA_DIR=/var/lib/daylog
 RUN mkdir -p /var/lib/daylog && chown node:node /var/lib/daylog
 USER node
@@ -37,4 +38,4 @@ VOLUME ["/var/lib/daylog"]
 EXPOSE 8080
 HEALTHCHECK --interval=10s --timeout=3s --start-period=10s \
   CMD ["node", "-e", "fetch('http://127.0.0.1:8080/readyz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
-CMD ["node", "dist/apps/aggregator/src/main.js"]
+CMD ["sh", "apps/aggregator/start.sh"]

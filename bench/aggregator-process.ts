@@ -1,13 +1,13 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer } from 'node:net';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ChildRun } from './child-run';
 import { HOST, send } from './http-client';
 
-/** dist/bench/ → dist/apps/aggregator/src/main.js, the file `npm start` runs. */
-const MAIN_JS = join(__dirname, '../apps/aggregator/src/main.js');
+/** dist/bench/ → apps/aggregator/start.sh, what `npm start` and the image run (it execs node on main.js: the pid stays). */
+const START_SCRIPT = join(__dirname, '../../apps/aggregator/start.sh');
 const READY_TIMEOUT_MS = 30_000;
 const STOP_TIMEOUT_MS = 60_000;
 
@@ -23,7 +23,7 @@ export async function freePort(): Promise<number> {
   return address.port;
 }
 
-/** The real aggregator (`node dist/apps/aggregator/src/main.js`) as a child process on loopback. */
+/** The real aggregator (`apps/aggregator/start.sh`, as `npm start` runs it) as a child process on loopback. */
 export class AggregatorProcess {
   private constructor(
     private readonly run: ChildRun,
@@ -45,9 +45,11 @@ export class AggregatorProcess {
     // Only the settings the benchmark chooses: any DAYLOG_* of the caller's shell is left out, so the
     // aggregator runs its defaults (DAYLOG_SYNCHRONOUS=full among them), as the raw baseline assumes.
     const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('DAYLOG_')));
-    const child = spawn(process.execPath, [MAIN_JS], {
+    const child = spawn('sh', [START_SCRIPT], {
       env: {
         ...env,
+        // The script runs `node` from PATH: this one, the bench's own.
+        PATH: `${dirname(process.execPath)}:${env.PATH ?? ''}`,
         DAYLOG_PORT: String(port),
         DAYLOG_HOST: HOST,
         DAYLOG_RETENTION: '24h',

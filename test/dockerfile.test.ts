@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join, relative } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { Copy, DockerfileParser, Instruction } from 'dockerfile-ast';
 import { validate } from 'dockerfile-utils';
-import { REPO } from './support/image-command';
+import { PATH_WITH_THIS_NODE, REPO } from './support/image-command';
 import { inheritedEnv } from './support/process-env';
 
 const TEXT = readFileSync(join(REPO, 'Dockerfile'), 'utf8');
@@ -158,10 +158,16 @@ describe("the image's file system, assembled as the Dockerfile does", () => {
 
   function run(name: string, env: Record<string, string>) {
     const image = stage(name);
+    // The stage's own files from the context; each stage gets its own runtime copy to run in.
+    const root = join(work, name);
+    cpSync(runtime, root, { recursive: true, verbatimSymlinks: true });
+    for (const copy of image.copies) copyFromContext(root, copy);
     const imageEnv = Object.fromEntries(inherited(image, 'ENV').map((ins) => args(ins).join(' ').split('=') as [string, string]));
     const [program, ...rest] = jsonCommand(image);
-    assert.equal(program, 'node');
-    const child = spawn(process.execPath, rest, { cwd: runtime, env: { ...inheritedEnv(), ...imageEnv, ...env } });
+    const child = spawn(program === 'node' ? process.execPath : program, rest, {
+      cwd: root,
+      env: { ...inheritedEnv(), ...imageEnv, PATH: PATH_WITH_THIS_NODE, ...env },
+    });
     let output = '';
     child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
     child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -200,6 +206,10 @@ describe("the image's file system, assembled as the Dockerfile does", () => {
       const probe = JSON.parse(/CMD (\[.*\])/.exec(healthcheck.getArgumentsContent() ?? '')![1]) as string[];
       const pointed = probe.map((arg) => arg.replace('http://127.0.0.1:8080', url));
       await promisify(execFile)(process.execPath, pointed.slice(1), { cwd: runtime });
+      // The image's command execs node with glibc's malloc set as start.sh sets it: the process Docker signals is node's.
+      assert.equal(realpathSync(`/proc/${aggregator.child.pid}/exe`), realpathSync(process.execPath));
+      const environ = readFileSync(`/proc/${aggregator.child.pid}/environ`, 'utf8').split('\0');
+      assert.ok(environ.includes('MALLOC_ARENA_MAX=2') && environ.includes('MALLOC_MMAP_THRESHOLD_=131072'), environ.filter((v) => v.startsWith('MALLOC')).join(' '));
 
       shipper = run('shipper', {
         DAYLOG_URL: url,

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import semver from 'semver';
-import { REPO } from './support/image-command';
+import { REPO, imageCommand } from './support/image-command';
 
 const run = promisify(execFile);
 const packageJson = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
@@ -43,6 +43,11 @@ describe("a fresh clone's set-up", () => {
       .filter((pkg) => pkg.engines?.node && !semver.satisfies(OLDEST_NODE, pkg.engines.node))
       .map((pkg) => `${pkg.name}@${pkg.version} (node ${pkg.engines!.node})`);
     assert.deepEqual(refusing, []);
+  });
+
+  it("starts the aggregator as the image does: npm start runs the aggregator stage's command", () => {
+    const [program, args] = imageCommand('aggregator');
+    assert.equal(packageJson.scripts.start, [program, ...args].join(' '));
   });
 
   it('builds only the shipper for npm run start:shipper, not the aggregator', async () => {

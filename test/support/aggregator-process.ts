@@ -1,6 +1,6 @@
 import { ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { REPO, imageCommand } from './image-command';
+import { PATH_WITH_THIS_NODE, REPO, imageCommand } from './image-command';
 import { inheritedEnv } from './process-env';
 
 export interface AggregatorProcess {
@@ -16,7 +16,7 @@ export interface AggregatorProcess {
 /** Runs the built aggregator with the image's command line, from the repository as /app, with only the given environment. */
 export function runAggregator(env: Record<string, string>): AggregatorProcess {
   const [program, args] = imageCommand('aggregator');
-  const child = spawn(program, args, { cwd: REPO, env: { ...inheritedEnv(), ...env }, stdio: 'pipe' });
+  const child = spawn(program, args, { cwd: REPO, env: { ...inheritedEnv(), PATH: PATH_WITH_THIS_NODE, ...env }, stdio: 'pipe' });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));

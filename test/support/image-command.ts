@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 
 /** The repository root: what the image copies to /app. */
 export const REPO = join(__dirname, '../../..');
@@ -13,3 +13,6 @@ export function imageCommand(target: string): [string, string[]] {
   const [program, ...args] = JSON.parse(cmd[1]) as string[];
   return [program === 'node' ? process.execPath : program, args];
 }
+
+/** PATH with this Node's directory first: a stage whose CMD is a script runs this Node too. */
+export const PATH_WITH_THIS_NODE = `${dirname(process.execPath)}:${process.env.PATH ?? ''}`;
