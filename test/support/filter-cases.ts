@@ -76,6 +76,10 @@ const REGEXES = [
   { source: '(?:GET|POST) /', sample: 'POST /' },
   { source: '日本', sample: '日本' },
   { source: 'ß|ss', sample: 'ss' },
+  // Runs every match holds, which readers look for first (requiredSubstrings): in any case, and beyond ASCII.
+  { source: 'took \\d+ms', sample: 'took 12ms' },
+  { source: 'Took', sample: 'Took' },
+  { source: 'café au l', sample: 'café au lait' },
 ];
 
 export interface LineSpec {

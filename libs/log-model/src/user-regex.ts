@@ -81,3 +81,91 @@ export function acceptedUserRegex(source: string): RegExp {
   if (typeof compiled === 'string') throw new Error(compiled);
   return compiled;
 }
+
+/** A run shorter than this rules out too few lines to pay for testing it on each. */
+const MIN_REQUIRED_LENGTH = 3;
+
+/** Escapes of one character that stand for a class or an assertion, not for a character. */
+const CLASS_OR_ASSERTION_ESCAPES = new Set(['d', 'D', 'w', 'W', 's', 'S', 'b', 'B', 'n', 'r', 't', 'f', 'v']);
+const ASCII_PUNCTUATION = /^[!-/:-@[-`{-~]$/;
+const COUNTED = /^\{\d+(,\d*)?\}/;
+const HIGH_SURROGATE = /[\uD800-\uDBFF]$/;
+
+/** Where the group or class opened at `start` ends (the index after it), or -1 when it is not closed. */
+function endOf(source: string, start: number): number {
+  let depth = 0;
+  for (let i = start; i < source.length; i++) {
+    const c = source[i];
+    if (c === '\\') i++;
+    else if (c === '[') {
+      // In a class, `]` first (or after `^`) closes it: JavaScript's empty class.
+      i++;
+      if (source[i] === '^') i++;
+      while (i < source.length && source[i] !== ']') i += source[i] === '\\' ? 2 : 1;
+      if (i >= source.length) return -1;
+      if (depth === 0) return i + 1;
+    } else if (c === '(') depth++;
+    else if (c === ')' && --depth === 0) return i + 1;
+  }
+  return -1;
+}
+
+/**
+ * Texts that every match of a user regex (JavaScript syntax, no flags, accepted by `compileUserRegex`) holds: the
+ * runs of literal characters of its top-level sequence, each of at least MIN_REQUIRED_LENGTH. A reader may test them
+ * first, on many lines at once, where the regex would have to run line by line. Cautious by design: a group, a
+ * class, `.`, an anchor, an escape of a class, or a quantifier ends a run (a quantified character is left out of it),
+ * and an alternation at the top level, or any escape it does not know, leaves nothing required.
+ */
+export function requiredSubstrings(source: string): string[] {
+  const runs: string[] = [];
+  let run = '';
+  /** Whether the last atom read was the run's last character (a quantifier after it takes it out of the run). */
+  let lastIsRunCharacter = false;
+  const endRun = () => {
+    if (run.length >= MIN_REQUIRED_LENGTH) runs.push(run);
+    run = '';
+    lastIsRunCharacter = false;
+  };
+  /** Without the u flag a quantifier after a pair of surrogates repeats the second alone: the pair leaves the run. */
+  const quantify = (after: number): number => {
+    if (lastIsRunCharacter) run = run.slice(0, HIGH_SURROGATE.test(run.slice(0, -1)) ? -2 : -1);
+    endRun();
+    return after + (source[after] === '?' ? 1 : 0);
+  };
+  let i = 0;
+  while (i < source.length) {
+    const c = source[i];
+    const counted = c === '{' ? COUNTED.exec(source.slice(i)) : null;
+    if (c === '|') return [];
+    if (c === '*' || c === '+' || c === '?') {
+      i = quantify(i + 1);
+    } else if (counted) {
+      i = quantify(i + counted[0].length);
+    } else if (c === '(' || c === '[') {
+      endRun();
+      i = endOf(source, i);
+      if (i < 0) return [];
+    } else if (c === '.' || c === '^' || c === '$' || c === ')') {
+      endRun();
+      i++;
+    } else if (c === '\\') {
+      const escaped = source[i + 1] ?? '';
+      if (ASCII_PUNCTUATION.test(escaped)) {
+        run += escaped;
+        lastIsRunCharacter = true;
+      } else if (CLASS_OR_ASSERTION_ESCAPES.has(escaped)) {
+        endRun();
+      } else {
+        return [];
+      }
+      i += 2;
+    } else {
+      run += c;
+      lastIsRunCharacter = true;
+      i++;
+    }
+  }
+  endRun();
+  return runs;
+}

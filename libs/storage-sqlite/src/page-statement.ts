@@ -1,4 +1,4 @@
-import { MatchExpression } from '@daylog/log-model';
+import { MatchExpression, requiredSubstrings } from '@daylog/log-model';
 import { FilterTerm, KeyRange, LineFilter, LineKey, LogQuery, PartitionBounds, WARN_SEVERITY, WordIndex, filterTerms, readsText } from '@daylog/storage';
 import { ftsQuery } from './word-index';
 
@@ -105,8 +105,15 @@ function termClause(term: FilterTerm, { labelSetIds, timeColumn }: ClauseTarget)
       clause.params.push(term.expression.text);
       return clause;
     }
-    case 'regex':
-      return { where: ['daylog_regexp(message, ?)'], params: [term.source] };
+    case 'regex': {
+      // LIKE first for the texts every match holds: it compares them without case, so it keeps every line the regex
+      // would, and SQLite tests it without calling into JavaScript.
+      const required = requiredSubstrings(term.source);
+      return {
+        where: [...required.map(() => `message LIKE ? ESCAPE '\\'`), 'daylog_regexp(message, ?)'],
+        params: [...required.map(likeContaining), term.source],
+      };
+    }
     case 'field':
       return { where: ['daylog_field(message, fields, format, ?, ?)'], params: [term.condition.name, term.condition.value] };
     case 'excludeField':

@@ -1,4 +1,4 @@
-import { FieldCondition, Fields, LEVELS, LogLine, MatchExpression, acceptedUserRegex, fieldEquals, searchableFields, severityOf, textMatcher } from '@daylog/log-model';
+import { FieldCondition, Fields, LEVELS, LogLine, MatchExpression, acceptedUserRegex, fieldEquals, requiredSubstrings, searchableFields, severityOf, textMatcher } from '@daylog/log-model';
 import { labelSetMatcher } from './label-matcher';
 import { LabelPatterns, LineFilter } from './log-store';
 import { LineRow } from './partition-source';
@@ -188,8 +188,8 @@ export function rowMatcher(filter: LineFilter): (row: LineRow) => boolean {
 
 /**
  * A necessary condition of a filter's text terms on many messages read at once: the texts, lower-cased as the terms
- * compare them, that a text holding any line that passes must hold (its substrings, and its ASCII words when the
- * text is all ASCII). Empty when the filter has no such term.
+ * compare them, that a text holding any line that passes must hold (its substrings, the texts every match of its
+ * regex holds, and its ASCII words when the text is all ASCII). Empty when the filter has no such term.
  */
 export interface JoinedTextTest {
   /** Every text the test looks for, lower-cased (a caller may look in less than the whole text when none of them can span a cut). */
@@ -199,7 +199,7 @@ export interface JoinedTextTest {
 }
 
 export function joinedTextTest(filter: LineFilter): JoinedTextTest {
-  const substrings = filter.contains.map(asciiLower);
+  const substrings = [...filter.contains, ...(filter.regex === undefined ? [] : requiredSubstrings(filter.regex))].map(asciiLower);
   const words = filter.match ? [...new Set(filter.match.terms.flatMap((term) => (term.kind === 'word' ? [term.token] : term.tokens)))].filter((token) => /^[a-z0-9]+$/.test(token)) : [];
   // In ASCII text, a case-insensitive regex of an ASCII needle compares as LIKE and the matcher do (non-ASCII never
   // folds to ASCII in a regex without the u flag), without lower-casing the text first.
