@@ -36,6 +36,12 @@ const RSS_EVERY_MS = 10_000;
  */
 const RSS_FLAT_FACTOR = 1.25;
 const STEADY_AFTER_S = Math.min(180, SECONDS / 2);
+/**
+ * What the load may add to the idle process (its RSS before the first request, ~140 MB, 58 of them node's own code):
+ * V8's heaps grown with garbage between collections and glibc's arenas, measured at 1.7–2.1× it. The issue's first
+ * bound, 150 MB, is the idle process itself.
+ */
+const RSS_OVER_IDLE_FACTOR = 2.5;
 
 /**
  * A live tail reads every line with a regex whose second branch backtracks exponentially on each line the
@@ -331,11 +337,16 @@ async function main(): Promise<void> {
   const growth = steady.bytes && end.bytes ? end.bytes / steady.bytes : NaN;
   const flat = growth <= RSS_FLAT_FACTOR;
   say(`RSS at start ${mb(rss[0].bytes)}, at ${steady.atS} s (steady state) ${mb(steady.bytes)}, at the end ${mb(end.bytes)}: ${growth.toFixed(2)}× (flat means ≤ ${RSS_FLAT_FACTOR}×): ${flat ? 'flat' : 'GREW'}`);
+  const underLoad = percentile(rss.filter((sample) => sample.atS >= STEADY_AFTER_S && sample.bytes !== null).map((sample) => sample.bytes!), 50);
+  const overIdle = rss[0].bytes ? underLoad / rss[0].bytes : NaN;
+  const bounded = overIdle <= RSS_OVER_IDLE_FACTOR;
+  say(`RSS under load ${mb(underLoad)} (median from ${STEADY_AFTER_S} s on) = ${overIdle.toFixed(2)}× idle (goal ≤ ${RSS_OVER_IDLE_FACTOR}×): ${bounded ? 'met' : 'NOT met'}`);
   const failures = [
     ...(missingLines > 0 ? [`${missingLines} acknowledged lines missing`] : []),
     ...(duplicateLines > 0 ? [`${duplicateLines} lines stored twice`] : []),
     ...(refusedBatches > 0 ? [`${refusedBatches} of the senders' batches refused (see the ingest answers)`] : []),
     ...(!flat ? ['the aggregator grew'] : []),
+    ...(!bounded ? [`the aggregator held ${overIdle.toFixed(2)}× its idle RSS under load`] : []),
     ...bomber.wrong.map((wrong) => `a bomb was not refused with its 413: ${wrong}`),
     ...flooder.wrong.map((wrong) => `the label-set flood: ${wrong}`),
     ...(tail.lines === 0 || tail.notMatching > 0 ? [`the regex tail got ${tail.lines} lines, ${tail.notMatching} not matching`] : []),
@@ -343,7 +354,7 @@ async function main(): Promise<void> {
   if (failures.length > 0) throw new Error(failures.join('; '));
   say(
     'soak passed: no acknowledged line missing, none twice, every bomb refused, the flood refused past the limit and the catalogue small, ' +
-      'memory flat, the regex tail sent matching lines only',
+      `memory flat and within ${RSS_OVER_IDLE_FACTOR}× idle, the regex tail sent matching lines only`,
   );
 }
 
