@@ -3,10 +3,10 @@
 #
 # glibc's malloc gives each thread that allocates an arena of its own (up to 8 a core) and keeps freed memory in
 # them; the aggregator has a main thread, a writer, search and line-test threads and libuv's pool, and its request
-# bodies, zlib state and SQLite pages come and go in every one. Two arenas: under the soak's load the RSS at the end
-# was ~319 MB rather than ~386 (medians of soaks of 150 s), at no cost in ingest or latency that could be seen. (A
-# fixed MALLOC_MMAP_THRESHOLD_ as well made every inflated block a fresh mapping: a substring search over compressed
-# hours took ~1.5× node's bare HTTP server rather than ~1.3×.) A value set by the caller is kept.
+# bodies, zlib state and SQLite pages come and go in every one. Two arenas, with the 8 MiB semi-spaces below: at the
+# end of soaks of 150 s the RSS was 296-301 MB (2 soaks) against 378-389 MB before (3), ingest's rate and latencies
+# the same. (A fixed MALLOC_MMAP_THRESHOLD_ as well made every inflated block a fresh mapping: a substring search over
+# compressed hours took ~1.5× node's bare HTTP server rather than ~1.3×.) A value set by the caller is kept.
 #
 # V8's young generation of each thread grows to 2 × 16 MiB semi-spaces by default, and the main thread's is that
 # large from boot. With 8 MiB the process starts at ~148 MB rather than ~157 (3 starts each), ingest's lines/s the same
